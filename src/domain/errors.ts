@@ -1,0 +1,45 @@
+/**
+ * The one error vocabulary a client ever sees. Every failure we expect carries a
+ * stable `code`; the GraphQL layer copies it into `extensions.code` and anything
+ * that is not an `AlphalakeError` is masked as INTERNAL outside development.
+ */
+export const ERROR_CODES = [
+  'BAD_USER_INPUT',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'CONFLICT',
+  'UNSUPPORTED_TABLE_FEATURE',
+  'SCHEMA_MISMATCH',
+  'RATE_LIMITED',
+  'UNAVAILABLE',
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export class AlphalakeError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'AlphalakeError';
+    this.code = code;
+    this.details = Object.freeze({ ...details });
+  }
+}
+
+export function isAlphalakeError(error: unknown, code?: ErrorCode): error is AlphalakeError {
+  return error instanceof AlphalakeError && (code === undefined || error.code === code);
+}
+
+/** Our own bug, never the caller's: fail loudly with a message worth reading. */
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}
