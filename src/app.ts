@@ -1,0 +1,152 @@
+import path from 'node:path';
+import { LakeSink, LambdaView, MarketData, openMedallion, type Medallion } from './batch/index.js';
+import type { Config } from './config/index.js';
+import { calendarNamed, floorToMinute, MINUTE_MS, systemClock, type Clock } from './domain/index.js';
+import {
+  backfillFromSimulator,
+  Ingestor,
+  MarketSimulator,
+  SimulatorFeed,
+  type BackfillResult,
+} from './ingest/index.js';
+import { localObjectStore, type ObjectStore } from './lake/index.js';
+import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
+import { LiveHub, MemorySpeedStore, SpeedLayer, type SpeedStore } from './speed/index.js';
+import { MemoryBus, type StreamBus } from './stream/index.js';
+import type { ApiServices } from './graphql/index.js';
+
+/**
+ * The composition root: the only place that picks adapters. Everything else
+ * receives ports (StreamBus, SpeedStore, ObjectStore, SymbolDirectory) and a Clock.
+ */
+export interface Platform {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly store: ObjectStore;
+  readonly bus: StreamBus;
+  readonly speedStore: SpeedStore;
+  readonly hub: LiveHub;
+  readonly tables: Medallion;
+  readonly sink: LakeSink;
+  readonly view: LambdaView;
+  readonly market: MarketData;
+  readonly directory: SymbolDirectory;
+  readonly ingestor: Ingestor;
+  readonly simulator: MarketSimulator | undefined;
+  /** The simulator as a live source, once started. */
+  readonly feed: SimulatorFeed | undefined;
+  readonly api: ApiServices;
+  readonly ready: boolean;
+  /**
+   * Backfills history, starts the consumers and, unless `live` is false, the
+   * timers (simulator feed, sink flushes, speed eviction). Tests drive a platform
+   * with `live: false` and call `feed.pump` and `sink.flush` themselves.
+   */
+  start(options?: { live?: boolean }): Promise<StartReport>;
+  stop(): Promise<void>;
+}
+
+export interface StartReport {
+  readonly backfill: BackfillResult | undefined;
+  readonly watermark: number | undefined;
+}
+
+export interface PlatformDependencies {
+  readonly clock?: Clock;
+}
+
+export async function createPlatform(config: Config, deps: PlatformDependencies = {}): Promise<Platform> {
+  const clock = deps.clock ?? systemClock;
+  const store = localObjectStore(path.join(config.home, 'lake'));
+  const bus: StreamBus = new MemoryBus();
+  const speedStore: SpeedStore = new MemorySpeedStore();
+  const hub = new LiveHub();
+  const directory = new MemorySymbolDirectory(config.simulatorSymbols);
+  const tables = await openMedallion(store);
+  const sink = await LakeSink.open(tables, clock, {
+    intervalMs: config.batchIntervalSeconds * 1000,
+    allowedLatenessMs: 2_000,
+  });
+  const view = new LambdaView(tables, speedStore, () => sink.watermark());
+  const market = new MarketData(directory, view, clock);
+  const ingestor = new Ingestor(bus, directory, clock);
+  const calendar = calendarNamed(config.simulatorCalendar);
+  const simulator = config.simulatorEnabled
+    ? new MarketSimulator({
+        seed: config.simulatorSeed,
+        symbols: config.simulatorSymbols,
+        calendar,
+        tradesPerSecond: config.simulatorTradesPerSecond,
+      })
+    : undefined;
+  const speed = new SpeedLayer(bus, speedStore, hub);
+  const lifetime = new AbortController();
+  let feed: SimulatorFeed | undefined;
+  let ready = false;
+
+  return {
+    config,
+    clock,
+    store,
+    bus,
+    speedStore,
+    hub,
+    tables,
+    sink,
+    view,
+    market,
+    directory,
+    ingestor,
+    simulator,
+    get feed() {
+      return feed;
+    },
+    api: { market, hub, watermark: () => sink.watermark() },
+    get ready() {
+      return ready;
+    },
+
+    async start(options = {}) {
+      const live = options.live ?? true;
+      const signal = lifetime.signal;
+      let backfill: BackfillResult | undefined;
+      if (simulator) {
+        backfill = await backfillFromSimulator({
+          simulator,
+          ingestor,
+          sink,
+          calendar,
+          now: clock.now(),
+          sessions: config.backfillSessions,
+          signal,
+        });
+      }
+      await speed.start(signal);
+      await sink.start(bus, signal, { timer: live });
+      if (simulator) {
+        // The lake holds everything before the watermark; the live tape starts there.
+        feed = new SimulatorFeed(simulator, ingestor, clock, sink.watermark() ?? floorToMinute(clock.now()));
+        if (live) void feed.run(signal);
+      }
+      if (live) {
+        const retention = config.speedRetentionMinutes * MINUTE_MS;
+        const evict = setInterval(() => {
+          const watermark = sink.watermark() ?? clock.now();
+          // Keep a margin below the watermark so a query that read the old watermark still finds its rows.
+          const before = Math.min(watermark - 5 * MINUTE_MS, clock.now() - retention);
+          speed.evictBefore(before).catch((error) => console.error('speed eviction failed:', error));
+        }, 30_000);
+        signal.addEventListener('abort', () => clearInterval(evict), { once: true });
+      }
+      ready = true;
+      return { backfill, watermark: sink.watermark() };
+    },
+
+    async stop() {
+      lifetime.abort();
+      await sink.flush().catch((error) => console.error('final lake flush failed:', error));
+      await bus.close();
+      await speedStore.close();
+    },
+  };
+}

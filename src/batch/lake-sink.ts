@@ -1,0 +1,213 @@
+import {
+  aggregateBars,
+  floorToMinute,
+  MINUTE_MS,
+  utcDate,
+  type Bar,
+  type Clock,
+  type Trade,
+} from '../domain/index.js';
+import type { HistorySink, Reject } from '../ingest/index.js';
+import type { DeltaTable } from '../lake/index.js';
+import type { BusRecord, StreamBus } from '../stream/index.js';
+import type { Medallion } from './medallion.js';
+
+/** The Delta `txn` appId under which the sink commits; its version is the watermark in minutes. */
+export const SINK_APP_ID = 'alphalake-lake-sink';
+
+export interface LakeSinkOptions {
+  /** How often completed minutes move from the stream into the lake. */
+  readonly intervalMs: number;
+  /** How long after a minute ends its last trades may still arrive. */
+  readonly allowedLatenessMs: number;
+}
+
+/**
+ * The batch layer's writer. Trades from the bus are buffered; every interval the
+ * completed minutes go to `bronze.trades` and their bars to `silver.bars_1m`, each
+ * in one Delta commit carrying a `txn` action (PROTOCOL.md "Transaction
+ * Identifiers") whose version is the new watermark in epoch minutes. On restart the
+ * table says how far it got, so a replay of the same range is skipped table by table:
+ * nothing is written twice, nothing is lost. Trades that arrive after their minute was
+ * committed go to `bronze.rejects` as LATE_EVENT.
+ */
+export class LakeSink implements HistorySink {
+  private watermarkMs: number | undefined;
+  private readonly tableWatermarks = new Map<DeltaTable, number | undefined>();
+  private pendingTrades: Trade[] = [];
+  private pendingRejects: Reject[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly listeners = new Set<(watermark: number) => void>();
+
+  private constructor(
+    private readonly tables: Medallion,
+    private readonly clock: Clock,
+    private readonly options: LakeSinkOptions,
+  ) {}
+
+  static async open(tables: Medallion, clock: Clock, options: LakeSinkOptions): Promise<LakeSink> {
+    const sink = new LakeSink(tables, clock, options);
+    for (const table of [tables.trades, tables.bars1m]) {
+      const version = (await table.snapshot()).txnVersion(SINK_APP_ID);
+      sink.tableWatermarks.set(table, version === undefined ? undefined : version * MINUTE_MS);
+    }
+    const marks = [...sink.tableWatermarks.values()];
+    sink.watermarkMs = marks.some((m) => m === undefined)
+      ? undefined
+      : Math.min(...(marks as number[]));
+    return sink;
+  }
+
+  watermark(): number | undefined {
+    return this.watermarkMs;
+  }
+
+  onWatermark(listener: (watermark: number) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Consumes trades and rejects from the bus and flushes on a timer until the signal aborts. */
+  async start(bus: StreamBus, signal: AbortSignal, options: { timer?: boolean } = {}): Promise<void> {
+    await bus.subscribe<Trade>(
+      'trades',
+      async (records: readonly BusRecord<Trade>[]) => {
+        for (const record of records) this.pendingTrades.push(record.value);
+      },
+      { group: 'lake-sink', signal },
+    );
+    await bus.subscribe<Reject>(
+      'rejects',
+      async (records: readonly BusRecord<Reject>[]) => {
+        for (const record of records) this.pendingRejects.push(record.value);
+      },
+      { group: 'lake-sink', signal },
+    );
+    if (options.timer === false) return;
+    const timer = setInterval(() => {
+      this.flush().catch((error) => console.error('lake sink flush failed:', error));
+    }, this.options.intervalMs);
+    signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  /**
+   * Commits every buffered trade of the minutes that ended before `cutoff`
+   * (default: now less the allowed lateness) and moves the watermark there.
+   */
+  flush(cutoff = floorToMinute(this.clock.now() - this.options.allowedLatenessMs)): Promise<void> {
+    return this.serialized(async () => {
+      const from = this.watermarkMs ?? earliestMinute(this.pendingTrades);
+      if (from === undefined || cutoff <= from) return;
+      const due: Trade[] = [];
+      const late: Trade[] = [];
+      const later: Trade[] = [];
+      for (const trade of this.pendingTrades) {
+        if (trade.ts < from) late.push(trade);
+        else if (trade.ts < cutoff) due.push(trade);
+        else later.push(trade);
+      }
+      const now = this.clock.now();
+      const rejects = [
+        ...this.pendingRejects,
+        ...late.map((trade) => lateReject(trade, now)),
+      ];
+      await this.commitRange({ from, to: cutoff }, due, rejects);
+      this.pendingTrades = later;
+      this.pendingRejects = [];
+    });
+  }
+
+  writeHistory(
+    range: { from: number; to: number },
+    trades: readonly Trade[],
+    rejects: readonly Reject[],
+  ): Promise<void> {
+    return this.serialized(() => this.commitRange(range, trades, rejects));
+  }
+
+  private async commitRange(
+    range: { from: number; to: number },
+    trades: readonly Trade[],
+    rejects: readonly Reject[],
+  ): Promise<void> {
+    const txn = { appId: SINK_APP_ID, version: Math.floor(range.to / MINUTE_MS) };
+    const commitInfo = { alphalake: { sink: SINK_APP_ID, from: range.from, to: range.to } };
+    const tradesFrom = this.tableWatermarks.get(this.tables.trades) ?? -Infinity;
+    if (tradesFrom < range.to) {
+      const rows = trades.filter((t) => t.ts >= tradesFrom).map(tradeRow);
+      if (rows.length > 0) await this.tables.trades.append(rows, { txn, commitInfo });
+      this.tableWatermarks.set(this.tables.trades, range.to);
+    }
+    const barsFrom = this.tableWatermarks.get(this.tables.bars1m) ?? -Infinity;
+    if (barsFrom < range.to) {
+      const rows = aggregateBars(trades.filter((t) => t.ts >= barsFrom)).map(barRow);
+      if (rows.length > 0) await this.tables.bars1m.append(rows, { txn, commitInfo });
+      this.tableWatermarks.set(this.tables.bars1m, range.to);
+    }
+    if (rejects.length > 0) await this.tables.rejects.append(rejects.map(rejectRow));
+    if (this.watermarkMs === undefined || range.to > this.watermarkMs) {
+      this.watermarkMs = range.to;
+      for (const listener of this.listeners) listener(range.to);
+    }
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function earliestMinute(trades: readonly Trade[]): number | undefined {
+  let earliest: number | undefined;
+  for (const trade of trades) if (earliest === undefined || trade.ts < earliest) earliest = trade.ts;
+  return earliest === undefined ? undefined : floorToMinute(earliest);
+}
+
+function lateReject(trade: Trade, now: number): Reject {
+  return {
+    source: 'lake-sink',
+    kind: 'trade',
+    reason: 'LATE_EVENT',
+    payload: JSON.stringify(trade),
+    receivedAt: now,
+  };
+}
+
+export function tradeRow(trade: Trade): Record<string, unknown> {
+  return {
+    symbol: trade.symbol,
+    ts: new Date(trade.ts),
+    price: trade.price,
+    size: trade.size,
+    id: trade.id,
+    exchange: trade.exchange,
+    date: utcDate(trade.ts),
+  };
+}
+
+export function barRow(bar: Bar): Record<string, unknown> {
+  return {
+    symbol: bar.symbol,
+    ts: new Date(bar.ts),
+    open: bar.open,
+    high: bar.high,
+    low: bar.low,
+    close: bar.close,
+    volume: bar.volume,
+    vwap: bar.vwap,
+    trade_count: bar.tradeCount,
+    date: utcDate(bar.ts),
+  };
+}
+
+function rejectRow(reject: Reject): Record<string, unknown> {
+  return {
+    received_at: new Date(reject.receivedAt),
+    source: reject.source,
+    kind: reject.kind,
+    reason: reject.reason,
+    payload: reject.payload,
+    date: utcDate(reject.receivedAt),
+  };
+}

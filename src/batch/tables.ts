@@ -1,0 +1,71 @@
+import type { ColumnSpec } from '../lake/index.js';
+
+/**
+ * The lake's tables: where each lives under the lake root, its schema, its
+ * partitioning (by UTC date) and its clustering order.
+ */
+export interface TableDefinition {
+  readonly name: string;
+  readonly path: string;
+  readonly schema: readonly ColumnSpec[];
+  readonly partitionColumns: readonly string[];
+  readonly clusterBy: readonly string[];
+}
+
+const column = (name: string, type: ColumnSpec['type'], nullable = false): ColumnSpec => ({
+  name,
+  type,
+  nullable,
+});
+
+export const TRADES_TABLE: TableDefinition = {
+  name: 'bronze.trades',
+  path: 'bronze/trades',
+  schema: [
+    column('symbol', 'string'),
+    column('ts', 'timestamp'),
+    column('price', 'double'),
+    column('size', 'long'),
+    column('id', 'string'),
+    column('exchange', 'string', true),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['symbol', 'ts'],
+};
+
+export const BARS_1M_TABLE: TableDefinition = {
+  name: 'silver.bars_1m',
+  path: 'silver/bars_1m',
+  schema: [
+    column('symbol', 'string'),
+    column('ts', 'timestamp'),
+    column('open', 'double'),
+    column('high', 'double'),
+    column('low', 'double'),
+    column('close', 'double'),
+    column('volume', 'long'),
+    column('vwap', 'double'),
+    column('trade_count', 'long'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['symbol', 'ts'],
+};
+
+export const REJECTS_TABLE: TableDefinition = {
+  name: 'bronze.rejects',
+  path: 'bronze/rejects',
+  schema: [
+    column('received_at', 'timestamp'),
+    column('source', 'string'),
+    column('kind', 'string'),
+    column('reason', 'string'),
+    column('payload', 'string'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['received_at'],
+};
+
+export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE] as const;

@@ -1,0 +1,7 @@
+/** Public surface of src/domain: pure types and rules, no I/O. */
+export * from './market.js';
+export * from './bars.js';
+export * from './validation.js';
+export * from './calendar.js';
+export * from './clock.js';
+export * from './errors.js';

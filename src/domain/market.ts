@@ -1,0 +1,62 @@
+/**
+ * The market-data records that flow through alphalake. Timestamps are event time in
+ * epoch milliseconds (UTC); they become `Date`s only at the edges (lake, GraphQL).
+ */
+
+/** One print on the tape. `id` is unique per symbol and source. */
+export interface Trade {
+  readonly symbol: string;
+  readonly ts: number;
+  readonly price: number;
+  readonly size: number;
+  readonly id: string;
+  readonly exchange: string;
+}
+
+/** The best bid and offer at an instant. */
+export interface Quote {
+  readonly symbol: string;
+  readonly ts: number;
+  readonly bidPrice: number;
+  readonly bidSize: number;
+  readonly askPrice: number;
+  readonly askSize: number;
+}
+
+export type BarInterval = '1m';
+
+/** OHLCV of the trades in [ts, ts + interval). */
+export interface Bar {
+  readonly symbol: string;
+  readonly interval: BarInterval;
+  readonly ts: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+  readonly volume: number;
+  /** Volume-weighted average price: sum(price * size) / sum(size). */
+  readonly vwap: number;
+  readonly tradeCount: number;
+}
+
+/** Ticker master data, as far as the platform needs it before MDM grows. */
+export interface SymbolInfo {
+  readonly symbol: string;
+  readonly name: string;
+  readonly exchange: string;
+  readonly currency: string;
+  readonly active: boolean;
+}
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+export function floorToMinute(ts: number): number {
+  return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
+}
+
+/** The UTC calendar date of an instant, `YYYY-MM-DD`: the lake's partition value. */
+export function utcDate(ts: number): string {
+  return new Date(ts).toISOString().slice(0, 10);
+}

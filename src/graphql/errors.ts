@@ -1,0 +1,60 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { AlphalakeError } from '../domain/index.js';
+
+/**
+ * What a client sees when something fails. An AlphalakeError keeps its message and
+ * its code in `extensions.code`; so does a GraphQL error caused by one (a scalar
+ * that refused a literal, for instance). Anything else is masked as INTERNAL unless
+ * the server runs in development.
+ */
+export function formatError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  options: { development: boolean },
+): GraphQLFormattedError {
+  const cause = alphalakeCause(error);
+  if (cause) {
+    return {
+      ...formatted,
+      message: formatted.message,
+      extensions: { ...formatted.extensions, code: cause.code, ...pick(cause.details) },
+    };
+  }
+  const code = formatted.extensions?.code;
+  // graphql-js and Apollo already say precisely what was wrong with a request.
+  if (
+    code === 'GRAPHQL_PARSE_FAILED' ||
+    code === 'GRAPHQL_VALIDATION_FAILED' ||
+    code === 'BAD_USER_INPUT' ||
+    code === 'BAD_REQUEST' ||
+    code === 'PERSISTED_QUERY_NOT_FOUND' ||
+    code === 'OPERATION_RESOLUTION_FAILURE'
+  ) {
+    return formatted;
+  }
+  if (options.development) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
+  console.error('internal error:', error);
+  return {
+    message: 'Unexpected error.',
+    ...(formatted.path ? { path: formatted.path } : {}),
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    extensions: { code: 'INTERNAL' },
+  };
+}
+
+function alphalakeCause(error: unknown): AlphalakeError | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    if (current instanceof AlphalakeError) return current;
+    current = current instanceof GraphQLError ? current.originalError : (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function pick(details: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const safe: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (['string', 'number', 'boolean'].includes(typeof value)) safe[key] = value;
+  }
+  return safe;
+}

@@ -1,0 +1,4 @@
+/** Public surface of src/graphql: the API server and its schema. */
+export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+export { buildApiSchema } from './schema.js';
+export type { ApiContext, ApiServices } from './context.js';

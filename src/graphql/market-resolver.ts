@@ -1,0 +1,76 @@
+import { Arg, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import type { Bar, Trade } from '../domain/index.js';
+import type { ApiContext } from './context.js';
+import { DateTimeScalar } from './scalars.js';
+import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
+
+interface SubscribeData {
+  args: { symbols: string[] };
+  context: ApiContext;
+}
+
+/** Market data: history through the lambda view, live updates from the hub. */
+@Resolver()
+export class MarketResolver {
+  @Query(() => [SymbolType], { description: 'Tickers known to master data.' })
+  async symbols(@Ctx() { services }: ApiContext): Promise<SymbolType[]> {
+    return (await services.market.symbols()).map(SymbolType.from);
+  }
+
+  @Query(() => [BarType], {
+    description:
+      '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now.',
+  })
+  async bars(
+    @Ctx() { services }: ApiContext,
+    @Arg('symbol') symbol: string,
+    @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
+    @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
+    @Arg('limit', () => Int, { nullable: true, description: 'At most this many bars (default 20000, max 100000).' })
+    limit?: number,
+  ): Promise<BarType[]> {
+    return (await services.market.bars({ symbol, from, to, limit })).map(BarType.from);
+  }
+
+  @Query(() => [TradeType], {
+    description: 'Trades of a symbol in [from, to), oldest first, through the lambda view.',
+  })
+  async trades(
+    @Ctx() { services }: ApiContext,
+    @Arg('symbol') symbol: string,
+    @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
+    @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
+    @Arg('limit', () => Int, { nullable: true, description: 'At most this many trades (default 1000, max 100000).' })
+    limit?: number,
+  ): Promise<TradeType[]> {
+    return (await services.market.trades({ symbol, from, to, limit })).map(TradeType.from);
+  }
+
+  @Query(() => LakeStatusType, { description: 'The batch layer watermark.' })
+  lakeStatus(@Ctx() { services }: ApiContext): LakeStatusType {
+    const watermark = services.watermark();
+    return Object.assign(new LakeStatusType(), {
+      watermark: watermark === undefined ? undefined : new Date(watermark),
+    });
+  }
+
+  @Subscription(() => TradeType, {
+    name: 'trades',
+    description: 'Live trades of the given symbols.',
+    subscribe: ({ args, context }: SubscribeData) =>
+      context.services.hub.subscribe('trade', context.services.market.checkSymbols(args.symbols)),
+  })
+  tradeStream(@Root() trade: Trade, @Arg('symbols', () => [String]) _symbols: string[]): TradeType {
+    return TradeType.from(trade);
+  }
+
+  @Subscription(() => BarType, {
+    name: 'bars',
+    description: 'Live 1-minute bars of the given symbols, pushed on every trade that changes one.',
+    subscribe: ({ args, context }: SubscribeData) =>
+      context.services.hub.subscribe('bar', context.services.market.checkSymbols(args.symbols)),
+  })
+  barStream(@Root() bar: Bar, @Arg('symbols', () => [String]) _symbols: string[]): BarType {
+    return BarType.from(bar);
+  }
+}

@@ -1,0 +1,125 @@
+import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
+import type { ServedBar, ServedTrade } from '../batch/index.js';
+import type { SymbolInfo } from '../domain/index.js';
+import { DateTimeScalar } from './scalars.js';
+
+export enum ViewSourceEnum {
+  LAKE = 'LAKE',
+  SPEED = 'SPEED',
+}
+
+registerEnumType(ViewSourceEnum, {
+  name: 'ViewSource',
+  description: 'Which layer of the lambda view served a row.',
+  valuesConfig: {
+    LAKE: { description: 'The batch layer: a Delta table, below the watermark.' },
+    SPEED: { description: 'The speed layer, at or above the watermark.' },
+  },
+});
+
+@ObjectType('Symbol', { description: 'A ticker known to master data.' })
+export class SymbolType {
+  @Field()
+  symbol!: string;
+
+  @Field()
+  name!: string;
+
+  @Field({ description: 'Primary listing exchange (MIC).' })
+  exchange!: string;
+
+  @Field()
+  currency!: string;
+
+  @Field()
+  active!: boolean;
+
+  static from(info: SymbolInfo): SymbolType {
+    return Object.assign(new SymbolType(), info);
+  }
+}
+
+@ObjectType('Trade', { description: 'One print on the tape.' })
+export class TradeType {
+  @Field()
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { description: 'Event time.' })
+  ts!: Date;
+
+  @Field(() => Float)
+  price!: number;
+
+  @Field(() => Float, { description: 'Shares.' })
+  size!: number;
+
+  @Field()
+  id!: string;
+
+  @Field()
+  exchange!: string;
+
+  @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
+  source?: ViewSourceEnum | undefined;
+
+  static from(trade: Omit<ServedTrade, 'source'> & { source?: ServedTrade['source'] }): TradeType {
+    return Object.assign(new TradeType(), {
+      ...trade,
+      ts: new Date(trade.ts),
+      source: trade.source as ViewSourceEnum | undefined,
+    });
+  }
+}
+
+@ObjectType('Bar', { description: 'Open, high, low, close and volume of the trades in [ts, ts + interval).' })
+export class BarType {
+  @Field()
+  symbol!: string;
+
+  @Field({ description: 'Bar length, e.g. `1m`.' })
+  interval!: string;
+
+  @Field(() => DateTimeScalar, { description: 'Start of the interval.' })
+  ts!: Date;
+
+  @Field(() => Float)
+  open!: number;
+
+  @Field(() => Float)
+  high!: number;
+
+  @Field(() => Float)
+  low!: number;
+
+  @Field(() => Float)
+  close!: number;
+
+  @Field(() => Float)
+  volume!: number;
+
+  @Field(() => Float, { description: 'Volume-weighted average price.' })
+  vwap!: number;
+
+  @Field(() => Int)
+  tradeCount!: number;
+
+  @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
+  source?: ViewSourceEnum | undefined;
+
+  static from(bar: Omit<ServedBar, 'source'> & { source?: ServedBar['source'] }): BarType {
+    return Object.assign(new BarType(), {
+      ...bar,
+      ts: new Date(bar.ts),
+      source: bar.source as ViewSourceEnum | undefined,
+    });
+  }
+}
+
+@ObjectType('LakeStatus', { description: 'Where the batch layer stands.' })
+export class LakeStatusType {
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'Event time up to which the lake is complete; the speed layer serves from here on.',
+  })
+  watermark?: Date | undefined;
+}

@@ -1,0 +1,106 @@
+import { DAY_MS, utcDate, type Clock, type Quote, type Session, type Trade } from '../domain/index.js';
+import type { Ingestor } from './ingestor.js';
+import type { MarketSimulator, TapeSecond } from './simulator.js';
+
+const BATCH_LIMIT = 20_000;
+
+/**
+ * Plays the simulator as a live source in wall-clock time: every second of the tape
+ * is published once that second has passed. Started behind the clock, it first
+ * catches up in large batches.
+ */
+export class SimulatorFeed {
+  private cursor: number;
+  private current: { session: Session; tape: Iterator<TapeSecond>; pending?: TapeSecond } | undefined;
+
+  constructor(
+    private readonly simulator: MarketSimulator,
+    private readonly ingestor: Ingestor,
+    private readonly clock: Clock,
+    from: number,
+  ) {
+    this.cursor = from;
+  }
+
+  /** Event time up to which the tape has been published. */
+  get position(): number {
+    return this.cursor;
+  }
+
+  /** Publishes every tape second that ends at or before `until`. Returns trades published. */
+  async pump(until: number): Promise<number> {
+    let trades: Trade[] = [];
+    let quotes: Quote[] = [];
+    let published = 0;
+    const flush = async () => {
+      if (trades.length + quotes.length === 0) return;
+      await this.ingestor.ingest({ trades, quotes }, 'simulator');
+      published += trades.length;
+      trades = [];
+      quotes = [];
+    };
+    for (;;) {
+      if (!this.current) {
+        const session = this.nextSession(this.cursor);
+        if (!session || session.open >= until) {
+          // Nothing trades before `until`: the tape is published up to there.
+          this.cursor = Math.max(this.cursor, Math.min(until, session?.open ?? until));
+          break;
+        }
+        this.current = {
+          session,
+          tape: this.simulator.sessionTape(session, Math.max(this.cursor, session.open))[Symbol.iterator](),
+        };
+      }
+      const next = this.current.pending ?? this.current.tape.next().value;
+      this.current.pending = undefined;
+      if (next === undefined) {
+        this.cursor = Math.max(this.cursor, this.current.session.close);
+        this.current = undefined;
+        continue;
+      }
+      if (next.ts + 1000 > until) {
+        this.current.pending = next;
+        break;
+      }
+      trades.push(...next.trades);
+      quotes.push(...next.quotes);
+      this.cursor = next.ts + 1000;
+      if (trades.length >= BATCH_LIMIT) await flush();
+    }
+    await flush();
+    return published;
+  }
+
+  /** Pumps on a timer until the signal aborts. */
+  run(signal: AbortSignal, tickMs = 250): Promise<void> {
+    return new Promise((resolve) => {
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        this.pump(this.clock.now())
+          .catch((error) => console.error('simulator feed failed:', error))
+          .finally(() => (busy = false));
+      }, tickMs);
+      signal.addEventListener(
+        'abort',
+        () => {
+          clearInterval(timer);
+          resolve();
+        },
+        { once: true },
+      );
+    });
+  }
+
+  /** The first session that is still open at or after `ts`. */
+  private nextSession(ts: number): Session | undefined {
+    const calendar = this.simulator.settings.calendar;
+    for (let day = Math.floor(ts / DAY_MS) * DAY_MS; day < ts + 15 * DAY_MS; day += DAY_MS) {
+      const session = calendar.sessionOn(utcDate(day));
+      if (session && session.close > ts) return session;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,84 @@
+import type { Bar, Trade } from '../domain/index.js';
+
+/**
+ * Fans live updates out to subscribers (GraphQL subscriptions). Each subscriber has
+ * a bounded queue: a consumer too slow to keep up loses its oldest updates rather
+ * than growing the server's memory without bound.
+ */
+export interface LiveChannels {
+  trade: Trade;
+  bar: Bar;
+}
+
+type Channel = keyof LiveChannels;
+
+interface Subscriber<C extends Channel> {
+  readonly symbols: ReadonlySet<string>;
+  push(update: LiveChannels[C]): void;
+}
+
+const QUEUE_LIMIT = 10_000;
+
+export class LiveHub {
+  private readonly subscribers: { [C in Channel]: Set<Subscriber<C>> } = {
+    trade: new Set(),
+    bar: new Set(),
+  };
+
+  publish<C extends Channel>(channel: C, updates: readonly LiveChannels[C][]): void {
+    const subscribers = this.subscribers[channel] as Set<Subscriber<C>>;
+    if (subscribers.size === 0) return;
+    for (const update of updates) {
+      for (const subscriber of subscribers) {
+        if (subscriber.symbols.has(update.symbol)) subscriber.push(update);
+      }
+    }
+  }
+
+  subscriberCount(channel: Channel): number {
+    return this.subscribers[channel].size;
+  }
+
+  /** Updates on `channel` for `symbols`, until the iterator is closed or the signal aborts. */
+  subscribe<C extends Channel>(
+    channel: C,
+    symbols: readonly string[],
+    signal?: AbortSignal,
+  ): AsyncIterableIterator<LiveChannels[C]> {
+    const set = this.subscribers[channel] as Set<Subscriber<C>>;
+    const queue: LiveChannels[C][] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const subscriber: Subscriber<C> = {
+      symbols: new Set(symbols),
+      push(update) {
+        if (queue.length >= QUEUE_LIMIT) queue.shift();
+        queue.push(update);
+        wake?.();
+      },
+    };
+    set.add(subscriber);
+    const finish = () => {
+      done = true;
+      set.delete(subscriber);
+      wake?.();
+    };
+    signal?.addEventListener('abort', finish, { once: true });
+    const iterator: AsyncIterableIterator<LiveChannels[C]> = {
+      [Symbol.asyncIterator]: () => iterator,
+      async next() {
+        while (queue.length === 0 && !done) {
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+        if (queue.length > 0) return { value: queue.shift()!, done: false };
+        return { value: undefined, done: true };
+      },
+      async return() {
+        finish();
+        return { value: undefined, done: true };
+      },
+    };
+    return iterator;
+  }
+}

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { validateQuote, validateTrade, type Quote, type Trade } from '../../../src/domain/index.js';
+
+const NOW = Date.UTC(2026, 10, 20, 15, 0, 0);
+const context = { isKnownSymbol: (s: string) => s === 'AAPL', now: NOW, futureToleranceMs: 5_000 };
+const good: Trade = { symbol: 'AAPL', ts: NOW - 1_000, price: 190.5, size: 100, id: 't1', exchange: 'XNAS' };
+const quote: Quote = { symbol: 'AAPL', ts: NOW, bidPrice: 190.4, bidSize: 100, askPrice: 190.5, askSize: 200 };
+
+describe('trade rules', () => {
+  it('accepts a well-formed trade', () => {
+    expect(validateTrade(good, context)).toBeUndefined();
+  });
+
+  it.each([
+    [{ symbol: 'aapl!' }, 'SYMBOL_MALFORMED'],
+    [{ symbol: 'ZZZZ' }, 'UNKNOWN_SYMBOL'],
+    [{ ts: Number.NaN }, 'TIMESTAMP_INVALID'],
+    [{ ts: NOW + 60_000 }, 'TIMESTAMP_IN_FUTURE'],
+    [{ price: Number.POSITIVE_INFINITY }, 'PRICE_NOT_FINITE'],
+    [{ price: 0 }, 'PRICE_NOT_POSITIVE'],
+    [{ price: -1 }, 'PRICE_NOT_POSITIVE'],
+    [{ size: 0 }, 'SIZE_NOT_POSITIVE_INTEGER'],
+    [{ size: 1.5 }, 'SIZE_NOT_POSITIVE_INTEGER'],
+    [{ id: '' }, 'ID_MISSING'],
+  ] as const)('rejects %j with %s', (change, reason) => {
+    expect(validateTrade({ ...good, ...change } as Trade, context)).toBe(reason);
+  });
+
+  it('tolerates a small clock skew into the future', () => {
+    expect(validateTrade({ ...good, ts: NOW + 4_000 }, context)).toBeUndefined();
+  });
+});
+
+describe('quote rules', () => {
+  it('accepts a locked or normal quote', () => {
+    expect(validateQuote(quote, context)).toBeUndefined();
+    expect(validateQuote({ ...quote, bidPrice: 190.5 }, context)).toBeUndefined();
+  });
+
+  it('rejects a crossed quote and bad sizes', () => {
+    expect(validateQuote({ ...quote, bidPrice: 190.6 }, context)).toBe('QUOTE_CROSSED');
+    expect(validateQuote({ ...quote, askSize: -5 }, context)).toBe('SIZE_NOT_POSITIVE_INTEGER');
+  });
+});
