@@ -1,0 +1,508 @@
+import { randomUUID } from 'node:crypto';
+import { AlphalakeError, isAlphalakeError } from '../domain/index.js';
+import {
+  decodeActionPath,
+  parseCommit,
+  type Action,
+  type AddFile,
+  type RemoveFile,
+} from './actions.js';
+import { checkpointInterval, writeCheckpoint } from './checkpoint-writer.js';
+import {
+  describeColumns,
+  inferColumnType,
+  isColumnBatch,
+  rowsToBatch,
+  type ColumnBatch,
+  type Rows,
+} from './column-batch.js';
+import { commitWithRetry, snapshotAfter, type CommitPlan } from './commit.js';
+import { writeDataFiles } from './data-writer.js';
+import { commitKey, commitTimestamps, listLog } from './log-segment.js';
+import { joinKey, type ObjectStore } from './object-store.js';
+import { bindFilters, fileMayMatch, type Filter } from './pruning.js';
+import { querySnapshot, type QueryOptions, type QueryResult } from './query.js';
+import { isPrimitive, sameType, toSchemaString, typeName, type ColumnSpec } from './schema.js';
+import { loadSnapshot, snapshotFromState, type Snapshot, type SnapshotTarget } from './snapshot.js';
+import { TableState } from './log-replay.js';
+import { checkWritable, isAppendOnly, protocolForNewTable } from './table-features.js';
+
+export const ENGINE_INFO = 'alphalake/0.1.0';
+/** Table property holding the clustering (sort) columns of new data files, as a JSON array. */
+export const CLUSTER_BY_PROPERTY = 'alphalake.clusterBy';
+
+export interface CreateTableOptions {
+  readonly schema: readonly ColumnSpec[];
+  readonly partitionColumns?: readonly string[];
+  /** Columns new data files are sorted by (so min/max statistics prune well). */
+  readonly clusterBy?: readonly string[];
+  readonly properties?: Readonly<Record<string, string>>;
+  readonly name?: string;
+  readonly description?: string;
+  /** Open the existing table instead of failing with CONFLICT. @default false */
+  readonly ifNotExists?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+export interface WriteOptions {
+  /** PROTOCOL.md "Transaction Identifiers": commit only if `version` is newer than the app's last. */
+  readonly txn?: { readonly appId: string; readonly version: number };
+  /** Extra fields of the commitInfo action (e.g. source offsets). */
+  readonly commitInfo?: Readonly<Record<string, unknown>>;
+  /** `merge` adds new input columns as nullable columns; `strict` refuses them. @default 'strict' */
+  readonly schemaMode?: 'strict' | 'merge';
+  readonly signal?: AbortSignal;
+}
+
+export interface OverwriteOptions extends WriteOptions {
+  /** Replace only the files of partitions matching these filters (on partition columns). */
+  readonly partitionFilter?: readonly Filter[];
+}
+
+export interface CommitResult {
+  readonly version: number;
+  readonly addedFiles: number;
+  readonly removedFiles: number;
+  readonly rows: number;
+}
+
+export interface HistoryEntry {
+  readonly version: number;
+  readonly timestamp: Date;
+  readonly operation?: string;
+  readonly operationParameters?: Readonly<Record<string, unknown>>;
+  readonly operationMetrics?: Readonly<Record<string, unknown>>;
+  readonly commitInfo?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * A Delta table in an object store (PROTOCOL.md). Instances are cheap and safe to share:
+ * every read works on an immutable snapshot and every write commits with put-if-absent,
+ * so any number of processes can write one table.
+ */
+export class DeltaTable {
+  private latest: Snapshot | undefined;
+
+  private constructor(
+    readonly store: ObjectStore,
+    readonly tablePath: string,
+  ) {}
+
+  /** Opens an existing table; NOT_FOUND if `tablePath` has no `_delta_log`. */
+  static async open(
+    store: ObjectStore,
+    tablePath: string,
+    signal?: AbortSignal,
+  ): Promise<DeltaTable> {
+    const table = new DeltaTable(store, tablePath);
+    await table.snapshot(undefined, signal);
+    return table;
+  }
+
+  static async create(
+    store: ObjectStore,
+    tablePath: string,
+    options: CreateTableOptions,
+  ): Promise<DeltaTable> {
+    const partitionColumns = [...(options.partitionColumns ?? [])];
+    validateSchema(options.schema, partitionColumns, options.clusterBy ?? []);
+    const listing = await listLog(store, tablePath, options.signal);
+    if (listing.latestVersion >= 0) {
+      if (options.ifNotExists) return DeltaTable.open(store, tablePath, options.signal);
+      throw new AlphalakeError('CONFLICT', `a table already exists at ${tablePath}`, { tablePath });
+    }
+    const configuration: Record<string, string> = { ...(options.properties ?? {}) };
+    if (options.clusterBy && options.clusterBy.length > 0) {
+      configuration[CLUSTER_BY_PROPERTY] = JSON.stringify(options.clusterBy);
+    }
+    const needsNtz = JSON.stringify(options.schema.map((c) => typeName(c.type))).includes(
+      'timestamp_ntz',
+    );
+    const now = Date.now();
+    const actions: Action[] = [
+      {
+        commitInfo: {
+          timestamp: now,
+          operation: 'CREATE TABLE',
+          operationParameters: {
+            partitionBy: JSON.stringify(partitionColumns),
+            mode: 'ErrorIfExists',
+          },
+          engineInfo: ENGINE_INFO,
+          isBlindAppend: true,
+        },
+      },
+      { protocol: protocolForNewTable(needsNtz) },
+      {
+        metaData: {
+          id: randomUUID(),
+          name: options.name ?? null,
+          description: options.description ?? null,
+          format: { provider: 'parquet', options: {} },
+          schemaString: toSchemaString(options.schema),
+          partitionColumns,
+          configuration,
+          createdTime: now,
+        },
+      },
+    ];
+    const created = await store.putIfAbsent(
+      commitKey(tablePath, 0),
+      new TextEncoder().encode(actions.map((a) => JSON.stringify(a)).join('\n') + '\n'),
+      options.signal,
+    );
+    if (!created) {
+      if (options.ifNotExists) return DeltaTable.open(store, tablePath, options.signal);
+      throw new AlphalakeError('CONFLICT', `a table was created concurrently at ${tablePath}`, {
+        tablePath,
+      });
+    }
+    return DeltaTable.open(store, tablePath, options.signal);
+  }
+
+  /** The latest snapshot (refreshed from the log), or one version / timestamp (time travel). */
+  async snapshot(at?: SnapshotTarget, signal?: AbortSignal): Promise<Snapshot> {
+    if (at && (at.version !== undefined || at.timestamp !== undefined)) {
+      const base =
+        this.latest && at.version !== undefined && at.version >= this.latest.version
+          ? this.latest
+          : undefined;
+      return loadSnapshot(this.store, this.tablePath, at, { base, signal });
+    }
+    const listing = await listLog(this.store, this.tablePath, signal);
+    if (this.latest && this.latest.version === listing.latestVersion) return this.latest;
+    const snapshot = await loadSnapshot(
+      this.store,
+      this.tablePath,
+      {},
+      { listing, base: this.latest, signal },
+    );
+    this.latest = snapshot;
+    return snapshot;
+  }
+
+  async append(input: Rows | ColumnBatch, options: WriteOptions = {}): Promise<CommitResult> {
+    return this.write(input, 'append', options);
+  }
+
+  async overwrite(
+    input: Rows | ColumnBatch,
+    options: OverwriteOptions = {},
+  ): Promise<CommitResult> {
+    return this.write(input, 'overwrite', options);
+  }
+
+  async query(options: QueryOptions = {}): Promise<QueryResult> {
+    const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
+    return querySnapshot(this.store, snapshot, options);
+  }
+
+  /** Commits, newest first, whose commit files are still in the log. */
+  async history(limit?: number, signal?: AbortSignal): Promise<HistoryEntry[]> {
+    const listing = await listLog(this.store, this.tablePath, signal);
+    const timestamps = commitTimestamps(listing);
+    const versions = [...listing.commits.keys()].sort((a, b) => b - a).slice(0, limit ?? Infinity);
+    return Promise.all(
+      versions.map(async (version): Promise<HistoryEntry> => {
+        const info = await this.commitInfo(version, signal);
+        const entry: HistoryEntry = {
+          version,
+          timestamp: timestamps.get(version) ?? new Date(0),
+          operation: info?.['operation'] as string | undefined,
+          operationParameters: info?.['operationParameters'] as Record<string, unknown> | undefined,
+          operationMetrics: info?.['operationMetrics'] as Record<string, unknown> | undefined,
+          commitInfo: info,
+        };
+        return entry;
+      }),
+    );
+  }
+
+  /** The commitInfo action of commit `version`, if its commit file is still in the log. */
+  async commitInfo(
+    version: number,
+    signal?: AbortSignal,
+  ): Promise<Record<string, unknown> | undefined> {
+    const key = commitKey(this.tablePath, version);
+    let bytes: Uint8Array;
+    try {
+      bytes = await this.store.get(key, undefined, signal);
+    } catch (error) {
+      if (isAlphalakeError(error, 'NOT_FOUND')) return undefined;
+      throw error;
+    }
+    const action = parseCommit(bytes).find((a) => a.commitInfo !== undefined);
+    return action?.commitInfo ? { ...action.commitInfo } : undefined;
+  }
+
+  /** @internal used by optimize and vacuum: commit actions with conflict checks, then checkpoint. */
+  async commit(base: Snapshot, plan: CommitPlan): Promise<Snapshot> {
+    const { version } = await commitWithRetry(this.store, base, plan);
+    const snapshot = await this.afterCommit(base, version, plan.signal);
+    return snapshot;
+  }
+
+  private async afterCommit(
+    base: Snapshot,
+    version: number,
+    signal?: AbortSignal,
+  ): Promise<Snapshot> {
+    let snapshot: Snapshot;
+    try {
+      snapshot = await snapshotAfter(
+        this.store,
+        this.latest && this.latest.version < version ? this.latest : base,
+        version,
+      );
+    } catch {
+      snapshot = await loadSnapshot(this.store, this.tablePath, { version }, { signal });
+    }
+    if (!this.latest || this.latest.version < version) this.latest = snapshot;
+    if (version > 0 && version % checkpointInterval(snapshot) === 0) {
+      // A checkpoint only accelerates readers; failing to write one never fails the commit.
+      await writeCheckpoint(this.store, snapshot, signal).catch(() => undefined);
+    }
+    return snapshot;
+  }
+
+  private async write(
+    input: Rows | ColumnBatch,
+    mode: 'append' | 'overwrite',
+    options: OverwriteOptions,
+  ): Promise<CommitResult> {
+    const base = await this.snapshot(undefined, options.signal);
+    checkWritable(base.protocol, base.metadata, this.tablePath);
+    if (mode === 'overwrite' && isAppendOnly(base.metadata)) {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `table ${this.tablePath} is append-only (delta.appendOnly)`,
+      );
+    }
+    const batch = isColumnBatch(input) ? input : rowsToBatch(input);
+    const schema = reconcileSchema(base.schema, batch, options.schemaMode ?? 'strict');
+    if (options.txn) {
+      const committed = base.txnVersion(options.txn.appId);
+      if (committed !== undefined && committed >= options.txn.version) {
+        throw new AlphalakeError(
+          'CONFLICT',
+          `application ${options.txn.appId} already committed version ${committed} (>= ${options.txn.version})`,
+          { appId: options.txn.appId, committedVersion: committed },
+        );
+      }
+    }
+    const partitionFilter = mode === 'overwrite' ? (options.partitionFilter ?? []) : [];
+    const bound = bindFilters(partitionFilter, base.schema, base.partitionColumns);
+    for (const b of bound) {
+      if (!b.partition) {
+        throw new AlphalakeError(
+          'BAD_USER_INPUT',
+          `overwrite partitionFilter column ${b.column.name} is not a partition column`,
+        );
+      }
+    }
+    const written = await writeDataFiles(this.store, this.tablePath, batch, {
+      schema,
+      partitionColumns: base.partitionColumns,
+      clusterBy: clusterByOf(base),
+      signal: options.signal,
+    });
+    try {
+      if (mode === 'overwrite' && bound.length > 0) {
+        for (const add of written.adds) {
+          if (!fileMayMatch(add, bound)) {
+            throw new AlphalakeError(
+              'BAD_USER_INPUT',
+              'overwrite rows fall outside the partitionFilter',
+              {
+                partitionValues: add.partitionValues,
+              },
+            );
+          }
+        }
+      }
+      const now = Date.now();
+      const removed: RemoveFile[] =
+        mode === 'overwrite'
+          ? base.files
+              .filter((file) => fileMayMatch(file, bound))
+              .map((file) => removeOf(file, now))
+          : [];
+      const actions: Action[] = [
+        {
+          commitInfo: {
+            ...(options.commitInfo ?? {}),
+            timestamp: now,
+            operation: 'WRITE',
+            operationParameters: {
+              mode: mode === 'append' ? 'Append' : 'Overwrite',
+              partitionBy: JSON.stringify(base.partitionColumns),
+              ...(bound.length > 0 ? { predicate: JSON.stringify(partitionFilter) } : {}),
+            },
+            operationMetrics: {
+              numFiles: String(written.adds.length),
+              numOutputRows: String(written.rows),
+              numOutputBytes: String(written.bytes),
+              ...(mode === 'overwrite' ? { numRemovedFiles: String(removed.length) } : {}),
+            },
+            engineInfo: ENGINE_INFO,
+            isBlindAppend: mode === 'append',
+            readVersion: base.version,
+          },
+        },
+      ];
+      if (schema !== base.schema) {
+        actions.push({ metaData: { ...base.metadata, schemaString: toSchemaString(schema) } });
+      }
+      if (options.txn) {
+        actions.push({
+          txn: { appId: options.txn.appId, version: options.txn.version, lastUpdated: now },
+        });
+      }
+      for (const remove of removed) actions.push({ remove });
+      for (const add of written.adds) actions.push({ add });
+      const removedPaths = new Set(removed.map((r) => decodeActionPath(r.path)));
+      const { version } = await commitWithRetry(this.store, base, {
+        operation: mode,
+        actions,
+        appId: options.txn?.appId,
+        removedPaths,
+        readPartitions:
+          mode === 'overwrite'
+            ? (partitionValues) => fileMayMatch({ ...PLACEHOLDER_ADD, partitionValues }, bound)
+            : undefined,
+        signal: options.signal,
+      });
+      await this.afterCommit(base, version, options.signal);
+      return {
+        version,
+        addedFiles: written.adds.length,
+        removedFiles: removed.length,
+        rows: written.rows,
+      };
+    } catch (error) {
+      // Nothing references the new files: remove them rather than leave them for VACUUM.
+      await this.store
+        .delete(written.adds.map((add) => joinKey(this.tablePath, decodeActionPath(add.path))))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+}
+
+const PLACEHOLDER_ADD: AddFile = {
+  path: '',
+  partitionValues: {},
+  size: 0,
+  modificationTime: 0,
+  dataChange: true,
+};
+
+export function removeOf(file: AddFile, deletionTimestamp: number, dataChange = true): RemoveFile {
+  return {
+    path: file.path,
+    deletionTimestamp,
+    dataChange,
+    extendedFileMetadata: true,
+    partitionValues: file.partitionValues,
+    size: file.size,
+    ...(file.tags ? { tags: file.tags } : {}),
+  };
+}
+
+export function clusterByOf(snapshot: Snapshot): string[] {
+  const raw = snapshot.properties[CLUSTER_BY_PROPERTY];
+  if (!raw) return [];
+  try {
+    const parsed = JSON.parse(raw) as unknown;
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return [];
+  }
+}
+
+function validateSchema(
+  schema: readonly ColumnSpec[],
+  partitionColumns: readonly string[],
+  clusterBy: readonly string[],
+): void {
+  const names = new Set<string>();
+  for (const column of schema) {
+    if (names.has(column.name))
+      throw new AlphalakeError('BAD_USER_INPUT', `duplicate column ${column.name}`);
+    names.add(column.name);
+  }
+  for (const name of [...partitionColumns, ...clusterBy]) {
+    if (!names.has(name))
+      throw new AlphalakeError('BAD_USER_INPUT', `column ${name} is not in the schema`);
+  }
+  for (const name of partitionColumns) {
+    const column = schema.find((c) => c.name === name);
+    if (column && !isPrimitive(column.type) && !String(column.type).startsWith('decimal')) {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `partition column ${name} must have a primitive type`,
+      );
+    }
+  }
+}
+
+/**
+ * Schema enforcement and evolution: input columns must exist in the table (or, with
+ * `merge`, are added as nullable columns); non-nullable table columns must be present.
+ */
+function reconcileSchema(
+  schema: readonly ColumnSpec[],
+  batch: ColumnBatch,
+  mode: 'strict' | 'merge',
+): readonly ColumnSpec[] {
+  const known = new Set(schema.map((c) => c.name));
+  const extra = Object.keys(batch.columns).filter((name) => !known.has(name));
+  const missing = schema.filter((c) => !c.nullable && !(c.name in batch.columns));
+  if (missing.length > 0) {
+    throw new AlphalakeError(
+      'SCHEMA_MISMATCH',
+      `missing non-nullable columns: ${describeColumns(missing)}`,
+      {
+        missing: missing.map((c) => c.name),
+      },
+    );
+  }
+  if (extra.length === 0) return schema;
+  if (mode === 'strict') {
+    throw new AlphalakeError(
+      'SCHEMA_MISMATCH',
+      `columns not in the table schema: ${extra.join(', ')} (append with schemaMode 'merge' to add them)`,
+      { extra },
+    );
+  }
+  const added = extra.map(
+    (name): ColumnSpec => ({
+      name,
+      type: inferColumnType(
+        name,
+        batch.columns[name] as NonNullable<ColumnBatch['columns'][string]>,
+        batch.length,
+      ),
+      nullable: true,
+      metadata: {},
+    }),
+  );
+  return [...schema, ...added];
+}
+
+export function schemaDifferences(a: readonly ColumnSpec[], b: readonly ColumnSpec[]): string[] {
+  const out: string[] = [];
+  for (const column of a) {
+    const other = b.find((c) => c.name === column.name);
+    if (!other) out.push(`-${column.name}`);
+    else if (!sameType(column.type, other.type))
+      out.push(`${column.name}: ${typeName(column.type)} → ${typeName(other.type)}`);
+  }
+  for (const column of b) if (!a.some((c) => c.name === column.name)) out.push(`+${column.name}`);
+  return out;
+}
+
+/** @internal a snapshot built from state alone (tests). */
+export function emptySnapshotFor(tablePath: string): Snapshot {
+  return snapshotFromState(new TableState(), tablePath, -1, new Date(0));
+}
