@@ -11,6 +11,7 @@ import {
   physicalName,
   quoteIdent,
   type ColumnSpec,
+  type ColumnType,
 } from './schema.js';
 import type { Snapshot } from './snapshot.js';
 import { formatMicros, normalizeLong, toDateString, toEpochMicros } from './values.js';
@@ -82,7 +83,18 @@ export async function querySnapshot(
   );
 
   return withDuckDB(async (connection) => {
-    await loadFileColumns(connection, paths);
+    await loadFileColumns(connection, paths).catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      if (/No files found|No such file|Cannot open file/i.test(message)) {
+        throw new AlphalakeError(
+          'NOT_FOUND',
+          `a data file of table ${snapshot.tablePath} is missing: ${message}`,
+          {},
+          { cause: error },
+        );
+      }
+      throw error;
+    });
     const params: DuckDBValue[] = [];
     const param = (value: DuckDBValue): string => {
       params.push(value);
@@ -94,7 +106,7 @@ export async function querySnapshot(
       const path = paths[i] as string;
       const present = fileColumnsCache.get(path) ?? [];
       const key = JSON.stringify([
-        snapshot.partitionColumns.map((name) => file.partitionValues[name] ?? null),
+        snapshot.partitionColumns.map((name) => partitionRaw(file, findColumn(schema, name))),
         neededColumns
           .filter((c) => !partitionSet.has(c.name) && present.includes(physicalName(c)))
           .map((c) => c.name),
@@ -183,12 +195,38 @@ async function loadFileColumns(
   }
 }
 
+/** PROTOCOL.md "Column Mapping": partition values are keyed by the physical name when mapped. */
+function partitionRaw(file: AddFile, column: ColumnSpec | undefined): string | null {
+  if (!column) return null;
+  return file.partitionValues[physicalName(column)] ?? file.partitionValues[column.name] ?? null;
+}
+
+/** Dates and decimals leave DuckDB as text (exact), at any depth. */
+function outputType(type: ColumnType): string | undefined {
+  if (typeof type === 'string') return type === 'date' || decimalOf(type) ? 'VARCHAR' : undefined;
+  switch (type.type) {
+    case 'array': {
+      const inner = outputType(type.elementType);
+      return inner === undefined ? undefined : `${inner}[]`;
+    }
+    case 'map': {
+      const key = outputType(type.keyType);
+      const value = outputType(type.valueType);
+      if (key === undefined && value === undefined) return undefined;
+      return `MAP(${key ?? duckdbType(type.keyType)}, ${value ?? duckdbType(type.valueType)})`;
+    }
+    case 'struct': {
+      const fields = type.fields.map((f) => outputType(f.type));
+      if (fields.every((f) => f === undefined)) return undefined;
+      return `STRUCT(${type.fields.map((f, i) => `${quoteIdent(physicalName(f))} ${fields[i] ?? duckdbType(f.type)}`).join(', ')})`;
+    }
+  }
+}
+
 function outputExpr(column: ColumnSpec): string {
   const name = quoteIdent(column.name);
-  if (column.type === 'date' || (typeof column.type === 'string' && decimalOf(column.type))) {
-    return `CAST(${name} AS VARCHAR) AS ${name}`;
-  }
-  return name;
+  const target = outputType(column.type);
+  return target === undefined ? name : `CAST(${name} AS ${target}) AS ${name}`;
 }
 
 function filterSql(bound: BoundFilter, param: (value: DuckDBValue) => string): string {

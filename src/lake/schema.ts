@@ -81,7 +81,16 @@ export function decimalOf(type: ColumnType): { precision: number; scale: number 
 }
 
 /** Parses `metaData.schemaString`; unknown types (variant, …) are refused by name. */
-export function parseSchemaString(schemaString: string): ColumnSpec[] {
+export function parseSchemaString(schemaString: string | null | undefined): ColumnSpec[] {
+  if (typeof schemaString !== 'string') {
+    throw new AlphalakeError(
+      'UNSUPPORTED_TABLE_FEATURE',
+      'the table metaData has no schemaString',
+      {
+        feature: 'schemaString',
+      },
+    );
+  }
   const parsed = JSON.parse(schemaString) as unknown;
   const type = parseType(parsed);
   if (typeof type === 'string' || type.type !== 'struct') {

@@ -1,0 +1,149 @@
+import { spawn } from 'node:child_process';
+import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ColumnSpec, ColumnType } from '../../src/lake/index.js';
+
+/** The repository root (this file runs compiled from dist/test/conformance/). */
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export function conformanceDir(): string {
+  return (
+    process.env['ALPHALAKE_CONFORMANCE_DIR'] ?? path.resolve(REPO_ROOT, '../shared/conformance')
+  );
+}
+
+export function pythonPath(): string {
+  return process.env['ALPHALAKE_PYTHON'] ?? path.join(REPO_ROOT, '.services/venv/bin/python');
+}
+
+/** Every folder holding a `_delta_log`, relative to `root`. */
+export async function findTables(root: string, relative = ''): Promise<string[]> {
+  const entries = await readdir(path.join(root, relative), { withFileTypes: true });
+  if (entries.some((e) => e.isDirectory() && e.name === '_delta_log')) return [relative];
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (entry.isDirectory() && !entry.name.startsWith('.')) {
+      out.push(...(await findTables(root, path.join(relative, entry.name))));
+    }
+  }
+  return out.sort();
+}
+
+export async function copyToTemp(
+  source: string,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'alphalake-conformance-'));
+  await cp(source, dir, { recursive: true });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+export async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export interface OracleRead {
+  readonly version?: number;
+  readonly schema?: { name: string; type: string }[];
+  readonly rows?: string[];
+  readonly files?: string[];
+  readonly rows_error?: string;
+  readonly error?: string;
+}
+
+/** Runs requests through delta-rs (test/conformance/delta_oracle.py) in one Python process. */
+export async function oracle<T = OracleRead>(
+  requests: readonly Record<string, unknown>[],
+): Promise<T[]> {
+  const script = path.join(REPO_ROOT, 'test/conformance/delta_oracle.py');
+  return new Promise((resolve, reject) => {
+    const child = spawn(pythonPath(), [script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) reject(new Error(`delta oracle exited ${code}: ${err}`));
+      else resolve(JSON.parse(out) as T[]);
+    });
+    child.stdin.end(
+      JSON.stringify(requests, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
+    );
+  });
+}
+
+/** The canonical form the oracle also produces (see delta_oracle.py). */
+export function canonical(value: unknown, type?: ColumnType): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof type === 'string' && type.startsWith('decimal') && typeof value === 'string') {
+    return value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value;
+  }
+  if (typeof value === 'number') {
+    if (Number.isNaN(value)) return 'NaN';
+    if (!Number.isFinite(value)) return value > 0 ? 'Infinity' : '-Infinity';
+    return value;
+  }
+  if (typeof value === 'bigint')
+    return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Date) return { $ts: value.getTime() };
+  if (value instanceof Uint8Array) return { $hex: Buffer.from(value).toString('hex') };
+  if (Array.isArray(value)) {
+    const isMap =
+      value.length > 0 &&
+      value.every(
+        (e) =>
+          typeof e === 'object' &&
+          e !== null &&
+          !Array.isArray(e) &&
+          Object.keys(e).join() === 'key,value',
+      );
+    if (isMap) {
+      return {
+        $map: (value as { key: unknown; value: unknown }[])
+          .map((e) => [canonical(e.key), canonical(e.value)])
+          .sort((a, b) => (stableStringify(a) < stableStringify(b) ? -1 : 1)),
+      };
+    }
+    return value.map((v) => canonical(v));
+  }
+  if (typeof value === 'object') {
+    const struct = typeof type === 'object' && type.type === 'struct' ? type.fields : undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value))
+      out[k] = canonical(v, struct?.find((f) => f.name === k)?.type);
+    return out;
+  }
+  return value;
+}
+
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableStringify(v)}`).join(',')}}`;
+}
+
+export function canonicalRows(
+  rows: readonly Record<string, unknown>[],
+  schema: readonly ColumnSpec[],
+): string[] {
+  return rows
+    .map((row) => {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(row))
+        out[k] = canonical(v, schema.find((c) => c.name === k)?.type);
+      return stableStringify(out);
+    })
+    .sort();
+}
+
+export function oracleRows(rows: readonly string[]): string[] {
+  return rows.map((r) => stableStringify(JSON.parse(r) as unknown)).sort();
+}
