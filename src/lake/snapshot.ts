@@ -102,6 +102,16 @@ export function snapshotFromState(
   }
   checkReadable(protocol, metadata, tablePath);
   const schema = parseSchemaString(metadata.schemaString);
+  // PROTOCOL.md "Deletion Vectors": rows of such a file are hidden; we cannot apply them.
+  for (const file of state.files.values()) {
+    if (file.deletionVector !== null && file.deletionVector !== undefined) {
+      throw new AlphalakeError(
+        'UNSUPPORTED_TABLE_FEATURE',
+        `table ${tablePath} has files with deletion vectors ("deletionVectors"), which alphalake cannot apply`,
+        { feature: 'deletionVectors', tablePath },
+      );
+    }
+  }
   return Object.freeze({
     tablePath,
     version,

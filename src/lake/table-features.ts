@@ -11,6 +11,8 @@ import { columnMappingMode } from './schema.js';
  */
 export const SUPPORTED_READER_FEATURES: ReadonlySet<string> = new Set([
   'columnMapping',
+  // Accepted as a feature; a snapshot with any file that has a deletion vector is refused.
+  'deletionVectors',
   'timestampNtz',
   'vacuumProtocolCheck',
 ]);
