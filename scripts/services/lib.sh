@@ -67,7 +67,7 @@ describe_of() {
   case $1 in
   kafka) echo "Kafka 4.1 (KRaft)" ;;
   cassandra) echo "Cassandra 5.0" ;;
-  s3) echo "S3 (s3proxy 3, filesystem-nio2)" ;;
+  s3) echo "S3 (s3proxy 4, filesystem-nio2)" ;;
   mongo) echo "MongoDB wire (mongo-java-server)" ;;
   esac
 }
