@@ -129,64 +129,98 @@ export async function writeDataFiles(
     await connection.run(`CREATE TEMP TABLE ${stage} (${columnsSql})`);
     try {
       await fillStage(connection, stage, staged, pids, batch.length);
-      const dataColumns = staged.filter((c) => !partitionSet.has(c.spec.name));
-      const stats = await computeStats(connection, stage, dataColumns, staged, params);
-      const adds: AddFile[] = [];
-      let bytes = 0;
-      const order = options.clusterBy
-        .filter((name) => !partitionSet.has(name))
-        .map((name) => staged.find((c) => c.spec.name === name)?.expr)
-        .filter((expr): expr is string => expr !== undefined);
-      for (let pid = 0; pid < partitions.length; pid++) {
-        options.signal?.throwIfAborted();
-        const partition = partitions[pid] as { values: Record<string, string | null> };
-        const dir = options.partitionColumns
-          .map((name) => `${name}=${escapePartitionPathValue(partition.values[name] ?? null)}`)
-          .join('/');
-        const relative = joinKey(dir, `part-00000-${randomUUID()}-c000.zstd.parquet`);
-        const key = joinKey(tablePath, relative);
-        const local = await store.stagingPath(key);
-        const select = dataColumns
-          .map((c) => `${c.expr} AS ${quoteIdent(physicalName(c.spec))}`)
-          .join(', ');
-        const where = partitions.length > 1 ? ` WHERE __pid = ${pid}` : '';
-        const orderBy = order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '';
-        await connection.run(
-          `COPY (SELECT ${select} FROM ${stage}${where}${orderBy}) TO ${sqlString(local)} ` +
-            `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880})`,
-          params.length > 0 ? params : undefined,
-        );
-        await store.putFile(key, local, options.signal);
-        const size = (await stat(local)).size;
-        bytes += size;
-        const fileStats = stats.get(pid);
-        adds.push({
-          path: encodeActionPath(relative),
-          partitionValues: partition.values,
-          size,
-          modificationTime: Date.now(),
-          dataChange: options.dataChange ?? true,
-          stats: JSON.stringify(fileStats?.stats ?? { numRecords: 0 }),
-        });
-        // Non-nullable columns are checked once the statistics know the null counts.
-        for (const column of options.schema) {
-          if (!column.nullable && (fileStats?.nullCounts.get(column.name) ?? 0) > 0) {
-            await store.delete(adds.map((add) => joinKey(tablePath, decodeURIComponent(add.path))));
-            throw new AlphalakeError(
-              'SCHEMA_MISMATCH',
-              `column ${column.name} is not nullable but has nulls`,
-              {
-                column: column.name,
-              },
-            );
-          }
-        }
-      }
+      const { adds, bytes } = await copyStageToFiles(connection, store, tablePath, {
+        stage,
+        columns: staged,
+        partitions,
+        params,
+        options,
+      });
       return { adds, rows: batch.length, bytes };
     } finally {
       await connection.run(`DROP TABLE IF EXISTS ${stage}`);
     }
   }, options.signal);
+}
+
+/** A column of a staging table: its Delta spec and the SQL producing its stored value. */
+export interface StageColumnRef {
+  readonly spec: ColumnSpec;
+  readonly expr: string;
+}
+
+/**
+ * COPYs a staging table (with an INTEGER `__pid` column numbering `partitions`) into one
+ * Parquet file per partition and returns their add actions with statistics.
+ */
+export async function copyStageToFiles(
+  connection: DuckDBConnection,
+  store: ObjectStore,
+  tablePath: string,
+  input: {
+    readonly stage: string;
+    readonly columns: readonly StageColumnRef[];
+    readonly partitions: readonly { readonly values: Record<string, string | null> }[];
+    readonly params: DuckDBValue[];
+    readonly options: WriteFilesOptions;
+  },
+): Promise<{ adds: AddFile[]; bytes: number }> {
+  const { stage, columns: staged, partitions, params, options } = input;
+  const partitionSet = new Set(options.partitionColumns);
+  const dataColumns = staged.filter((c) => !partitionSet.has(c.spec.name));
+  const stats = await computeStats(connection, stage, dataColumns, staged, params);
+  const adds: AddFile[] = [];
+  let bytes = 0;
+  const order = options.clusterBy
+    .filter((name) => !partitionSet.has(name))
+    .map((name) => staged.find((c) => c.spec.name === name)?.expr)
+    .filter((expr): expr is string => expr !== undefined);
+  for (let pid = 0; pid < partitions.length; pid++) {
+    options.signal?.throwIfAborted();
+    const partition = partitions[pid] as { values: Record<string, string | null> };
+    const dir = options.partitionColumns
+      .map((name) => `${name}=${escapePartitionPathValue(partition.values[name] ?? null)}`)
+      .join('/');
+    const relative = joinKey(dir, `part-00000-${randomUUID()}-c000.zstd.parquet`);
+    const key = joinKey(tablePath, relative);
+    const local = await store.stagingPath(key);
+    const select = dataColumns
+      .map((c) => `${c.expr} AS ${quoteIdent(physicalName(c.spec))}`)
+      .join(', ');
+    const where = partitions.length > 1 ? ` WHERE __pid = ${pid}` : '';
+    const orderBy = order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '';
+    await connection.run(
+      `COPY (SELECT ${select} FROM ${stage}${where}${orderBy}) TO ${sqlString(local)} ` +
+        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880})`,
+      params.length > 0 ? params : undefined,
+    );
+    await store.putFile(key, local, options.signal);
+    const size = (await stat(local)).size;
+    bytes += size;
+    const fileStats = stats.get(pid);
+    adds.push({
+      path: encodeActionPath(relative),
+      partitionValues: partition.values,
+      size,
+      modificationTime: Date.now(),
+      dataChange: options.dataChange ?? true,
+      stats: JSON.stringify(fileStats?.stats ?? { numRecords: 0 }),
+    });
+    // Non-nullable columns are checked once the statistics know the null counts.
+    for (const column of options.schema) {
+      if (!column.nullable && (fileStats?.nullCounts.get(column.name) ?? 0) > 0) {
+        await store.delete(adds.map((add) => joinKey(tablePath, decodeURIComponent(add.path))));
+        throw new AlphalakeError(
+          'SCHEMA_MISMATCH',
+          `column ${column.name} is not nullable but has nulls`,
+          {
+            column: column.name,
+          },
+        );
+      }
+    }
+  }
+  return { adds, bytes };
 }
 
 function valueOrNull(values: ColumnValues | undefined, row: number): unknown {
@@ -351,12 +385,12 @@ interface PartitionStats {
 async function computeStats(
   connection: DuckDBConnection,
   stage: string,
-  dataColumns: readonly StagedColumn[],
-  allColumns: readonly StagedColumn[],
+  dataColumns: readonly StageColumnRef[],
+  allColumns: readonly StageColumnRef[],
   params: DuckDBValue[],
 ): Promise<Map<number, PartitionStats>> {
   const select: string[] = ['__pid', 'count(*)'];
-  const plan: { column: StagedColumn; minMax: boolean; data: boolean }[] = [];
+  const plan: { column: StageColumnRef; minMax: boolean; data: boolean }[] = [];
   for (const column of allColumns) {
     const data = dataColumns.includes(column);
     const type = column.spec.type;

@@ -7,7 +7,13 @@ import {
   type AddFile,
   type RemoveFile,
 } from './actions.js';
-import { checkpointInterval, writeCheckpoint } from './checkpoint-writer.js';
+import {
+  checkpointInterval,
+  deletedFileRetentionMs,
+  writeCheckpoint,
+} from './checkpoint-writer.js';
+import { planAndRewrite, type OptimizeOptions, type OptimizeResult } from './optimize.js';
+import { vacuumSnapshot, type VacuumOptions, type VacuumResult } from './vacuum.js';
 import {
   describeColumns,
   inferColumnType,
@@ -16,7 +22,7 @@ import {
   type ColumnBatch,
   type Rows,
 } from './column-batch.js';
-import { commitWithRetry, snapshotAfter, type CommitPlan } from './commit.js';
+import { commitWithRetry, snapshotAfter } from './commit.js';
 import { writeDataFiles } from './data-writer.js';
 import { commitKey, commitTimestamps, listLog } from './log-segment.js';
 import { joinKey, type ObjectStore } from './object-store.js';
@@ -235,11 +241,46 @@ export class DeltaTable {
     return action?.commitInfo ? { ...action.commitInfo } : undefined;
   }
 
-  /** @internal used by optimize and vacuum: commit actions with conflict checks, then checkpoint. */
-  async commit(base: Snapshot, plan: CommitPlan): Promise<Snapshot> {
-    const { version } = await commitWithRetry(this.store, base, plan);
-    const snapshot = await this.afterCommit(base, version, plan.signal);
-    return snapshot;
+  /** Compacts small files per partition (bin-packing), re-clustered; `dataChange: false`. */
+  async optimize(options: OptimizeOptions = {}): Promise<OptimizeResult> {
+    const base = await this.snapshot(undefined, options.signal);
+    checkWritable(base.protocol, base.metadata, this.tablePath);
+    const planned = await planAndRewrite(this.store, base, clusterByOf(base), options);
+    if (!planned)
+      return { version: undefined, filesRemoved: 0, filesAdded: 0, partitionsOptimized: 0 };
+    try {
+      const { version } = await commitWithRetry(this.store, base, {
+        ...planned.plan,
+        signal: options.signal,
+      });
+      await this.afterCommit(base, version, options.signal);
+      return { version, ...planned.result };
+    } catch (error) {
+      const added = planned.plan.actions.flatMap((a) =>
+        a.add ? [joinKey(this.tablePath, decodeActionPath(a.add.path))] : [],
+      );
+      await this.store.delete(added).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Deletes unreferenced data files older than the retention period (default 7 days). */
+  async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
+    const snapshot = await this.snapshot(undefined, options.signal);
+    checkWritable(snapshot.protocol, snapshot.metadata, this.tablePath);
+    return vacuumSnapshot(
+      this.store,
+      snapshot,
+      deletedFileRetentionMs(snapshot.properties),
+      options,
+    );
+  }
+
+  /** Writes a checkpoint of the latest version now (normally done every `delta.checkpointInterval` commits). */
+  async checkpoint(signal?: AbortSignal): Promise<number> {
+    const snapshot = await this.snapshot(undefined, signal);
+    await writeCheckpoint(this.store, snapshot, signal);
+    return snapshot.version;
   }
 
   private async afterCommit(

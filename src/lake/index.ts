@@ -9,6 +9,7 @@ export type {
   ByteRange,
 } from './object-store.js';
 export { localObjectStore } from './local-object-store.js';
+export { s3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.js';
 export type {
   ColumnSpec,
   ColumnType,
@@ -32,3 +33,5 @@ export {
   type OverwriteOptions,
   type WriteOptions,
 } from './delta-table.js';
+export type { OptimizeOptions, OptimizeResult } from './optimize.js';
+export type { VacuumOptions, VacuumResult } from './vacuum.js';

@@ -14,7 +14,13 @@ import {
   type ColumnType,
 } from './schema.js';
 import type { Snapshot } from './snapshot.js';
-import { formatMicros, normalizeLong, toDateString, toEpochMicros } from './values.js';
+import {
+  formatMicros,
+  microsToDate,
+  normalizeLong,
+  toDateString,
+  toEpochMicros,
+} from './values.js';
 
 /**
  * Queries a snapshot with DuckDB: files are pruned by partition values and statistics
@@ -152,8 +158,15 @@ export async function querySnapshot(
     if (options.limit !== undefined) sql += ` LIMIT ${options.limit}`;
     const reader = await connection.runAndReadAll(sql, params.length > 0 ? params : undefined);
     const rows = reader.getRowObjectsJS() as Record<string, unknown>[];
+    const timestamps = new Set(columns.filter((c) => isTimestamp(c.type)).map((c) => c.name));
     for (const row of rows) {
-      for (const key of Object.keys(row)) row[key] = normalizeValue(row[key]);
+      for (const key of Object.keys(row)) {
+        const value = row[key];
+        row[key] =
+          timestamps.has(key) && typeof value === 'bigint'
+            ? microsToDate(value)
+            : normalizeValue(value);
+      }
     }
     return { rows, ...result };
   }, options.signal);
@@ -223,8 +236,14 @@ function outputType(type: ColumnType): string | undefined {
   }
 }
 
+function isTimestamp(type: ColumnType): boolean {
+  return type === 'timestamp' || type === 'timestamp_ntz';
+}
+
 function outputExpr(column: ColumnSpec): string {
   const name = quoteIdent(column.name);
+  // Epoch microseconds, floored to milliseconds by us (DuckDB's Date conversion truncates toward zero).
+  if (isTimestamp(column.type)) return `epoch_us(${name}) AS ${name}`;
   const target = outputType(column.type);
   return target === undefined ? name : `CAST(${name} AS ${target}) AS ${name}`;
 }

@@ -1,0 +1,221 @@
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  DeltaTable,
+  localObjectStore,
+  type ColumnSpec,
+  type ObjectStore,
+} from '../../src/lake/index.js';
+import { canonicalRows, oracle, oracleRows, type OracleRead } from './harness.js';
+import { tempDir } from '../unit/lake/helpers.js';
+import { typeNameForTest } from './type-name.js';
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'append-worker.js');
+
+/** Runs a worker process; resolves with its exit code or signal. */
+export function runWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, ...args], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0 && signal === null) reject(new Error(`worker failed (${code}): ${err}`));
+      else resolve(signal ?? String(code));
+    });
+  });
+}
+
+async function compareWithDeltaRs(
+  table: DeltaTable,
+  dir: string,
+  versions: readonly number[],
+): Promise<void> {
+  const answers = await oracle<OracleRead>(
+    versions.map((version) => ({ op: 'read', path: dir, version })),
+  );
+  for (let i = 0; i < versions.length; i++) {
+    const version = versions[i] as number;
+    const theirs = answers[i] as OracleRead;
+    expect(theirs.error, `delta-rs reading v${version}`).toBeUndefined();
+    expect(theirs.rows_error, `delta-rs reading rows of v${version}`).toBeUndefined();
+    const snapshot = await table.snapshot({ version });
+    const { rows } = await table.query({ snapshot });
+    expect(theirs.version).toBe(version);
+    expect(snapshot.schema.map((c) => ({ name: c.name, type: typeNameForTest(c.type) }))).toEqual(
+      theirs.schema,
+    );
+    expect(canonicalRows(rows, snapshot.schema), `rows of v${version}`).toEqual(
+      oracleRows(theirs.rows ?? []),
+    );
+  }
+}
+
+const SCHEMA: ColumnSpec[] = [
+  { name: 'symbol', type: 'string', nullable: true },
+  { name: 'ts', type: 'timestamp', nullable: true },
+  { name: 'price', type: 'double', nullable: true },
+  { name: 'size', type: 'long', nullable: true },
+  { name: 'flag', type: 'boolean', nullable: true },
+  { name: 'date', type: 'date', nullable: true },
+];
+
+describe('Delta interoperability with delta-rs', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let store: ObjectStore;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir('alphalake-roundtrip-'));
+    store = localObjectStore(dir);
+  });
+  afterEach(() => cleanup());
+
+  it('delta-rs reads what alphalake writes: partitions, nulls, edge timestamps, checkpoints, evolution, optimize, vacuum', async () => {
+    const table = await DeltaTable.create(store, '', {
+      schema: SCHEMA,
+      partitionColumns: ['date'],
+      clusterBy: ['symbol', 'ts'],
+      properties: { 'delta.checkpointInterval': '3' },
+    });
+    const rows = (day: string, n: number, offset: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        symbol: i % 3 === 0 ? null : ['AAPL', 'MSFT', 'a/b c%d'][i % 3],
+        ts:
+          i === 1
+            ? '1900-01-01T00:00:00.123456Z'
+            : i === 2
+              ? '9999-12-31T23:59:59.999Z'
+              : new Date(Date.parse(`${day}T14:30:00Z`) + i * 1000 + offset),
+        price: i % 4 === 0 ? null : 100 + i / 8,
+        size: i === 3 ? 2 ** 53 - 1 : i + offset,
+        flag: i % 2 === 0,
+        date: i === 4 ? null : day,
+      }));
+    for (let commit = 0; commit < 5; commit++)
+      await table.append(rows(commit % 2 ? '2024-01-02' : '2024-01-03', 7, commit));
+    await table.overwrite(
+      rows('2024-01-02', 5, 100).map((r) => ({ ...r, date: '2024-01-02' })),
+      { partitionFilter: [{ column: 'date', op: '=', value: '2024-01-02' }] },
+    );
+    await table.append(
+      rows('2024-01-04', 3, 200).map((r) => ({ ...r, venue: 'XNAS' })),
+      { schemaMode: 'merge' },
+    );
+    const beforeMaintenance = (await table.snapshot()).version;
+    expect(await readdir(path.join(dir, '_delta_log'))).toContain(
+      '00000000000000000006.checkpoint.parquet',
+    );
+    await compareWithDeltaRs(
+      table,
+      dir,
+      Array.from({ length: beforeMaintenance + 1 }, (_, v) => v),
+    );
+
+    const optimized = await table.optimize();
+    expect(optimized.filesRemoved).toBeGreaterThan(1);
+    const vacuumed = await table.vacuum({ retentionHours: 0, enforceRetention: false });
+    expect(vacuumed.filesDeleted.length).toBeGreaterThan(0);
+    await expect(table.vacuum({ retentionHours: 1 })).rejects.toThrow(/retention/);
+    const latest = (await table.snapshot()).version;
+    await compareWithDeltaRs(table, dir, [latest]);
+    const history = await table.history();
+    expect(history[0]?.operation).toBe('OPTIMIZE');
+  });
+
+  it('alphalake reads what delta-rs writes: append, overwrite, partitions, checkpoints', async () => {
+    const schema = [
+      { name: 'id', type: 'long' },
+      { name: 'name', type: 'string' },
+      { name: 'ts', type: 'timestamp' },
+      { name: 'day', type: 'date' },
+      { name: 'score', type: 'double' },
+    ];
+    const batch = (from: number, n: number, day: string) =>
+      Array.from({ length: n }, (_, i) => ({
+        id: from + i,
+        name: i % 2 ? `n${from + i}` : null,
+        ts: String(1_700_000_000_000_000 + (from + i) * 1_000_123),
+        day,
+        score: (from + i) / 3,
+      }));
+    const write = (mode: string, rows: unknown[]) => ({
+      op: 'write',
+      path: dir,
+      mode,
+      schema,
+      rows,
+      partition_by: ['day'],
+    });
+    const answers = await oracle([
+      write('append', batch(0, 10, '2024-01-01')),
+      write('append', batch(10, 10, '2024-01-02')),
+      write('overwrite', batch(100, 5, '2024-01-03')),
+      { op: 'checkpoint', path: dir },
+      write('append', batch(200, 5, '2024-01-01')),
+    ]);
+    expect(
+      answers.every((a) => a.error === undefined),
+      JSON.stringify(answers),
+    ).toBe(true);
+    const table = await DeltaTable.open(store, '');
+    await compareWithDeltaRs(table, dir, [0, 1, 2, 3]);
+    expect((await table.snapshot()).partitionColumns).toEqual(['day']);
+  });
+
+  it('8 processes × 25 appends: contiguous versions, every row exactly once', async () => {
+    await DeltaTable.create(store, 't', {
+      schema: [
+        { name: 'id', type: 'long', nullable: false },
+        { name: 'worker', type: 'integer', nullable: false },
+        { name: 'date', type: 'date', nullable: false },
+      ],
+      partitionColumns: ['date'],
+    });
+    await Promise.all(Array.from({ length: 8 }, (_, w) => runWorker([dir, 't', String(w), '25'])));
+    const table = await DeltaTable.open(store, 't');
+    const history = await table.history();
+    expect(history.map((h) => h.version).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 201 }, (_, v) => v),
+    );
+    const { rows } = await table.query({ columns: ['id'] });
+    const ids = rows.map((r) => r['id'] as number).sort((a, b) => a - b);
+    const expected = Array.from({ length: 8 }, (_, w) =>
+      Array.from({ length: 25 }, (_, i) => w * 1000 + i),
+    ).flat();
+    expect(ids).toEqual(expected.sort((a, b) => a - b));
+    const snapshot = await table.snapshot();
+    for (let w = 0; w < 8; w++) expect(snapshot.txnVersion(`worker-${w}`)).toBe(25);
+  });
+
+  it('a writer killed before its commit leaves no trace; VACUUM removes its orphans', async () => {
+    const table = await DeltaTable.create(store, 't', {
+      schema: [
+        { name: 'id', type: 'long', nullable: false },
+        { name: 'worker', type: 'integer', nullable: false },
+        { name: 'date', type: 'date', nullable: false },
+      ],
+      partitionColumns: ['date'],
+    });
+    await table.append([{ id: 1, worker: 0, date: '2024-01-02' }]);
+    const outcome = await runWorker([dir, 't', '7', '1', 'crash']);
+    expect(outcome).toBe('SIGKILL');
+    const files = await readdir(path.join(dir, 't', 'date=2024-01-02'));
+    expect(files.filter((f) => f.endsWith('.parquet'))).toHaveLength(2);
+    const reopened = await DeltaTable.open(store, 't');
+    expect((await reopened.snapshot()).version).toBe(1);
+    expect((await reopened.query({})).rows).toEqual([{ id: 1, worker: 0, date: '2024-01-02' }]);
+    const dry = await reopened.vacuum({ retentionHours: 0, enforceRetention: false, dryRun: true });
+    expect(dry.filesDeleted).toHaveLength(1);
+    await reopened.vacuum({ retentionHours: 0, enforceRetention: false });
+    expect(
+      (await readdir(path.join(dir, 't', 'date=2024-01-02'))).filter((f) => f.endsWith('.parquet')),
+    ).toHaveLength(1);
+    expect((await reopened.query({})).rows).toHaveLength(1);
+  });
+});
