@@ -83,7 +83,6 @@ export async function writeDataFiles(
   options: WriteFilesOptions,
 ): Promise<WrittenFiles> {
   if (batch.length === 0) return { adds: [], rows: 0, bytes: 0 };
-  const partitionSet = new Set(options.partitionColumns);
   const params: DuckDBValue[] = [];
   const staged = options.schema.map((spec, index) =>
     stageColumn(spec, index, batch.columns[spec.name], batch.length, params),
@@ -194,8 +193,8 @@ export async function copyStageToFiles(
         `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880})`,
       params.length > 0 ? params : undefined,
     );
-    await store.putFile(key, local, options.signal);
     const size = (await stat(local)).size;
+    await store.putFile(key, local, options.signal);
     bytes += size;
     const fileStats = stats.get(pid);
     adds.push({

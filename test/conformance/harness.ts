@@ -147,3 +147,22 @@ export function canonicalRows(
 export function oracleRows(rows: readonly string[]): string[] {
   return rows.map((r) => stableStringify(JSON.parse(r) as unknown)).sort();
 }
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'append-worker.js');
+
+/** Runs a worker process; resolves with its exit code or signal. */
+export function runWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [WORKER, ...args], {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      if (code !== 0 && signal === null) reject(new Error(`worker failed (${code}): ${err}`));
+      else resolve(signal ?? String(code));
+    });
+  });
+}

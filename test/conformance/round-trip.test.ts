@@ -1,7 +1,5 @@
-import { spawn } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DeltaTable,
@@ -9,28 +7,9 @@ import {
   type ColumnSpec,
   type ObjectStore,
 } from '../../src/lake/index.js';
-import { canonicalRows, oracle, oracleRows, type OracleRead } from './harness.js';
+import { canonicalRows, oracle, oracleRows, runWorker, type OracleRead } from './harness.js';
 import { tempDir } from '../unit/lake/helpers.js';
 import { typeNameForTest } from './type-name.js';
-
-const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'append-worker.js');
-
-/** Runs a worker process; resolves with its exit code or signal. */
-export function runWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [WORKER, ...args], {
-      stdio: ['ignore', 'inherit', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let err = '';
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      if (code !== 0 && signal === null) reject(new Error(`worker failed (${code}): ${err}`));
-      else resolve(signal ?? String(code));
-    });
-  });
-}
 
 async function compareWithDeltaRs(
   table: DeltaTable,
