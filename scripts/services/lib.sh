@@ -346,7 +346,10 @@ start_mongo() {
 probe() {
   local name=$1
   shift
-  [[ -d $REPO_ROOT/node_modules/kafkajs ]] || die "node_modules is missing: run \`npm ci\` first"
+  if [[ ! -d $REPO_ROOT/node_modules/kafkajs ]]; then
+    echo "$name: cannot probe it: node_modules is missing (run \`npm ci\` first)"
+    return 1
+  fi
   node "$SERVICES_DIR/probe.mjs" "$name" "$@"
 }
 
@@ -395,4 +398,26 @@ ensure_venv() {
     die "pip install -r $requirements failed"
   }
   echo "$want" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------- ports
+
+# The TCP ports NAME listens on.
+ports_of() {
+  case $1 in
+  kafka) echo "$ALPHALAKE_KAFKA_PORT $ALPHALAKE_KAFKA_CONTROLLER_PORT" ;;
+  cassandra) echo "$ALPHALAKE_CASSANDRA_PORT $ALPHALAKE_CASSANDRA_STORAGE_PORT" ;;
+  *) port_of "$1" ;;
+  esac
+}
+
+# Prints "port P (held by ...)" for each of NAME's ports that something already listens on.
+busy_ports() {
+  local port holder
+  for port in $(ports_of "$1"); do
+    if (exec 3<>"/dev/tcp/$HOST/$port") 2>/dev/null; then
+      holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*))' | head -n 1 || true)
+      echo "port $port ${holder:+(held by $holder)}"
+    fi
+  done
 }
