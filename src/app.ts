@@ -1,7 +1,13 @@
 import path from 'node:path';
 import { LakeSink, LambdaView, MarketData, openMedallion, type Medallion } from './batch/index.js';
 import type { Config } from './config/index.js';
-import { calendarNamed, floorToMinute, MINUTE_MS, systemClock, type Clock } from './domain/index.js';
+import {
+  calendarNamed,
+  floorToMinute,
+  MINUTE_MS,
+  systemClock,
+  type Clock,
+} from './domain/index.js';
 import {
   backfillFromSimulator,
   Ingestor,
@@ -55,7 +61,10 @@ export interface PlatformDependencies {
   readonly clock?: Clock;
 }
 
-export async function createPlatform(config: Config, deps: PlatformDependencies = {}): Promise<Platform> {
+export async function createPlatform(
+  config: Config,
+  deps: PlatformDependencies = {},
+): Promise<Platform> {
   const clock = deps.clock ?? systemClock;
   const store = localObjectStore(path.join(config.home, 'lake'));
   const bus: StreamBus = new MemoryBus();
@@ -125,7 +134,12 @@ export async function createPlatform(config: Config, deps: PlatformDependencies 
       await sink.start(bus, signal, { timer: live });
       if (simulator) {
         // The lake holds everything before the watermark; the live tape starts there.
-        feed = new SimulatorFeed(simulator, ingestor, clock, sink.watermark() ?? floorToMinute(clock.now()));
+        feed = new SimulatorFeed(
+          simulator,
+          ingestor,
+          clock,
+          sink.watermark() ?? floorToMinute(clock.now()),
+        );
         if (live) void feed.run(signal);
       }
       if (live) {
@@ -134,7 +148,9 @@ export async function createPlatform(config: Config, deps: PlatformDependencies 
           const watermark = sink.watermark() ?? clock.now();
           // Keep a margin below the watermark so a query that read the old watermark still finds its rows.
           const before = Math.min(watermark - 5 * MINUTE_MS, clock.now() - retention);
-          speed.evictBefore(before).catch((error) => console.error('speed eviction failed:', error));
+          speed
+            .evictBefore(before)
+            .catch((error) => console.error('speed eviction failed:', error));
         }, 30_000);
         signal.addEventListener('abort', () => clearInterval(evict), { once: true });
       }

@@ -1,5 +1,11 @@
 /** Public surface of src/batch: the lake's tables, the stream→lake sink, the lambda view. */
-export { LAKE_TABLES, TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, type TableDefinition } from './tables.js';
+export {
+  LAKE_TABLES,
+  TRADES_TABLE,
+  BARS_1M_TABLE,
+  REJECTS_TABLE,
+  type TableDefinition,
+} from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
 export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
 export { LambdaView, type ServedBar, type ServedTrade, type ViewSource } from './lambda-view.js';

@@ -8,7 +8,7 @@ import {
   type Trade,
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
-import type { DeltaTable } from '../lake/index.js';
+import type { ColumnBatch, DeltaTable } from '../lake/index.js';
 import type { BusRecord, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 
@@ -68,7 +68,11 @@ export class LakeSink implements HistorySink {
   }
 
   /** Consumes trades and rejects from the bus and flushes on a timer until the signal aborts. */
-  async start(bus: StreamBus, signal: AbortSignal, options: { timer?: boolean } = {}): Promise<void> {
+  async start(
+    bus: StreamBus,
+    signal: AbortSignal,
+    options: { timer?: boolean } = {},
+  ): Promise<void> {
     await bus.subscribe<Trade>(
       'trades',
       async (records: readonly BusRecord<Trade>[]) => {
@@ -107,10 +111,7 @@ export class LakeSink implements HistorySink {
         else later.push(trade);
       }
       const now = this.clock.now();
-      const rejects = [
-        ...this.pendingRejects,
-        ...late.map((trade) => lateReject(trade, now)),
-      ];
+      const rejects = [...this.pendingRejects, ...late.map((trade) => lateReject(trade, now))];
       await this.commitRange({ from, to: cutoff }, due, rejects);
       this.pendingTrades = later;
       this.pendingRejects = [];
@@ -134,13 +135,13 @@ export class LakeSink implements HistorySink {
     const commitInfo = { alphalake: { sink: SINK_APP_ID, from: range.from, to: range.to } };
     const tradesFrom = this.tableWatermarks.get(this.tables.trades) ?? -Infinity;
     if (tradesFrom < range.to) {
-      const rows = trades.filter((t) => t.ts >= tradesFrom).map(tradeRow);
+      const rows = tradeColumns(trades.filter((t) => t.ts >= tradesFrom));
       if (rows.length > 0) await this.tables.trades.append(rows, { txn, commitInfo });
       this.tableWatermarks.set(this.tables.trades, range.to);
     }
     const barsFrom = this.tableWatermarks.get(this.tables.bars1m) ?? -Infinity;
     if (barsFrom < range.to) {
-      const rows = aggregateBars(trades.filter((t) => t.ts >= barsFrom)).map(barRow);
+      const rows = barColumns(aggregateBars(trades.filter((t) => t.ts >= barsFrom)));
       if (rows.length > 0) await this.tables.bars1m.append(rows, { txn, commitInfo });
       this.tableWatermarks.set(this.tables.bars1m, range.to);
     }
@@ -160,7 +161,8 @@ export class LakeSink implements HistorySink {
 
 function earliestMinute(trades: readonly Trade[]): number | undefined {
   let earliest: number | undefined;
-  for (const trade of trades) if (earliest === undefined || trade.ts < earliest) earliest = trade.ts;
+  for (const trade of trades)
+    if (earliest === undefined || trade.ts < earliest) earliest = trade.ts;
   return earliest === undefined ? undefined : floorToMinute(earliest);
 }
 
@@ -174,31 +176,77 @@ function lateReject(trade: Trade, now: number): Reject {
   };
 }
 
-export function tradeRow(trade: Trade): Record<string, unknown> {
-  return {
-    symbol: trade.symbol,
-    ts: new Date(trade.ts),
-    price: trade.price,
-    size: trade.size,
-    id: trade.id,
-    exchange: trade.exchange,
-    date: utcDate(trade.ts),
+/** Trades as columns: symbols and venues dictionary-encoded, numbers in typed arrays. */
+export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
+  const n = trades.length;
+  const symbols = new Dictionary();
+  const exchanges = new Dictionary();
+  const columns = {
+    symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
+    ts: new Float64Array(n),
+    price: new Float64Array(n),
+    size: new Float64Array(n),
+    id: new Array<string>(n),
+    exchange: { dictionary: exchanges.values, codes: new Int32Array(n) },
+    date: new Array<string>(n),
   };
+  for (let i = 0; i < n; i++) {
+    const trade = trades[i]!;
+    columns.symbol.codes[i] = symbols.code(trade.symbol);
+    columns.ts[i] = trade.ts;
+    columns.price[i] = trade.price;
+    columns.size[i] = trade.size;
+    columns.id[i] = trade.id;
+    columns.exchange.codes[i] = exchanges.code(trade.exchange);
+    columns.date[i] = utcDate(trade.ts);
+  }
+  return { length: n, columns };
 }
 
-export function barRow(bar: Bar): Record<string, unknown> {
-  return {
-    symbol: bar.symbol,
-    ts: new Date(bar.ts),
-    open: bar.open,
-    high: bar.high,
-    low: bar.low,
-    close: bar.close,
-    volume: bar.volume,
-    vwap: bar.vwap,
-    trade_count: bar.tradeCount,
-    date: utcDate(bar.ts),
+export function barColumns(bars: readonly Bar[]): ColumnBatch {
+  const n = bars.length;
+  const symbols = new Dictionary();
+  const columns = {
+    symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    vwap: new Float64Array(n),
+    trade_count: new Float64Array(n),
+    date: new Array<string>(n),
   };
+  for (let i = 0; i < n; i++) {
+    const bar = bars[i]!;
+    columns.symbol.codes[i] = symbols.code(bar.symbol);
+    columns.ts[i] = bar.ts;
+    columns.open[i] = bar.open;
+    columns.high[i] = bar.high;
+    columns.low[i] = bar.low;
+    columns.close[i] = bar.close;
+    columns.volume[i] = bar.volume;
+    columns.vwap[i] = bar.vwap;
+    columns.trade_count[i] = bar.tradeCount;
+    columns.date[i] = utcDate(bar.ts);
+  }
+  return { length: n, columns };
+}
+
+/** Integer codes for repeated strings. */
+class Dictionary {
+  readonly values: string[] = [];
+  private readonly codes = new Map<string, number>();
+  code(value: string): number {
+    let code = this.codes.get(value);
+    if (code === undefined) {
+      code = this.values.length;
+      this.values.push(value);
+      this.codes.set(value, code);
+    }
+    return code;
+  }
 }
 
 function rejectRow(reject: Reject): Record<string, unknown> {

@@ -44,10 +44,13 @@ export class MarketData {
   /** Throws BAD_USER_INPUT for a symbol master data does not know. */
   checkSymbols(symbols: readonly string[]): string[] {
     const normalized = symbols.map((s) => s.trim().toUpperCase());
-    if (normalized.length === 0) throw new AlphalakeError('BAD_USER_INPUT', 'name at least one symbol');
+    if (normalized.length === 0)
+      throw new AlphalakeError('BAD_USER_INPUT', 'name at least one symbol');
     for (const symbol of normalized) {
       if (!this.directory.isKnown(symbol)) {
-        throw new AlphalakeError('BAD_USER_INPUT', `unknown symbol ${JSON.stringify(symbol)}`, { symbol });
+        throw new AlphalakeError('BAD_USER_INPUT', `unknown symbol ${JSON.stringify(symbol)}`, {
+          symbol,
+        });
       }
     }
     return normalized;
@@ -65,7 +68,9 @@ export class MarketData {
     }
     const limit = query.limit ?? defaultLimit;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-      throw new AlphalakeError('BAD_USER_INPUT', `limit must be between 1 and ${MAX_LIMIT}`, { limit });
+      throw new AlphalakeError('BAD_USER_INPUT', `limit must be between 1 and ${MAX_LIMIT}`, {
+        limit,
+      });
     }
     return { symbol: symbol!, range: { from, to }, limit };
   }

@@ -10,7 +10,9 @@ export interface Medallion {
 
 export async function openMedallion(store: ObjectStore): Promise<Medallion> {
   const [trades, bars1m, rejects] = await Promise.all(
-    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE].map((definition) => openOrCreate(store, definition)),
+    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE].map((definition) =>
+      openOrCreate(store, definition),
+    ),
   );
   return { trades: trades!, bars1m: bars1m!, rejects: rejects! };
 }

@@ -40,7 +40,9 @@ export async function serve(config: Config): Promise<void> {
     development: config.environment === 'development',
     ready: () => platform.ready,
   });
-  console.log(`alphalake: GraphQL on ${server.url} (subscriptions on ${server.wsUrl}), ready in ${Date.now() - started} ms`);
+  console.log(
+    `alphalake: GraphQL on ${server.url} (subscriptions on ${server.wsUrl}), ready in ${Date.now() - started} ms`,
+  );
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;

@@ -57,9 +57,13 @@ function symbolList(raw: string, env: string): readonly string[] {
 }
 
 function configError(env: string, raw: string, expected: string): AlphalakeError {
-  return new AlphalakeError('BAD_USER_INPUT', `${env}=${JSON.stringify(raw)} is invalid: expected ${expected}`, {
-    env,
-  });
+  return new AlphalakeError(
+    'BAD_USER_INPUT',
+    `${env}=${JSON.stringify(raw)} is invalid: expected ${expected}`,
+    {
+      env,
+    },
+  );
 }
 
 export const SETTINGS = {
@@ -84,7 +88,8 @@ export const SETTINGS = {
   environment: {
     env: 'NODE_ENV',
     default: 'production',
-    description: '`development` shows internal error messages to clients; anything else masks them.',
+    description:
+      '`development` shows internal error messages to clients; anything else masks them.',
     parse: text,
   },
   simulatorEnabled: {
@@ -108,7 +113,8 @@ export const SETTINGS = {
   simulatorCalendar: {
     env: 'SIM_CALENDAR',
     default: '24x7',
-    description: '`24x7`: trade around the clock, one session per UTC day; `nyse`: NYSE hours and holidays.',
+    description:
+      '`24x7`: trade around the clock, one session per UTC day; `nyse`: NYSE hours and holidays.',
     parse: oneOf('24x7', 'nyse'),
   },
   simulatorTradesPerSecond: {
@@ -132,7 +138,8 @@ export const SETTINGS = {
   speedRetentionMinutes: {
     env: 'SPEED_RETENTION_MINUTES',
     default: '120',
-    description: 'How long the speed store keeps bars and trades before the lake alone serves them.',
+    description:
+      'How long the speed store keeps bars and trades before the lake alone serves them.',
     parse: integer(5, 60 * 24 * 7),
   },
 } as const satisfies Record<string, Setting<unknown>>;
@@ -144,7 +151,9 @@ export type Config = { readonly [K in keyof Settings]: ReturnType<Settings[K]['p
  * Builds the frozen config from an environment (process.env by default). Throws
  * BAD_USER_INPUT naming the variable when a value does not parse.
  */
-export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
   const entries = Object.entries(SETTINGS).map(([key, setting]) => {
     const raw = env[setting.env];
     const value = raw === undefined || raw === '' ? setting.default : raw;

@@ -26,7 +26,11 @@ export function sessionsBetween(calendar: TradingCalendar, from: number, to: num
 }
 
 /** The `count` most recent sessions that had closed by `now`, oldest first. */
-export function completedSessions(calendar: TradingCalendar, now: number, count: number): Session[] {
+export function completedSessions(
+  calendar: TradingCalendar,
+  now: number,
+  count: number,
+): Session[] {
   const sessions: Session[] = [];
   for (let day = Math.floor(now / DAY_MS) * DAY_MS; sessions.length < count; day -= DAY_MS) {
     const session = calendar.sessionOn(utcDate(day));
@@ -77,7 +81,13 @@ export function newYorkToUtc(date: string, time: string): number {
   const offsetMinutes = (instant: number) => {
     const parts = NEW_YORK_PARTS.formatToParts(new Date(instant));
     const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
-    const local = Date.UTC(get('year'), get('month') - 1, get('day'), get('hour') % 24, get('minute'));
+    const local = Date.UTC(
+      get('year'),
+      get('month') - 1,
+      get('day'),
+      get('hour') % 24,
+      get('minute'),
+    );
     return (local - Math.floor(instant / 60_000) * 60_000) / 60_000;
   };
   const first = guess - offsetMinutes(guess) * 60_000;

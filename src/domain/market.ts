@@ -58,5 +58,19 @@ export function floorToMinute(ts: number): number {
 
 /** The UTC calendar date of an instant, `YYYY-MM-DD`: the lake's partition value. */
 export function utcDate(ts: number): string {
-  return new Date(ts).toISOString().slice(0, 10);
+  const day = Math.floor(ts / DAY_MS);
+  if (day !== lastDay) {
+    lastDay = day;
+    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+  }
+  return lastDate;
 }
+
+/** Days since 1970-01-01 of an instant: how the lake takes a `date` column in bulk. */
+export function utcDay(ts: number): number {
+  return Math.floor(ts / DAY_MS);
+}
+
+// utcDate is called once per trade on the write path: remember the last day's string.
+let lastDay = Number.NaN;
+let lastDate = '';

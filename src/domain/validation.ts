@@ -32,7 +32,10 @@ interface Rule<T> {
 const SYMBOL_PATTERN = /^[A-Z][A-Z0-9.]{0,9}$/;
 
 const symbolRules = <T extends { symbol: string }>(): Rule<T>[] => [
-  { reason: 'SYMBOL_MALFORMED', holds: (r) => typeof r.symbol === 'string' && SYMBOL_PATTERN.test(r.symbol) },
+  {
+    reason: 'SYMBOL_MALFORMED',
+    holds: (r) => typeof r.symbol === 'string' && SYMBOL_PATTERN.test(r.symbol),
+  },
   { reason: 'UNKNOWN_SYMBOL', holds: (r, c) => c.isKnownSymbol(r.symbol) },
 ];
 

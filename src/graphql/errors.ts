@@ -32,7 +32,8 @@ export function formatError(
   ) {
     return formatted;
   }
-  if (options.development) return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
+  if (options.development)
+    return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
   console.error('internal error:', error);
   return {
     message: 'Unexpected error.',
@@ -46,7 +47,10 @@ function alphalakeCause(error: unknown): AlphalakeError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
     if (current instanceof AlphalakeError) return current;
-    current = current instanceof GraphQLError ? current.originalError : (current as { cause?: unknown }).cause;
+    current =
+      current instanceof GraphQLError
+        ? current.originalError
+        : (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

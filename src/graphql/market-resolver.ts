@@ -26,7 +26,10 @@ export class MarketResolver {
     @Arg('symbol') symbol: string,
     @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
     @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
-    @Arg('limit', () => Int, { nullable: true, description: 'At most this many bars (default 20000, max 100000).' })
+    @Arg('limit', () => Int, {
+      nullable: true,
+      description: 'At most this many bars (default 20000, max 100000).',
+    })
     limit?: number,
   ): Promise<BarType[]> {
     return (await services.market.bars({ symbol, from, to, limit })).map(BarType.from);
@@ -40,7 +43,10 @@ export class MarketResolver {
     @Arg('symbol') symbol: string,
     @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
     @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
-    @Arg('limit', () => Int, { nullable: true, description: 'At most this many trades (default 1000, max 100000).' })
+    @Arg('limit', () => Int, {
+      nullable: true,
+      description: 'At most this many trades (default 1000, max 100000).',
+    })
     limit?: number,
   ): Promise<TradeType[]> {
     return (await services.market.trades({ symbol, from, to, limit })).map(TradeType.from);

@@ -10,10 +10,12 @@ const ISO_8601 =
  */
 export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   name: 'DateTime',
-  description: 'An instant in UTC: ISO 8601 (`2026-11-20T14:30:00Z`) or epoch milliseconds as input.',
+  description:
+    'An instant in UTC: ISO 8601 (`2026-11-20T14:30:00Z`) or epoch milliseconds as input.',
   serialize(value) {
     const date = value instanceof Date ? value : new Date(value as number | string);
-    if (Number.isNaN(date.getTime())) throw new Error(`cannot serialize ${String(value)} as DateTime`);
+    if (Number.isNaN(date.getTime()))
+      throw new Error(`cannot serialize ${String(value)} as DateTime`);
     return date.toISOString();
   },
   parseValue(value) {

@@ -34,7 +34,10 @@ const GRAPHQL_PATH = '/graphql';
  * One HTTP port for everything: Apollo Server for queries and mutations, graphql-ws
  * for subscriptions on the same path, GraphiQL for browsers, `/healthz` and `/readyz`.
  */
-export async function startApiServer(services: ApiServices, options: ApiServerOptions): Promise<ApiServer> {
+export async function startApiServer(
+  services: ApiServices,
+  options: ApiServerOptions,
+): Promise<ApiServer> {
   const schema = await buildApiSchema();
   const app = express();
   const httpServer = createServer(app);
@@ -47,7 +50,8 @@ export async function startApiServer(services: ApiServices, options: ApiServerOp
     {
       schema,
       context,
-      onError: (_ctx, _id, _payload, errors) => errors.map((error) => format(error.toJSON(), error)),
+      onError: (_ctx, _id, _payload, errors) =>
+        errors.map((error) => format(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) =>
         result.errors
           ? { ...result, errors: result.errors.map((error) => format(error.toJSON(), error)) }
@@ -93,7 +97,8 @@ export async function startApiServer(services: ApiServices, options: ApiServerOp
     });
   }
   app.get(GRAPHQL_PATH, (req, res, next) => {
-    const wantsPage = req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
+    const wantsPage =
+      req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
     if (!wantsPage) return next();
     res.type('html').send(graphiqlPage(GRAPHQL_PATH));
   });

@@ -71,7 +71,9 @@ export class TradeType {
   }
 }
 
-@ObjectType('Bar', { description: 'Open, high, low, close and volume of the trades in [ts, ts + interval).' })
+@ObjectType('Bar', {
+  description: 'Open, high, low, close and volume of the trades in [ts, ts + interval).',
+})
 export class BarType {
   @Field()
   symbol!: string;
@@ -119,7 +121,8 @@ export class BarType {
 export class LakeStatusType {
   @Field(() => DateTimeScalar, {
     nullable: true,
-    description: 'Event time up to which the lake is complete; the speed layer serves from here on.',
+    description:
+      'Event time up to which the lake is complete; the speed layer serves from here on.',
   })
   watermark?: Date | undefined;
 }

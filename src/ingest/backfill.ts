@@ -36,6 +36,9 @@ export interface BackfillResult {
  * (a restart fills the gap it left), else from the open of the `sessions`-th most
  * recent completed session. Works a session-sized chunk at a time to bound memory.
  */
+/** Event time per commit of a backfill: bounds memory and keeps files a sensible size. */
+const CHUNK_MS = 6 * 3_600_000;
+
 export async function backfillFromSimulator(options: {
   simulator: MarketSimulator;
   ingestor: Ingestor;
@@ -53,16 +56,30 @@ export async function backfillFromSimulator(options: {
   const from = watermark === undefined ? earliest : Math.max(watermark, earliest);
   let trades = 0;
   let rejected = 0;
-  const CHUNK_MS = 6 * 3_600_000;
-  for (let start = from; start < to; start += CHUNK_MS) {
-    signal?.throwIfAborted();
-    const end = Math.min(to, start + CHUNK_MS);
-    const chunk: Trade[] = [];
-    for (const second of simulator.tape(start, end)) chunk.push(...second.trades);
+  // One pass over the tape (a session is generated once), cut into chunks of event
+  // time that each become one commit per table.
+  let chunkStart = from;
+  let chunk: Trade[] = [];
+  const write = async (chunkEnd: number) => {
     const checked = ingestor.check({ trades: chunk, quotes: [] }, 'simulator-backfill');
-    await sink.writeHistory({ from: start, to: end }, checked.trades, checked.rejects, signal);
+    await sink.writeHistory(
+      { from: chunkStart, to: chunkEnd },
+      checked.trades,
+      checked.rejects,
+      signal,
+    );
     trades += checked.trades.length;
     rejected += checked.rejects.length;
+    chunkStart = chunkEnd;
+    chunk = [];
+  };
+  for (const second of simulator.tape(from, to, { quotes: false })) {
+    if (second.ts >= chunkStart + CHUNK_MS) {
+      signal?.throwIfAborted();
+      await write(chunkStart + Math.floor((second.ts - chunkStart) / CHUNK_MS) * CHUNK_MS);
+    }
+    for (const trade of second.trades) chunk.push(trade);
   }
+  if (chunkStart < to) await write(to);
   return { from, to, sessions: recent.length, trades, rejected };
 }

@@ -1,4 +1,11 @@
-import { DAY_MS, utcDate, type Clock, type Quote, type Session, type Trade } from '../domain/index.js';
+import {
+  DAY_MS,
+  utcDate,
+  type Clock,
+  type Quote,
+  type Session,
+  type Trade,
+} from '../domain/index.js';
 import type { Ingestor } from './ingestor.js';
 import type { MarketSimulator, TapeSecond } from './simulator.js';
 
@@ -11,7 +18,9 @@ const BATCH_LIMIT = 20_000;
  */
 export class SimulatorFeed {
   private cursor: number;
-  private current: { session: Session; tape: Iterator<TapeSecond>; pending?: TapeSecond } | undefined;
+  private current:
+    | { session: Session; tape: Iterator<TapeSecond>; pending?: TapeSecond }
+    | undefined;
 
   constructor(
     private readonly simulator: MarketSimulator,
@@ -49,7 +58,9 @@ export class SimulatorFeed {
         }
         this.current = {
           session,
-          tape: this.simulator.sessionTape(session, Math.max(this.cursor, session.open))[Symbol.iterator](),
+          tape: this.simulator
+            .sessionTape(session, Math.max(this.cursor, session.open))
+            [Symbol.iterator](),
         };
       }
       const next = this.current.pending ?? this.current.tape.next().value;

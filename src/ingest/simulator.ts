@@ -27,6 +27,11 @@ export interface SimulatorSettings {
   readonly tradesPerSecond: number;
 }
 
+export interface TapeOptions {
+  /** Build quotes too (default true). */
+  readonly quotes?: boolean;
+}
+
 /** Everything that happened in one second of one session. */
 export interface TapeSecond {
   readonly ts: number;
@@ -71,10 +76,13 @@ export class MarketSimulator {
     return this.settings.symbols;
   }
 
-  /** The tape of [from, to), second by second, across every session it overlaps. */
-  *tape(from: number, to: number): Generator<TapeSecond> {
+  /**
+   * The tape of [from, to), second by second, across every session it overlaps.
+   * `quotes: false` leaves quotes out (a trades-only backfill need not build them).
+   */
+  *tape(from: number, to: number, options: TapeOptions = {}): Generator<TapeSecond> {
     for (const session of sessionsBetween(this.settings.calendar, from, to)) {
-      for (const second of this.sessionTape(session, from)) {
+      for (const second of this.sessionTape(session, from, options)) {
         if (second.ts >= to) return;
         yield clip(second, from, to);
       }
@@ -82,13 +90,19 @@ export class MarketSimulator {
   }
 
   /** The tape of one session from its open, skipping whole seconds before `from`. */
-  *sessionTape(session: Session, from = session.open): Generator<TapeSecond> {
+  *sessionTape(
+    session: Session,
+    from = session.open,
+    options: TapeOptions = {},
+  ): Generator<TapeSecond> {
+    const withQuotes = options.quotes ?? true;
     const { seed, tradesPerSecond } = this.settings;
     const random = new Random(`${seed}|session|${session.date}`);
     const seconds = Math.max(1, Math.round((session.close - session.open) / 1000));
     const perSecondScale = 1 / Math.sqrt(seconds);
     const mids = this.profiles.map((p) => this.openingPrice(p, session.open));
     const sequence = this.profiles.map(() => 0);
+    const datePrefix = session.date.replaceAll('-', '');
     for (let i = 0; i < seconds; i++) {
       const ts = session.open + i * 1000;
       // Draw every second, even skipped ones: the path must not depend on `from`.
@@ -102,47 +116,56 @@ export class MarketSimulator {
         const idio = profile.idioVol * perSecondScale * random.shock();
         const mid = mids[s]! * Math.exp(profile.beta * market + idio);
         mids[s] = mid;
-        const halfSpread = Math.max(0.005, (mid * profile.spreadBps * (0.6 + random.next())) / 20_000);
+        const halfSpread = Math.max(
+          0.005,
+          (mid * profile.spreadBps * (0.6 + random.next())) / 20_000,
+        );
         const bid = roundCents(mid - halfSpread);
         const ask = Math.max(bid + 0.01, roundCents(mid + halfSpread));
         const count = random.poisson(tradesPerSecond * profile.activity * intensity);
         const quoteBidSize = 100 * (1 + Math.floor(random.pareto(1.8)));
         const quoteAskSize = 100 * (1 + Math.floor(random.pareto(1.8)));
+        if (count === 0 && ts < from) continue;
         const offsets: number[] = [];
         for (let k = 0; k < count; k++) offsets.push(Math.floor(random.next() * 1000));
-        offsets.sort((a, b) => a - b);
-        const draws = offsets.map(() => ({
-          buy: random.next() < 0.5,
-          size: tradeSize(random),
-          exchange: EXCHANGES[Math.floor(random.next() * EXCHANGES.length)]!,
-        }));
+        if (count > 1) offsets.sort((a, b) => a - b);
         if (ts < from) {
+          // Skipped seconds still consume their draws: the path must not depend on `from`.
+          for (let k = 0; k < count; k++) {
+            random.next();
+            tradeSize(random);
+            random.next();
+          }
           sequence[s]! += count;
           continue;
         }
-        quotes.push({
-          symbol: profile.symbol,
-          ts,
-          bidPrice: bid,
-          bidSize: quoteBidSize,
-          askPrice: ask,
-          askSize: quoteAskSize,
-        });
+        if (withQuotes) {
+          quotes.push({
+            symbol: profile.symbol,
+            ts,
+            bidPrice: bid,
+            bidSize: quoteBidSize,
+            askPrice: ask,
+            askSize: quoteAskSize,
+          });
+        }
         for (let k = 0; k < count; k++) {
-          const draw = draws[k]!;
+          const buy = random.next() < 0.5;
+          const size = tradeSize(random);
+          const exchange = EXCHANGES[Math.floor(random.next() * EXCHANGES.length)]!;
           sequence[s]! += 1;
           trades.push({
             symbol: profile.symbol,
             ts: ts + offsets[k]!,
-            price: draw.buy ? ask : bid,
-            size: draw.size,
-            id: `${session.date.replaceAll('-', '')}-${sequence[s]}`,
-            exchange: draw.exchange,
+            price: buy ? ask : bid,
+            size,
+            id: `${datePrefix}-${sequence[s]}`,
+            exchange,
           });
         }
       }
       if (ts + 1000 <= from) continue;
-      trades.sort((a, b) => a.ts - b.ts);
+      if (trades.length > 1) trades.sort((a, b) => a.ts - b.ts);
       yield { ts, trades, quotes };
     }
   }

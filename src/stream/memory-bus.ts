@@ -24,6 +24,7 @@ interface TopicLog {
 
 const MAX_BATCH = 5_000;
 const UNCONSUMED_LIMIT = 100_000;
+const RETAINED_TAIL = 10_000;
 
 /**
  * In-process bus: one partition per topic, an append-only log per topic trimmed once
@@ -55,7 +56,11 @@ export class MemoryBus implements StreamBus {
     }
   }
 
-  async subscribe<T>(topic: Topic, handler: BatchHandler<T>, options: SubscribeOptions): Promise<void> {
+  async subscribe<T>(
+    topic: Topic,
+    handler: BatchHandler<T>,
+    options: SubscribeOptions,
+  ): Promise<void> {
     const log = this.log(topic);
     if (log.groups.has(options.group)) {
       throw new Error(`group ${options.group} already consumes ${topic} in this process`);
@@ -67,7 +72,9 @@ export class MemoryBus implements StreamBus {
       running: false,
     };
     log.groups.set(options.group, consumer);
-    options.signal?.addEventListener('abort', () => log.groups.delete(options.group), { once: true });
+    options.signal?.addEventListener('abort', () => log.groups.delete(options.group), {
+      once: true,
+    });
     this.drain(log, consumer);
   }
 
@@ -113,10 +120,11 @@ export class MemoryBus implements StreamBus {
   private trim(log: TopicLog): void {
     let lowest = log.base + log.records.length;
     for (const consumer of log.groups.values()) lowest = Math.min(lowest, consumer.offset);
-    const drop = lowest - log.base;
-    if (drop > 10_000 || (drop > 0 && drop === log.records.length)) {
+    const drop = lowest - log.base - RETAINED_TAIL;
+    // Keep a consumed tail so a group that starts from the beginning still finds recent records.
+    if (drop > RETAINED_TAIL) {
       log.records.splice(0, drop);
-      log.base = lowest;
+      log.base += drop;
     }
   }
 }

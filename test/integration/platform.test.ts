@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
-import { aggregateBars, floorToMinute, ManualClock, MINUTE_MS, type Bar } from '../../src/domain/index.js';
+import {
+  aggregateBars,
+  floorToMinute,
+  ManualClock,
+  MINUTE_MS,
+  type Bar,
+} from '../../src/domain/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
 
 /**
@@ -30,7 +36,10 @@ async function gql<T = Record<string, unknown>>(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ query, variables }),
   });
-  return (await response.json()) as { data?: T; errors?: { message: string; extensions?: { code?: string } }[] };
+  return (await response.json()) as {
+    data?: T;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
 }
 
 interface ApiBar {
@@ -60,7 +69,9 @@ async function bars(from: number, to: number, symbol = 'AAPL'): Promise<ApiBar[]
 }
 
 function oracle(from: number, to: number, symbol = 'AAPL'): Bar[] {
-  const tape = [...platform.simulator!.tape(from, to)].flatMap((s) => s.trades).filter((t) => t.symbol === symbol);
+  const tape = [...platform.simulator!.tape(from, to)]
+    .flatMap((s) => s.trades)
+    .filter((t) => t.symbol === symbol);
   return aggregateBars(tape);
 }
 
@@ -90,7 +101,12 @@ async function advance(ms: number): Promise<void> {
 beforeAll(async () => {
   platform = await createPlatform(config, { clock });
   await platform.start({ live: false });
-  server = await startApiServer(platform.api, { host: '127.0.0.1', port: 0, development: false, ready: () => true });
+  server = await startApiServer(platform.api, {
+    host: '127.0.0.1',
+    port: 0,
+    development: false,
+    ready: () => true,
+  });
 });
 
 afterAll(async () => {
@@ -115,8 +131,12 @@ describe('walking skeleton', () => {
     const from = watermark - 10 * MINUTE_MS;
     const to = floorToMinute(clock.now()) + MINUTE_MS;
     const served = await bars(from, to);
-    expect(served.filter((b) => b.source === 'LAKE').every((b) => Date.parse(b.ts) < watermark)).toBe(true);
-    expect(served.filter((b) => b.source === 'SPEED').every((b) => Date.parse(b.ts) >= watermark)).toBe(true);
+    expect(
+      served.filter((b) => b.source === 'LAKE').every((b) => Date.parse(b.ts) < watermark),
+    ).toBe(true);
+    expect(
+      served.filter((b) => b.source === 'SPEED').every((b) => Date.parse(b.ts) >= watermark),
+    ).toBe(true);
     expect(served.some((b) => b.source === 'SPEED')).toBe(true);
     // The current (still open) minute is a partial bar of the trades so far.
     expectSameBars(served, oracle(from, platform.feed!.position));
@@ -158,7 +178,10 @@ describe('walking skeleton', () => {
 
   it.each([
     ['an unknown symbol', 'query { bars(symbol: "NOPE") { ts } }'],
-    ['from after to', 'query { bars(symbol: "AAPL", from: "2026-11-20T10:00:00Z", to: "2026-11-19T10:00:00Z") { ts } }'],
+    [
+      'from after to',
+      'query { bars(symbol: "AAPL", from: "2026-11-20T10:00:00Z", to: "2026-11-19T10:00:00Z") { ts } }',
+    ],
     ['a limit of 10^9', 'query { trades(symbol: "AAPL", limit: 1000000000) { ts } }'],
     ['a malformed date', 'query { bars(symbol: "AAPL", from: "yesterday-ish") { ts } }'],
     ['an impossible date', 'query { bars(symbol: "AAPL", from: "2026-13-45T99:00:00Z") { ts } }'],
@@ -177,7 +200,12 @@ describe('walking skeleton', () => {
     platform = await createPlatform(config, { clock });
     const report = await platform.start({ live: false });
     expect(report.backfill?.from).toBeGreaterThanOrEqual(before - MINUTE_MS);
-    server = await startApiServer(platform.api, { host: '127.0.0.1', port: 0, development: false, ready: () => true });
+    server = await startApiServer(platform.api, {
+      host: '127.0.0.1',
+      port: 0,
+      development: false,
+      ready: () => true,
+    });
     await advance(2 * MINUTE_MS);
     const from = Date.parse('2026-11-18T00:00:00Z');
     const served = await bars(from, floorToMinute(clock.now()) + MINUTE_MS);

@@ -13,13 +13,18 @@ describe('config', () => {
   });
 
   it('parses overrides', () => {
-    const config = loadConfig({ PORT: '4100', SIM_SYMBOLS: 'spy, qqq', SIM_CALENDAR: 'nyse', SIM_ENABLED: 'false' });
-    expect([config.port, config.simulatorSymbols, config.simulatorCalendar, config.simulatorEnabled]).toEqual([
-      4100,
-      ['SPY', 'QQQ'],
-      'nyse',
-      false,
-    ]);
+    const config = loadConfig({
+      PORT: '4100',
+      SIM_SYMBOLS: 'spy, qqq',
+      SIM_CALENDAR: 'nyse',
+      SIM_ENABLED: 'false',
+    });
+    expect([
+      config.port,
+      config.simulatorSymbols,
+      config.simulatorCalendar,
+      config.simulatorEnabled,
+    ]).toEqual([4100, ['SPY', 'QQQ'], 'nyse', false]);
   });
 
   it.each([
@@ -42,7 +47,10 @@ describe('config', () => {
   it('matches the configuration table in the README, name for name and default for default', () => {
     const readme = readFileSync(new URL('../../../../README.md', import.meta.url), 'utf8');
     const section = readme.split(/^## Configuration$/m)[1]?.split(/^## /m)[0] ?? '';
-    const rows = [...section.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((m) => [m[1], m[2]]);
+    const rows = [...section.matchAll(/^\| `([A-Z0-9_]+)` \| `([^`]*)` \|/gm)].map((m) => [
+      m[1],
+      m[2],
+    ]);
     const expected = Object.values(SETTINGS).map((s) => [s.env, s.default]);
     expect(rows).toEqual(expected);
   });

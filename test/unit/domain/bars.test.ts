@@ -34,8 +34,30 @@ describe('1-minute bars', () => {
         vwap: (10 * 100 + 12 * 300 + 9 * 100 + 11 * 100) / 600,
         tradeCount: 4,
       },
-      { symbol: 'MSFT', interval: '1m', ts: T0, open: 50, high: 50, low: 50, close: 50, volume: 10, vwap: 50, tradeCount: 1 },
-      { symbol: 'AAPL', interval: '1m', ts: T0 + 60_000, open: 20, high: 20, low: 20, close: 20, volume: 5, vwap: 20, tradeCount: 1 },
+      {
+        symbol: 'MSFT',
+        interval: '1m',
+        ts: T0,
+        open: 50,
+        high: 50,
+        low: 50,
+        close: 50,
+        volume: 10,
+        vwap: 50,
+        tradeCount: 1,
+      },
+      {
+        symbol: 'AAPL',
+        interval: '1m',
+        ts: T0 + 60_000,
+        open: 20,
+        high: 20,
+        low: 20,
+        close: 20,
+        volume: 5,
+        vwap: 20,
+        tradeCount: 1,
+      },
     ]);
   });
 

@@ -45,6 +45,9 @@ describe('around-the-clock calendar', () => {
   it('has one session per UTC day', () => {
     const from = Date.parse('2026-11-20T23:00:00Z');
     const to = Date.parse('2026-11-21T01:00:00Z');
-    expect(sessionsBetween(ALWAYS_OPEN, from, to).map((s) => s.date)).toEqual(['2026-11-20', '2026-11-21']);
+    expect(sessionsBetween(ALWAYS_OPEN, from, to).map((s) => s.date)).toEqual([
+      '2026-11-20',
+      '2026-11-21',
+    ]);
   });
 });

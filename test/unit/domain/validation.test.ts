@@ -3,8 +3,22 @@ import { validateQuote, validateTrade, type Quote, type Trade } from '../../../s
 
 const NOW = Date.UTC(2026, 10, 20, 15, 0, 0);
 const context = { isKnownSymbol: (s: string) => s === 'AAPL', now: NOW, futureToleranceMs: 5_000 };
-const good: Trade = { symbol: 'AAPL', ts: NOW - 1_000, price: 190.5, size: 100, id: 't1', exchange: 'XNAS' };
-const quote: Quote = { symbol: 'AAPL', ts: NOW, bidPrice: 190.4, bidSize: 100, askPrice: 190.5, askSize: 200 };
+const good: Trade = {
+  symbol: 'AAPL',
+  ts: NOW - 1_000,
+  price: 190.5,
+  size: 100,
+  id: 't1',
+  exchange: 'XNAS',
+};
+const quote: Quote = {
+  symbol: 'AAPL',
+  ts: NOW,
+  bidPrice: 190.4,
+  bidSize: 100,
+  askPrice: 190.5,
+  askSize: 200,
+};
 
 describe('trade rules', () => {
   it('accepts a well-formed trade', () => {

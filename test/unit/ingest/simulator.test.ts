@@ -26,7 +26,8 @@ describe('market simulator', () => {
   it('trades every symbol, in time order, with valid prices and sizes', () => {
     const tape = trades(simulator(), DAY + 12 * HOUR, DAY + 12 * HOUR + 600_000);
     expect(new Set(tape.map((t) => t.symbol))).toEqual(new Set(SYMBOLS));
-    for (let i = 1; i < tape.length; i++) expect(tape[i]!.ts).toBeGreaterThanOrEqual(tape[i - 1]!.ts);
+    for (let i = 1; i < tape.length; i++)
+      expect(tape[i]!.ts).toBeGreaterThanOrEqual(tape[i - 1]!.ts);
     for (const t of tape) {
       expect(t.price).toBeGreaterThan(0);
       expect(Number.isInteger(t.size) && t.size > 0).toBe(true);
@@ -45,8 +46,11 @@ describe('market simulator', () => {
     // Five-minute returns of AAPL and MSFT share the market factor.
     const closes = (symbol: string) => {
       const buckets = new Map<number, number>();
-      for (const t of day) if (t.symbol === symbol) buckets.set(Math.floor((t.ts - DAY) / 300_000), t.price);
-      return [...Array(288).keys()].map((k) => buckets.get(k)).filter((p): p is number => p !== undefined);
+      for (const t of day)
+        if (t.symbol === symbol) buckets.set(Math.floor((t.ts - DAY) / 300_000), t.price);
+      return [...Array(288).keys()]
+        .map((k) => buckets.get(k))
+        .filter((p): p is number => p !== undefined);
     };
     const returns = (prices: number[]) => prices.slice(1).map((p, i) => Math.log(p / prices[i]!));
     const a = returns(closes('AAPL'));
@@ -67,12 +71,23 @@ describe('market simulator', () => {
   });
 
   it('follows the NYSE calendar when asked', () => {
-    const sim = new MarketSimulator({ seed: 1, symbols: ['AAPL'], calendar: NYSE, tradesPerSecond: 1 });
+    const sim = new MarketSimulator({
+      seed: 1,
+      symbols: ['AAPL'],
+      calendar: NYSE,
+      tradesPerSecond: 1,
+    });
     const saturday = Date.parse('2026-11-21T00:00:00Z');
     expect(trades(sim, saturday, saturday + 24 * HOUR)).toEqual([]);
-    const friday = trades(sim, Date.parse('2026-11-20T00:00:00Z'), Date.parse('2026-11-21T00:00:00Z'));
+    const friday = trades(
+      sim,
+      Date.parse('2026-11-20T00:00:00Z'),
+      Date.parse('2026-11-21T00:00:00Z'),
+    );
     expect(friday.length).toBeGreaterThan(10_000);
-    expect(Math.min(...friday.map((t) => t.ts))).toBeGreaterThanOrEqual(Date.parse('2026-11-20T14:30:00Z'));
+    expect(Math.min(...friday.map((t) => t.ts))).toBeGreaterThanOrEqual(
+      Date.parse('2026-11-20T14:30:00Z'),
+    );
     expect(Math.max(...friday.map((t) => t.ts))).toBeLessThan(Date.parse('2026-11-20T21:00:00Z'));
   });
 });

@@ -19,8 +19,14 @@ describe('in-process stream bus', () => {
         { group },
       );
     }
-    await bus.publish('trades', [1, 2, 3].map((value) => ({ key: 'AAPL', value })));
-    await bus.publish('trades', [4].map((value) => ({ key: 'MSFT', value })));
+    await bus.publish(
+      'trades',
+      [1, 2, 3].map((value) => ({ key: 'AAPL', value })),
+    );
+    await bus.publish(
+      'trades',
+      [4].map((value) => ({ key: 'MSFT', value })),
+    );
     await until(() => seen.a!.length === 4 && seen.b!.length === 4);
     expect(seen).toEqual({ a: [1, 2, 3, 4], b: [1, 2, 3, 4] });
     await bus.close();
@@ -57,7 +63,9 @@ describe('in-process stream bus', () => {
     await bus.publish('trades', [{ key: 'AAPL', value: 1 }]);
     const late: unknown[] = [];
     const early: unknown[] = [];
-    await bus.subscribe('trades', async (r) => void late.push(...r.map((x) => x.value)), { group: 'late' });
+    await bus.subscribe('trades', async (r) => void late.push(...r.map((x) => x.value)), {
+      group: 'late',
+    });
     await bus.subscribe('trades', async (r) => void early.push(...r.map((x) => x.value)), {
       group: 'early',
       fromBeginning: true,
