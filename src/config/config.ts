@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AlphalakeError } from '../domain/errors.js';
+import { AlphalakeError } from '../domain/index.js';
 
 /**
  * Every setting alphalake reads from the environment, in one list. The README's

@@ -56,12 +56,8 @@ export class SimulatorFeed {
           this.cursor = Math.max(this.cursor, Math.min(until, session?.open ?? until));
           break;
         }
-        this.current = {
-          session,
-          tape: this.simulator
-            .sessionTape(session, Math.max(this.cursor, session.open))
-            [Symbol.iterator](),
-        };
+        const tape = this.simulator.sessionTape(session, Math.max(this.cursor, session.open));
+        this.current = { session, tape };
       }
       const next = this.current.pending ?? this.current.tape.next().value;
       this.current.pending = undefined;
