@@ -1,13 +1,41 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { Command } from 'commander';
+import path from 'node:path';
+import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
+import { lakeCommand } from './lake-command.js';
 import { serveCommand } from './serve-command.js';
+
+// `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+const config = (() => {
+  try {
+    return loadConfig();
+  } catch (error) {
+    console.error(`alphalake: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(2);
+  }
+})();
 
 const program = new Command('alphalake')
   .description('A GraphQL data platform over a market-data lakehouse.')
   .showHelpAfterError()
-  .addCommand(serveCommand());
+  .addCommand(serveCommand())
+  .addCommand(
+    lakeCommand({
+      s3: {
+        ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}),
+        region: config.s3Region,
+        forcePathStyle: config.s3ForcePathStyle,
+        cacheDir: path.join(config.home, 'cache'),
+      },
+    }),
+  );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (isAlphalakeError(error)) {

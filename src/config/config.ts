@@ -14,6 +14,7 @@ export interface Setting<T> {
 }
 
 const text = (raw: string): string => raw;
+const optionalText = (raw: string): string | undefined => (raw === '' ? undefined : raw);
 
 function integer(min: number, max: number) {
   return (raw: string, env: string): number => {
@@ -141,6 +142,26 @@ export const SETTINGS = {
     description:
       'How long the speed store keeps bars and trades before the lake alone serves them.',
     parse: integer(5, 60 * 24 * 7),
+  },
+  s3Endpoint: {
+    env: 'S3_ENDPOINT',
+    default: '',
+    description:
+      'S3-compatible endpoint for `s3://` table locations (empty: AWS). Credentials come from the AWS SDK chain (`AWS_ACCESS_KEY_ID`, ...).',
+    parse: optionalText,
+  },
+  s3Region: {
+    env: 'S3_REGION',
+    default: 'us-east-1',
+    description: 'Region of the S3 bucket.',
+    parse: text,
+  },
+  s3ForcePathStyle: {
+    env: 'S3_FORCE_PATH_STYLE',
+    default: 'false',
+    description:
+      'Address buckets by path (`endpoint/bucket/key`), as most S3-compatible servers need.',
+    parse: boolean,
   },
 } as const satisfies Record<string, Setting<unknown>>;
 
