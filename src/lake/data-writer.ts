@@ -99,10 +99,50 @@ export async function writeDataFiles(
   const pids = new Int32Array(batch.length);
   if (partitionSpecs.length > 0) {
     const ids = new Map<string, number>();
+    // Dictionary-encoded partition columns serialize each distinct value once.
+    const memo = partitionSpecs.map(() => new Map<number, string | null>());
+    const partitionValue = (i: number, row: number): string | null => {
+      const spec = partitionSpecs[i] as ColumnSpec;
+      const source = batch.columns[spec.name];
+      if (source !== undefined && isDictionaryColumn(source)) {
+        const code = source.codes[row] ?? -1;
+        const cache = memo[i] as Map<number, string | null>;
+        let value = cache.get(code);
+        if (value === undefined) {
+          value = serializePartitionValue(spec.type, valueAt(source, row) ?? null);
+          cache.set(code, value);
+        }
+        return value;
+      }
+      return serializePartitionValue(spec.type, valueOrNull(source, row));
+    };
+    const only =
+      partitionSpecs.length === 1
+        ? batch.columns[(partitionSpecs[0] as ColumnSpec).name]
+        : undefined;
+    const pidByCode = new Map<number, number>();
     for (let row = 0; row < batch.length; row++) {
-      const values: (string | null)[] = partitionSpecs.map((spec) =>
-        serializePartitionValue(spec.type, valueOrNull(batch.columns[spec.name], row)),
-      );
+      if (only !== undefined && isDictionaryColumn(only)) {
+        // One dictionary-encoded partition column: a partition per code, found once.
+        const code = only.codes[row] ?? -1;
+        const known = pidByCode.get(code);
+        if (known !== undefined) {
+          pids[row] = known;
+          continue;
+        }
+        const value = partitionValue(0, row);
+        const key = JSON.stringify([value]);
+        let id = ids.get(key);
+        if (id === undefined) {
+          id = partitions.length;
+          ids.set(key, id);
+          partitions.push({ values: { [(partitionSpecs[0] as ColumnSpec).name]: value } });
+        }
+        pidByCode.set(code, id);
+        pids[row] = id;
+        continue;
+      }
+      const values: (string | null)[] = partitionSpecs.map((_, i) => partitionValue(i, row));
       const key = JSON.stringify(values);
       let id = ids.get(key);
       if (id === undefined) {
@@ -188,11 +228,12 @@ export async function copyStageToFiles(
       .join(', ');
     const where = partitions.length > 1 ? ` WHERE __pid = ${pid}` : '';
     const orderBy = order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '';
-    await connection.run(
+    const copy = bindParams(
       `COPY (SELECT ${select} FROM ${stage}${where}${orderBy}) TO ${sqlString(local)} ` +
         `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880})`,
-      params.length > 0 ? params : undefined,
+      params,
     );
+    await connection.run(copy.sql, copy.params);
     const size = (await stat(local)).size;
     await store.putFile(key, local, options.signal);
     bytes += size;
@@ -220,6 +261,29 @@ export async function copyStageToFiles(
     }
   }
   return { adds, bytes };
+}
+
+/**
+ * Expressions refer to parameters as `$P<n>` (1-based into `params`); a statement binds
+ * exactly the ones it uses, renumbered, since DuckDB refuses unused parameters.
+ */
+function bindParams(
+  sql: string,
+  params: readonly DuckDBValue[],
+): { sql: string; params?: DuckDBValue[] } {
+  const used: DuckDBValue[] = [];
+  const numbers = new Map<number, number>();
+  const out = sql.replace(/\$P(\d+)/g, (_, n: string) => {
+    const index = Number(n);
+    let number = numbers.get(index);
+    if (number === undefined) {
+      used.push(params[index - 1] as DuckDBValue);
+      number = used.length;
+      numbers.set(index, number);
+    }
+    return `$${number}`;
+  });
+  return { sql: out, params: used.length > 0 ? used : undefined };
 }
 
 function valueOrNull(values: ColumnValues | undefined, row: number): unknown {
@@ -267,7 +331,7 @@ function stageColumn(
           ...base,
           stageType: INTEGER,
           stageSql: 'INTEGER',
-          expr: `(CAST($${params.length} AS VARCHAR[]))[${stageName} + 1]`,
+          expr: `(CAST($P${params.length} AS VARCHAR[]))[${stageName} + 1]`,
           convert: (v) => v as number,
         };
       }
@@ -298,8 +362,19 @@ function stageColumn(
       return plain(DOUBLE, 'DOUBLE', `CAST(${stageName} AS ${duckdbType(type)})`, (v) => Number(v));
     case 'boolean':
       return plain(BOOLEAN, 'BOOLEAN', stageName, (v) => Boolean(v));
-    case 'date':
+    case 'date': {
+      if (source !== undefined && isDictionaryColumn(source)) {
+        params.push(listValue(source.dictionary.map((d) => toDateString(d))));
+        return {
+          ...base,
+          stageType: INTEGER,
+          stageSql: 'INTEGER',
+          expr: `CAST((CAST($P${params.length} AS VARCHAR[]))[${stageName} + 1] AS DATE)`,
+          convert: (v) => v as number,
+        };
+      }
       return plain(VARCHAR, 'VARCHAR', `CAST(${stageName} AS DATE)`, toDateString);
+    }
     case 'timestamp':
     case 'timestamp_ntz': {
       const ts = `make_timestamp(CAST(${stageName} AS BIGINT))`;
@@ -331,6 +406,14 @@ function hasBigint(values: ArrayLike<unknown>, length: number): boolean {
   return false;
 }
 
+/** How a Float64Array feeds a DOUBLE staging column directly: the factor applied, or undefined. */
+function typedScale(column: StagedColumn): number | undefined {
+  if (column.stageType !== DOUBLE) return undefined;
+  const type = column.spec.type;
+  if (type === 'timestamp' || type === 'timestamp_ntz') return 1000; // epoch ms → µs
+  return type === 'double' || type === 'float' || type === 'long' ? 1 : undefined;
+}
+
 async function fillStage(
   connection: DuckDBConnection,
   stage: string,
@@ -348,8 +431,27 @@ async function fillStage(
       staged.forEach((column, index) => {
         const vector = chunk.getColumnVector(index);
         const source = column.source;
+        const items = (vector as unknown as { items?: unknown }).items;
+        const scale = typedScale(column);
         if (source === undefined) {
           for (let i = 0; i < n; i++) vector.setItem(i, null);
+        } else if (
+          scale !== undefined &&
+          source instanceof Float64Array &&
+          items instanceof Float64Array
+        ) {
+          // Fast path: typed input straight into the vector's buffer (no per-value conversion).
+          if (scale === 1) items.set(source.subarray(offset, offset + n));
+          else
+            for (let i = 0; i < n; i++)
+              items[i] = Math.round((source[offset + i] as number) * scale);
+        } else if (
+          isDictionaryColumn(source) &&
+          source.codes instanceof Int32Array &&
+          items instanceof Int32Array &&
+          !source.codes.subarray(offset, offset + n).some((code) => code < 0)
+        ) {
+          items.set(source.codes.subarray(offset, offset + n));
         } else if (isDictionaryColumn(source)) {
           const codes = source.codes;
           for (let i = 0; i < n; i++) {
@@ -409,10 +511,8 @@ async function computeStats(
     }
     plan.push({ column, minMax, data });
   }
-  const result = await connection.runAndReadAll(
-    `SELECT ${select.join(', ')} FROM ${stage} GROUP BY __pid`,
-    params.length > 0 ? params : undefined,
-  );
+  const query = bindParams(`SELECT ${select.join(', ')} FROM ${stage} GROUP BY __pid`, params);
+  const result = await connection.runAndReadAll(query.sql, query.params);
   const out = new Map<number, PartitionStats>();
   for (const row of result.getRowsJson()) {
     let i = 0;

@@ -35,6 +35,8 @@ export interface QueryOptions {
   readonly filters?: readonly Filter[];
   readonly orderBy?: readonly { readonly column: string; readonly desc?: boolean }[];
   readonly limit?: number;
+  /** Skip files by partition values and statistics before scanning. @default true (off only to measure it) */
+  readonly prune?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -72,7 +74,7 @@ export async function querySnapshot(
   if (options.limit !== undefined && (!Number.isInteger(options.limit) || options.limit < 0)) {
     throw new AlphalakeError('BAD_USER_INPUT', `invalid limit ${options.limit}`);
   }
-  const files = pruneFiles(snapshot.files, bound);
+  const files = options.prune === false ? [...snapshot.files] : pruneFiles(snapshot.files, bound);
   const result = { filesScanned: files.length, filesTotal: snapshot.files.length };
   if (files.length === 0 || options.limit === 0) return { rows: [], ...result };
 

@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DeltaTable, localObjectStore, type Filter } from '../src/lake/index.js';
+import { TRADE_SCHEMA, envNumber, tradesBatch, tradingDays } from './lake-data.js';
+
+/**
+ * One symbol's 1-minute bars for one day and for one month from a trades table
+ * partitioned by date and clustered by (symbol, ts): p50 latency with and without file
+ * pruning, files scanned, and the same reads through delta-rs (Python) as the peer.
+ * LAKE_BENCH_QUERY_ROWS (default 100M), LAKE_BENCH_QUERY_DAYS (22), LAKE_BENCH_SYMBOLS (500),
+ * LAKE_BENCH_QUERY_RUNS (20), LAKE_BENCH_ROWS_PER_FILE (1M), ALPHALAKE_PYTHON.
+ */
+export async function run(): Promise<void> {
+  const total = envNumber('LAKE_BENCH_QUERY_ROWS', 100_000_000);
+  const dayCount = envNumber('LAKE_BENCH_QUERY_DAYS', 22);
+  const symbols = envNumber('LAKE_BENCH_SYMBOLS', 500);
+  const runs = envNumber('LAKE_BENCH_QUERY_RUNS', 20);
+  const perFile = envNumber('LAKE_BENCH_ROWS_PER_FILE', 1_000_000);
+  const days = tradingDays(dayCount);
+  const perDay = Math.floor(total / dayCount);
+  const dir = await mkdtemp(path.join(tmpdir(), 'alphalake-bench-query-'));
+  try {
+    const table = await DeltaTable.create(localObjectStore(dir), '', {
+      schema: TRADE_SCHEMA,
+      partitionColumns: ['date'],
+      clusterBy: ['symbol', 'ts'],
+    });
+    let start = performance.now();
+    let id = 0;
+    for (const day of days) {
+      for (let done = 0; done < perDay; done += perFile) {
+        const rows = Math.min(perFile, perDay - done);
+        await table.append(tradesBatch(rows, day, symbols, id));
+        id += rows;
+      }
+    }
+    const loadSeconds = (performance.now() - start) / 1000;
+    const snapshot = await table.snapshot();
+    console.log(
+      `lake query, ${id.toLocaleString()} trades, ${days.length} days, ${symbols} symbols, ` +
+        `${snapshot.files.length} files (loaded in ${loadSeconds.toFixed(1)} s)`,
+    );
+    const symbol = 'S0042';
+    const day = days[Math.floor(days.length / 2)] as string;
+    const dayFilters: Filter[] = [
+      { column: 'symbol', op: '=', value: symbol },
+      { column: 'date', op: '=', value: day },
+      { column: 'ts', op: '>=', value: new Date(`${day}T00:00:00Z`) },
+      { column: 'ts', op: '<', value: new Date(`${day}T23:59:59Z`) },
+    ];
+    const monthFilters: Filter[] = [
+      { column: 'symbol', op: '=', value: symbol },
+      { column: 'date', op: '>=', value: days[0] },
+      { column: 'date', op: '<=', value: days[days.length - 1] },
+    ];
+    const bars = async (filters: Filter[], prune: boolean) => {
+      const result = await table.query({
+        snapshot,
+        filters,
+        columns: ['ts', 'price', 'size'],
+        prune,
+      });
+      const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
+      for (const row of result.rows) {
+        const minute = Math.floor((row['ts'] as Date).getTime() / 60_000);
+        const price = row['price'] as number;
+        const bar = minutes.get(minute);
+        if (!bar)
+          minutes.set(minute, { o: price, h: price, l: price, c: price, v: row['size'] as number });
+        else {
+          bar.h = Math.max(bar.h, price);
+          bar.l = Math.min(bar.l, price);
+          bar.c = price;
+          bar.v += row['size'] as number;
+        }
+      }
+      return {
+        bars: minutes.size,
+        rows: result.rows.length,
+        files: result.filesScanned,
+        total: result.filesTotal,
+      };
+    };
+    const measure = async (label: string, filters: Filter[], prune: boolean, times: number) => {
+      await bars(filters, prune); // warm: file footers, OS cache
+      const samples: number[] = [];
+      let last = { bars: 0, rows: 0, files: 0, total: 0 };
+      for (let i = 0; i < times; i++) {
+        start = performance.now();
+        last = await bars(filters, prune);
+        samples.push(performance.now() - start);
+      }
+      samples.sort((a, b) => a - b);
+      const p50 = samples[Math.floor(samples.length / 2)] as number;
+      console.log(
+        `  ${label.padEnd(34)} p50 ${p50.toFixed(1).padStart(8)} ms   files ${last.files}/${last.total} ` +
+          `(${((100 * last.files) / Math.max(1, last.total)).toFixed(1)}%)   rows ${last.rows}   bars ${last.bars}`,
+      );
+      return p50;
+    };
+    await measure('symbol-day, pruned', dayFilters, true, runs);
+    await measure('symbol-day, no pruning', dayFilters, false, Math.max(3, Math.floor(runs / 4)));
+    await measure('symbol-month, pruned', monthFilters, true, runs);
+    await measure(
+      'symbol-month, no pruning',
+      monthFilters,
+      false,
+      Math.max(3, Math.floor(runs / 4)),
+    );
+    const peer = await deltaRsPeer(
+      dir,
+      symbol,
+      day,
+      days[0] as string,
+      days[days.length - 1] as string,
+      runs,
+    );
+    console.log(`  delta-rs symbol-day               p50 ${peer.day.toFixed(1).padStart(8)} ms`);
+    console.log(`  delta-rs symbol-month             p50 ${peer.month.toFixed(1).padStart(8)} ms`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function deltaRsPeer(
+  dir: string,
+  symbol: string,
+  day: string,
+  first: string,
+  last: string,
+  runs: number,
+): Promise<{ day: number; month: number }> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  const python = process.env['ALPHALAKE_PYTHON'] ?? path.join(root, '.services/venv/bin/python');
+  const script = path.join(root, 'bench/lake_query_peer.py');
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, [script, dir, symbol, day, first, last, String(runs)]);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      try {
+        resolve(JSON.parse(out) as { day: number; month: number });
+      } catch {
+        reject(new Error(`delta-rs peer failed (${code}): ${err}`));
+      }
+    });
+  });
+}

@@ -1,0 +1,41 @@
+"""The delta-rs peer of bench/lake-query.ts: the same symbol-day and symbol-month reads
+(with 1-minute bars computed by pyarrow), p50 in milliseconds, printed as JSON."""
+import json
+import os
+import statistics
+import sys
+import time
+
+import pyarrow.compute as pc
+from deltalake import DeltaTable
+
+path, symbol, day, first, last, runs = sys.argv[1:7]
+runs = int(runs)
+table = DeltaTable(path)
+
+
+def bars(filters):
+    data = table.to_pyarrow_table(columns=["ts", "price", "size"], filters=filters)
+    minute = pc.floor_temporal(data["ts"], unit="minute")
+    return data.append_column("minute", minute).group_by("minute").aggregate(
+        [("price", "min"), ("price", "max"), ("size", "sum")]
+    )
+
+
+def p50(filters):
+    bars(filters)
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        bars(filters)
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+result = {
+    "day": p50([("symbol", "=", symbol), ("date", "=", day)]),
+    "month": p50([("symbol", "=", symbol), ("date", ">=", first), ("date", "<=", last)]),
+}
+print(json.dumps(result))
+sys.stdout.flush()
+os._exit(0)
