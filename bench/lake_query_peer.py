@@ -1,5 +1,6 @@
 """The delta-rs peer of bench/lake-query.ts: the same symbol-day and symbol-month reads
 (with 1-minute bars computed by pyarrow), p50 in milliseconds, printed as JSON."""
+import datetime as dt
 import json
 import os
 import statistics
@@ -10,6 +11,7 @@ import pyarrow.compute as pc
 from deltalake import DeltaTable
 
 path, symbol, day, first, last, runs = sys.argv[1:7]
+day, first, last = (dt.date.fromisoformat(d) for d in (day, first, last))
 runs = int(runs)
 table = DeltaTable(path)
 
