@@ -133,23 +133,34 @@ export class LakeSink implements HistorySink {
   ): Promise<void> {
     const txn = { appId: SINK_APP_ID, version: Math.floor(range.to / MINUTE_MS) };
     const commitInfo = { alphalake: { sink: SINK_APP_ID, from: range.from, to: range.to } };
-    const tradesFrom = this.tableWatermarks.get(this.tables.trades) ?? -Infinity;
-    if (tradesFrom < range.to) {
-      const rows = tradeColumns(trades.filter((t) => t.ts >= tradesFrom));
-      if (rows.length > 0) await this.tables.trades.append(rows, { txn, commitInfo });
-      this.tableWatermarks.set(this.tables.trades, range.to);
-    }
-    const barsFrom = this.tableWatermarks.get(this.tables.bars1m) ?? -Infinity;
-    if (barsFrom < range.to) {
-      const rows = barColumns(aggregateBars(trades.filter((t) => t.ts >= barsFrom)));
-      if (rows.length > 0) await this.tables.bars1m.append(rows, { txn, commitInfo });
-      this.tableWatermarks.set(this.tables.bars1m, range.to);
-    }
+    // The two tables are independent commits: write them side by side.
+    await Promise.all([
+      this.commitTable(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
+      this.commitTable(this.tables.bars1m, range, trades, txn, commitInfo, (rows) =>
+        barColumns(aggregateBars(rows)),
+      ),
+    ]);
     if (rejects.length > 0) await this.tables.rejects.append(rejects.map(rejectRow));
     if (this.watermarkMs === undefined || range.to > this.watermarkMs) {
       this.watermarkMs = range.to;
       for (const listener of this.listeners) listener(range.to);
     }
+  }
+
+  /** Commits the rows of `range` that `table` does not hold yet, and remembers that it does. */
+  private async commitTable(
+    table: DeltaTable,
+    range: { from: number; to: number },
+    trades: readonly Trade[],
+    txn: { appId: string; version: number },
+    commitInfo: Record<string, unknown>,
+    toColumns: (trades: readonly Trade[]) => ColumnBatch,
+  ): Promise<void> {
+    const holdsUpTo = this.tableWatermarks.get(table) ?? -Infinity;
+    if (holdsUpTo >= range.to) return;
+    const batch = toColumns(trades.filter((t) => t.ts >= holdsUpTo));
+    if (batch.length > 0) await table.append(batch, { txn, commitInfo });
+    this.tableWatermarks.set(table, range.to);
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -181,6 +192,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
   const n = trades.length;
   const symbols = new Dictionary();
   const exchanges = new Dictionary();
+  const dates = new Dictionary();
   const columns = {
     symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
     ts: new Float64Array(n),
@@ -188,7 +200,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     size: new Float64Array(n),
     id: new Array<string>(n),
     exchange: { dictionary: exchanges.values, codes: new Int32Array(n) },
-    date: new Array<string>(n),
+    date: { dictionary: dates.values, codes: new Int32Array(n) },
   };
   for (let i = 0; i < n; i++) {
     const trade = trades[i]!;
@@ -198,7 +210,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     columns.size[i] = trade.size;
     columns.id[i] = trade.id;
     columns.exchange.codes[i] = exchanges.code(trade.exchange);
-    columns.date[i] = utcDate(trade.ts);
+    columns.date.codes[i] = dates.code(utcDate(trade.ts));
   }
   return { length: n, columns };
 }
@@ -206,6 +218,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
 export function barColumns(bars: readonly Bar[]): ColumnBatch {
   const n = bars.length;
   const symbols = new Dictionary();
+  const dates = new Dictionary();
   const columns = {
     symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
     ts: new Float64Array(n),
@@ -216,7 +229,7 @@ export function barColumns(bars: readonly Bar[]): ColumnBatch {
     volume: new Float64Array(n),
     vwap: new Float64Array(n),
     trade_count: new Float64Array(n),
-    date: new Array<string>(n),
+    date: { dictionary: dates.values, codes: new Int32Array(n) },
   };
   for (let i = 0; i < n; i++) {
     const bar = bars[i]!;
@@ -229,7 +242,7 @@ export function barColumns(bars: readonly Bar[]): ColumnBatch {
     columns.volume[i] = bar.volume;
     columns.vwap[i] = bar.vwap;
     columns.trade_count[i] = bar.tradeCount;
-    columns.date[i] = utcDate(bar.ts);
+    columns.date.codes[i] = dates.code(utcDate(bar.ts));
   }
   return { length: n, columns };
 }
