@@ -36,6 +36,8 @@ export class LakeSink implements HistorySink {
   private readonly tableWatermarks = new Map<DeltaTable, number | undefined>();
   private pendingTrades: Trade[] = [];
   private pendingRejects: Reject[] = [];
+  /** The latest event time the stream has delivered. */
+  private latestEventTs = -Infinity;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(watermark: number) => void>();
 
@@ -76,7 +78,10 @@ export class LakeSink implements HistorySink {
     await bus.subscribe<Trade>(
       'trades',
       async (records: readonly BusRecord<Trade>[]) => {
-        for (const record of records) this.pendingTrades.push(record.value);
+        for (const record of records) {
+          this.pendingTrades.push(record.value);
+          if (record.value.ts > this.latestEventTs) this.latestEventTs = record.value.ts;
+        }
       },
       { group: 'lake-sink', signal },
     );
@@ -95,13 +100,23 @@ export class LakeSink implements HistorySink {
   }
 
   /**
-   * Commits every buffered trade of the minutes that ended before `cutoff`
-   * (default: now less the allowed lateness) and moves the watermark there.
+   * Commits every buffered trade of the minutes that ended before `cutoff` and moves
+   * the watermark there. By default the cutoff follows event time, not the wall clock:
+   * a minute is complete once the stream has moved `allowedLatenessMs` past its end
+   * (bounded out-of-orderness), so a source that lags never has its minutes sealed
+   * before it delivered them. Rejects are written whatever the cutoff.
    */
-  flush(cutoff = floorToMinute(this.clock.now() - this.options.allowedLatenessMs)): Promise<void> {
+  flush(cutoff = this.eventTimeCutoff()): Promise<void> {
     return this.serialized(async () => {
       const from = this.watermarkMs ?? earliestMinute(this.pendingTrades);
-      if (from === undefined || cutoff <= from) return;
+      if (from === undefined || cutoff <= from) {
+        if (this.pendingRejects.length > 0) {
+          const rejects = this.pendingRejects;
+          this.pendingRejects = [];
+          await this.tables.rejects.append(rejects.map(rejectRow));
+        }
+        return;
+      }
       const due: Trade[] = [];
       const late: Trade[] = [];
       const later: Trade[] = [];
@@ -116,6 +131,11 @@ export class LakeSink implements HistorySink {
       this.pendingTrades = later;
       this.pendingRejects = [];
     });
+  }
+
+  private eventTimeCutoff(): number {
+    const eventTime = Math.min(this.clock.now(), this.latestEventTs + 1);
+    return floorToMinute(eventTime - this.options.allowedLatenessMs);
   }
 
   writeHistory(

@@ -192,6 +192,51 @@ describe('walking skeleton', () => {
     expect(health.status).toBe(200);
   });
 
+  it('keeps bad ticks in bronze.rejects with their reason, and the good ones flow on', async () => {
+    const now = clock.now();
+    const good = {
+      symbol: 'MSFT',
+      ts: now - 1_000,
+      price: 400.5,
+      size: 10,
+      id: 'x-good',
+      exchange: 'XNAS',
+    };
+    const result = await platform.ingestor.ingest(
+      {
+        trades: [
+          good,
+          { ...good, id: 'x-neg', price: -1 },
+          { ...good, id: 'x-unknown', symbol: 'ZZZZ' },
+          { ...good, id: 'x-future', ts: now + 3_600_000 },
+        ],
+        quotes: [
+          { symbol: 'MSFT', ts: now, bidPrice: 401, bidSize: 100, askPrice: 400, askSize: 100 },
+        ],
+      },
+      'test-feed',
+    );
+    expect(result).toEqual({ accepted: 1, rejected: 4 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    clock.advance(MINUTE_MS);
+    await platform.sink.flush();
+    const rejects = await platform.tables.rejects.query({
+      filters: [{ column: 'source', op: '=', value: 'test-feed' }],
+    });
+    expect(rejects.rows.map((r) => r.reason).sort()).toEqual([
+      'PRICE_NOT_POSITIVE',
+      'QUOTE_CROSSED',
+      'TIMESTAMP_IN_FUTURE',
+      'UNKNOWN_SYMBOL',
+    ]);
+    expect(
+      JSON.parse(String(rejects.rows.find((r) => r.reason === 'UNKNOWN_SYMBOL')?.payload)),
+    ).toMatchObject({
+      symbol: 'ZZZZ',
+      id: 'x-unknown',
+    });
+  });
+
   it('keeps the lake across a restart and carries on from it without gap or duplicate', async () => {
     const before = platform.sink.watermark()!;
     await server.close();
