@@ -27,9 +27,11 @@ import { joinKey, type ObjectStore } from './object-store.js';
 import {
   decimalOf,
   duckdbType,
+  hasNestedMapping,
   isPrimitive,
   physicalName,
   quoteIdent,
+  toPhysicalValue,
   type ColumnSpec,
 } from './schema.js';
 import {
@@ -50,6 +52,8 @@ import {
 export interface WriteFilesOptions {
   readonly schema: readonly ColumnSpec[];
   readonly partitionColumns: readonly string[];
+  /** The partition columns' specs (for their physical names); @default looked up in `schema` */
+  readonly partitionSpecs?: readonly ColumnSpec[];
   readonly clusterBy: readonly string[];
   readonly rowGroupSize?: number;
   readonly dataChange?: boolean;
@@ -136,7 +140,9 @@ export async function writeDataFiles(
         if (id === undefined) {
           id = partitions.length;
           ids.set(key, id);
-          partitions.push({ values: { [(partitionSpecs[0] as ColumnSpec).name]: value } });
+          partitions.push({
+            values: { [physicalName(partitionSpecs[0] as ColumnSpec)]: value },
+          });
         }
         pidByCode.set(code, id);
         pids[row] = id;
@@ -150,7 +156,7 @@ export async function writeDataFiles(
         ids.set(key, id);
         partitions.push({
           values: Object.fromEntries(
-            partitionSpecs.map((spec, i) => [spec.name, values[i] ?? null]),
+            partitionSpecs.map((spec, i) => [physicalName(spec), values[i] ?? null]),
           ),
         });
       }
@@ -173,7 +179,7 @@ export async function writeDataFiles(
         columns: staged,
         partitions,
         params,
-        options,
+        options: { ...options, partitionSpecs: partitionSpecs },
       });
       return { adds, rows: batch.length, bytes };
     } finally {
@@ -217,9 +223,7 @@ export async function copyStageToFiles(
   for (let pid = 0; pid < partitions.length; pid++) {
     options.signal?.throwIfAborted();
     const partition = partitions[pid] as { values: Record<string, string | null> };
-    const dir = options.partitionColumns
-      .map((name) => `${name}=${escapePartitionPathValue(partition.values[name] ?? null)}`)
-      .join('/');
+    const dir = partitionDir(options.partitionSpecs, partition.values);
     const relative = joinKey(dir, `part-00000-${randomUUID()}-c000.zstd.parquet`);
     const key = joinKey(tablePath, relative);
     const local = await store.stagingPath(key);
@@ -261,6 +265,23 @@ export async function copyStageToFiles(
     }
   }
   return { adds, bytes };
+}
+
+/**
+ * The folder of a partition's files: `name=value/…` with logical names. The path is opaque
+ * to readers (PROTOCOL.md "Column Mapping" lets writers pick any prefix); the values are
+ * read from `partitionValues`, which column-mapped tables key by physical name.
+ */
+export function partitionDir(
+  specs: readonly ColumnSpec[] | undefined,
+  values: Readonly<Record<string, string | null>>,
+): string {
+  return (specs ?? [])
+    .map((spec) => {
+      const value = values[physicalName(spec)] ?? values[spec.name] ?? null;
+      return `${spec.name}=${escapePartitionPathValue(value)}`;
+    })
+    .join('/');
 }
 
 /**
@@ -316,11 +337,16 @@ function stageColumn(
     const decimal = decimalOf(type);
     if (decimal)
       return plain(VARCHAR, 'VARCHAR', `CAST(${stageName} AS ${duckdbType(type)})`, String);
+    // Column mapping names nested fields too: the JSON carries physical names at every depth.
+    const mapped = hasNestedMapping(type);
     return plain(
       VARCHAR,
       'VARCHAR',
       `CAST(CAST(${stageName} AS JSON) AS ${duckdbType(type)})`,
-      (v) => JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)),
+      (v) =>
+        JSON.stringify(mapped ? toPhysicalValue(type, v) : v, (_k, x: unknown) =>
+          typeof x === 'bigint' ? x.toString() : x,
+        ),
     );
   }
   switch (type) {

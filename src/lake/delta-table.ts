@@ -28,7 +28,17 @@ import { commitKey, commitTimestamps, listLog } from './log-segment.js';
 import { joinKey, type ObjectStore } from './object-store.js';
 import { bindFilters, fileMayMatch, type Filter } from './pruning.js';
 import { querySnapshot, type QueryOptions, type QueryResult } from './query.js';
-import { isPrimitive, sameType, toSchemaString, typeName, type ColumnSpec } from './schema.js';
+import {
+  MAX_COLUMN_ID_PROPERTY,
+  assignColumnMapping,
+  columnMappingMode,
+  isPrimitive,
+  maxColumnIdOf,
+  sameType,
+  toSchemaString,
+  typeName,
+  type ColumnSpec,
+} from './schema.js';
 import { loadSnapshot, snapshotFromState, type Snapshot, type SnapshotTarget } from './snapshot.js';
 import { TableState } from './log-replay.js';
 import { checkWritable, isAppendOnly, protocolForNewTable } from './table-features.js';
@@ -124,6 +134,20 @@ export class DeltaTable {
     const needsNtz = JSON.stringify(options.schema.map((c) => typeName(c.type))).includes(
       'timestamp_ntz',
     );
+    const mappingMode = columnMappingMode(configuration);
+    if (mappingMode === 'id') {
+      throw new AlphalakeError(
+        'UNSUPPORTED_TABLE_FEATURE',
+        'alphalake creates column-mapped tables in name mode only',
+        { feature: 'columnMapping (id mode)' },
+      );
+    }
+    let schema = options.schema;
+    if (mappingMode === 'name') {
+      const mapped = assignColumnMapping(schema, maxColumnIdOf(configuration));
+      schema = mapped.columns;
+      configuration[MAX_COLUMN_ID_PROPERTY] = String(mapped.maxColumnId);
+    }
     const now = Date.now();
     const actions: Action[] = [
       {
@@ -138,14 +162,14 @@ export class DeltaTable {
           isBlindAppend: true,
         },
       },
-      { protocol: protocolForNewTable(needsNtz) },
+      { protocol: protocolForNewTable(needsNtz, mappingMode === 'name') },
       {
         metaData: {
           id: randomUUID(),
           name: options.name ?? null,
           description: options.description ?? null,
           format: { provider: 'parquet', options: {} },
-          schemaString: toSchemaString(options.schema),
+          schemaString: toSchemaString(schema),
           partitionColumns,
           configuration,
           createdTime: now,
@@ -320,7 +344,14 @@ export class DeltaTable {
       );
     }
     const batch = isColumnBatch(input) ? input : rowsToBatch(input);
-    const schema = reconcileSchema(base.schema, batch, options.schemaMode ?? 'strict');
+    let schema = reconcileSchema(base.schema, batch, options.schemaMode ?? 'strict');
+    let configuration = base.metadata.configuration;
+    if (schema !== base.schema && columnMappingMode(configuration) === 'name') {
+      // New columns of a column-mapped table get ids and physical names like the others.
+      const mapped = assignColumnMapping(schema, maxColumnIdOf(configuration));
+      schema = mapped.columns;
+      configuration = { ...configuration, [MAX_COLUMN_ID_PROPERTY]: String(mapped.maxColumnId) };
+    }
     if (options.txn) {
       const committed = base.txnVersion(options.txn.appId);
       if (committed !== undefined && committed >= options.txn.version) {
@@ -392,7 +423,9 @@ export class DeltaTable {
         },
       ];
       if (schema !== base.schema) {
-        actions.push({ metaData: { ...base.metadata, schemaString: toSchemaString(schema) } });
+        actions.push({
+          metaData: { ...base.metadata, schemaString: toSchemaString(schema), configuration },
+        });
       }
       if (options.txn) {
         actions.push({

@@ -42,10 +42,14 @@ export async function planAndRewrite(
     (Number(snapshot.properties['delta.targetFileSize']) || 128 * 1024 * 1024);
   const minSize = options.minFileSize ?? Math.floor(target * 0.75);
   const byPartition = new Map<string, AddFile[]>();
+  const partitionSpecs = snapshot.schema.filter((c) => snapshot.partitionColumns.includes(c.name));
   for (const file of snapshot.files) {
     if (file.size >= minSize) continue;
+    // Column-mapped tables key partition values by physical name.
     const key = JSON.stringify(
-      snapshot.partitionColumns.map((c) => file.partitionValues[c] ?? null),
+      partitionSpecs.map(
+        (c) => file.partitionValues[physicalName(c)] ?? file.partitionValues[c.name] ?? null,
+      ),
     );
     const list = byPartition.get(key) ?? [];
     list.push(file);
@@ -156,6 +160,7 @@ async function rewriteBin(
         options: {
           schema: dataColumns,
           partitionColumns: snapshot.partitionColumns,
+          partitionSpecs: snapshot.schema.filter((c) => partitionSet.has(c.name)),
           clusterBy,
           dataChange: false,
           signal,

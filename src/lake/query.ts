@@ -8,8 +8,10 @@ import {
   decimalOf,
   duckdbType,
   findColumn,
+  hasNestedMapping,
   physicalName,
   quoteIdent,
+  toLogicalValue,
   type ColumnSpec,
   type ColumnType,
 } from './schema.js';
@@ -27,7 +29,8 @@ import {
  * first, then the remaining files are scanned with the filters as parameterized SQL
  * predicates (values are never interpolated). Partition values, which the protocol keeps
  * out of the data files, are supplied per group of files as typed parameters; columns a
- * file predates (schema evolution) read as NULL; column-mapped tables read physical names.
+ * file predates (schema evolution) read as NULL; column-mapped tables read physical names
+ * (PROTOCOL.md "Column Mapping"), and nested fields are renamed back to logical names.
  */
 export interface QueryOptions {
   readonly snapshot?: Snapshot;
@@ -161,13 +164,20 @@ export async function querySnapshot(
     const reader = await connection.runAndReadAll(sql, params.length > 0 ? params : undefined);
     const rows = reader.getRowObjectsJS() as Record<string, unknown>[];
     const timestamps = new Set(columns.filter((c) => isTimestamp(c.type)).map((c) => c.name));
+    // Nested fields of column-mapped tables leave DuckDB under their physical names.
+    const mapped = new Map(
+      columns.filter((c) => hasNestedMapping(c.type)).map((c) => [c.name, c.type] as const),
+    );
     for (const row of rows) {
       for (const key of Object.keys(row)) {
         const value = row[key];
+        const nested = mapped.get(key);
         row[key] =
           timestamps.has(key) && typeof value === 'bigint'
             ? microsToDate(value)
-            : normalizeValue(value);
+            : nested !== undefined
+              ? toLogicalValue(nested, normalizeValue(value))
+              : normalizeValue(value);
       }
     }
     return { rows, ...result };

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AlphalakeError } from '../domain/index.js';
 
 /**
@@ -264,3 +265,129 @@ export function columnMappingMode(
 export function findColumn(columns: readonly ColumnSpec[], name: string): ColumnSpec | undefined {
   return columns.find((column) => column.name === name);
 }
+
+const PHYSICAL_NAME = 'delta.columnMapping.physicalName';
+const COLUMN_ID = 'delta.columnMapping.id';
+const MAX_COLUMN_ID = 'delta.columnMapping.maxColumnId';
+
+/** Whether any struct field at any depth of `type` is stored under another name. */
+export function hasNestedMapping(type: ColumnType): boolean {
+  if (typeof type === 'string') return false;
+  switch (type.type) {
+    case 'struct':
+      return type.fields.some((f) => physicalName(f) !== f.name || hasNestedMapping(f.type));
+    case 'array':
+      return hasNestedMapping(type.elementType);
+    case 'map':
+      return hasNestedMapping(type.keyType) || hasNestedMapping(type.valueType);
+  }
+}
+
+/**
+ * PROTOCOL.md "Column Mapping": every struct field at every depth (inside arrays and map
+ * keys/values too) has a physical name. A value keyed by logical names → keyed by
+ * physical names (for writing). Maps are objects or `{ key, value }` entry lists.
+ */
+export function toPhysicalValue(type: ColumnType, value: unknown): unknown {
+  return renameValue(type, value, 'physical');
+}
+
+/** The inverse of `toPhysicalValue`: a value read from a data file → logical names. */
+export function toLogicalValue(type: ColumnType, value: unknown): unknown {
+  return renameValue(type, value, 'logical');
+}
+
+function renameValue(type: ColumnType, value: unknown, to: 'physical' | 'logical'): unknown {
+  if (value === null || value === undefined || typeof type === 'string') return value;
+  switch (type.type) {
+    case 'struct': {
+      if (typeof value !== 'object' || Array.isArray(value)) return value;
+      const source = value as Record<string, unknown>;
+      const out: Record<string, unknown> = {};
+      for (const field of type.fields) {
+        const physical = physicalName(field);
+        const [from, key] = to === 'physical' ? [field.name, physical] : [physical, field.name];
+        if (from in source) out[key] = renameValue(field.type, source[from], to);
+      }
+      return out;
+    }
+    case 'array':
+      return Array.isArray(value) ? value.map((v) => renameValue(type.elementType, v, to)) : value;
+    case 'map': {
+      if (Array.isArray(value)) {
+        return value.map((entry: unknown) => {
+          if (typeof entry !== 'object' || entry === null) return entry;
+          const { key, value: v } = entry as { key?: unknown; value?: unknown };
+          return {
+            key: renameValue(type.keyType, key, to),
+            value: renameValue(type.valueType, v, to),
+          };
+        });
+      }
+      if (typeof value !== 'object') return value;
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value)) out[k] = renameValue(type.valueType, v, to);
+      return out;
+    }
+  }
+}
+
+/**
+ * PROTOCOL.md "Column Mapping" (writer requirements): in name mode every field at every
+ * depth gets a unique `delta.columnMapping.id` and a `physicalName`, and the table keeps
+ * `delta.columnMapping.maxColumnId`. Fields that already have both keep them.
+ * Returns the columns and the new maximum id.
+ */
+export function assignColumnMapping(
+  columns: readonly ColumnSpec[],
+  maxColumnId: number,
+): { columns: ColumnSpec[]; maxColumnId: number } {
+  let max = maxColumnId;
+  const visitField = (field: ColumnSpec): ColumnSpec => {
+    const metadata = { ...(field.metadata ?? {}) };
+    if (typeof metadata[COLUMN_ID] !== 'number') metadata[COLUMN_ID] = ++max;
+    if (typeof metadata[PHYSICAL_NAME] !== 'string' || metadata[PHYSICAL_NAME] === '')
+      metadata[PHYSICAL_NAME] = `col-${randomUUID()}`;
+    return { ...field, type: visitType(field.type), metadata };
+  };
+  const visitType = (type: ColumnType): ColumnType => {
+    if (typeof type === 'string') return type;
+    switch (type.type) {
+      case 'struct':
+        return { type: 'struct', fields: type.fields.map(visitField) };
+      case 'array':
+        return { ...type, elementType: visitType(type.elementType) };
+      case 'map':
+        return { ...type, keyType: visitType(type.keyType), valueType: visitType(type.valueType) };
+    }
+  };
+  // Ids already present count towards the maximum before new ones are handed out.
+  const seen = (type: ColumnType): number => {
+    if (typeof type === 'string') return 0;
+    switch (type.type) {
+      case 'struct':
+        return Math.max(
+          0,
+          ...type.fields.map((f) => {
+            const id = f.metadata?.[COLUMN_ID];
+            return Math.max(typeof id === 'number' ? id : 0, seen(f.type));
+          }),
+        );
+      case 'array':
+        return seen(type.elementType);
+      case 'map':
+        return Math.max(seen(type.keyType), seen(type.valueType));
+    }
+  };
+  max = Math.max(max, seen({ type: 'struct', fields: columns }));
+  const out = columns.map(visitField);
+  return { columns: out, maxColumnId: max };
+}
+
+/** `delta.columnMapping.maxColumnId` of a table's configuration (0 when absent). */
+export function maxColumnIdOf(configuration: Readonly<Record<string, string>>): number {
+  const value = Number(configuration[MAX_COLUMN_ID] ?? 0);
+  return Number.isInteger(value) && value > 0 ? value : 0;
+}
+
+export const MAX_COLUMN_ID_PROPERTY = MAX_COLUMN_ID;

@@ -27,16 +27,24 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
   'domainMetadata',
 ]);
 
-/** The protocol alphalake writes for a new table: legacy versions unless a feature needs more. */
-export function protocolForNewTable(needsTimestampNtz: boolean): ProtocolAction {
+/**
+ * The protocol alphalake writes for a new table: legacy versions unless a feature needs
+ * more (column mapping alone is reader 2 / writer 5, PROTOCOL.md "Column Mapping").
+ */
+export function protocolForNewTable(
+  needsTimestampNtz: boolean,
+  columnMapping = false,
+): ProtocolAction {
   if (needsTimestampNtz) {
+    const features = columnMapping ? ['timestampNtz', 'columnMapping'] : ['timestampNtz'];
     return {
       minReaderVersion: 3,
       minWriterVersion: 7,
-      readerFeatures: ['timestampNtz'],
-      writerFeatures: ['timestampNtz'],
+      readerFeatures: features,
+      writerFeatures: features,
     };
   }
+  if (columnMapping) return { minReaderVersion: 2, minWriterVersion: 5 };
   return { minReaderVersion: 1, minWriterVersion: 2 };
 }
 

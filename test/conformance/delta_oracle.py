@@ -7,6 +7,8 @@ request, so a test pays Python's start-up once:
   {"op": "write", "path": "...", "mode": "append"|"overwrite", "rows": [...],
    "schema": [{"name", "type"}], "partition_by": [...], "properties": {...}} -> {"version"}
   {"op": "checkpoint", "path": "..."}                   -> {"ok": true}
+  {"op": "write_column_mapped", "path": "..."}          -> {"version"}  (nested, name mode)
+  {"op": "file_fields", "path": "..."}                  -> {"fields": [...]}  (every depth)
 
 Rows are canonicalized so they compare with alphalake's: timestamps as {"$ts": epoch ms},
 dates as "YYYY-MM-DD", decimals as plain strings, binary as {"$hex"}, maps as {"$map"}.
@@ -131,6 +133,62 @@ def write(req):
     return {"version": DeltaTable(req["path"]).version()}
 
 
+def write_column_mapped(req):
+    """A column-mapped (name mode) table with nested fields: struct in struct, array of
+    structs, map of structs. delta-rs gives every field at every depth a physical name."""
+    venue = pa.struct([("mic", pa.string())])
+    quote = pa.struct([("bid price", pa.float64()), ("venue", venue)])
+    fill = pa.struct([("qty", pa.int64()), ("px", pa.float64())])
+    volume = pa.struct([("volume", pa.int64())])
+    schema = pa.schema(
+        [
+            ("id", pa.int64()),
+            ("quote info", quote),
+            ("fills", pa.list_(fill)),
+            ("by_venue", pa.map_(pa.string(), volume)),
+        ]
+    )
+    data = pa.table(
+        {
+            "id": [1, 2],
+            "quote info": [{"bid price": 101.5, "venue": {"mic": "XNAS"}}, None],
+            "fills": [[{"qty": 10, "px": 101.4}], None],
+            "by_venue": [[("XNAS", {"volume": 15})], None],
+        },
+        schema=schema,
+    )
+    DeltaTable.create(req["path"], schema=schema, configuration={"delta.columnMapping.mode": "name"})
+    write_deltalake(req["path"], data, mode="append")
+    return {"version": DeltaTable(req["path"]).version()}
+
+
+def file_fields(req):
+    """Field names at every depth of every Parquet file under a table (physical names)."""
+    import pyarrow.parquet as pq
+
+    names = set()
+
+    def visit(field):
+        names.add(field.name)
+        t = field.type
+        if pa.types.is_struct(t):
+            for i in range(t.num_fields):
+                visit(t.field(i))
+        elif pa.types.is_list(t) or pa.types.is_large_list(t):
+            visit(t.value_field)
+        elif pa.types.is_map(t):
+            visit(t.item_field)
+
+    for folder, _dirs, files in os.walk(req["path"]):
+        if "_delta_log" in folder:
+            continue
+        for name in files:
+            if name.endswith(".parquet"):
+                for field in pq.read_schema(os.path.join(folder, name)):
+                    visit(field)
+    return {"fields": sorted(names)}
+
+
 def main():
     answers = []
     for req in json.load(sys.stdin):
@@ -139,6 +197,10 @@ def main():
                 answers.append(read(req))
             elif req["op"] == "write":
                 answers.append(write(req))
+            elif req["op"] == "write_column_mapped":
+                answers.append(write_column_mapped(req))
+            elif req["op"] == "file_fields":
+                answers.append(file_fields(req))
             elif req["op"] == "checkpoint":
                 DeltaTable(req["path"]).create_checkpoint()
                 answers.append({"ok": True})

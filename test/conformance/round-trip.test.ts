@@ -147,6 +147,54 @@ describe('Delta interoperability with delta-rs', () => {
     expect((await table.snapshot()).partitionColumns).toEqual(['day']);
   });
 
+  it('column mapping (name mode) with nested fields: we read delta-rs, our files hold physical names', async () => {
+    // delta-rs 1.6.6 writes such tables correctly but reads them back as NULLs, so the
+    // expected rows are the ones the oracle wrote (delta_oracle.py write_column_mapped).
+    const [written] = await oracle<{ version?: number; error?: string }>([
+      { op: 'write_column_mapped', path: dir },
+    ]);
+    expect(written?.error).toBeUndefined();
+    const table = await DeltaTable.open(store, '');
+    const theirs = {
+      id: 1,
+      'quote info': { 'bid price': 101.5, venue: { mic: 'XNAS' } },
+      fills: [{ qty: 10, px: 101.4 }],
+      by_venue: [{ key: 'XNAS', value: { volume: 15 } }],
+    };
+    const ours = {
+      id: 3,
+      'quote info': { 'bid price': 99.5, venue: { mic: 'ARCX' } },
+      fills: [{ qty: 1, px: 99.5 }],
+      by_venue: { ARCX: { volume: 1 } },
+    };
+    expect((await table.query({ orderBy: [{ column: 'id' }] })).rows).toEqual([
+      theirs,
+      { id: 2, 'quote info': null, fills: null, by_venue: null },
+    ]);
+    await table.append([ours]);
+    const { rows } = await table.query({ filters: [{ column: 'id', op: '=', value: 3 }] });
+    expect(rows).toEqual([{ ...ours, by_venue: [{ key: 'ARCX', value: { volume: 1 } }] }]);
+    // Every field name in every data file (theirs and ours) is a physical name.
+    const snapshot = await table.snapshot();
+    const physical = new Set<string>();
+    const collect = (type: ColumnSpec['type']): void => {
+      if (typeof type === 'string') return;
+      if (type.type === 'struct') {
+        for (const field of type.fields) {
+          physical.add(String(field.metadata?.['delta.columnMapping.physicalName']));
+          collect(field.type);
+        }
+      } else if (type.type === 'array') collect(type.elementType);
+      else collect(type.valueType);
+    };
+    collect({ type: 'struct', fields: snapshot.schema });
+    const [files] = await oracle<{ fields: string[] }>([{ op: 'file_fields', path: dir }]);
+    const structural = new Set(['element', 'value', 'key', 'list', 'item', 'key_value']);
+    expect(files?.fields.filter((name) => !structural.has(name)).sort()).toEqual(
+      [...physical].sort(),
+    );
+  });
+
   it('8 processes × 25 appends: contiguous versions, every row exactly once', async () => {
     await DeltaTable.create(store, 't', {
       schema: [
