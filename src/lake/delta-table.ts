@@ -15,7 +15,8 @@ import {
 import { planAndRewrite, type OptimizeOptions, type OptimizeResult } from './optimize.js';
 import { vacuumSnapshot, type VacuumOptions, type VacuumResult } from './vacuum.js';
 import {
-  describeColumns,
+  compareBatch,
+  describeDifferences,
   inferColumnType,
   isColumnBatch,
   rowsToBatch,
@@ -522,34 +523,35 @@ function validateSchema(
 
 /**
  * Schema enforcement and evolution: input columns must exist in the table (or, with
- * `merge`, are added as nullable columns); non-nullable table columns must be present.
+ * `merge`, are added as nullable columns); non-nullable table columns must be present and
+ * hold no nulls; values must fit their column's type. One SCHEMA_MISMATCH lists every
+ * difference, so a caller fixes a batch once.
  */
 function reconcileSchema(
   schema: readonly ColumnSpec[],
   batch: ColumnBatch,
   mode: 'strict' | 'merge',
 ): readonly ColumnSpec[] {
-  const known = new Set(schema.map((c) => c.name));
-  const extra = Object.keys(batch.columns).filter((name) => !known.has(name));
-  const missing = schema.filter((c) => !c.nullable && !(c.name in batch.columns));
-  if (missing.length > 0) {
+  const differences = compareBatch(schema, batch);
+  const refused = {
+    ...differences,
+    unknown: mode === 'merge' ? [] : differences.unknown,
+  };
+  const parts = describeDifferences(refused, " (append with schemaMode 'merge' to add them)");
+  if (parts.length > 0) {
     throw new AlphalakeError(
       'SCHEMA_MISMATCH',
-      `missing non-nullable columns: ${describeColumns(missing)}`,
+      `the batch does not match the table schema: ${parts.join('; ')}`,
       {
-        missing: missing.map((c) => c.name),
+        unknown: refused.unknown,
+        missing: refused.missing,
+        types: refused.types,
+        nulls: refused.nulls,
       },
     );
   }
-  if (extra.length === 0) return schema;
-  if (mode === 'strict') {
-    throw new AlphalakeError(
-      'SCHEMA_MISMATCH',
-      `columns not in the table schema: ${extra.join(', ')} (append with schemaMode 'merge' to add them)`,
-      { extra },
-    );
-  }
-  const added = extra.map(
+  if (differences.unknown.length === 0) return schema;
+  const added = differences.unknown.map(
     (name): ColumnSpec => ({
       name,
       type: inferColumnType(
