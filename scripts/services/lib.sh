@@ -159,7 +159,8 @@ launch() {
     echo "==== $(date -u +%FT%TZ) starting $name"
     echo "$*"
   } >>"$log"
-  setsid nohup "$@" >>"$log" 2>&1 </dev/null &
+  # 9>&-: the server must not inherit the lock of `up` (it would hold it for its lifetime).
+  setsid nohup "$@" >>"$log" 2>&1 </dev/null 9>&- &
   echo $! >"$(pid_file_of "$name")"
 }
 
