@@ -56,10 +56,22 @@ export interface OracleRead {
 }
 
 /** Runs requests through delta-rs (test/conformance/delta_oracle.py) in one Python process. */
-export async function oracle<T = OracleRead>(
+export function oracle<T = OracleRead>(requests: readonly Record<string, unknown>[]): Promise<T[]> {
+  return pythonOracle<T>('delta_oracle.py', requests);
+}
+
+/** Runs requests through Spark + delta-spark (test/conformance/spark_oracle.py), one session. */
+export function sparkOracle<T = OracleRead>(
   requests: readonly Record<string, unknown>[],
 ): Promise<T[]> {
-  const script = path.join(REPO_ROOT, 'test/conformance/delta_oracle.py');
+  return pythonOracle<T>('spark_oracle.py', requests);
+}
+
+async function pythonOracle<T>(
+  name: string,
+  requests: readonly Record<string, unknown>[],
+): Promise<T[]> {
+  const script = path.join(REPO_ROOT, 'test/conformance', name);
   return new Promise((resolve, reject) => {
     const child = spawn(pythonPath(), [script], { stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
@@ -68,7 +80,7 @@ export async function oracle<T = OracleRead>(
     child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`delta oracle exited ${code}: ${err}`));
+      if (code !== 0) reject(new Error(`${name} exited ${code}: ${err.slice(-4000)}`));
       else resolve(JSON.parse(out) as T[]);
     });
     child.stdin.end(
