@@ -1,5 +1,12 @@
 import path from 'node:path';
-import { LakeSink, LambdaView, MarketData, openMedallion, type Medallion } from './batch/index.js';
+import {
+  compactLake,
+  LakeSink,
+  LambdaView,
+  MarketData,
+  openMedallion,
+  type Medallion,
+} from './batch/index.js';
 import type { Config } from './config/index.js';
 import {
   calendarNamed,
@@ -141,6 +148,21 @@ export async function createPlatform(
           sink.watermark() ?? floorToMinute(clock.now()),
         );
         if (live) void feed.run(signal);
+      }
+      if (live && config.compactionIntervalMinutes > 0) {
+        const compaction = setInterval(() => {
+          compactLake(tables, signal)
+            .then(({ results }) => {
+              for (const r of results.filter((r) => r.status !== 'unchanged')) {
+                console.log(
+                  `alphalake: compaction of ${r.table}: ${r.status}`,
+                  r.error ?? `${r.filesRemoved} → ${r.filesAdded} files`,
+                );
+              }
+            })
+            .catch((error) => console.error('lake compaction failed:', error));
+        }, config.compactionIntervalMinutes * MINUTE_MS);
+        signal.addEventListener('abort', () => clearInterval(compaction), { once: true });
       }
       if (live) {
         const retention = config.speedRetentionMinutes * MINUTE_MS;

@@ -136,6 +136,12 @@ export const SETTINGS = {
     description: 'How often the batch sink moves completed minutes from the stream into the lake.',
     parse: positiveNumber,
   },
+  compactionIntervalMinutes: {
+    env: 'LAKE_COMPACTION_INTERVAL_MINUTES',
+    default: '60',
+    description: 'How often the lake tables are compacted (OPTIMIZE); `0` turns it off.',
+    parse: integer(0, 60 * 24 * 7),
+  },
   speedRetentionMinutes: {
     env: 'SPEED_RETENTION_MINUTES',
     default: '120',

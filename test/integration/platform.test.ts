@@ -14,6 +14,7 @@ import {
   type Bar,
 } from '../../src/domain/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+import { compactLake } from '../../src/batch/index.js';
 
 /**
  * The walking skeleton end to end, embedded, on a clock the test moves by hand:
@@ -255,5 +256,34 @@ describe('walking skeleton', () => {
     const from = Date.parse('2026-11-18T00:00:00Z');
     const served = await bars(from, floorToMinute(clock.now()) + MINUTE_MS);
     expectSameBars(served, oracle(from, platform.feed!.position));
+  });
+
+  it('compacts the minute-sized files the sink wrote, and answers the same', async () => {
+    clock.advance(MINUTE_MS);
+    await platform.feed!.pump(clock.now());
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await platform.sink.flush();
+    const filesBefore = (await platform.tables.trades.snapshot()).files.length;
+    const { results } = await compactLake(platform.tables);
+    expect(results.find((r) => r.table === 'trades')).toMatchObject({ status: 'compacted' });
+    expect(results.every((r) => r.status !== 'failed')).toBe(true);
+    expect((await platform.tables.trades.snapshot()).files.length).toBeLessThan(filesBefore);
+    const from = Date.parse('2026-11-18T00:00:00Z');
+    const served = await bars(from, floorToMinute(clock.now()) + MINUTE_MS);
+    expectSameBars(served, oracle(from, platform.feed!.position));
+  });
+
+  it('serves GraphiQL to a browser from its own assets, no CDN', async () => {
+    const page = await fetch(server.url, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('content-type')).toContain('text/html');
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(4);
+    for (const asset of assets) {
+      expect(asset.startsWith('/graphiql/')).toBe(true);
+      const response = await fetch(new URL(asset, server.url));
+      expect(response.status).toBe(200);
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(1000);
+    }
   });
 });
