@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import {
   DuckDBDataChunk,
   blobValue,
@@ -8,7 +9,10 @@ import {
   BLOB,
   BOOLEAN,
   DOUBLE,
+  ENUM,
   INTEGER,
+  TIMESTAMP,
+  TIMESTAMPTZ,
   VARCHAR,
   type DuckDBConnection,
   type DuckDBType,
@@ -66,6 +70,10 @@ export interface WrittenFiles {
   readonly bytes: number;
 }
 
+const LITTLE_ENDIAN = endianness() === 'LE';
+/** Dictionaries up to this size are staged as an ENUM (the DDL lists every value). */
+const ENUM_LIMIT = 65_536;
+
 /** Longer strings get no max statistic and a prefix as min (as Spark does with 32 chars). */
 const STRING_STATS_PREFIX = 32;
 
@@ -78,6 +86,15 @@ interface StagedColumn {
   readonly expr: string;
   readonly source: ColumnValues | undefined;
   readonly convert: (value: unknown) => DuckDBValue;
+  /** A Float64Array source goes into the DOUBLE staging column as is. */
+  readonly typedInput?: boolean;
+  /**
+   * A Float64Array source becomes a 64-bit integer staging column (BIGINT, TIMESTAMP[TZ])
+   * holding `Math.round(value * int64Scale)`, written without BigInts.
+   */
+  readonly int64Scale?: number;
+  /** What to sort by when clustering on this column, if cheaper than `expr`. */
+  readonly sortExpr?: string;
 }
 
 export async function writeDataFiles(
@@ -88,9 +105,13 @@ export async function writeDataFiles(
 ): Promise<WrittenFiles> {
   if (batch.length === 0) return { adds: [], rows: 0, bytes: 0 };
   const params: DuckDBValue[] = [];
-  const staged = options.schema.map((spec, index) =>
-    stageColumn(spec, index, batch.columns[spec.name], batch.length, params),
-  );
+  // Partition columns are not stored in the files ("Partitioned tables"): not staged either.
+  const staged = options.schema
+    .map((spec, index) => ({ spec, index }))
+    .filter(({ spec }) => !options.partitionColumns.includes(spec.name))
+    .map(({ spec, index }) =>
+      stageColumn(spec, index, batch.columns[spec.name], batch.length, params),
+    );
   const partitionSpecs = options.partitionColumns.map((name) => {
     const spec = options.schema.find((c) => c.name === name);
     if (!spec)
@@ -124,13 +145,17 @@ export async function writeDataFiles(
       partitionSpecs.length === 1
         ? batch.columns[(partitionSpecs[0] as ColumnSpec).name]
         : undefined;
-    const pidByCode = new Map<number, number>();
+    // One dictionary-encoded partition column: a partition per code, found once (typed lookup).
+    const pidByCode =
+      only !== undefined && isDictionaryColumn(only)
+        ? new Int32Array(only.dictionary.length + 1).fill(-1)
+        : undefined;
     for (let row = 0; row < batch.length; row++) {
-      if (only !== undefined && isDictionaryColumn(only)) {
-        // One dictionary-encoded partition column: a partition per code, found once.
-        const code = only.codes[row] ?? -1;
-        const known = pidByCode.get(code);
-        if (known !== undefined) {
+      if (pidByCode !== undefined && only !== undefined && isDictionaryColumn(only)) {
+        const raw = only.codes[row] ?? -1;
+        const slot = raw < 0 ? only.dictionary.length : raw;
+        const known = pidByCode[slot] ?? -1;
+        if (known >= 0) {
           pids[row] = known;
           continue;
         }
@@ -144,7 +169,7 @@ export async function writeDataFiles(
             values: { [physicalName(partitionSpecs[0] as ColumnSpec)]: value },
           });
         }
-        pidByCode.set(code, id);
+        pidByCode[slot] = id;
         pids[row] = id;
         continue;
       }
@@ -168,17 +193,30 @@ export async function writeDataFiles(
 
   const stage = `stage_${randomUUID().replaceAll('-', '')}`;
   return withDuckDB(async (connection) => {
-    const columnsSql = [...staged.map((c) => `${c.stageName} ${c.stageSql}`), '__pid INTEGER'].join(
-      ', ',
-    );
+    // A single partition (the usual batch: one day) needs no partition id column.
+    const withPid = partitions.length > 1;
+    const columnsSql = [
+      ...staged.map((c) => `${c.stageName} ${c.stageSql}`),
+      ...(withPid ? ['__pid INTEGER'] : []),
+    ].join(', ');
     await connection.run(`CREATE TEMP TABLE ${stage} (${columnsSql})`);
     try {
-      await fillStage(connection, stage, staged, pids, batch.length);
+      // Sorting by the clustering columns in JS, when they are typed, spares DuckDB a sort.
+      const sorted = clusterOrder(staged, options.clusterBy, batch.length);
+      await fillStage(
+        connection,
+        stage,
+        staged,
+        withPid ? pids : undefined,
+        batch.length,
+        sorted?.order,
+      );
       const { adds, bytes } = await copyStageToFiles(connection, store, tablePath, {
         stage,
         columns: staged,
         partitions,
         params,
+        presorted: sorted !== undefined,
         options: { ...options, partitionSpecs: partitionSpecs },
       });
       return { adds, rows: batch.length, bytes };
@@ -192,6 +230,7 @@ export async function writeDataFiles(
 export interface StageColumnRef {
   readonly spec: ColumnSpec;
   readonly expr: string;
+  readonly sortExpr?: string;
 }
 
 /**
@@ -207,18 +246,22 @@ export async function copyStageToFiles(
     readonly columns: readonly StageColumnRef[];
     readonly partitions: readonly { readonly values: Record<string, string | null> }[];
     readonly params: DuckDBValue[];
+    /** The staging table is already in clustering order (insertion order is kept). */
+    readonly presorted?: boolean;
     readonly options: WriteFilesOptions;
   },
 ): Promise<{ adds: AddFile[]; bytes: number }> {
   const { stage, columns: staged, partitions, params, options } = input;
   const partitionSet = new Set(options.partitionColumns);
   const dataColumns = staged.filter((c) => !partitionSet.has(c.spec.name));
-  const stats = await computeStats(connection, stage, dataColumns, staged, params);
   const adds: AddFile[] = [];
   let bytes = 0;
   const order = options.clusterBy
     .filter((name) => !partitionSet.has(name))
-    .map((name) => staged.find((c) => c.spec.name === name)?.expr)
+    .map((name) => {
+      const column = staged.find((c) => c.spec.name === name);
+      return column?.sortExpr ?? column?.expr;
+    })
     .filter((expr): expr is string => expr !== undefined);
   for (let pid = 0; pid < partitions.length; pid++) {
     options.signal?.throwIfAborted();
@@ -231,35 +274,36 @@ export async function copyStageToFiles(
       .map((c) => `${c.expr} AS ${quoteIdent(physicalName(c.spec))}`)
       .join(', ');
     const where = partitions.length > 1 ? ` WHERE __pid = ${pid}` : '';
-    const orderBy = order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '';
+    // COPY keeps insertion order (preserve_insertion_order), so a presorted stage needs no ORDER BY.
+    const orderBy = order.length > 0 && !input.presorted ? ` ORDER BY ${order.join(', ')}` : '';
+    // RETURN_STATS: DuckDB reports the count and per-column min/max/null_count of the file
+    // it wrote, so statistics need no second pass over the rows.
     const copy = bindParams(
       `COPY (SELECT ${select} FROM ${stage}${where}${orderBy}) TO ${sqlString(local)} ` +
-        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880})`,
+        `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880}, RETURN_STATS)`,
       params,
     );
-    await connection.run(copy.sql, copy.params);
+    const written = await connection.runAndReadAll(copy.sql, copy.params);
+    const fileStats = statsFromCopy(written.getRowsJson()[0], dataColumns);
     const size = (await stat(local)).size;
     await store.putFile(key, local, options.signal);
     bytes += size;
-    const fileStats = stats.get(pid);
     adds.push({
       path: encodeActionPath(relative),
       partitionValues: partition.values,
       size,
       modificationTime: Date.now(),
       dataChange: options.dataChange ?? true,
-      stats: JSON.stringify(fileStats?.stats ?? { numRecords: 0 }),
+      stats: JSON.stringify(fileStats.stats),
     });
-    // Non-nullable columns are checked once the statistics know the null counts.
-    for (const column of options.schema) {
-      if (!column.nullable && (fileStats?.nullCounts.get(column.name) ?? 0) > 0) {
+    // Input nulls were refused before staging; this catches nulls a conversion produced.
+    for (const column of dataColumns) {
+      if (!column.spec.nullable && (fileStats.nullCounts.get(column.spec.name) ?? 0) > 0) {
         await store.delete(adds.map((add) => joinKey(tablePath, decodeURIComponent(add.path))));
         throw new AlphalakeError(
           'SCHEMA_MISMATCH',
-          `column ${column.name} is not nullable but has nulls`,
-          {
-            column: column.name,
-          },
+          `column ${column.spec.name} is not nullable but has nulls`,
+          { column: column.spec.name },
         );
       }
     }
@@ -352,30 +396,55 @@ function stageColumn(
   switch (type) {
     case 'string': {
       if (source !== undefined && isDictionaryColumn(source)) {
-        params.push(listValue([...source.dictionary]));
+        // Codes into a sorted dictionary sort like the strings: clustering sorts integers.
+        const sorted = sortedDictionary(source, length);
+        if (sorted.dictionary.length > 0 && sorted.dictionary.length <= ENUM_LIMIT) {
+          // An ENUM of the dictionary holds the codes as they are and casts to VARCHAR
+          // faster than a list lookup; its index order is the strings' order. The file
+          // gets VARCHAR, whose Parquet statistics are real min/max (an ENUM's are not).
+          const dictionary = sorted.dictionary;
+          return {
+            ...base,
+            source: sorted,
+            stageType: ENUM(dictionary),
+            stageSql: `ENUM(${dictionary.map(sqlString).join(', ')})`,
+            expr: `CAST(${stageName} AS VARCHAR)`,
+            sortExpr: stageName,
+            convert: (v) => dictionary[v as number] ?? null,
+          };
+        }
+        params.push(listValue([...sorted.dictionary]));
         return {
           ...base,
+          source: sorted,
           stageType: INTEGER,
           stageSql: 'INTEGER',
           expr: `(CAST($P${params.length} AS VARCHAR[]))[${stageName} + 1]`,
+          sortExpr: stageName,
           convert: (v) => v as number,
         };
       }
       return plain(VARCHAR, 'VARCHAR', stageName, (v) => (typeof v === 'string' ? v : String(v)));
     }
     case 'long': {
+      if (source instanceof Float64Array && LITTLE_ENDIAN) {
+        return { ...plain(BIGINT, 'BIGINT', stageName, Number), int64Scale: 1 };
+      }
       if (source !== undefined && !isDictionaryColumn(source) && hasBigint(source, length)) {
         return plain(BIGINT, 'BIGINT', stageName, (v) =>
           typeof v === 'bigint' ? v : BigInt(v as number),
         );
       }
       // Numbers travel as doubles (exact up to 2^53) and become BIGINT in the COPY.
-      return plain(DOUBLE, 'DOUBLE', `CAST(${stageName} AS BIGINT)`, (v) => {
-        const n = Number(v);
-        if (!Number.isInteger(n))
-          throw new AlphalakeError('BAD_USER_INPUT', `${spec.name}: ${String(v)} is not a long`);
-        return n;
-      });
+      return {
+        ...plain(DOUBLE, 'DOUBLE', `CAST(${stageName} AS BIGINT)`, (v) => {
+          const n = Number(v);
+          if (!Number.isInteger(n))
+            throw new AlphalakeError('BAD_USER_INPUT', `${spec.name}: ${String(v)} is not a long`);
+          return n;
+        }),
+        typedInput: true,
+      };
     }
     case 'integer':
     case 'short':
@@ -385,7 +454,10 @@ function stageColumn(
       );
     case 'double':
     case 'float':
-      return plain(DOUBLE, 'DOUBLE', `CAST(${stageName} AS ${duckdbType(type)})`, (v) => Number(v));
+      return {
+        ...plain(DOUBLE, 'DOUBLE', `CAST(${stageName} AS ${duckdbType(type)})`, (v) => Number(v)),
+        typedInput: true,
+      };
     case 'boolean':
       return plain(BOOLEAN, 'BOOLEAN', stageName, (v) => Boolean(v));
     case 'date': {
@@ -403,6 +475,11 @@ function stageColumn(
     }
     case 'timestamp':
     case 'timestamp_ntz': {
+      // Float64Array input is epoch ms: staged as epoch µs in the column's own type.
+      if (source instanceof Float64Array && LITTLE_ENDIAN) {
+        const stageType = type === 'timestamp' ? TIMESTAMPTZ : TIMESTAMP;
+        return { ...plain(stageType, duckdbType(type), stageName, Number), int64Scale: 1000 };
+      }
       const ts = `make_timestamp(CAST(${stageName} AS BIGINT))`;
       return plain(
         DOUBLE,
@@ -414,6 +491,41 @@ function stageColumn(
     case 'binary':
       return plain(BLOB, 'BLOB', stageName, (v) => blobValue(v as Uint8Array));
   }
+}
+
+/**
+ * The dictionary with duplicates removed and sorted as DuckDB compares VARCHAR (by UTF-8
+ * bytes), and the codes remapped to it; an already sorted dictionary keeps its codes.
+ */
+function sortedDictionary(
+  source: { readonly dictionary: readonly string[]; readonly codes: ArrayLike<number> },
+  length: number,
+): { dictionary: readonly string[]; codes: ArrayLike<number> } {
+  const bytes = source.dictionary.map((value) => Buffer.from(value, 'utf8'));
+  let ordered = true;
+  for (let i = 1; i < bytes.length && ordered; i++)
+    ordered = Buffer.compare(bytes[i - 1] as Buffer, bytes[i] as Buffer) < 0;
+  if (ordered) return source;
+  const order = bytes
+    .map((_, i) => i)
+    .sort((a, b) => Buffer.compare(bytes[a] as Buffer, bytes[b] as Buffer));
+  const dictionary: string[] = [];
+  const rank = new Int32Array(bytes.length);
+  let previous: Buffer | undefined;
+  for (const index of order) {
+    const value = bytes[index] as Buffer;
+    if (previous === undefined || Buffer.compare(previous, value) !== 0) {
+      dictionary.push(source.dictionary[index] as string);
+      previous = value;
+    }
+    rank[index] = dictionary.length - 1;
+  }
+  const codes = new Int32Array(length);
+  for (let i = 0; i < length; i++) {
+    const code = source.codes[i] ?? -1;
+    codes[i] = code < 0 ? -1 : (rank[code] ?? -1);
+  }
+  return { dictionary, codes };
 }
 
 /** Epoch microseconds as a double: Date, epoch milliseconds (number), micros (bigint), ISO text. */
@@ -432,70 +544,249 @@ function hasBigint(values: ArrayLike<unknown>, length: number): boolean {
   return false;
 }
 
-/** How a Float64Array feeds a DOUBLE staging column directly: the factor applied, or undefined. */
-function typedScale(column: StagedColumn): number | undefined {
-  if (column.stageType !== DOUBLE) return undefined;
-  const type = column.spec.type;
-  if (type === 'timestamp' || type === 'timestamp_ntz') return 1000; // epoch ms → µs
-  return type === 'double' || type === 'float' || type === 'long' ? 1 : undefined;
+/**
+ * How one staged column is filled per chunk: `copy` typed input straight into the
+ * vector's buffer, `int64` scaled and rounded into a 64-bit vector as two 32-bit halves
+ * (no BigInt per value), `values` converted value by value.
+ */
+type FillPlan =
+  | { readonly kind: 'missing' }
+  | { readonly kind: 'copy'; readonly source: Float64Array | Int32Array }
+  | { readonly kind: 'int64'; readonly source: Float64Array; readonly scale: number }
+  | { readonly kind: 'codes'; readonly codes: ArrayLike<number> }
+  | { readonly kind: 'values'; readonly source: ArrayLike<unknown> };
+
+function fillPlan(column: StagedColumn): FillPlan {
+  const source = column.source;
+  if (source === undefined) return { kind: 'missing' };
+  if (column.int64Scale !== undefined && source instanceof Float64Array)
+    return { kind: 'int64', source, scale: column.int64Scale };
+  if (column.stageType === DOUBLE && source instanceof Float64Array && column.typedInput)
+    return { kind: 'copy', source };
+  if (isDictionaryColumn(source)) {
+    const codes = source.codes;
+    if (codes instanceof Int32Array && !codes.some((code) => code < 0))
+      return { kind: 'copy', source: codes };
+    return { kind: 'codes', codes };
+  }
+  return { kind: 'values', source };
 }
 
+const TWO_32 = 2 ** 32;
+
+/**
+ * The row order DuckDB's `ORDER BY <clusterBy>` would give (up to ties), computed in JS
+ * when every clustering column is typed: a counting sort by dictionary code (codes of a
+ * sorted dictionary order like the strings; nulls last), and runs of numbers (epoch ms,
+ * prices) that are already ordered — the usual time-ordered batch. Anything else returns
+ * undefined and the COPY sorts. `order` undefined means input order is already sorted.
+ */
+function clusterOrder(
+  staged: readonly StagedColumn[],
+  clusterBy: readonly string[],
+  length: number,
+): { order: Int32Array | undefined } | undefined {
+  const sortKeys: (Int32Array | Float64Array)[] = [];
+  const sizes: number[] = [];
+  for (const name of clusterBy) {
+    const column = staged.find((c) => c.spec.name === name);
+    if (!column) continue; // partition columns: constant within a file
+    const source = column.source;
+    if (
+      source !== undefined &&
+      isDictionaryColumn(source) &&
+      column.sortExpr !== undefined &&
+      source.codes instanceof Int32Array
+    ) {
+      // Nulls (negative codes) sort last, like DuckDB's default NULLS LAST.
+      const size = source.dictionary.length;
+      const codes = source.codes;
+      let clean = true;
+      for (let i = 0; i < length && clean; i++) clean = (codes[i] as number) >= 0;
+      sortKeys.push(clean ? codes : codes.map((c) => (c < 0 || c >= size ? size : c)));
+      sizes.push(size + 1);
+    } else if (
+      source instanceof Float64Array &&
+      (column.typedInput === true || column.int64Scale !== undefined)
+    ) {
+      sortKeys.push(source);
+      sizes.push(0);
+    } else {
+      return undefined;
+    }
+  }
+  if (sortKeys.length === 0) return undefined;
+  let order: Int32Array | undefined;
+  let runs: number[] = [0, length];
+  for (let k = 0; k < sortKeys.length; k++) {
+    const key = sortKeys[k] as Int32Array | Float64Array;
+    const last = k === sortKeys.length - 1;
+    const next: number[] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const start = runs[r] as number;
+      const end = runs[r + 1] as number;
+      if (end - start < 2) continue;
+      if (!isOrdered(key, order, start, end)) {
+        if (!(key instanceof Int32Array)) return undefined;
+        order ??= identity(length);
+        countingSort(order, start, end, key, sizes[k] as number);
+      }
+      if (!last) splitRuns(key, order, start, end, next);
+    }
+    runs = next;
+  }
+  return { order };
+}
+
+function identity(length: number): Int32Array {
+  const order = new Int32Array(length);
+  for (let i = 0; i < length; i++) order[i] = i;
+  return order;
+}
+
+/** Whether `key` is non-decreasing over rows `[start, end)` of `order` (NaN counts as largest). */
+function isOrdered(
+  key: Int32Array | Float64Array,
+  order: Int32Array | undefined,
+  start: number,
+  end: number,
+): boolean {
+  if (order === undefined) {
+    let previous = key[start] as number;
+    for (let i = start + 1; i < end; i++) {
+      const value = key[i] as number;
+      if (value < previous || (Number.isNaN(previous) && !Number.isNaN(value))) return false;
+      previous = value;
+    }
+    return true;
+  }
+  let previous = key[order[start] as number] as number;
+  for (let i = start + 1; i < end; i++) {
+    const value = key[order[i] as number] as number;
+    if (value < previous || (Number.isNaN(previous) && !Number.isNaN(value))) return false;
+    previous = value;
+  }
+  return true;
+}
+
+/** Appends the `[start, end)` ranges of equal keys longer than one row to `runs`. */
+function splitRuns(
+  key: Int32Array | Float64Array,
+  order: Int32Array | undefined,
+  start: number,
+  end: number,
+  runs: number[],
+): void {
+  let runStart = start;
+  let current = key[order ? (order[start] as number) : start] as number;
+  for (let i = start + 1; i < end; i++) {
+    const value = key[order ? (order[i] as number) : i] as number;
+    if (value !== current) {
+      if (i - runStart > 1) runs.push(runStart, i);
+      runStart = i;
+      current = value;
+    }
+  }
+  if (end - runStart > 1) runs.push(runStart, end);
+}
+
+/** Stable counting sort of `order[start, end)` by `key` (integers in `[0, size)`). */
+function countingSort(
+  order: Int32Array,
+  start: number,
+  end: number,
+  key: Int32Array,
+  size: number,
+): void {
+  const counts = new Int32Array(size + 1);
+  for (let i = start; i < end; i++) {
+    const b = (key[order[i] as number] as number) + 1;
+    counts[b] = (counts[b] as number) + 1;
+  }
+  for (let b = 1; b <= size; b++) counts[b] = (counts[b] as number) + (counts[b - 1] as number);
+  const sorted = new Int32Array(end - start);
+  for (let i = start; i < end; i++) {
+    const row = order[i] as number;
+    const b = key[row] as number;
+    const at = counts[b] as number;
+    sorted[at] = row;
+    counts[b] = at + 1;
+  }
+  order.set(sorted, start);
+}
+
+/**
+ * Appends the batch to the staging table in `order` (a permutation of the rows, or
+ * input order), one DataChunk (2048 rows, DuckDB's vector size) at a time; the chunk and
+ * its vectors are reused, so a typed column in input order costs one memcpy per chunk.
+ */
 async function fillStage(
   connection: DuckDBConnection,
   stage: string,
   staged: readonly StagedColumn[],
-  pids: Int32Array,
+  pids: Int32Array | undefined,
   length: number,
+  order: Int32Array | undefined,
 ): Promise<void> {
   const appender = await connection.createAppender(stage);
-  const types = [...staged.map((c) => c.stageType), INTEGER];
+  const types = [...staged.map((c) => c.stageType), ...(pids ? [INTEGER] : [])];
+  const plans: FillPlan[] = staged.map(fillPlan);
+  if (pids) plans.push({ kind: 'copy', source: pids });
   const chunkRows = 2048;
+  const chunk = DuckDBDataChunk.create(types, chunkRows);
+  const vectors = plans.map((_, index) => chunk.getColumnVector(index));
+  const at = order ? (i: number): number => order[i] as number : (i: number): number => i;
   try {
     for (let offset = 0; offset < length; offset += chunkRows) {
       const n = Math.min(chunkRows, length - offset);
-      const chunk = DuckDBDataChunk.create(types, n);
-      staged.forEach((column, index) => {
-        const vector = chunk.getColumnVector(index);
-        const source = column.source;
+      if (n !== chunk.rowCount) chunk.rowCount = n;
+      plans.forEach((plan, index) => {
+        const vector = vectors[index] as (typeof vectors)[number];
         const items = (vector as unknown as { items?: unknown }).items;
-        const scale = typedScale(column);
-        if (source === undefined) {
-          for (let i = 0; i < n; i++) vector.setItem(i, null);
-        } else if (
-          scale !== undefined &&
-          source instanceof Float64Array &&
-          items instanceof Float64Array
+        if (
+          plan.kind === 'copy' &&
+          ArrayBuffer.isView(items) &&
+          (items.constructor === plan.source.constructor ||
+            (plan.source instanceof Int32Array &&
+              (items instanceof Uint8Array ||
+                items instanceof Uint16Array ||
+                items instanceof Uint32Array)))
         ) {
-          // Fast path: typed input straight into the vector's buffer (no per-value conversion).
-          if (scale === 1) items.set(source.subarray(offset, offset + n));
+          // Same type: memcpy; ENUM vectors: codes narrowed element-wise by TypedArray.set.
+          const target = items as Float64Array | Int32Array;
+          const source = plan.source;
+          if (order === undefined) target.set(source.subarray(offset, offset + n));
           else
-            for (let i = 0; i < n; i++)
-              items[i] = Math.round((source[offset + i] as number) * scale);
-        } else if (
-          isDictionaryColumn(source) &&
-          source.codes instanceof Int32Array &&
-          items instanceof Int32Array &&
-          !source.codes.subarray(offset, offset + n).some((code) => code < 0)
-        ) {
-          items.set(source.codes.subarray(offset, offset + n));
-        } else if (isDictionaryColumn(source)) {
-          const codes = source.codes;
+            for (let i = 0; i < n; i++) target[i] = source[order[offset + i] as number] as number;
+        } else if (plan.kind === 'int64' && items instanceof BigInt64Array) {
+          // Little-endian two's complement from doubles: exact for |value| < 2^53.
+          const words = new Int32Array(items.buffer, items.byteOffset, n * 2);
+          const { source, scale } = plan;
           for (let i = 0; i < n; i++) {
-            const code = codes[offset + i];
-            vector.setItem(i, code === undefined || code < 0 ? null : code);
+            const value = Math.round((source[at(offset + i)] as number) * scale);
+            const high = Math.floor(value / TWO_32);
+            words[2 * i] = value - high * TWO_32;
+            words[2 * i + 1] = high;
+          }
+        } else if (plan.kind === 'missing') {
+          for (let i = 0; i < n; i++) vector.setItem(i, null);
+        } else if (plan.kind === 'codes' || plan.kind === 'copy') {
+          const codes = plan.kind === 'codes' ? plan.codes : plan.source;
+          const convert = (staged[index] as StagedColumn | undefined)?.convert ?? Number;
+          for (let i = 0; i < n; i++) {
+            const code = codes[at(offset + i)];
+            vector.setItem(i, code === undefined || code < 0 ? null : convert(code));
           }
         } else {
-          const convert = column.convert;
+          const convert = (staged[index] as StagedColumn).convert;
+          const source = plan.kind === 'values' ? plan.source : plan.source;
           for (let i = 0; i < n; i++) {
-            const value = source[offset + i];
+            const value = source[at(offset + i)];
             vector.setItem(i, value === null || value === undefined ? null : convert(value));
           }
         }
         vector.flush();
       });
-      const pidVector = chunk.getColumnVector(staged.length);
-      for (let i = 0; i < n; i++) pidVector.setItem(i, pids[offset + i] ?? 0);
-      pidVector.flush();
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
@@ -509,62 +800,69 @@ interface PartitionStats {
   readonly nullCounts: Map<string, number>;
 }
 
-async function computeStats(
-  connection: DuckDBConnection,
-  stage: string,
+/**
+ * PROTOCOL.md "Per-file Statistics" from the row `COPY … (RETURN_STATS)` returns
+ * (filename, count, file_size_bytes, footer_size_bytes, column_statistics, …), where
+ * column_statistics maps a quoted column path to min/max/null_count/has_nan as text.
+ * Top-level primitive columns get nullCount; strings, numbers, dates and timestamps get
+ * min/max. Anything that does not parse is left out, which only makes pruning more
+ * conservative.
+ */
+function statsFromCopy(
+  row: readonly unknown[] | undefined,
   dataColumns: readonly StageColumnRef[],
-  allColumns: readonly StageColumnRef[],
-  params: DuckDBValue[],
-): Promise<Map<number, PartitionStats>> {
-  const select: string[] = ['__pid', 'count(*)'];
-  const plan: { column: StageColumnRef; minMax: boolean; data: boolean }[] = [];
-  for (const column of allColumns) {
-    const data = dataColumns.includes(column);
+): PartitionStats {
+  const numRecords = Number(row?.[1] ?? 0);
+  const byColumn = new Map<string, Map<string, string>>();
+  for (const entry of (row?.[4] ?? []) as {
+    key: string;
+    value: { key: string; value: string }[];
+  }[])
+    byColumn.set(entry.key, new Map(entry.value.map((kv) => [kv.key, kv.value])));
+  const minValues: Record<string, unknown> = {};
+  const maxValues: Record<string, unknown> = {};
+  const nullCount: Record<string, unknown> = {};
+  const nullCounts = new Map<string, number>();
+  for (const column of dataColumns) {
     const type = column.spec.type;
-    const minMax =
-      data &&
-      typeof type === 'string' &&
-      !decimalOf(type) &&
-      type !== 'boolean' &&
-      type !== 'binary';
-    select.push(`count(*) - count(${column.expr})`);
-    if (minMax) {
-      if (type === 'timestamp' || type === 'timestamp_ntz') {
-        select.push(`epoch_us(min(${column.expr}))`, `epoch_us(max(${column.expr}))`);
-      } else {
-        select.push(`CAST(min(${column.expr}) AS VARCHAR)`, `CAST(max(${column.expr}) AS VARCHAR)`);
-      }
-    }
-    plan.push({ column, minMax, data });
-  }
-  const query = bindParams(`SELECT ${select.join(', ')} FROM ${stage} GROUP BY __pid`, params);
-  const result = await connection.runAndReadAll(query.sql, query.params);
-  const out = new Map<number, PartitionStats>();
-  for (const row of result.getRowsJson()) {
-    let i = 0;
-    const pid = Number(row[i++]);
-    const numRecords = Number(row[i++]);
-    const minValues: Record<string, unknown> = {};
-    const maxValues: Record<string, unknown> = {};
-    const nullCount: Record<string, unknown> = {};
-    const nullCounts = new Map<string, number>();
-    for (const { column, minMax, data } of plan) {
-      const nulls = Number(row[i++]);
+    if (typeof type !== 'string') continue;
+    const name = physicalName(column.spec);
+    const stats = byColumn.get(quoteIdent(name));
+    if (!stats) continue;
+    const nulls = Number(stats.get('null_count'));
+    if (Number.isInteger(nulls)) {
+      nullCount[name] = nulls;
       nullCounts.set(column.spec.name, nulls);
-      const isStruct = typeof column.spec.type !== 'string' && column.spec.type.type === 'struct';
-      const name = physicalName(column.spec);
-      if (data && !isStruct) nullCount[name] = nulls;
-      if (!minMax) continue;
-      const min = row[i++];
-      const max = row[i++];
-      if (min === null || max === null || min === undefined || max === undefined) continue;
-      const bounds = statBounds(column.spec.type as string, String(min), String(max));
-      if (bounds.min !== undefined) minValues[name] = bounds.min;
-      if (bounds.max !== undefined) maxValues[name] = bounds.max;
     }
-    out.set(pid, { stats: { numRecords, minValues, maxValues, nullCount }, nullCounts });
+    if (decimalOf(type) || type === 'boolean' || type === 'binary') continue;
+    const min = stats.get('min');
+    const max = stats.get('max');
+    if (min === undefined || max === undefined) continue;
+    const bounds = statBounds(type, min, max);
+    if (bounds.min !== undefined) minValues[name] = bounds.min;
+    // NaN sorts above every number in DuckDB, so a file holding one has no usable max.
+    if (bounds.max !== undefined && stats.get('has_nan') !== 'true') maxValues[name] = bounds.max;
   }
-  return out;
+  return { stats: { numRecords, minValues, maxValues, nullCount }, nullCounts };
+}
+
+const STAT_TIMESTAMP =
+  /^(\d{4,})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(?:([+-])(\d{2})(?::?(\d{2}))?)?$/;
+
+/** DuckDB's text for a TIMESTAMP[TZ] statistic → epoch microseconds (undefined if BC, infinite, …). */
+function statMicros(text: string): bigint | undefined {
+  const match = STAT_TIMESTAMP.exec(text);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, sec, fraction, sign, oh, om] = match;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(sec), 0);
+  let micros = BigInt(date.getTime()) * 1000n + BigInt((fraction ?? '').padEnd(6, '0') || '0');
+  if (sign !== undefined) {
+    const offset = BigInt((Number(oh) * 60 + Number(om ?? 0)) * 60_000_000);
+    micros = sign === '+' ? micros - offset : micros + offset;
+  }
+  return micros;
 }
 
 function statBounds(type: string, min: string, max: string): { min?: unknown; max?: unknown } {
@@ -578,6 +876,7 @@ function statBounds(type: string, min: string, max: string): { min?: unknown; ma
       };
     }
     case 'long': {
+      if (!/^-?\d+$/.test(min) || !/^-?\d+$/.test(max)) return {};
       const lo = normalizeLong(BigInt(min));
       const hi = normalizeLong(BigInt(max));
       return {
@@ -588,8 +887,9 @@ function statBounds(type: string, min: string, max: string): { min?: unknown; ma
     case 'timestamp':
     case 'timestamp_ntz': {
       // Readers expect millisecond stats: round the bounds outwards so they stay bounds.
-      const lo = BigInt(min);
-      const hi = BigInt(max);
+      const lo = statMicros(min);
+      const hi = statMicros(max);
+      if (lo === undefined || hi === undefined) return {};
       const floor = lo - (((lo % 1000n) + 1000n) % 1000n);
       const ceil = hi + ((1000n - (((hi % 1000n) + 1000n) % 1000n)) % 1000n);
       return {
@@ -598,7 +898,7 @@ function statBounds(type: string, min: string, max: string): { min?: unknown; ma
       };
     }
     case 'date':
-      return { min, max };
+      return /^\d{4}-\d{2}-\d{2}$/.test(min) && /^\d{4}-\d{2}-\d{2}$/.test(max) ? { min, max } : {};
     default: {
       const lo = Number(min);
       const hi = Number(max);

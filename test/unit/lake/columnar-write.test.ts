@@ -1,0 +1,154 @@
+import * as path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DeltaTable, localObjectStore, type ObjectStore } from '../../../src/lake/index.js';
+import { TRADE_SCHEMA, tempDir } from './helpers.js';
+
+/** Rows of one data file in file order, as DuckDB reads them (numbers, ISO timestamps). */
+async function fileRows(file: string): Promise<Record<string, unknown>[]> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  try {
+    const reader = await connection.runAndReadAll(
+      `SELECT symbol, epoch_us(ts) AS ts, price, size, id FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`,
+    );
+    return reader.getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    connection.closeSync();
+    instance.closeSync();
+  }
+}
+
+const DAY = Date.parse('2024-01-02T14:30:00Z');
+
+describe('columnar appends: clustering order, typed conversions, statistics', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let store: ObjectStore;
+
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    store = localObjectStore(dir);
+  });
+  afterEach(() => cleanup());
+
+  const create = () =>
+    DeltaTable.create(store, 't', {
+      schema: TRADE_SCHEMA,
+      partitionColumns: ['date'],
+      clusterBy: ['symbol', 'ts'],
+    });
+
+  /** n trades cycling over an unsorted dictionary (with a duplicate), time-ordered or not. */
+  const batch = (n: number, timeOrdered: boolean) => {
+    const ts = Float64Array.from({ length: n }, (_, i) =>
+      timeOrdered ? DAY + i * 1.5 : DAY + ((i * 7919) % n) * 1.5,
+    );
+    return {
+      length: n,
+      columns: {
+        symbol: {
+          dictionary: ['MSFT', 'AAPL', 'IBM', 'AAPL', 'Äpfel', 'Zeta'],
+          codes: Int32Array.from({ length: n }, (_, i) => (i * 5) % 6),
+        },
+        ts,
+        price: Float64Array.from({ length: n }, (_, i) => 100 + (i % 97) / 4),
+        size: Float64Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * (2 ** 40 + i)),
+        id: Float64Array.from({ length: n }, (_, i) => (i === 0 ? 2 ** 53 - 1 : -i)),
+        date: { dictionary: ['2024-01-02'], codes: new Int32Array(n) },
+      },
+    };
+  };
+
+  for (const timeOrdered of [true, false]) {
+    it(`sorts files by (symbol, ts) with exact values and statistics (${timeOrdered ? 'time-ordered' : 'shuffled'} input)`, async () => {
+      const n = 10_000;
+      const input = batch(n, timeOrdered);
+      const table = await create();
+      await table.append(input);
+      const [file] = (await table.snapshot()).files;
+      if (!file) throw new Error('no file written');
+      const rows = await fileRows(path.join(dir, 't', decodeURIComponent(file.path)));
+      expect(rows).toHaveLength(n);
+
+      // The expected rows, sorted as DuckDB sorts VARCHAR (UTF-8 bytes), then by ts.
+      const expected = Array.from({ length: n }, (_, i) => ({
+        symbol: input.columns.symbol.dictionary[input.columns.symbol.codes[i] as number],
+        ts: BigInt(Math.round((input.columns.ts[i] as number) * 1000)),
+        price: input.columns.price[i],
+        size: BigInt(input.columns.size[i] as number),
+        id: BigInt(input.columns.id[i] as number),
+      })).sort(
+        (a, b) =>
+          Buffer.compare(Buffer.from(a.symbol ?? ''), Buffer.from(b.symbol ?? '')) ||
+          (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0),
+      );
+      expect(rows.map((r) => [r['symbol'], r['ts']])).toEqual(
+        expected.map((r) => [r.symbol, r.ts]),
+      );
+      expect(
+        new Set(
+          rows.map(
+            (r) =>
+              `${String(r['symbol'])}|${String(r['ts'])}|${String(r['price'])}|${String(r['size'])}|${String(r['id'])}`,
+          ),
+        ),
+      ).toEqual(new Set(expected.map((r) => `${r.symbol}|${r.ts}|${r.price}|${r.size}|${r.id}`)));
+
+      const stats = JSON.parse(file.stats ?? '{}') as Record<string, Record<string, unknown>>;
+      expect(stats['numRecords']).toBe(n);
+      expect(stats['minValues']).toMatchObject({
+        symbol: 'AAPL',
+        ts: '2024-01-02T14:30:00.000Z',
+        price: 100,
+        size: -(2 ** 40 + n - 1),
+        id: -(n - 1),
+      });
+      expect(stats['maxValues']).toMatchObject({
+        symbol: 'Äpfel',
+        ts: new Date(DAY + Math.ceil((n - 1) * 1.5)).toISOString(),
+        price: 124,
+        size: 2 ** 40 + n - 2,
+        id: 2 ** 53 - 1,
+      });
+      expect(stats['nullCount']).toEqual({ symbol: 0, ts: 0, price: 0, size: 0, id: 0 });
+
+      // And through the table: a pruned symbol read returns exact values.
+      const { rows: ibm } = await table.query({
+        filters: [{ column: 'symbol', op: '=', value: 'IBM' }],
+        orderBy: [{ column: 'ts' }],
+        limit: 1,
+      });
+      expect(ibm[0]).toMatchObject({ symbol: 'IBM', date: '2024-01-02' });
+    });
+  }
+
+  it('pre-1970 and sub-millisecond epoch-ms timestamps, nullable dictionary codes', async () => {
+    const table = await DeltaTable.create(store, 'n', {
+      schema: [
+        { name: 'venue', type: 'string', nullable: true },
+        { name: 'ts', type: 'timestamp', nullable: false },
+      ],
+      clusterBy: ['venue', 'ts'],
+    });
+    await table.append({
+      length: 4,
+      columns: {
+        venue: { dictionary: ['XNYS', 'ARCX'], codes: new Int32Array([0, -1, 1, 0]) },
+        ts: new Float64Array([-1.5, 0.25, Date.UTC(1900, 0, 1), 1.0015]),
+      },
+    });
+    const { rows } = await table.query();
+    expect(rows).toEqual([
+      { venue: 'ARCX', ts: new Date(Date.UTC(1900, 0, 1)) },
+      { venue: 'XNYS', ts: new Date(-2) },
+      { venue: 'XNYS', ts: new Date(1) },
+      { venue: null, ts: new Date(0) },
+    ]);
+    const [file] = (await table.snapshot()).files;
+    const stats = JSON.parse(file?.stats ?? '{}') as Record<string, Record<string, unknown>>;
+    expect(stats['nullCount']).toEqual({ venue: 1, ts: 0 });
+    expect(stats['minValues']).toEqual({ venue: 'ARCX', ts: '1900-01-01T00:00:00.000Z' });
+    expect(stats['maxValues']).toEqual({ venue: 'XNYS', ts: '1970-01-01T00:00:00.002Z' });
+  });
+});
