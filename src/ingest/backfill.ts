@@ -57,17 +57,16 @@ export async function backfillFromSimulator(options: {
   let trades = 0;
   let rejected = 0;
   // One pass over the tape (a session is generated once), cut into chunks of event
-  // time that each become one commit per table.
+  // time that each become one commit per table. The next chunk is simulated while the
+  // lake writes the previous one (DuckDB works off the main thread).
   let chunkStart = from;
   let chunk: Trade[] = [];
+  let writing: Promise<void> = Promise.resolve();
   const write = async (chunkEnd: number) => {
     const checked = ingestor.check({ trades: chunk, quotes: [] }, 'simulator-backfill');
-    await sink.writeHistory(
-      { from: chunkStart, to: chunkEnd },
-      checked.trades,
-      checked.rejects,
-      signal,
-    );
+    const range = { from: chunkStart, to: chunkEnd };
+    await writing;
+    writing = sink.writeHistory(range, checked.trades, checked.rejects, signal);
     trades += checked.trades.length;
     rejected += checked.rejects.length;
     chunkStart = chunkEnd;
@@ -81,5 +80,6 @@ export async function backfillFromSimulator(options: {
     for (const trade of second.trades) chunk.push(trade);
   }
   if (chunkStart < to) await write(to);
+  await writing;
   return { from, to, sessions: recent.length, trades, rejected };
 }
