@@ -1,8 +1,35 @@
-import { Arg, Ctx, Int, Query, Resolver, Root, Subscription } from 'type-graphql';
+import {
+  Arg,
+  Args,
+  ArgsType,
+  Ctx,
+  Field,
+  Int,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
 import type { Bar, Trade } from '../domain/index.js';
 import type { ApiContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
+
+/** Which rows of one symbol a history query wants. */
+@ArgsType()
+class RangeArgs {
+  @Field()
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: Date;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: Date;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many rows (max 100000).' })
+  limit?: number;
+}
 
 interface SubscribeData {
   args: { symbols: string[] };
@@ -19,37 +46,18 @@ export class MarketResolver {
 
   @Query(() => [BarType], {
     description:
-      '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now.',
+      '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now, at most 20000 bars.',
   })
-  async bars(
-    @Ctx() { services }: ApiContext,
-    @Arg('symbol') symbol: string,
-    @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
-    @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
-    @Arg('limit', () => Int, {
-      nullable: true,
-      description: 'At most this many bars (default 20000, max 100000).',
-    })
-    limit?: number,
-  ): Promise<BarType[]> {
-    return (await services.market.bars({ symbol, from, to, limit })).map(BarType.from);
+  async bars(@Ctx() { services }: ApiContext, @Args() range: RangeArgs): Promise<BarType[]> {
+    return (await services.market.bars(range)).map(BarType.from);
   }
 
   @Query(() => [TradeType], {
-    description: 'Trades of a symbol in [from, to), oldest first, through the lambda view.',
+    description:
+      'Trades of a symbol in [from, to), oldest first, through the lambda view. Defaults: the last 7 days up to now, at most 1000 trades.',
   })
-  async trades(
-    @Ctx() { services }: ApiContext,
-    @Arg('symbol') symbol: string,
-    @Arg('from', () => DateTimeScalar, { nullable: true }) from?: Date,
-    @Arg('to', () => DateTimeScalar, { nullable: true }) to?: Date,
-    @Arg('limit', () => Int, {
-      nullable: true,
-      description: 'At most this many trades (default 1000, max 100000).',
-    })
-    limit?: number,
-  ): Promise<TradeType[]> {
-    return (await services.market.trades({ symbol, from, to, limit })).map(TradeType.from);
+  async trades(@Ctx() { services }: ApiContext, @Args() range: RangeArgs): Promise<TradeType[]> {
+    return (await services.market.trades(range)).map(TradeType.from);
   }
 
   @Query(() => LakeStatusType, { description: 'The batch layer watermark.' })

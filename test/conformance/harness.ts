@@ -178,3 +178,32 @@ export function runWorker(args: string[], env: NodeJS.ProcessEnv = {}): Promise<
     });
   });
 }
+
+/**
+ * The table both interop suites write: nullable columns of every common type, a
+ * partition value with special characters and nulls, and edge timestamps (1900, 9999).
+ */
+export const INTEROP_SCHEMA: ColumnSpec[] = [
+  { name: 'symbol', type: 'string', nullable: true },
+  { name: 'ts', type: 'timestamp', nullable: true },
+  { name: 'price', type: 'double', nullable: true },
+  { name: 'size', type: 'long', nullable: true },
+  { name: 'flag', type: 'boolean', nullable: true },
+  { name: 'date', type: 'date', nullable: true },
+];
+
+export function interopRows(day: string, n: number, offset: number): Record<string, unknown>[] {
+  return Array.from({ length: n }, (_, i) => ({
+    symbol: i % 3 === 0 ? null : ['AAPL', 'MSFT', 'a/b c%d'][i % 3],
+    ts:
+      i === 1
+        ? '1900-01-01T00:00:00.123456Z'
+        : i === 2
+          ? '9999-12-31T23:59:59.999Z'
+          : new Date(Date.parse(`${day}T14:30:00Z`) + i * 1000 + offset),
+    price: i % 4 === 0 ? null : 100 + i / 8,
+    size: i === 3 ? 2 ** 53 - 1 : i + offset,
+    flag: i % 2 === 0,
+    date: i === 4 ? null : day,
+  }));
+}

@@ -7,7 +7,15 @@ import {
   type ColumnSpec,
   type ObjectStore,
 } from '../../src/lake/index.js';
-import { canonicalRows, oracle, oracleRows, runWorker, type OracleRead } from './harness.js';
+import {
+  canonicalRows,
+  INTEROP_SCHEMA,
+  interopRows,
+  oracle,
+  oracleRows,
+  runWorker,
+  type OracleRead,
+} from './harness.js';
 import { tempDir } from '../unit/lake/helpers.js';
 import { typeNameForTest } from './type-name.js';
 
@@ -36,15 +44,6 @@ async function compareWithDeltaRs(
   }
 }
 
-const SCHEMA: ColumnSpec[] = [
-  { name: 'symbol', type: 'string', nullable: true },
-  { name: 'ts', type: 'timestamp', nullable: true },
-  { name: 'price', type: 'double', nullable: true },
-  { name: 'size', type: 'long', nullable: true },
-  { name: 'flag', type: 'boolean', nullable: true },
-  { name: 'date', type: 'date', nullable: true },
-];
-
 describe('Delta interoperability with delta-rs', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -57,25 +56,12 @@ describe('Delta interoperability with delta-rs', () => {
 
   it('delta-rs reads what alphalake writes: partitions, nulls, edge timestamps, checkpoints, evolution, optimize, vacuum', async () => {
     const table = await DeltaTable.create(store, '', {
-      schema: SCHEMA,
+      schema: INTEROP_SCHEMA,
       partitionColumns: ['date'],
       clusterBy: ['symbol', 'ts'],
       properties: { 'delta.checkpointInterval': '3' },
     });
-    const rows = (day: string, n: number, offset: number) =>
-      Array.from({ length: n }, (_, i) => ({
-        symbol: i % 3 === 0 ? null : ['AAPL', 'MSFT', 'a/b c%d'][i % 3],
-        ts:
-          i === 1
-            ? '1900-01-01T00:00:00.123456Z'
-            : i === 2
-              ? '9999-12-31T23:59:59.999Z'
-              : new Date(Date.parse(`${day}T14:30:00Z`) + i * 1000 + offset),
-        price: i % 4 === 0 ? null : 100 + i / 8,
-        size: i === 3 ? 2 ** 53 - 1 : i + offset,
-        flag: i % 2 === 0,
-        date: i === 4 ? null : day,
-      }));
+    const rows = interopRows;
     for (let commit = 0; commit < 5; commit++)
       await table.append(rows(commit % 2 ? '2024-01-02' : '2024-01-03', 7, commit));
     await table.overwrite(

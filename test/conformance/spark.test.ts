@@ -1,8 +1,8 @@
 import { cp, rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeltaTable, localObjectStore, type ColumnSpec } from '../../src/lake/index.js';
+import { DeltaTable, localObjectStore } from '../../src/lake/index.js';
 import { tempDir } from '../unit/lake/helpers.js';
-import { canonicalRows, oracleRows, sparkOracle } from './harness.js';
+import { canonicalRows, INTEROP_SCHEMA, interopRows, oracleRows, sparkOracle } from './harness.js';
 
 /**
  * Spark with delta-spark (started offline from the jars scripts/services fetched) reads
@@ -17,30 +17,6 @@ interface SparkRead {
   readonly error?: string;
 }
 
-const SCHEMA: ColumnSpec[] = [
-  { name: 'symbol', type: 'string', nullable: true },
-  { name: 'ts', type: 'timestamp', nullable: true },
-  { name: 'price', type: 'double', nullable: true },
-  { name: 'size', type: 'long', nullable: true },
-  { name: 'flag', type: 'boolean', nullable: true },
-  { name: 'date', type: 'date', nullable: true },
-];
-
-const rows = (day: string, n: number, offset: number) =>
-  Array.from({ length: n }, (_, i) => ({
-    symbol: i % 3 === 0 ? null : ['AAPL', 'MSFT', 'a/b c%d'][i % 3],
-    ts:
-      i === 1
-        ? '1900-01-01T00:00:00.123Z'
-        : i === 2
-          ? '9999-12-31T23:59:59.999Z'
-          : new Date(Date.parse(`${day}T14:30:00Z`) + i * 1000 + offset),
-    price: i % 4 === 0 ? null : 100 + i / 8,
-    size: i === 3 ? 2 ** 53 - 1 : i + offset,
-    flag: i % 2 === 0,
-    date: i === 4 ? null : day,
-  }));
-
 describe('Delta interoperability with Spark (delta-spark)', () => {
   let dir: string;
   let cleanup: () => Promise<void>;
@@ -52,20 +28,20 @@ describe('Delta interoperability with Spark (delta-spark)', () => {
   beforeAll(async () => {
     ({ dir, cleanup } = await tempDir('alphalake-spark-'));
     table = await DeltaTable.create(localObjectStore(dir), '', {
-      schema: SCHEMA,
+      schema: INTEROP_SCHEMA,
       partitionColumns: ['date'],
       clusterBy: ['symbol', 'ts'],
       properties: { 'delta.checkpointInterval': '3' },
     });
     for (let commit = 0; commit < 4; commit++) {
-      await table.append(rows(commit % 2 ? '2024-01-02' : '2024-01-03', 7, commit));
+      await table.append(interopRows(commit % 2 ? '2024-01-02' : '2024-01-03', 7, commit));
     }
     await table.overwrite(
-      rows('2024-01-02', 5, 100).map((r) => ({ ...r, date: '2024-01-02' })),
+      interopRows('2024-01-02', 5, 100).map((r) => ({ ...r, date: '2024-01-02' })),
       { partitionFilter: [{ column: 'date', op: '=', value: '2024-01-02' }] },
     );
     await table.append(
-      rows('2024-01-04', 3, 200).map((r) => ({ ...r, venue: 'XNAS' })),
+      interopRows('2024-01-04', 3, 200).map((r) => ({ ...r, venue: 'XNAS' })),
       { schemaMode: 'merge' },
     );
     // VACUUM will delete the files of the versions before OPTIMIZE, so Spark reads every

@@ -6,13 +6,13 @@ delta_oracle.py, with rows in the same canonical form (its `canon`):
   {"op": "read", "path": "...", "version": 3}   -> {"version", "rows"} | {"error"}
   {"op": "append_sql", "path": "...", "sql": "SELECT ..."}  -> {"version"}  (Spark writes)
 
-Delta's Spark jars come from .services/cache/spark/lib (scripts/services/fetch spark),
-so nothing is resolved from the network. One Spark session serves every request.
+The session is scripts/services/spark_check.py's (Delta's jars from
+.services/cache/spark/lib, nothing resolved from the network); one serves every request.
 """
-import glob
 import json
 import os
 import sys
+import time
 
 os.environ["TZ"] = "UTC"  # pyspark turns timestamps into datetimes in the process's zone
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
@@ -20,38 +20,9 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from delta_oracle import canon  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-STATE = os.environ.get("ALPHALAKE_SERVICES_HOME", os.path.join(REPO, ".services"))
-
-
-def session():
-    import time
-
-    time.tzset()
-    from pyspark.sql import SparkSession
-
-    jars = sorted(glob.glob(os.path.join(STATE, "cache", "spark", "lib", "*.jar")))
-    if not jars:
-        raise SystemExit("spark oracle: no Delta jars in .services/cache/spark/lib: run scripts/services/fetch spark")
-    spark = (
-        SparkSession.builder.master("local[1]")
-        .appName("alphalake-spark-oracle")
-        .config("spark.jars", ",".join(jars))
-        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
-        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        .config("spark.driver.memory", "512m")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "1")
-        .config("spark.databricks.delta.snapshotPartitions", "1")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    return spark
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "scripts", "services"))
+from spark_check import spark_session  # noqa: E402
 
 
 def read(spark, req):
@@ -73,7 +44,8 @@ def append_sql(spark, req):
 
 def main():
     requests = json.load(sys.stdin)
-    spark = session()
+    time.tzset()
+    spark = spark_session("alphalake-spark-oracle")
     answers = []
     try:
         for req in requests:
