@@ -201,22 +201,12 @@ export async function writeDataFiles(
     ].join(', ');
     await connection.run(`CREATE TEMP TABLE ${stage} (${columnsSql})`);
     try {
-      // Sorting by the clustering columns in JS, when they are typed, spares DuckDB a sort.
-      const sorted = clusterOrder(staged, options.clusterBy, batch.length);
-      await fillStage(
-        connection,
-        stage,
-        staged,
-        withPid ? pids : undefined,
-        batch.length,
-        sorted?.order,
-      );
+      await fillStage(connection, stage, staged, withPid ? pids : undefined, batch.length);
       const { adds, bytes } = await copyStageToFiles(connection, store, tablePath, {
         stage,
         columns: staged,
         partitions,
         params,
-        presorted: sorted !== undefined,
         options: { ...options, partitionSpecs: partitionSpecs },
       });
       return { adds, rows: batch.length, bytes };
@@ -246,8 +236,6 @@ export async function copyStageToFiles(
     readonly columns: readonly StageColumnRef[];
     readonly partitions: readonly { readonly values: Record<string, string | null> }[];
     readonly params: DuckDBValue[];
-    /** The staging table is already in clustering order (insertion order is kept). */
-    readonly presorted?: boolean;
     readonly options: WriteFilesOptions;
   },
 ): Promise<{ adds: AddFile[]; bytes: number }> {
@@ -274,12 +262,16 @@ export async function copyStageToFiles(
       .map((c) => `${c.expr} AS ${quoteIdent(physicalName(c.spec))}`)
       .join(', ');
     const where = partitions.length > 1 ? ` WHERE __pid = ${pid}` : '';
-    // COPY keeps insertion order (preserve_insertion_order), so a presorted stage needs no ORDER BY.
-    const orderBy = order.length > 0 && !input.presorted ? ` ORDER BY ${order.join(', ')}` : '';
+    // Sort the staged values (ENUM codes, int64s), then convert: the sort moves 2-byte
+    // codes instead of strings. A projection over an ordered subquery keeps its order.
+    const source =
+      order.length > 0
+        ? `(SELECT * FROM ${stage}${where} ORDER BY ${order.join(', ')})`
+        : `${stage}${where}`;
     // RETURN_STATS: DuckDB reports the count and per-column min/max/null_count of the file
     // it wrote, so statistics need no second pass over the rows.
     const copy = bindParams(
-      `COPY (SELECT ${select} FROM ${stage}${where}${orderBy}) TO ${sqlString(local)} ` +
+      `COPY (SELECT ${select} FROM ${source}) TO ${sqlString(local)} ` +
         `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${options.rowGroupSize ?? 122_880}, RETURN_STATS)`,
       params,
     );
@@ -575,150 +567,10 @@ function fillPlan(column: StagedColumn): FillPlan {
 const TWO_32 = 2 ** 32;
 
 /**
- * The row order DuckDB's `ORDER BY <clusterBy>` would give (up to ties), computed in JS
- * when every clustering column is typed: a counting sort by dictionary code (codes of a
- * sorted dictionary order like the strings; nulls last), and runs of numbers (epoch ms,
- * prices) that are already ordered — the usual time-ordered batch. Anything else returns
- * undefined and the COPY sorts. `order` undefined means input order is already sorted.
- */
-function clusterOrder(
-  staged: readonly StagedColumn[],
-  clusterBy: readonly string[],
-  length: number,
-): { order: Int32Array | undefined } | undefined {
-  const sortKeys: (Int32Array | Float64Array)[] = [];
-  const sizes: number[] = [];
-  for (const name of clusterBy) {
-    const column = staged.find((c) => c.spec.name === name);
-    if (!column) continue; // partition columns: constant within a file
-    const source = column.source;
-    if (
-      source !== undefined &&
-      isDictionaryColumn(source) &&
-      column.sortExpr !== undefined &&
-      source.codes instanceof Int32Array
-    ) {
-      // Nulls (negative codes) sort last, like DuckDB's default NULLS LAST.
-      const size = source.dictionary.length;
-      const codes = source.codes;
-      let clean = true;
-      for (let i = 0; i < length && clean; i++) clean = (codes[i] as number) >= 0;
-      sortKeys.push(clean ? codes : codes.map((c) => (c < 0 || c >= size ? size : c)));
-      sizes.push(size + 1);
-    } else if (
-      source instanceof Float64Array &&
-      (column.typedInput === true || column.int64Scale !== undefined)
-    ) {
-      sortKeys.push(source);
-      sizes.push(0);
-    } else {
-      return undefined;
-    }
-  }
-  if (sortKeys.length === 0) return undefined;
-  let order: Int32Array | undefined;
-  let runs: number[] = [0, length];
-  for (let k = 0; k < sortKeys.length; k++) {
-    const key = sortKeys[k] as Int32Array | Float64Array;
-    const last = k === sortKeys.length - 1;
-    const next: number[] = [];
-    for (let r = 0; r < runs.length; r += 2) {
-      const start = runs[r] as number;
-      const end = runs[r + 1] as number;
-      if (end - start < 2) continue;
-      if (!isOrdered(key, order, start, end)) {
-        if (!(key instanceof Int32Array)) return undefined;
-        order ??= identity(length);
-        countingSort(order, start, end, key, sizes[k] as number);
-      }
-      if (!last) splitRuns(key, order, start, end, next);
-    }
-    runs = next;
-  }
-  return { order };
-}
-
-function identity(length: number): Int32Array {
-  const order = new Int32Array(length);
-  for (let i = 0; i < length; i++) order[i] = i;
-  return order;
-}
-
-/** Whether `key` is non-decreasing over rows `[start, end)` of `order` (NaN counts as largest). */
-function isOrdered(
-  key: Int32Array | Float64Array,
-  order: Int32Array | undefined,
-  start: number,
-  end: number,
-): boolean {
-  if (order === undefined) {
-    let previous = key[start] as number;
-    for (let i = start + 1; i < end; i++) {
-      const value = key[i] as number;
-      if (value < previous || (Number.isNaN(previous) && !Number.isNaN(value))) return false;
-      previous = value;
-    }
-    return true;
-  }
-  let previous = key[order[start] as number] as number;
-  for (let i = start + 1; i < end; i++) {
-    const value = key[order[i] as number] as number;
-    if (value < previous || (Number.isNaN(previous) && !Number.isNaN(value))) return false;
-    previous = value;
-  }
-  return true;
-}
-
-/** Appends the `[start, end)` ranges of equal keys longer than one row to `runs`. */
-function splitRuns(
-  key: Int32Array | Float64Array,
-  order: Int32Array | undefined,
-  start: number,
-  end: number,
-  runs: number[],
-): void {
-  let runStart = start;
-  let current = key[order ? (order[start] as number) : start] as number;
-  for (let i = start + 1; i < end; i++) {
-    const value = key[order ? (order[i] as number) : i] as number;
-    if (value !== current) {
-      if (i - runStart > 1) runs.push(runStart, i);
-      runStart = i;
-      current = value;
-    }
-  }
-  if (end - runStart > 1) runs.push(runStart, end);
-}
-
-/** Stable counting sort of `order[start, end)` by `key` (integers in `[0, size)`). */
-function countingSort(
-  order: Int32Array,
-  start: number,
-  end: number,
-  key: Int32Array,
-  size: number,
-): void {
-  const counts = new Int32Array(size + 1);
-  for (let i = start; i < end; i++) {
-    const b = (key[order[i] as number] as number) + 1;
-    counts[b] = (counts[b] as number) + 1;
-  }
-  for (let b = 1; b <= size; b++) counts[b] = (counts[b] as number) + (counts[b - 1] as number);
-  const sorted = new Int32Array(end - start);
-  for (let i = start; i < end; i++) {
-    const row = order[i] as number;
-    const b = key[row] as number;
-    const at = counts[b] as number;
-    sorted[at] = row;
-    counts[b] = at + 1;
-  }
-  order.set(sorted, start);
-}
-
-/**
- * Appends the batch to the staging table in `order` (a permutation of the rows, or
- * input order), one DataChunk (2048 rows, DuckDB's vector size) at a time; the chunk and
- * its vectors are reused, so a typed column in input order costs one memcpy per chunk.
+ * Appends the batch to the staging table, one DataChunk (2048 rows, DuckDB's vector size)
+ * at a time; the chunk and its vectors are reused, so a typed column costs one memcpy
+ * per chunk. (Putting rows in clustering order in JS was measured slower at 10M rows than
+ * DuckDB's ORDER BY in the COPY: the gather misses cache on every row.)
  */
 async function fillStage(
   connection: DuckDBConnection,
@@ -726,7 +578,6 @@ async function fillStage(
   staged: readonly StagedColumn[],
   pids: Int32Array | undefined,
   length: number,
-  order: Int32Array | undefined,
 ): Promise<void> {
   const appender = await connection.createAppender(stage);
   const types = [...staged.map((c) => c.stageType), ...(pids ? [INTEGER] : [])];
@@ -735,7 +586,6 @@ async function fillStage(
   const chunkRows = 2048;
   const chunk = DuckDBDataChunk.create(types, chunkRows);
   const vectors = plans.map((_, index) => chunk.getColumnVector(index));
-  const at = order ? (i: number): number => order[i] as number : (i: number): number => i;
   try {
     for (let offset = 0; offset < length; offset += chunkRows) {
       const n = Math.min(chunkRows, length - offset);
@@ -753,17 +603,13 @@ async function fillStage(
                 items instanceof Uint32Array)))
         ) {
           // Same type: memcpy; ENUM vectors: codes narrowed element-wise by TypedArray.set.
-          const target = items as Float64Array | Int32Array;
-          const source = plan.source;
-          if (order === undefined) target.set(source.subarray(offset, offset + n));
-          else
-            for (let i = 0; i < n; i++) target[i] = source[order[offset + i] as number] as number;
+          (items as Float64Array | Int32Array).set(plan.source.subarray(offset, offset + n));
         } else if (plan.kind === 'int64' && items instanceof BigInt64Array) {
           // Little-endian two's complement from doubles: exact for |value| < 2^53.
           const words = new Int32Array(items.buffer, items.byteOffset, n * 2);
           const { source, scale } = plan;
           for (let i = 0; i < n; i++) {
-            const value = Math.round((source[at(offset + i)] as number) * scale);
+            const value = Math.round((source[offset + i] as number) * scale);
             const high = Math.floor(value / TWO_32);
             words[2 * i] = value - high * TWO_32;
             words[2 * i + 1] = high;
@@ -774,14 +620,14 @@ async function fillStage(
           const codes = plan.kind === 'codes' ? plan.codes : plan.source;
           const convert = (staged[index] as StagedColumn | undefined)?.convert ?? Number;
           for (let i = 0; i < n; i++) {
-            const code = codes[at(offset + i)];
+            const code = codes[offset + i];
             vector.setItem(i, code === undefined || code < 0 ? null : convert(code));
           }
         } else {
           const convert = (staged[index] as StagedColumn).convert;
-          const source = plan.kind === 'values' ? plan.source : plan.source;
+          const source = plan.source;
           for (let i = 0; i < n; i++) {
-            const value = source[at(offset + i)];
+            const value = source[offset + i];
             vector.setItem(i, value === null || value === undefined ? null : convert(value));
           }
         }
