@@ -13,7 +13,14 @@ export const TRADE_SCHEMA: ColumnSpec[] = [
 export const SYMBOLS = (count: number): string[] =>
   Array.from({ length: count }, (_, i) => `S${String(i).padStart(4, '0')}`);
 
-export function tradesBatch(rows: number, day: string, symbols: number, firstId = 0): ColumnBatch {
+/** `rows` trades of `symbols` symbols (from `S<firstSymbol>` on), round robin, time-ordered. */
+export function tradesBatch(
+  rows: number,
+  day: string,
+  symbols: number,
+  firstId = 0,
+  firstSymbol = 0,
+): ColumnBatch {
   const open = Date.parse(`${day}T14:30:00Z`);
   const session = 6.5 * 3600 * 1000;
   const codes = new Int32Array(rows);
@@ -31,7 +38,7 @@ export function tradesBatch(rows: number, day: string, symbols: number, firstId 
   return {
     length: rows,
     columns: {
-      symbol: { dictionary: SYMBOLS(symbols), codes },
+      symbol: { dictionary: SYMBOLS(firstSymbol + symbols).slice(firstSymbol), codes },
       ts,
       price,
       size,
