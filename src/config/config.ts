@@ -120,7 +120,7 @@ export const SETTINGS = {
   },
   simulatorTradesPerSecond: {
     env: 'SIM_TRADES_PER_SECOND',
-    default: '1',
+    default: '0.5',
     description: 'Average trades per second per symbol (intraday volume is U-shaped around it).',
     parse: positiveNumber,
   },
