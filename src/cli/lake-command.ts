@@ -50,7 +50,9 @@ export function openLocation(
       tablePath: (match[2] ?? '').replace(/\/+$/, ''),
     };
   }
-  return { store: localObjectStore(path.resolve(location)), tablePath: '' };
+  // The folder above the table is the store's root, so messages name the table.
+  const absolute = path.resolve(location);
+  return { store: localObjectStore(path.dirname(absolute)), tablePath: path.basename(absolute) };
 }
 
 function parseInteger(value: string): number {

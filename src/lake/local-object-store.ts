@@ -13,9 +13,10 @@ import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
  */
 export function localObjectStore(rootDir: string): ObjectStore {
   const root = path.resolve(rootDir);
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep; // the root may be `/`
   const resolve = (key: string): string => {
     const full = path.resolve(root, key);
-    if (full !== root && !full.startsWith(root + path.sep)) {
+    if (full !== root && !full.startsWith(prefix)) {
       throw new AlphalakeError('BAD_USER_INPUT', `key escapes the store root: ${key}`);
     }
     return full;
