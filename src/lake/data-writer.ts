@@ -556,8 +556,11 @@ function fillPlan(column: StagedColumn): FillPlan {
   if (column.stageType === DOUBLE && source instanceof Float64Array && column.typedInput)
     return { kind: 'copy', source };
   if (isDictionaryColumn(source)) {
+    // Codes go into the vector as they are only if each names a dictionary entry (an
+    // ENUM vector must never hold an index outside its dictionary); others become NULL.
     const codes = source.codes;
-    if (codes instanceof Int32Array && !codes.some((code) => code < 0))
+    const size = source.dictionary.length;
+    if (codes instanceof Int32Array && !codes.some((code) => code < 0 || code >= size))
       return { kind: 'copy', source: codes };
     return { kind: 'codes', codes };
   }
@@ -621,7 +624,7 @@ async function fillStage(
           const convert = (staged[index] as StagedColumn | undefined)?.convert ?? Number;
           for (let i = 0; i < n; i++) {
             const code = codes[offset + i];
-            vector.setItem(i, code === undefined || code < 0 ? null : convert(code));
+            vector.setItem(i, code === undefined || code < 0 ? null : (convert(code) ?? null));
           }
         } else {
           const convert = (staged[index] as StagedColumn).convert;

@@ -123,6 +123,30 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
     });
   }
 
+  it('dictionary codes outside the dictionary are NULL, sorted or not', async () => {
+    const table = await DeltaTable.create(store, 'codes', {
+      schema: [
+        { name: 'i', type: 'long', nullable: false },
+        { name: 'venue', type: 'string', nullable: true },
+      ],
+      clusterBy: ['venue'],
+    });
+    for (const dictionary of [
+      ['ARCX', 'XNYS'],
+      ['XNYS', 'ARCX'],
+    ]) {
+      await table.append({
+        length: 3,
+        columns: {
+          i: new Float64Array([1, 2, 3]),
+          venue: { dictionary, codes: new Int32Array([0, 7, 1]) },
+        },
+      });
+    }
+    const { rows } = await table.query({ orderBy: [{ column: 'venue' }, { column: 'i' }] });
+    expect(rows.map((r) => r['venue'])).toEqual(['ARCX', 'ARCX', 'XNYS', 'XNYS', null, null]);
+  });
+
   it('pre-1970 and sub-millisecond epoch-ms timestamps, nullable dictionary codes', async () => {
     const table = await DeltaTable.create(store, 'n', {
       schema: [
