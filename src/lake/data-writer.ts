@@ -472,10 +472,11 @@ function stageColumn(
         const stageType = type === 'timestamp' ? TIMESTAMPTZ : TIMESTAMP;
         return { ...plain(stageType, duckdbType(type), stageName, Number), int64Scale: 1000 };
       }
-      const ts = `make_timestamp(CAST(${stageName} AS BIGINT))`;
+      // Other input is staged as exact epoch µs (a double would round beyond 2^53 µs).
+      const ts = `make_timestamp(${stageName})`;
       return plain(
-        DOUBLE,
-        'DOUBLE',
+        BIGINT,
+        'BIGINT',
         type === 'timestamp' ? `CAST(${ts} AS TIMESTAMPTZ)` : ts,
         timestampMicros,
       );
@@ -520,12 +521,13 @@ function sortedDictionary(
   return { dictionary, codes };
 }
 
-/** Epoch microseconds as a double: Date, epoch milliseconds (number), micros (bigint), ISO text. */
-function timestampMicros(value: unknown): number {
-  if (value instanceof Date) return value.getTime() * 1000;
-  if (typeof value === 'number') return Math.round(value * 1000);
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'string') return Number(parseTimestampMicros(value));
+/** Exact epoch microseconds: Date, epoch milliseconds (number), micros (bigint), ISO text. */
+function timestampMicros(value: unknown): bigint {
+  if (value instanceof Date && Number.isFinite(value.getTime()))
+    return BigInt(value.getTime()) * 1000n;
+  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1000));
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'string') return parseTimestampMicros(value);
   throw new AlphalakeError('BAD_USER_INPUT', `not a timestamp: ${String(value)}`);
 }
 

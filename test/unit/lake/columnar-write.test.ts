@@ -123,6 +123,28 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
     });
   }
 
+  it('timestamps given as text or bigint keep every microsecond, also beyond 2^53 µs', async () => {
+    const table = await DeltaTable.create(store, 'far', {
+      schema: [
+        { name: 'i', type: 'long', nullable: false },
+        { name: 'ts', type: 'timestamp', nullable: false },
+      ],
+    });
+    await table.append([
+      { i: 1, ts: '9999-12-31T23:59:59.999999Z' },
+      { i: 2, ts: -62_135_596_799_999_999n },
+    ]);
+    const { rows } = await table.query({
+      orderBy: [{ column: 'i' }],
+      filters: [{ column: 'ts', op: '>=', value: '9999-12-31T23:59:59.999999Z' }],
+    });
+    expect(rows).toEqual([{ i: 1, ts: new Date('9999-12-31T23:59:59.999Z') }]);
+    const early = await table.query({
+      filters: [{ column: 'ts', op: '<', value: -62_135_596_799_999_998n }],
+    });
+    expect(early.rows).toEqual([{ i: 2, ts: new Date(-62_135_596_800_000) }]);
+  });
+
   it('dictionary codes outside the dictionary are NULL, sorted or not', async () => {
     const table = await DeltaTable.create(store, 'codes', {
       schema: [
