@@ -93,6 +93,38 @@ export async function run(): Promise<void> {
         total: result.filesTotal,
       };
     };
+    /** The same bars from `queryColumns`: Float64Arrays, no object per row. */
+    const columnBars = async (filters: Filter[], prune: boolean) => {
+      const result = await table.queryColumns({
+        snapshot,
+        filters,
+        columns: ['ts', 'price', 'size'],
+        prune,
+      });
+      const ts = result.columns['ts']?.values as Float64Array;
+      const prices = result.columns['price']?.values as Float64Array;
+      const sizes = result.columns['size']?.values as Float64Array;
+      const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
+      for (let i = 0; i < result.length; i++) {
+        const minute = Math.floor((ts[i] as number) / 60_000);
+        const price = prices[i] as number;
+        const bar = minutes.get(minute);
+        if (!bar)
+          minutes.set(minute, { o: price, h: price, l: price, c: price, v: sizes[i] as number });
+        else {
+          bar.h = Math.max(bar.h, price);
+          bar.l = Math.min(bar.l, price);
+          bar.c = price;
+          bar.v += sizes[i] as number;
+        }
+      }
+      return {
+        bars: minutes.size,
+        rows: result.length,
+        files: result.filesScanned,
+        total: result.filesTotal,
+      };
+    };
     type Read = typeof bars;
     const measure = async (
       label: string,
@@ -119,8 +151,10 @@ export async function run(): Promise<void> {
     };
     const fewer = Math.max(3, Math.floor(runs / 4));
     await measure('symbol-day, pruned', bars, dayFilters, true, runs);
+    await measure('symbol-day, pruned, columns', columnBars, dayFilters, true, runs);
     await measure('symbol-day, no pruning', bars, dayFilters, false, fewer);
     await measure('symbol-month, pruned', bars, monthFilters, true, fewer);
+    await measure('symbol-month, pruned, columns', columnBars, monthFilters, true, fewer);
     await measure('symbol-month, no pruning', bars, monthFilters, false, fewer);
     const peer = await deltaRsPeer(
       dir,

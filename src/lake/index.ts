@@ -23,7 +23,7 @@ export type { ColumnBatch, ColumnValues, DictionaryColumn, Rows } from './column
 export type { AddFile, RemoveFile, ProtocolAction, MetadataAction, TxnAction } from './actions.js';
 export type { Snapshot, SnapshotTarget } from './snapshot.js';
 export type { Filter, FilterOp } from './pruning.js';
-export type { QueryOptions, QueryResult } from './query.js';
+export type { ColumnarQueryResult, QueryOptions, QueryResult, ResultColumn } from './query.js';
 export type { LakeValue } from './values.js';
 export {
   DeltaTable,

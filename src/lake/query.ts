@@ -1,4 +1,10 @@
-import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
+import {
+  JSDuckDBValueConverter,
+  type DuckDBConnection,
+  type DuckDBMaterializedResult,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { endianness } from 'node:os';
 import { AlphalakeError } from '../domain/index.js';
 import { decodeActionPath, type AddFile } from './actions.js';
 import { sqlString, withDuckDB } from './duckdb.js';
@@ -16,13 +22,7 @@ import {
   type ColumnType,
 } from './schema.js';
 import type { Snapshot } from './snapshot.js';
-import {
-  formatMicros,
-  microsToDate,
-  normalizeLong,
-  toDateString,
-  toEpochMicros,
-} from './values.js';
+import { formatMicros, normalizeLong, toDateString, toEpochMicros } from './values.js';
 
 /**
  * Queries a snapshot with DuckDB: files are pruned by partition values and statistics
@@ -53,11 +53,58 @@ export interface QueryResult {
 const fileColumnsCache = new Map<string, readonly string[]>();
 const FILE_COLUMNS_CACHE_LIMIT = 100_000;
 
+/**
+ * One result column, read chunk by chunk from DuckDB. Numbers and timestamps arrive as a
+ * Float64Array (timestamps as epoch milliseconds, floored; longs while within ±(2^53−1))
+ * with `nulls` marking null rows (their value is NaN); every other type, and a long
+ * column holding a larger value, as an array of the values `query` returns.
+ */
+export interface ResultColumn {
+  readonly values: Float64Array | readonly unknown[];
+  readonly nulls?: Uint8Array;
+}
+
+export interface ColumnarQueryResult {
+  readonly length: number;
+  readonly columns: Readonly<Record<string, ResultColumn>>;
+  readonly filesScanned: number;
+  readonly filesTotal: number;
+}
+
+/** Rows as objects keyed by column name, built once from the columnar result. */
 export async function querySnapshot(
   store: ObjectStore,
   snapshot: Snapshot,
   options: QueryOptions,
 ): Promise<QueryResult> {
+  const result = await queryColumnsSnapshot(store, snapshot, options);
+  const names = Object.keys(result.columns);
+  const readers = names.map((name) => {
+    const column = result.columns[name] as ResultColumn;
+    const type = findColumn(snapshot.schema, name)?.type;
+    const values = column.values;
+    const nulls = column.nulls;
+    if (!(values instanceof Float64Array)) return (i: number): unknown => values[i];
+    if (isTimestamp(type ?? 'string'))
+      return (i: number): unknown => (nulls?.[i] ? null : new Date(values[i] as number));
+    return (i: number): unknown => (nulls?.[i] ? null : values[i]);
+  });
+  const rows: Record<string, unknown>[] = new Array<Record<string, unknown>>(result.length);
+  for (let i = 0; i < result.length; i++) {
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < names.length; c++)
+      row[names[c] as string] = (readers[c] as (i: number) => unknown)(i);
+    rows[i] = row;
+  }
+  return { rows, filesScanned: result.filesScanned, filesTotal: result.filesTotal };
+}
+
+/** The columnar form of `querySnapshot`: no object per row (see `ResultColumn`). */
+export async function queryColumnsSnapshot(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  options: QueryOptions,
+): Promise<ColumnarQueryResult> {
   const schema = snapshot.schema;
   const columns = (options.columns ?? schema.map((c) => c.name)).map((name) => {
     const column = findColumn(schema, name);
@@ -79,7 +126,10 @@ export async function querySnapshot(
   }
   const files = options.prune === false ? [...snapshot.files] : pruneFiles(snapshot.files, bound);
   const result = { filesScanned: files.length, filesTotal: snapshot.files.length };
-  if (files.length === 0 || options.limit === 0) return { rows: [], ...result };
+  if (files.length === 0 || options.limit === 0) {
+    const empty = Object.fromEntries(columns.map((c) => [c.name, { values: [] as unknown[] }]));
+    return { length: 0, columns: empty, ...result };
+  }
 
   const needed = new Set<string>([
     ...columns.map((c) => c.name),
@@ -161,26 +211,8 @@ export async function querySnapshot(
       sql += ` ORDER BY ${options.orderBy.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
     }
     if (options.limit !== undefined) sql += ` LIMIT ${options.limit}`;
-    const reader = await connection.runAndReadAll(sql, params.length > 0 ? params : undefined);
-    const rows = reader.getRowObjectsJS() as Record<string, unknown>[];
-    const timestamps = new Set(columns.filter((c) => isTimestamp(c.type)).map((c) => c.name));
-    // Nested fields of column-mapped tables leave DuckDB under their physical names.
-    const mapped = new Map(
-      columns.filter((c) => hasNestedMapping(c.type)).map((c) => [c.name, c.type] as const),
-    );
-    for (const row of rows) {
-      for (const key of Object.keys(row)) {
-        const value = row[key];
-        const nested = mapped.get(key);
-        row[key] =
-          timestamps.has(key) && typeof value === 'bigint'
-            ? microsToDate(value)
-            : nested !== undefined
-              ? toLogicalValue(nested, normalizeValue(value))
-              : normalizeValue(value);
-      }
-    }
-    return { rows, ...result };
+    const materialized = await connection.run(sql, params.length > 0 ? params : undefined);
+    return { ...readColumns(materialized, columns), ...result };
   }, options.signal);
 }
 
@@ -252,12 +284,223 @@ function isTimestamp(type: ColumnType): boolean {
   return type === 'timestamp' || type === 'timestamp_ntz';
 }
 
+/**
+ * What a column leaves DuckDB as: numbers other than long as DOUBLE, timestamps as epoch
+ * milliseconds floored (exact integer arithmetic on the microseconds; DuckDB's own
+ * conversion truncates toward zero), dates and decimals as text, long as BIGINT.
+ */
 function outputExpr(column: ColumnSpec): string {
   const name = quoteIdent(column.name);
-  // Epoch microseconds, floored to milliseconds by us (DuckDB's Date conversion truncates toward zero).
   if (isTimestamp(column.type)) return `epoch_us(${name}) AS ${name}`;
+  if (DOUBLE_OUTPUT.has(column.type as string)) return `CAST(${name} AS DOUBLE) AS ${name}`;
   const target = outputType(column.type);
   return target === undefined ? name : `CAST(${name} AS ${target}) AS ${name}`;
+}
+
+const DOUBLE_OUTPUT = new Set(['double', 'float', 'integer', 'short', 'byte']);
+
+/**
+ * The runtime shape of @duckdb/node-api's numeric vectors (1.5.5): `items` is the
+ * chunk's data as a typed array, `validity` answers per row. Typed here because the
+ * package keeps them private; when absent, values are read through `getItem`.
+ */
+interface RawValidity {
+  readonly data?: unknown;
+  itemValid(index: number): boolean;
+}
+interface RawVector {
+  readonly items?: unknown;
+  readonly validity?: RawValidity;
+}
+
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+/** All rows valid: DuckDBValidity keeps no bitmap (`data` null) until a row is NULL. */
+function allValid(validity: RawValidity | undefined): boolean {
+  return validity === undefined || validity.data === null;
+}
+
+/** One chunk of a DOUBLE vector into `target` at `offset` (a memcpy when no row is NULL). */
+function readDoubles(
+  items: Float64Array,
+  validity: RawValidity | undefined,
+  n: number,
+  target: Float64Array,
+  offset: number,
+  markNull: (i: number) => void,
+): void {
+  target.set(items.subarray(0, n), offset);
+  if (allValid(validity)) return;
+  for (let i = 0; i < n; i++) if (!(validity as RawValidity).itemValid(i)) markNull(i);
+}
+
+/**
+ * One chunk of a BIGINT vector (longs, or timestamps as epoch µs → floored ms) into
+ * `target` at `offset`, read as two 32-bit words per value so no BigInt is made unless a
+ * value is beyond ±(2^53−1). Returns the first row of a long column that is not a safe
+ * integer (the caller keeps that column exact), else -1.
+ */
+function readInt64s(
+  items: BigInt64Array,
+  validity: RawValidity | undefined,
+  n: number,
+  target: Float64Array,
+  offset: number,
+  timestamps: boolean,
+  markNull: (i: number) => void,
+): number {
+  const words = new Int32Array(items.buffer, items.byteOffset, n * 2);
+  const checkNulls = !allValid(validity);
+  for (let i = 0; i < n; i++) {
+    if (checkNulls && !(validity as RawValidity).itemValid(i)) {
+      markNull(i);
+      continue;
+    }
+    const high = words[2 * i + 1] as number;
+    const low = (words[2 * i] as number) >>> 0;
+    const value = high * 4_294_967_296 + low;
+    // |value| ≤ 2^53 − 1: the high word within ±2^21, and not −2^53 itself.
+    const safe = high >= -2_097_152 && high <= 2_097_151 && (high !== -2_097_152 || low !== 0);
+    if (timestamps) {
+      target[offset + i] = safe ? floorMillis(value) : floorMillisOf(items[i] as bigint);
+    } else if (safe) {
+      target[offset + i] = value;
+    } else {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** How one output column is read from the result chunks. */
+function columnReader(column: ColumnSpec): 'double' | 'long' | 'timestamp' | 'values' {
+  if (isTimestamp(column.type)) return 'timestamp';
+  if (DOUBLE_OUTPUT.has(column.type as string)) return 'double';
+  return column.type === 'long' ? 'long' : 'values';
+}
+
+/**
+ * Epoch microseconds (a safe integer) → epoch milliseconds, floored. The division is
+ * rounded, so the quotient is corrected by exact multiplications (no `%`, which is a slow
+ * fmod on doubles).
+ */
+function floorMillis(micros: number): number {
+  let millis = Math.floor(micros / 1000);
+  if (millis * 1000 > micros) millis -= 1;
+  else if ((millis + 1) * 1000 <= micros) millis += 1;
+  return millis;
+}
+
+function floorMillisOf(micros: bigint): number {
+  const rest = ((micros % 1000n) + 1000n) % 1000n;
+  return Number((micros - rest) / 1000n);
+}
+
+/**
+ * Reads a materialized result column by column: numbers into one Float64Array per
+ * column (no per-row objects), everything else through the JS value converter, then
+ * normalized as `query` documents (longs exact, nested fields under logical names).
+ */
+function readColumns(
+  result: DuckDBMaterializedResult,
+  columns: readonly ColumnSpec[],
+): { length: number; columns: Record<string, ResultColumn> } {
+  const length = result.rowCount;
+  const kinds = columns.map(columnReader);
+  const numbers = kinds.map((kind) => (kind === 'values' ? undefined : new Float64Array(length)));
+  const nulls: (Uint8Array | undefined)[] = columns.map(() => undefined);
+  const others: (unknown[] | undefined)[] = kinds.map((kind) =>
+    kind === 'values' ? new Array<unknown>(length) : undefined,
+  );
+  let offset = 0;
+  for (let c = 0; c < result.chunkCount; c++) {
+    const chunk = result.getChunk(c);
+    const n = chunk.rowCount;
+    for (let k = 0; k < columns.length; k++) {
+      const kind = kinds[k];
+      const target = numbers[k];
+      if (target !== undefined) {
+        const vector = chunk.getColumnVector(k);
+        const raw = vector as unknown as RawVector;
+        const markNull = (i: number): void => {
+          target[offset + i] = NaN;
+          (nulls[k] ??= new Uint8Array(length))[offset + i] = 1;
+        };
+        if (kind === 'double' && raw.items instanceof Float64Array) {
+          readDoubles(raw.items, raw.validity, n, target, offset, markNull);
+        } else if (
+          (kind === 'long' || kind === 'timestamp') &&
+          raw.items instanceof BigInt64Array &&
+          LITTLE_ENDIAN
+        ) {
+          const unsafeAt = readInt64s(
+            raw.items,
+            raw.validity,
+            n,
+            target,
+            offset,
+            kind === 'timestamp',
+            markNull,
+          );
+          if (unsafeAt >= 0) {
+            // This column becomes an array of exact values (number or bigint).
+            kinds[k] = 'values';
+            const exact: unknown[] = Array.from(target.subarray(0, offset + unsafeAt), (v, j) =>
+              nulls[k]?.[j] ? null : v,
+            );
+            const rest = chunk.convertColumnValues(k, JSDuckDBValueConverter);
+            for (let r = unsafeAt; r < n; r++) exact[offset + r] = normalizeValue(rest[r]);
+            others[k] = exact;
+            numbers[k] = undefined;
+            nulls[k] = undefined;
+          }
+        } else {
+          for (let i = 0; i < n; i++) {
+            const value = vector.getItem(i);
+            if (value === null) markNull(i);
+            else if (kind === 'timestamp') target[offset + i] = floorMillisOf(value as bigint);
+            else target[offset + i] = kind === 'long' ? Number(value) : (value as number);
+          }
+          if (kind === 'long') {
+            // Without raw access, longs are checked afterwards and kept exact if needed.
+            const converted = chunk.convertColumnValues(k, JSDuckDBValueConverter);
+            if (converted.some((v) => typeof v === 'bigint' && normalizeLong(v) !== Number(v))) {
+              kinds[k] = 'values';
+              const exact: unknown[] = Array.from(target.subarray(0, offset), (v, j) =>
+                nulls[k]?.[j] ? null : v,
+              );
+              for (let r = 0; r < n; r++) exact[offset + r] = normalizeValue(converted[r]);
+              others[k] = exact;
+              numbers[k] = undefined;
+              nulls[k] = undefined;
+            }
+          }
+        }
+      } else {
+        const out = others[k] as unknown[];
+        const values = chunk.convertColumnValues(k, JSDuckDBValueConverter);
+        const type = (columns[k] as ColumnSpec).type;
+        const mapped = hasNestedMapping(type);
+        for (let i = 0; i < n; i++) {
+          const value = normalizeValue(values[i]);
+          out[offset + i] = mapped ? toLogicalValue(type, value) : value;
+        }
+      }
+    }
+    offset += n;
+  }
+  const out: Record<string, ResultColumn> = {};
+  columns.forEach((column, k) => {
+    const target = numbers[k];
+    const mask = nulls[k];
+    out[column.name] =
+      target !== undefined
+        ? mask !== undefined
+          ? { values: target, nulls: mask }
+          : { values: target }
+        : { values: others[k] as unknown[] };
+  });
+  return { length, columns: out };
 }
 
 function filterSql(bound: BoundFilter, param: (value: DuckDBValue) => string): string {
