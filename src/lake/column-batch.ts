@@ -169,7 +169,8 @@ export function kindFits(type: ColumnType, kind: string): boolean {
     case 'boolean':
       return kind === 'boolean';
     case 'date':
-      return kind === 'string' || kind === 'timestamp';
+      // 'YYYY-MM-DD', a Date, or days since the epoch.
+      return kind === 'string' || kind === 'timestamp' || NUMBER_KINDS.includes(kind);
     case 'timestamp':
     case 'timestamp_ntz':
       // Date, ISO text, epoch ms (number or Float64Array), epoch µs (bigint).

@@ -99,8 +99,14 @@ describe('SCHEMA_MISMATCH lists every difference', () => {
       { symbol: 'A', ts: new Date(0), price: 1, size: 1n, id: null, date: '2024-01-02' },
       { symbol: 'A', ts: '2024-01-02T00:00:00.000001Z', price: 2, size: 2, date: new Date(0) },
       { symbol: 'A', ts: 5, price: 3n, size: 3, id: 7, date: '2024-01-02' },
-      { symbol: 'A', ts: 5_000n, price: 4, size: 4, id: undefined, date: '2024-01-02' },
+      { symbol: 'A', ts: 5_000n, price: 4, size: 4, id: undefined, date: 19_724 },
     ]);
-    expect((await table.query()).rows).toHaveLength(4);
+    const { rows } = await table.query({ orderBy: [{ column: 'price' }] });
+    expect(rows.map((r) => r['date'])).toEqual([
+      '2024-01-02',
+      '1970-01-01',
+      '2024-01-02',
+      '2024-01-02',
+    ]);
   });
 });
