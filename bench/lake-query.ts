@@ -150,11 +150,23 @@ export async function run(): Promise<void> {
       return p50;
     };
     const fewer = Math.max(3, Math.floor(runs / 4));
-    await measure('symbol-day, pruned', bars, dayFilters, true, runs);
-    await measure('symbol-day, pruned, columns', columnBars, dayFilters, true, runs);
-    await measure('symbol-day, no pruning', bars, dayFilters, false, fewer);
-    await measure('symbol-month, pruned', bars, monthFilters, true, fewer);
-    await measure('symbol-month, pruned, columns', columnBars, monthFilters, true, fewer);
+    const dayRows = await measure('symbol-day, pruned', bars, dayFilters, true, runs);
+    const dayColumns = await measure(
+      'symbol-day, pruned, columns',
+      columnBars,
+      dayFilters,
+      true,
+      runs,
+    );
+    const dayUnpruned = await measure('symbol-day, no pruning', bars, dayFilters, false, fewer);
+    const monthRows = await measure('symbol-month, pruned', bars, monthFilters, true, fewer);
+    const monthColumns = await measure(
+      'symbol-month, pruned, columns',
+      columnBars,
+      monthFilters,
+      true,
+      fewer,
+    );
     await measure('symbol-month, no pruning', bars, monthFilters, false, fewer);
     const peer = await deltaRsPeer(
       dir,
@@ -166,6 +178,12 @@ export async function run(): Promise<void> {
     );
     console.log(`  delta-rs symbol-day               p50 ${peer.day.toFixed(1).padStart(8)} ms`);
     console.log(`  delta-rs symbol-month             p50 ${peer.month.toFixed(1).padStart(8)} ms`);
+    const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}x`;
+    console.log(
+      `  ratio pruned / unpruned, symbol-day (rows)      ${ratio(dayRows, dayUnpruned)}` +
+        `\n  ratio alphalake / delta-rs, symbol-day          rows ${ratio(dayRows, peer.day)}, columns ${ratio(dayColumns, peer.day)} (lower is faster; target p50 <= 25 ms)` +
+        `\n  ratio alphalake / delta-rs, symbol-month        rows ${ratio(monthRows, peer.month)}, columns ${ratio(monthColumns, peer.month)}`,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

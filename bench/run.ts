@@ -1,4 +1,7 @@
-/** `npm run bench`: every benchmark, one after another; figures are printed, never asserted. */
+/**
+ * `npm run bench [-- name ...]`: every benchmark (or those named), one after another;
+ * figures are printed, never asserted.
+ */
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 
@@ -7,7 +10,10 @@ const benches: [string, () => Promise<void>][] = [
   ['lake-query', lakeQuery],
 ];
 
-for (const [name, bench] of benches) {
+const wanted = process.argv.slice(2);
+for (const [name, bench] of benches.filter(
+  ([name]) => wanted.length === 0 || wanted.includes(name),
+)) {
   console.log(`\n== ${name}`);
   await bench();
 }
