@@ -1,14 +1,8 @@
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  DeltaTable,
-  localObjectStore,
-  type ColumnSpec,
-  type ColumnType,
-  type ObjectStore,
-} from '../../../src/lake/index.js';
-import { tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { DeltaTable, type ColumnSpec, type ColumnType } from '../../../src/lake/index.js';
+import { useTempStore } from './helpers.js';
 
 /** PROTOCOL.md "Column Mapping" (name mode): logical names outside, physical names in files. */
 const SCHEMA: ColumnSpec[] = [
@@ -105,18 +99,10 @@ function expected(row: (typeof ROWS)[number]): Record<string, unknown> {
 }
 
 describe('column mapping (name mode) with nested fields', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let store: ObjectStore;
-
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    store = localObjectStore(dir);
-  });
-  afterEach(() => cleanup());
+  const temp = useTempStore();
 
   const create = () =>
-    DeltaTable.create(store, 't', {
+    DeltaTable.create(temp.store, 't', {
       schema: SCHEMA,
       partitionColumns: ['day'],
       properties: { 'delta.columnMapping.mode': 'name' },
@@ -153,7 +139,7 @@ describe('column mapping (name mode) with nested fields', () => {
       expect(Object.keys(file.partitionValues)).toEqual([physicalOf('day')]);
 
     // The data files hold only physical names, at every depth.
-    const files = snapshot.files.map((f) => path.join(dir, 't', decodeURIComponent(f.path)));
+    const files = snapshot.files.map((f) => path.join(temp.dir, 't', decodeURIComponent(f.path)));
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {

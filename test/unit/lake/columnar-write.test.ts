@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeltaTable, localObjectStore, type ObjectStore } from '../../../src/lake/index.js';
-import { TRADE_SCHEMA, tempDir } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { DeltaTable } from '../../../src/lake/index.js';
+import { TRADE_SCHEMA, useTempStore } from './helpers.js';
 
 /** Rows of one data file in file order, as DuckDB reads them (numbers, ISO timestamps). */
 async function fileRows(file: string): Promise<Record<string, unknown>[]> {
@@ -22,18 +22,10 @@ async function fileRows(file: string): Promise<Record<string, unknown>[]> {
 const DAY = Date.parse('2024-01-02T14:30:00Z');
 
 describe('columnar appends: clustering order, typed conversions, statistics', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let store: ObjectStore;
-
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    store = localObjectStore(dir);
-  });
-  afterEach(() => cleanup());
+  const temp = useTempStore();
 
   const create = () =>
-    DeltaTable.create(store, 't', {
+    DeltaTable.create(temp.store, 't', {
       schema: TRADE_SCHEMA,
       partitionColumns: ['date'],
       clusterBy: ['symbol', 'ts'],
@@ -68,7 +60,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
       await table.append(input);
       const [file] = (await table.snapshot()).files;
       if (!file) throw new Error('no file written');
-      const rows = await fileRows(path.join(dir, 't', decodeURIComponent(file.path)));
+      const rows = await fileRows(path.join(temp.dir, 't', decodeURIComponent(file.path)));
       expect(rows).toHaveLength(n);
 
       // The expected rows, sorted as DuckDB sorts VARCHAR (UTF-8 bytes), then by ts.
@@ -124,7 +116,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
   }
 
   it('timestamps given as text or bigint keep every microsecond, also beyond 2^53 µs', async () => {
-    const table = await DeltaTable.create(store, 'far', {
+    const table = await DeltaTable.create(temp.store, 'far', {
       schema: [
         { name: 'i', type: 'long', nullable: false },
         { name: 'ts', type: 'timestamp', nullable: false },
@@ -146,7 +138,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
   });
 
   it('dictionary codes outside the dictionary are NULL, sorted or not', async () => {
-    const table = await DeltaTable.create(store, 'codes', {
+    const table = await DeltaTable.create(temp.store, 'codes', {
       schema: [
         { name: 'i', type: 'long', nullable: false },
         { name: 'venue', type: 'string', nullable: true },
@@ -170,7 +162,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
   });
 
   it('pre-1970 and sub-millisecond epoch-ms timestamps, nullable dictionary codes', async () => {
-    const table = await DeltaTable.create(store, 'n', {
+    const table = await DeltaTable.create(temp.store, 'n', {
       schema: [
         { name: 'venue', type: 'string', nullable: true },
         { name: 'ts', type: 'timestamp', nullable: false },

@@ -1,30 +1,22 @@
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeltaTable, localObjectStore, type ObjectStore } from '../../../src/lake/index.js';
+import { describe, expect, it } from 'vitest';
+import { DeltaTable } from '../../../src/lake/index.js';
 import { isAlphalakeError } from '../../../src/domain/index.js';
-import { TRADE_SCHEMA, tempDir, trades } from './helpers.js';
+import { TRADE_SCHEMA, trades, useTempStore } from './helpers.js';
 
 describe('DeltaTable on a local folder', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let store: ObjectStore;
-
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    store = localObjectStore(dir);
-  });
-  afterEach(() => cleanup());
+  const temp = useTempStore();
 
   const create = () =>
-    DeltaTable.create(store, 'bronze/trades', {
+    DeltaTable.create(temp.store, 'bronze/trades', {
       schema: TRADE_SCHEMA,
       partitionColumns: ['date'],
       clusterBy: ['symbol', 'ts'],
     });
 
   it('refuses to open a folder without a log', async () => {
-    await expect(DeltaTable.open(store, 'nothing')).rejects.toSatisfy((e) =>
+    await expect(DeltaTable.open(temp.store, 'nothing')).rejects.toSatisfy((e) =>
       isAlphalakeError(e, 'NOT_FOUND'),
     );
   });
@@ -55,10 +47,10 @@ describe('DeltaTable on a local folder', () => {
       offsets: { trades: 10 },
     });
     // Partition folder and stats on the add action.
-    const files = await readdir(path.join(dir, 'bronze/trades/date=2024-01-02'));
+    const files = await readdir(path.join(temp.dir, 'bronze/trades/date=2024-01-02'));
     expect(files.some((f) => f.endsWith('.parquet'))).toBe(true);
     const commit = await readFile(
-      path.join(dir, 'bronze/trades/_delta_log/00000000000000000001.json'),
+      path.join(temp.dir, 'bronze/trades/_delta_log/00000000000000000001.json'),
       'utf8',
     );
     const add = commit

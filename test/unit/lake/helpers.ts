@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import type { ColumnSpec } from '../../../src/lake/index.js';
+import { afterEach, beforeEach } from 'vitest';
+import { localObjectStore, type ColumnSpec, type ObjectStore } from '../../../src/lake/index.js';
 
 /** A fresh temporary folder, removed by the returned cleanup. */
 export async function tempDir(
@@ -9,6 +10,28 @@ export async function tempDir(
 ): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A fresh local store in a temporary folder for each test of the calling `describe`;
+ * read `dir` and `store` inside the tests (they change per test).
+ */
+export function useTempStore(): { readonly dir: string; readonly store: ObjectStore } {
+  const current = { dir: '', store: undefined as unknown as ObjectStore };
+  let cleanup: () => Promise<void> = async () => {};
+  beforeEach(async () => {
+    ({ dir: current.dir, cleanup } = await tempDir());
+    current.store = localObjectStore(current.dir);
+  });
+  afterEach(() => cleanup());
+  return {
+    get dir() {
+      return current.dir;
+    },
+    get store() {
+      return current.store;
+    },
+  };
 }
 
 export const TRADE_SCHEMA: ColumnSpec[] = [
