@@ -3,7 +3,13 @@ import { cp, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ColumnSpec, ColumnType } from '../../src/lake/index.js';
+import { expect } from 'vitest';
+import {
+  DeltaTable,
+  type ColumnSpec,
+  type ColumnType,
+  type ObjectStore,
+} from '../../src/lake/index.js';
 
 /** The repository root (this file runs compiled from dist/test/conformance/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -206,4 +212,40 @@ export function interopRows(day: string, n: number, offset: number): Record<stri
     flag: i % 2 === 0,
     date: i === 4 ? null : day,
   }));
+}
+
+/** The table concurrency tests commit to from several processes (append-worker.ts). */
+export const WORKER_SCHEMA: ColumnSpec[] = [
+  { name: 'id', type: 'long', nullable: false },
+  { name: 'worker', type: 'integer', nullable: false },
+  { name: 'date', type: 'date', nullable: false },
+];
+
+const WORKERS = 8;
+const APPENDS = 25;
+
+/**
+ * The concurrency contract, for any object store: 8 processes each commit 25 appends
+ * to table `t`; versions come out contiguous and every row is there exactly once.
+ * `start(worker, appends)` runs one worker process to its end.
+ */
+export async function expectConcurrentAppendsExactlyOnce(
+  store: ObjectStore,
+  start: (worker: number, appends: number) => Promise<unknown>,
+): Promise<DeltaTable> {
+  await DeltaTable.create(store, 't', { schema: WORKER_SCHEMA, partitionColumns: ['date'] });
+  await Promise.all(Array.from({ length: WORKERS }, (_, w) => start(w, APPENDS)));
+  const table = await DeltaTable.open(store, 't');
+  const versions = (await table.history()).map((h) => h.version).sort((a, b) => a - b);
+  expect(versions).toEqual(Array.from({ length: WORKERS * APPENDS + 1 }, (_, v) => v));
+  const ids = (await table.query({ columns: ['id'] })).rows
+    .map((r) => r['id'] as number)
+    .sort((a, b) => a - b);
+  const expected = Array.from({ length: WORKERS }, (_, w) =>
+    Array.from({ length: APPENDS }, (_, i) => w * 1000 + i),
+  ).flat();
+  expect(ids).toEqual(expected.sort((a, b) => a - b));
+  const snapshot = await table.snapshot();
+  for (let w = 0; w < WORKERS; w++) expect(snapshot.txnVersion(`worker-${w}`)).toBe(APPENDS);
+  return table;
 }

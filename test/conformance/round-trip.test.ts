@@ -14,6 +14,8 @@ import {
   oracle,
   oracleRows,
   runWorker,
+  expectConcurrentAppendsExactlyOnce,
+  WORKER_SCHEMA,
   type OracleRead,
 } from './harness.js';
 import { tempDir } from '../unit/lake/helpers.js';
@@ -182,37 +184,14 @@ describe('Delta interoperability with delta-rs', () => {
   });
 
   it('8 processes × 25 appends: contiguous versions, every row exactly once', async () => {
-    await DeltaTable.create(store, 't', {
-      schema: [
-        { name: 'id', type: 'long', nullable: false },
-        { name: 'worker', type: 'integer', nullable: false },
-        { name: 'date', type: 'date', nullable: false },
-      ],
-      partitionColumns: ['date'],
-    });
-    await Promise.all(Array.from({ length: 8 }, (_, w) => runWorker([dir, 't', String(w), '25'])));
-    const table = await DeltaTable.open(store, 't');
-    const history = await table.history();
-    expect(history.map((h) => h.version).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 201 }, (_, v) => v),
+    await expectConcurrentAppendsExactlyOnce(store, (w, appends) =>
+      runWorker([dir, 't', String(w), String(appends)]),
     );
-    const { rows } = await table.query({ columns: ['id'] });
-    const ids = rows.map((r) => r['id'] as number).sort((a, b) => a - b);
-    const expected = Array.from({ length: 8 }, (_, w) =>
-      Array.from({ length: 25 }, (_, i) => w * 1000 + i),
-    ).flat();
-    expect(ids).toEqual(expected.sort((a, b) => a - b));
-    const snapshot = await table.snapshot();
-    for (let w = 0; w < 8; w++) expect(snapshot.txnVersion(`worker-${w}`)).toBe(25);
   });
 
   it('a writer killed before its commit leaves no trace; VACUUM removes its orphans', async () => {
     const table = await DeltaTable.create(store, 't', {
-      schema: [
-        { name: 'id', type: 'long', nullable: false },
-        { name: 'worker', type: 'integer', nullable: false },
-        { name: 'date', type: 'date', nullable: false },
-      ],
+      schema: WORKER_SCHEMA,
       partitionColumns: ['date'],
     });
     await table.append([{ id: 1, worker: 0, date: '2024-01-02' }]);
