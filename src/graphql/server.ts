@@ -3,13 +3,14 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
-import type { GraphQLFormattedError } from 'graphql';
+import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
 import { formatError } from './errors.js';
+import { costLimitRule } from './limits.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
 import { buildApiSchema } from './schema.js';
 
@@ -50,6 +51,8 @@ export async function startApiServer(
     {
       schema,
       context,
+      validate: (schema, document) =>
+        validate(schema, document, [...specifiedRules, costLimitRule()]),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => format(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -62,6 +65,7 @@ export async function startApiServer(
 
   const apollo = new ApolloServer<ApiContext>({
     schema,
+    validationRules: [costLimitRule()],
     formatError: format,
     includeStacktraceInErrorResponses: options.development,
     plugins: [

@@ -186,6 +186,14 @@ describe('walking skeleton', () => {
     ['a limit of 10^9', 'query { trades(symbol: "AAPL", limit: 1000000000) { ts } }'],
     ['a malformed date', 'query { bars(symbol: "AAPL", from: "yesterday-ish") { ts } }'],
     ['an impossible date', 'query { bars(symbol: "AAPL", from: "2026-13-45T99:00:00Z") { ts } }'],
+    [
+      'aliases that add up to too many rows',
+      `query { ${Array.from({ length: 3 }, (_, i) => `b${i}: bars(symbol: "AAPL", limit: 100000) { ts }`).join(' ')} }`,
+    ],
+    [
+      'too many root fields',
+      `query { ${Array.from({ length: 25 }, (_, i) => `s${i}: symbols { symbol }`).join(' ')} }`,
+    ],
   ])('answers %s with BAD_USER_INPUT and stays up', async (_case, query) => {
     const result = await gql(query);
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
