@@ -25,6 +25,7 @@ import {
 import { localObjectStore, type ObjectStore } from './lake/index.js';
 import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
 import { LiveHub, MemorySpeedStore, SpeedLayer, type SpeedStore } from './speed/index.js';
+import { MetricsRegistry } from './metrics/index.js';
 import { MemoryBus, type StreamBus } from './stream/index.js';
 import type { ApiServices } from './graphql/index.js';
 
@@ -79,13 +80,50 @@ export async function createPlatform(
   const hub = new LiveHub();
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
   const tables = await openMedallion(store);
+  const metrics = new MetricsRegistry();
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
     allowedLatenessMs: 2_000,
+    rowsWritten: metrics.counter(
+      'alphalake_lake_rows_written_total',
+      'Rows committed to the lake, by table.',
+    ),
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
   const market = new MarketData(directory, view, clock);
-  const ingestor = new Ingestor(bus, directory, clock);
+  const ingestor = new Ingestor(
+    bus,
+    directory,
+    clock,
+    metrics.counter(
+      'alphalake_ingested_records_total',
+      'Records from sources, by source, kind and outcome (accepted or rejected).',
+    ),
+  );
+  metrics.gauge(
+    'alphalake_lake_watermark_seconds',
+    'Event time up to which the lake is complete.',
+    () => {
+      const watermark = sink.watermark();
+      return watermark === undefined ? undefined : watermark / 1000;
+    },
+  );
+  metrics.gauge(
+    'alphalake_lake_watermark_lag_seconds',
+    'How far the lake watermark trails the clock.',
+    () => {
+      const watermark = sink.watermark();
+      return watermark === undefined ? undefined : (clock.now() - watermark) / 1000;
+    },
+  );
+  metrics.gauge(
+    'alphalake_live_subscribers',
+    'Open live subscriptions (trades and bars).',
+    () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
+  );
+  metrics.gauge('process_resident_memory_bytes', 'Resident memory of this process.', () =>
+    process.memoryUsage.rss(),
+  );
   const calendar = calendarNamed(config.simulatorCalendar);
   const simulator = config.simulatorEnabled
     ? new MarketSimulator({
@@ -117,7 +155,7 @@ export async function createPlatform(
     get feed() {
       return feed;
     },
-    api: { market, hub, watermark: () => sink.watermark() },
+    api: { market, hub, watermark: () => sink.watermark(), metrics },
     get ready() {
       return ready;
     },

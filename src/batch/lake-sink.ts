@@ -9,6 +9,7 @@ import {
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
 import type { ColumnBatch, DeltaTable } from '../lake/index.js';
+import type { Counter } from '../metrics/index.js';
 import type { BusRecord, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 
@@ -20,6 +21,8 @@ export interface LakeSinkOptions {
   readonly intervalMs: number;
   /** How long after a minute ends its last trades may still arrive. */
   readonly allowedLatenessMs: number;
+  /** Counts rows committed, by table. */
+  readonly rowsWritten?: Counter;
 }
 
 /**
@@ -113,7 +116,7 @@ export class LakeSink implements HistorySink {
         if (this.pendingRejects.length > 0) {
           const rejects = this.pendingRejects;
           this.pendingRejects = [];
-          await this.tables.rejects.append(rejects.map(rejectRow));
+          await this.writeRejects(rejects);
         }
         return;
       }
@@ -160,7 +163,7 @@ export class LakeSink implements HistorySink {
         barColumns(aggregateBars(rows)),
       ),
     ]);
-    if (rejects.length > 0) await this.tables.rejects.append(rejects.map(rejectRow));
+    if (rejects.length > 0) await this.writeRejects(rejects);
     if (this.watermarkMs === undefined || range.to > this.watermarkMs) {
       this.watermarkMs = range.to;
       for (const listener of this.listeners) listener(range.to);
@@ -179,8 +182,16 @@ export class LakeSink implements HistorySink {
     const holdsUpTo = this.tableWatermarks.get(table) ?? -Infinity;
     if (holdsUpTo >= range.to) return;
     const batch = toColumns(trades.filter((t) => t.ts >= holdsUpTo));
-    if (batch.length > 0) await table.append(batch, { txn, commitInfo });
+    if (batch.length > 0) {
+      await table.append(batch, { txn, commitInfo });
+      this.options.rowsWritten?.inc({ table: table.tablePath }, batch.length);
+    }
     this.tableWatermarks.set(table, range.to);
+  }
+
+  private async writeRejects(rejects: readonly Reject[]): Promise<void> {
+    await this.tables.rejects.append(rejects.map(rejectRow));
+    this.options.rowsWritten?.inc({ table: this.tables.rejects.tablePath }, rejects.length);
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 import type { MarketData } from '../batch/index.js';
+import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
 /** What resolvers may use: services, never adapters. */
@@ -6,6 +7,8 @@ export interface ApiServices {
   readonly market: MarketData;
   readonly hub: LiveHub;
   readonly watermark: () => number | undefined;
+  /** Served at `/metrics` in the Prometheus text format. */
+  readonly metrics: MetricsRegistry;
 }
 
 export interface ApiContext {

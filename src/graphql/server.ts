@@ -33,7 +33,8 @@ const GRAPHQL_PATH = '/graphql';
 
 /**
  * One HTTP port for everything: Apollo Server for queries and mutations, graphql-ws
- * for subscriptions on the same path, GraphiQL for browsers, `/healthz` and `/readyz`.
+ * for subscriptions on the same path, GraphiQL for browsers, `/healthz`, `/readyz` and
+ * `/metrics`.
  */
 export async function startApiServer(
   services: ApiServices,
@@ -94,6 +95,9 @@ export async function startApiServer(
       status: ready ? 'ready' : 'starting',
       watermark: watermark === undefined ? null : new Date(watermark).toISOString(),
     });
+  });
+  app.get('/metrics', (_req, res) => {
+    res.type('text/plain; version=0.0.4').send(services.metrics.render());
   });
   for (const [name, file] of Object.entries(GRAPHIQL_ASSETS)) {
     app.get(`${GRAPHIQL_ASSET_PREFIX}${name}`, (_req, res) => {

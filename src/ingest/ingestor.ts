@@ -7,6 +7,7 @@ import {
   type Trade,
 } from '../domain/index.js';
 import type { SymbolDirectory } from '../mdm/index.js';
+import type { Counter } from '../metrics/index.js';
 import type { StreamBus } from '../stream/index.js';
 
 /** A record that broke a domain rule, kept with its reason: it lands in `bronze.rejects`. */
@@ -36,6 +37,8 @@ export class Ingestor {
     private readonly bus: StreamBus,
     private readonly directory: SymbolDirectory,
     private readonly clock: Clock,
+    /** Counts records by source, kind and outcome (accepted | rejected). */
+    private readonly records?: Counter,
     private readonly futureToleranceMs = 5_000,
   ) {}
 
@@ -60,6 +63,11 @@ export class Ingestor {
       if (reason) reject('quote', reason, quote);
       return reason === undefined;
     });
+    if (this.records) {
+      this.records.inc({ source, kind: 'trade', outcome: 'accepted' }, trades.length);
+      this.records.inc({ source, kind: 'quote', outcome: 'accepted' }, quotes.length);
+      for (const r of rejects) this.records.inc({ source, kind: r.kind, outcome: 'rejected' });
+    }
     return { trades, quotes, rejects };
   }
 

@@ -246,6 +246,22 @@ describe('walking skeleton', () => {
     });
   });
 
+  it('exposes what it did at /metrics', async () => {
+    const text = await (await fetch(server.url.replace('/graphql', '/metrics'))).text();
+    const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1]);
+    expect(
+      value(/^alphalake_lake_rows_written_total\{table="bronze\/trades"\} (\d+)$/m),
+    ).toBeGreaterThan(0);
+    expect(
+      value(
+        /^alphalake_ingested_records_total\{kind="trade",outcome="rejected",source="test-feed"\} (\d+)$/m,
+      ),
+    ).toBe(3);
+    expect(value(/^alphalake_lake_watermark_seconds (\d+)$/m)).toBe(
+      platform.sink.watermark()! / 1000,
+    );
+  });
+
   it('keeps the lake across a restart and carries on from it without gap or duplicate', async () => {
     const before = platform.sink.watermark()!;
     await server.close();
