@@ -31,7 +31,7 @@ export default tseslint.config(
           patterns: [
             {
               regex:
-                '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|graphql|cli)/(?!index\\.js$).+',
+                '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|graphql|cli)/(?!index\\.js$).+',
               message: 'Import another module through its index.js (its public surface).',
             },
           ],
