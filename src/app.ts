@@ -1,6 +1,6 @@
 import path from 'node:path';
 import {
-  compactLake,
+  maintainLake,
   LakeSink,
   LambdaView,
   MarketData,
@@ -187,20 +187,21 @@ export async function createPlatform(
         );
         if (live) void feed.run(signal);
       }
-      if (live && config.compactionIntervalMinutes > 0) {
-        const compaction = setInterval(() => {
-          compactLake(tables, signal)
+      if (live && config.maintenanceIntervalMinutes > 0) {
+        const maintenance = setInterval(() => {
+          maintainLake(tables, signal)
             .then(({ results }) => {
               for (const r of results.filter((r) => r.status !== 'unchanged')) {
                 console.log(
-                  `alphalake: compaction of ${r.table}: ${r.status}`,
-                  r.error ?? `${r.filesRemoved} → ${r.filesAdded} files`,
+                  `alphalake: maintenance of ${r.table}: ${r.status}`,
+                  r.error ??
+                    `${r.filesRemoved} → ${r.filesAdded} files, ${r.filesVacuumed} vacuumed`,
                 );
               }
             })
-            .catch((error) => console.error('lake compaction failed:', error));
-        }, config.compactionIntervalMinutes * MINUTE_MS);
-        signal.addEventListener('abort', () => clearInterval(compaction), { once: true });
+            .catch((error) => console.error('lake maintenance failed:', error));
+        }, config.maintenanceIntervalMinutes * MINUTE_MS);
+        signal.addEventListener('abort', () => clearInterval(maintenance), { once: true });
       }
       if (live) {
         const retention = config.speedRetentionMinutes * MINUTE_MS;

@@ -10,4 +10,4 @@ export { openMedallion, type Medallion } from './medallion.js';
 export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
 export { LambdaView, type ServedBar, type ServedTrade, type ViewSource } from './lambda-view.js';
 export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
-export { compactLake, type CompactionResult } from './maintenance.js';
+export { maintainLake, type MaintenanceResult } from './maintenance.js';

@@ -136,10 +136,11 @@ export const SETTINGS = {
     description: 'How often the batch sink moves completed minutes from the stream into the lake.',
     parse: positiveNumber,
   },
-  compactionIntervalMinutes: {
-    env: 'LAKE_COMPACTION_INTERVAL_MINUTES',
+  maintenanceIntervalMinutes: {
+    env: 'LAKE_MAINTENANCE_INTERVAL_MINUTES',
     default: '60',
-    description: 'How often the lake tables are compacted (OPTIMIZE); `0` turns it off.',
+    description:
+      'How often the lake tables are compacted (OPTIMIZE) and vacuumed (files replaced over 7 days ago); `0` turns it off.',
     parse: integer(0, 60 * 24 * 7),
   },
   speedRetentionMinutes: {

@@ -14,7 +14,7 @@ import {
   type Bar,
 } from '../../src/domain/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
-import { compactLake } from '../../src/batch/index.js';
+import { maintainLake } from '../../src/batch/index.js';
 
 /**
  * The walking skeleton end to end, embedded, on a clock the test moves by hand:
@@ -288,8 +288,8 @@ describe('walking skeleton', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     await platform.sink.flush();
     const filesBefore = (await platform.tables.trades.snapshot()).files.length;
-    const { results } = await compactLake(platform.tables);
-    expect(results.find((r) => r.table === 'trades')).toMatchObject({ status: 'compacted' });
+    const { results } = await maintainLake(platform.tables);
+    expect(results.find((r) => r.table === 'trades')).toMatchObject({ status: 'maintained' });
     expect(results.every((r) => r.status !== 'failed')).toBe(true);
     expect((await platform.tables.trades.snapshot()).files.length).toBeLessThan(filesBefore);
     const from = Date.parse('2026-11-18T00:00:00Z');
