@@ -16,7 +16,7 @@ export const GRAPHIQL_ASSET_PREFIX = '/graphiql/';
 
 const EXAMPLE_QUERY = `# Welcome to alphalake. Bars come from the lake below the watermark and
 # from the speed layer above it: see each bar's \`source\`.
-query RecentBars {
+{
   lakeStatus { watermark }
   bars(symbol: "AAPL", limit: 10) { ts open high low close volume vwap tradeCount source }
 }
