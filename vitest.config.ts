@@ -30,6 +30,16 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'e2e',
+          include: ['dist/test/e2e/**/*.test.js'],
+          exclude: ['**/node_modules/**'],
+          server,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'services',
           include: ['dist/test/services/**/*.test.js', 'dist/test/conformance/**/*.test.js'],
           exclude: ['**/node_modules/**'],

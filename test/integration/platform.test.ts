@@ -190,6 +190,7 @@ describe('walking skeleton', () => {
       'aliases that add up to too many rows',
       `query { ${Array.from({ length: 3 }, (_, i) => `b${i}: bars(symbol: "AAPL", limit: 100000) { ts }`).join(' ')} }`,
     ],
+    ['a subscription sent over HTTP', 'subscription { trades(symbols: ["AAPL"]) { symbol } }'],
     [
       'too many root fields',
       `query { ${Array.from({ length: 25 }, (_, i) => `s${i}: symbols { symbol }`).join(' ')} }`,
