@@ -9,6 +9,7 @@ export type {
   ByteRange,
 } from './object-store.js';
 export { localObjectStore } from './local-object-store.js';
+export { typeName } from './schema.js';
 export { s3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.js';
 export type {
   ColumnSpec,

@@ -2,8 +2,7 @@ import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlphalakeError } from '../../src/domain/index.js';
-import { DeltaTable, localObjectStore } from '../../src/lake/index.js';
-import { typeNameForTest } from './type-name.js';
+import { DeltaTable, localObjectStore, typeName } from '../../src/lake/index.js';
 import {
   canonicalRows,
   conformanceDir,
@@ -104,7 +103,7 @@ describe('conformance with delta-rs test tables', () => {
           const snapshot = await table.snapshot(version === undefined ? undefined : { version });
           ours = {
             version: snapshot.version,
-            schema: snapshot.schema.map((c) => ({ name: c.name, type: typeNameForTest(c.type) })),
+            schema: snapshot.schema.map((c) => ({ name: c.name, type: typeName(c.type) })),
             files: snapshot.files.map((f) => decodeURIComponent(f.path)).sort(),
           };
           try {

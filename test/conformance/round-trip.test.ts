@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   DeltaTable,
   localObjectStore,
+  typeName,
   type ColumnSpec,
   type ObjectStore,
 } from '../../src/lake/index.js';
@@ -19,7 +20,6 @@ import {
   type OracleRead,
 } from './harness.js';
 import { tempDir } from '../unit/lake/helpers.js';
-import { typeNameForTest } from './type-name.js';
 
 async function compareWithDeltaRs(
   table: DeltaTable,
@@ -37,7 +37,7 @@ async function compareWithDeltaRs(
     const snapshot = await table.snapshot({ version });
     const { rows } = await table.query({ snapshot });
     expect(theirs.version).toBe(version);
-    expect(snapshot.schema.map((c) => ({ name: c.name, type: typeNameForTest(c.type) }))).toEqual(
+    expect(snapshot.schema.map((c) => ({ name: c.name, type: typeName(c.type) }))).toEqual(
       theirs.schema,
     );
     expect(canonicalRows(rows, snapshot.schema), `rows of v${version}`).toEqual(
