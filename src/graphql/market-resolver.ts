@@ -10,7 +10,7 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import { AlphalakeError, type Bar, type Trade } from '../domain/index.js';
+import type { Bar, Trade } from '../domain/index.js';
 import type { ApiContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
@@ -74,11 +74,8 @@ export class MarketResolver {
     subscribe: ({ args, context }: SubscribeData) =>
       context.services.hub.subscribe('trade', context.services.market.checkSymbols(args.symbols)),
   })
-  tradeStream(
-    @Root() trade: Trade | undefined,
-    @Arg('symbols', () => [String]) _symbols: string[],
-  ): TradeType {
-    return TradeType.from(liveUpdate(trade));
+  tradeStream(@Root() trade: Trade, @Arg('symbols', () => [String]) _symbols: string[]): TradeType {
+    return TradeType.from(trade);
   }
 
   @Subscription(() => BarType, {
@@ -87,24 +84,7 @@ export class MarketResolver {
     subscribe: ({ args, context }: SubscribeData) =>
       context.services.hub.subscribe('bar', context.services.market.checkSymbols(args.symbols)),
   })
-  barStream(
-    @Root() bar: Bar | undefined,
-    @Arg('symbols', () => [String]) _symbols: string[],
-  ): BarType {
-    return BarType.from(liveUpdate(bar));
+  barStream(@Root() bar: Bar, @Arg('symbols', () => [String]) _symbols: string[]): BarType {
+    return BarType.from(bar);
   }
-}
-
-/**
- * A subscription sent as a plain HTTP request is executed once with no event: say
- * where subscriptions are served instead of failing on the missing update.
- */
-function liveUpdate<T>(update: T | undefined): T {
-  if (update === undefined) {
-    throw new AlphalakeError(
-      'BAD_USER_INPUT',
-      'subscriptions are served over WebSocket (graphql-ws) on this same URL, not over HTTP',
-    );
-  }
-  return update;
 }

@@ -11,6 +11,7 @@ import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
 import { formatError } from './errors.js';
 import { costLimitRule } from './limits.js';
+import { AlphalakeError } from '../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
 import { buildApiSchema } from './schema.js';
 
@@ -72,6 +73,22 @@ export async function startApiServer(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      {
+        // HTTP serves queries and mutations; a subscription sent here would run once
+        // with no event, so it is refused before execution with the right address.
+        async requestDidStart() {
+          return {
+            async didResolveOperation({ operation }) {
+              if (operation?.operation === 'subscription') {
+                throw new AlphalakeError(
+                  'BAD_USER_INPUT',
+                  'subscriptions are served over WebSocket (graphql-ws) on this same URL, not over HTTP',
+                );
+              }
+            },
+          };
+        },
+      },
       {
         async serverWillStart() {
           return {
