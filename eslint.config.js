@@ -39,4 +39,27 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The lake's phases (storage → log → data → read → maintenance) are sub-modules too:
+    // across them, only through each one's index.js.
+    files: ['src/lake/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|graphql|cli)/(?!index\\.js$).+',
+              message: 'Import another module through its index.js (its public surface).',
+            },
+            {
+              regex: '^\\.\\.?/(storage|log|data|read|maintenance)/(?!index\\.js$).+',
+              message: 'Import another phase of the lake through its index.js.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

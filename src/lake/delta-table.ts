@@ -6,14 +6,10 @@ import {
   type Action,
   type AddFile,
   type RemoveFile,
-} from './actions.js';
-import {
-  checkpointInterval,
-  deletedFileRetentionMs,
-  writeCheckpoint,
-} from './checkpoint-writer.js';
-import { planAndRewrite, type OptimizeOptions, type OptimizeResult } from './optimize.js';
-import { vacuumSnapshot, type VacuumOptions, type VacuumResult } from './vacuum.js';
+} from './log/index.js';
+import { checkpointInterval, deletedFileRetentionMs, writeCheckpoint } from './log/index.js';
+import { planAndRewrite, type OptimizeOptions, type OptimizeResult } from './maintenance/index.js';
+import { vacuumSnapshot, type VacuumOptions, type VacuumResult } from './maintenance/index.js';
 import {
   compareBatch,
   describeDifferences,
@@ -22,19 +18,19 @@ import {
   rowsToBatch,
   type ColumnBatch,
   type Rows,
-} from './column-batch.js';
-import { commitWithRetry, snapshotAfter } from './commit.js';
-import { writeDataFiles } from './data-writer.js';
-import { commitKey, commitTimestamps, listLog } from './log-segment.js';
-import { joinKey, type ObjectStore } from './object-store.js';
-import { bindFilters, fileMayMatch, type Filter } from './pruning.js';
+} from './data/index.js';
+import { commitWithRetry, snapshotAfter } from './log/index.js';
+import { writeDataFiles } from './data/index.js';
+import { commitKey, commitTimestamps, listLog } from './log/index.js';
+import { joinKey, type ObjectStore } from './storage/index.js';
+import { bindFilters, fileMayMatch, type Filter } from './read/index.js';
 import {
   queryColumnsSnapshot,
   querySnapshot,
   type ColumnarQueryResult,
   type QueryOptions,
   type QueryResult,
-} from './query.js';
+} from './read/index.js';
 import {
   MAX_COLUMN_ID_PROPERTY,
   assignColumnMapping,
@@ -45,10 +41,15 @@ import {
   toSchemaString,
   typeName,
   type ColumnSpec,
-} from './schema.js';
-import { loadSnapshot, snapshotFromState, type Snapshot, type SnapshotTarget } from './snapshot.js';
-import { TableState } from './log-replay.js';
-import { checkWritable, isAppendOnly, protocolForNewTable } from './table-features.js';
+} from './log/index.js';
+import {
+  loadSnapshot,
+  snapshotFromState,
+  type Snapshot,
+  type SnapshotTarget,
+} from './log/index.js';
+import { TableState } from './log/index.js';
+import { checkWritable, isAppendOnly, protocolForNewTable } from './log/index.js';
 
 export const ENGINE_INFO = 'alphalake/0.1.0';
 /** Table property holding the clustering (sort) columns of new data files, as a JSON array. */

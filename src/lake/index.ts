@@ -7,10 +7,10 @@ export type {
   ObjectStoreCapabilities,
   ObjectInfo,
   ByteRange,
-} from './object-store.js';
-export { localObjectStore } from './local-object-store.js';
-export { typeName } from './schema.js';
-export { s3ObjectStore, type S3ObjectStoreOptions } from './s3-object-store.js';
+} from './storage/index.js';
+export { localObjectStore } from './storage/index.js';
+export { typeName } from './log/index.js';
+export { s3ObjectStore, type S3ObjectStoreOptions } from './storage/index.js';
 export type {
   ColumnSpec,
   ColumnType,
@@ -19,13 +19,19 @@ export type {
   StructColumnType,
   ArrayColumnType,
   MapColumnType,
-} from './schema.js';
-export type { ColumnBatch, ColumnValues, DictionaryColumn, Rows } from './column-batch.js';
-export type { AddFile, RemoveFile, ProtocolAction, MetadataAction, TxnAction } from './actions.js';
-export type { Snapshot, SnapshotTarget } from './snapshot.js';
-export type { Filter, FilterOp } from './pruning.js';
-export type { ColumnarQueryResult, QueryOptions, QueryResult, ResultColumn } from './query.js';
-export type { LakeValue } from './values.js';
+} from './log/index.js';
+export type { ColumnBatch, ColumnValues, DictionaryColumn, Rows } from './data/index.js';
+export type {
+  AddFile,
+  RemoveFile,
+  ProtocolAction,
+  MetadataAction,
+  TxnAction,
+} from './log/index.js';
+export type { Snapshot, SnapshotTarget } from './log/index.js';
+export type { Filter, FilterOp } from './read/index.js';
+export type { ColumnarQueryResult, QueryOptions, QueryResult, ResultColumn } from './read/index.js';
+export type { LakeValue } from './log/index.js';
 export {
   DeltaTable,
   type CommitResult,
@@ -34,5 +40,5 @@ export {
   type OverwriteOptions,
   type WriteOptions,
 } from './delta-table.js';
-export type { OptimizeOptions, OptimizeResult } from './optimize.js';
-export type { VacuumOptions, VacuumResult } from './vacuum.js';
+export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';
+export type { VacuumOptions, VacuumResult } from './maintenance/index.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 
 /**
  * Table schemas: the `schemaString` of a `metaData` action (PROTOCOL.md, "Schema

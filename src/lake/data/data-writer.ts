@@ -18,16 +18,16 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { AlphalakeError } from '../domain/index.js';
-import { encodeActionPath, type AddFile } from './actions.js';
+import { AlphalakeError } from '../../domain/index.js';
+import { encodeActionPath, type AddFile } from '../log/index.js';
 import {
   isDictionaryColumn,
   valueAt,
   type ColumnBatch,
   type ColumnValues,
 } from './column-batch.js';
-import { sqlString, withDuckDB } from './duckdb.js';
-import { joinKey, type ObjectStore } from './object-store.js';
+import { sqlString, withDuckDB } from '../storage/index.js';
+import { joinKey, type ObjectStore } from '../storage/index.js';
 import {
   decimalOf,
   duckdbType,
@@ -37,7 +37,7 @@ import {
   quoteIdent,
   toPhysicalValue,
   type ColumnSpec,
-} from './schema.js';
+} from '../log/index.js';
 import {
   escapePartitionPathValue,
   formatMicros,
@@ -45,7 +45,7 @@ import {
   parseTimestampMicros,
   serializePartitionValue,
   toDateString,
-} from './values.js';
+} from '../log/index.js';
 
 /**
  * Writes data files: stages a batch in DuckDB, then `COPY`s one zstd Parquet file per

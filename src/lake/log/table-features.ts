@@ -1,4 +1,4 @@
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import type { MetadataAction, ProtocolAction } from './actions.js';
 import { columnMappingMode } from './schema.js';
 

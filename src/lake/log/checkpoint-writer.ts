@@ -3,9 +3,9 @@ import { mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { Action } from './actions.js';
-import { sqlString, withDuckDB } from './duckdb.js';
+import { sqlString, withDuckDB } from '../storage/index.js';
 import { logDir } from './log-segment.js';
-import { joinKey, type ObjectStore } from './object-store.js';
+import { joinKey, type ObjectStore } from '../storage/index.js';
 import type { Snapshot } from './snapshot.js';
 
 /**

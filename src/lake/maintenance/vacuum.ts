@@ -1,7 +1,7 @@
-import { AlphalakeError } from '../domain/index.js';
-import { decodeActionPath } from './actions.js';
-import { joinKey, type ObjectStore } from './object-store.js';
-import type { Snapshot } from './snapshot.js';
+import { AlphalakeError } from '../../domain/index.js';
+import { decodeActionPath } from '../log/index.js';
+import { joinKey, type ObjectStore } from '../storage/index.js';
+import type { Snapshot } from '../log/index.js';
 
 /**
  * VACUUM: deletes data files the table no longer references and that are older than the

@@ -1,5 +1,5 @@
-import { AlphalakeError } from '../domain/index.js';
-import { joinKey, type ObjectInfo, type ObjectStore } from './object-store.js';
+import { AlphalakeError } from '../../domain/index.js';
+import { joinKey, type ObjectInfo, type ObjectStore } from '../storage/index.js';
 
 /**
  * The files of `_delta_log/` (PROTOCOL.md "Delta Log Entries", "Checkpoints") and the

@@ -5,10 +5,10 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { endianness } from 'node:os';
-import { AlphalakeError } from '../domain/index.js';
-import { decodeActionPath, type AddFile } from './actions.js';
-import { sqlString, withDuckDB } from './duckdb.js';
-import { joinKey, type ObjectStore } from './object-store.js';
+import { AlphalakeError } from '../../domain/index.js';
+import { decodeActionPath, type AddFile } from '../log/index.js';
+import { sqlString, withDuckDB } from '../storage/index.js';
+import { joinKey, type ObjectStore } from '../storage/index.js';
 import { bindFilters, pruneFiles, type BoundFilter, type Filter } from './pruning.js';
 import {
   decimalOf,
@@ -20,9 +20,9 @@ import {
   toLogicalValue,
   type ColumnSpec,
   type ColumnType,
-} from './schema.js';
-import type { Snapshot } from './snapshot.js';
-import { formatMicros, normalizeLong, toDateString, toEpochMicros } from './values.js';
+} from '../log/index.js';
+import type { Snapshot } from '../log/index.js';
+import { formatMicros, normalizeLong, toDateString, toEpochMicros } from '../log/index.js';
 
 /**
  * Queries a snapshot with DuckDB: files are pruned by partition values and statistics

@@ -1,13 +1,19 @@
-import { AlphalakeError } from '../domain/index.js';
-import type { AddFile } from './actions.js';
-import { decimalOf, findColumn, physicalName, type ColumnSpec, type ColumnType } from './schema.js';
+import { AlphalakeError } from '../../domain/index.js';
+import type { AddFile } from '../log/index.js';
+import {
+  decimalOf,
+  findColumn,
+  physicalName,
+  type ColumnSpec,
+  type ColumnType,
+} from '../log/index.js';
 import {
   dateToDays,
   parsePartitionValue,
   parseTimestampMicros,
   toDateString,
   toEpochMicros,
-} from './values.js';
+} from '../log/index.js';
 
 /**
  * A predicate on one top-level column. The same filters prune files (by partition values

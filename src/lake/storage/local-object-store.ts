@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, type Dirent } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import type { ByteRange, ObjectInfo, ObjectStore } from './object-store.js';
 
 /**

@@ -1,4 +1,4 @@
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import {
   parseCommit,
   type AddFile,
@@ -10,7 +10,7 @@ import {
 import { readCheckpoint } from './checkpoint-reader.js';
 import { commitTimestamps, listLog, segmentFor, type LogListing } from './log-segment.js';
 import { TableState } from './log-replay.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/index.js';
 import { parseSchemaString, type ColumnSpec } from './schema.js';
 import { checkReadable } from './table-features.js';
 

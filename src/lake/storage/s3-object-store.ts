@@ -9,7 +9,7 @@ import {
   PutObjectCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import { joinKey, type ByteRange, type ObjectInfo, type ObjectStore } from './object-store.js';
 
 /**

@@ -1,5 +1,5 @@
-import { AlphalakeError } from '../domain/index.js';
-import { decimalOf, typeName, type ColumnSpec, type ColumnType } from './schema.js';
+import { AlphalakeError } from '../../domain/index.js';
+import { decimalOf, typeName, type ColumnSpec, type ColumnType } from '../log/index.js';
 
 /**
  * The columnar input of an append: one array per column, all of `length` rows. Strings

@@ -1,8 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import { decodeActionPath, parseCommit, serializeCommit, type Action } from './actions.js';
 import { commitKey, listLog } from './log-segment.js';
-import type { ObjectStore } from './object-store.js';
+import type { ObjectStore } from '../storage/index.js';
 import { loadSnapshot, type Snapshot } from './snapshot.js';
 
 /**

@@ -1,4 +1,4 @@
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import {
   decodeActionPath,
   type Action,

@@ -1,6 +1,6 @@
 import type { Action } from './actions.js';
-import { sqlString, withDuckDB } from './duckdb.js';
-import type { ObjectStore } from './object-store.js';
+import { sqlString, withDuckDB } from '../storage/index.js';
+import type { ObjectStore } from '../storage/index.js';
 
 /**
  * Reads a classic checkpoint, single- or multi-part (PROTOCOL.md "Checkpoints",

@@ -1,4 +1,4 @@
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import { decimalOf, type ColumnType } from './schema.js';
 
 /**

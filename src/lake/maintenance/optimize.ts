@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { decodeActionPath, type Action, type AddFile } from './actions.js';
-import type { CommitPlan } from './commit.js';
-import { copyStageToFiles, type StageColumnRef } from './data-writer.js';
-import { sqlString, withDuckDB } from './duckdb.js';
-import { joinKey, type ObjectStore } from './object-store.js';
-import { duckdbType, physicalName, quoteIdent } from './schema.js';
-import type { Snapshot } from './snapshot.js';
+import { decodeActionPath, type Action, type AddFile } from '../log/index.js';
+import type { CommitPlan } from '../log/index.js';
+import { copyStageToFiles, type StageColumnRef } from '../data/index.js';
+import { sqlString, withDuckDB } from '../storage/index.js';
+import { joinKey, type ObjectStore } from '../storage/index.js';
+import { duckdbType, physicalName, quoteIdent } from '../log/index.js';
+import type { Snapshot } from '../log/index.js';
 
 /**
  * OPTIMIZE (bin-packing compaction): in each partition, files smaller than the target
