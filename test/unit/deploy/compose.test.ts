@@ -131,6 +131,13 @@ describe('docker-compose.yml', () => {
     for (const name of mounted) expect(Object.keys(compose.volumes ?? {})).toContain(name);
   });
 
+  it('is documented in docs/deploy.md, with the variables libraries read', () => {
+    const guide = read('docs/deploy.md');
+    for (const { env } of LIBRARY_VARIABLES) expect(guide).toContain(`\`${env}\``);
+    for (const [name] of Object.entries(compose.services))
+      expect(guide).toContain(`| \`${name}\` |`);
+  });
+
   it('sets only variables that src/config (or a library alphalake uses) reads', () => {
     const known = new Set<string>([
       ...Object.values(SETTINGS).map((setting) => setting.env),
