@@ -112,6 +112,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('pins every image it pulls to a version', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      if (service.build !== undefined) continue;
+      const tag = /:([^/:]+)$/.exec(service.image ?? '')?.[1];
+      expect(tag, `${name}: ${service.image}`).toMatch(/^(RELEASE\.)?\d/);
+    }
+  });
+
+  it('publishes, and health-checks, the port the api listens on', () => {
+    const api = compose.services.api as ComposeService & { ports?: string[] };
+    const port = api.environment?.PORT;
+    expect(api.ports?.map((mapping) => mapping.split(':').at(-1))).toEqual([port]);
+    expect(JSON.stringify(api.healthcheck)).toContain(`http://127.0.0.1:${port}/readyz`);
+  });
+
   it('waits only on services that have a health check', () => {
     for (const [name, service] of Object.entries(compose.services)) {
       for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
