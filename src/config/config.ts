@@ -1,5 +1,27 @@
 import path from 'node:path';
 import { AlphalakeError } from '../domain/index.js';
+import {
+  boolean,
+  brokerList,
+  byteSize,
+  cassandraReplication,
+  clientId,
+  contactPointList,
+  dataCenterName,
+  integer,
+  keyspaceName,
+  lakeLocation,
+  mongoUri,
+  oneOf,
+  optional,
+  optionalText,
+  positiveNumber,
+  symbolList,
+  text,
+  topicPrefix,
+} from './parsers.js';
+import { BUS_TOPICS, deriveProfile, type Profile } from './profile.js';
+import { ROLES, roleList } from './roles.js';
 
 /**
  * Every setting alphalake reads from the environment, in one list. The README's
@@ -13,65 +35,12 @@ export interface Setting<T> {
   readonly parse: (raw: string, env: string) => T;
 }
 
-const text = (raw: string): string => raw;
-const optionalText = (raw: string): string | undefined => (raw === '' ? undefined : raw);
-
-function integer(min: number, max: number) {
-  return (raw: string, env: string): number => {
-    const value = Number(raw);
-    if (!Number.isInteger(value) || value < min || value > max) {
-      throw configError(env, raw, `an integer between ${min} and ${max}`);
-    }
-    return value;
-  };
-}
-
-function positiveNumber(raw: string, env: string): number {
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw configError(env, raw, 'a positive number');
-  return value;
-}
-
-function boolean(raw: string, env: string): boolean {
-  const normalized = raw.trim().toLowerCase();
-  if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;
-  if (['0', 'false', 'no', 'off'].includes(normalized)) return false;
-  throw configError(env, raw, 'true or false');
-}
-
-function oneOf<T extends string>(...values: T[]) {
-  return (raw: string, env: string): T => {
-    if ((values as string[]).includes(raw)) return raw as T;
-    throw configError(env, raw, `one of ${values.join(', ')}`);
-  };
-}
-
-function symbolList(raw: string, env: string): readonly string[] {
-  const symbols = raw
-    .split(',')
-    .map((s) => s.trim().toUpperCase())
-    .filter((s) => s.length > 0);
-  if (symbols.length === 0 || symbols.some((s) => !/^[A-Z][A-Z0-9.]{0,9}$/.test(s))) {
-    throw configError(env, raw, 'a comma-separated list of ticker symbols');
-  }
-  return Object.freeze([...new Set(symbols)]);
-}
-
-function configError(env: string, raw: string, expected: string): AlphalakeError {
-  return new AlphalakeError(
-    'BAD_USER_INPUT',
-    `${env}=${JSON.stringify(raw)} is invalid: expected ${expected}`,
-    {
-      env,
-    },
-  );
-}
-
 export const SETTINGS = {
   home: {
     env: 'ALPHALAKE_HOME',
     default: './data',
-    description: 'Folder for the embedded profile: the Delta Lake tables live under `lake/`.',
+    description:
+      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place) and the cache of S3 objects under `cache/`.',
     parse: (raw: string) => path.resolve(raw),
   },
   host: {
@@ -170,14 +139,138 @@ export const SETTINGS = {
       'Address buckets by path (`endpoint/bucket/key`), as most S3-compatible servers need.',
     parse: boolean,
   },
+  roles: {
+    env: 'ALPHALAKE_ROLE',
+    default: 'all',
+    description:
+      'What `alphalake serve` runs: `all` (every role, one process), or a comma-separated list of `api`, `sink`, `speed`, `ingest`. Split roles need Kafka; `api` and `speed` apart need Cassandra. `serve --role` overrides it.',
+    parse: roleList,
+  },
+  lakeUri: {
+    env: 'LAKE_URI',
+    default: '',
+    description:
+      'Where the Delta tables live: `s3://bucket/prefix` for S3 (see `S3_*`), or a folder (empty: `lake/` under `ALPHALAKE_HOME`).',
+    parse: optional(lakeLocation),
+  },
+  lakeCacheBytes: {
+    env: 'LAKE_CACHE_BYTES',
+    default: '10GiB',
+    description:
+      'Bound of the local cache (under `ALPHALAKE_HOME/cache`) of immutable S3 objects that DuckDB reads, least recently used first out; bytes or `MiB`, `GiB`, `GB`, ….',
+    parse: byteSize(16 * 1024 ** 2),
+  },
+  kafkaBrokers: {
+    env: 'KAFKA_BROKERS',
+    default: '',
+    description:
+      'Comma-separated Kafka bootstrap brokers (`host:port`) for the stream bus (empty: the in-process bus).',
+    parse: optional(brokerList),
+  },
+  kafkaClientId: {
+    env: 'KAFKA_CLIENT_ID',
+    default: 'alphalake',
+    description: 'Client id the Kafka brokers see in their logs, metrics and quotas.',
+    parse: clientId,
+  },
+  kafkaTopicPrefix: {
+    env: 'KAFKA_TOPIC_PREFIX',
+    default: 'alphalake.',
+    description: `Prefix of the bus topics' names on Kafka: ${BUS_TOPICS.map((t) => `\`${t}\``).join(', ')} become \`alphalake.trades\`, … (one prefixed ACL covers them).`,
+    parse: topicPrefix(Math.max(...BUS_TOPICS.map((t) => t.length))),
+  },
+  kafkaPartitions: {
+    env: 'KAFKA_PARTITIONS',
+    default: '6',
+    description:
+      'Partitions of each topic created on start when absent: the most sink or speed workers that share a topic.',
+    parse: integer(1, 10_000),
+  },
+  kafkaReplicationFactor: {
+    env: 'KAFKA_REPLICATION_FACTOR',
+    default: '1',
+    description:
+      'Replicas of each topic created on start when absent (1 for a single broker; 3 in production).',
+    parse: integer(1, 32_767),
+  },
+  kafkaCompression: {
+    env: 'KAFKA_COMPRESSION',
+    default: 'none',
+    description:
+      'Compression of produced record batches: `none` or `gzip` (worth its CPU when the network, not the machine, is the limit).',
+    parse: oneOf('none', 'gzip'),
+  },
+  cassandraContactPoints: {
+    env: 'CASSANDRA_CONTACT_POINTS',
+    default: '',
+    description:
+      'Comma-separated Cassandra contact points (`host` or `host:port`, port 9042 by default) for the speed store (empty: the in-process speed store).',
+    parse: optional(contactPointList),
+  },
+  cassandraLocalDataCenter: {
+    env: 'CASSANDRA_LOCAL_DC',
+    default: 'datacenter1',
+    description:
+      'The data centre the driver treats as local (its load-balancing policy needs it): the name in `nodetool status`.',
+    parse: dataCenterName,
+  },
+  cassandraKeyspace: {
+    env: 'CASSANDRA_KEYSPACE',
+    default: 'alphalake',
+    description: 'Keyspace of the speed store, created with its tables on start when absent.',
+    parse: keyspaceName,
+  },
+  cassandraReplication: {
+    env: 'CASSANDRA_REPLICATION',
+    default: 'SimpleStrategy:1',
+    description:
+      'Replication of the keyspace when it is created: `SimpleStrategy:<factor>` or `NetworkTopologyStrategy:<dc>=<factor>,…` (which must name `CASSANDRA_LOCAL_DC`).',
+    parse: cassandraReplication,
+  },
+  speedTtlSeconds: {
+    env: 'SPEED_TTL_SECONDS',
+    default: '172800',
+    description:
+      'Time to live of the rows the Cassandra speed store writes (2 days); Cassandra expires them itself.',
+    // Cassandra refuses TTLs over 20 years (`MAX_TTL`, CQL "Data manipulation": USING TTL).
+    parse: integer(60, 630_720_000),
+  },
+  mongodbUri: {
+    env: 'MONGODB_URI',
+    default: '',
+    description:
+      'MongoDB connection string for master data and job state (empty: embedded, in-process).',
+    parse: optional(mongoUri),
+  },
 } as const satisfies Record<string, Setting<unknown>>;
 
+/**
+ * Variables alphalake never reads but the libraries it uses do, so a deployment may set
+ * them: the AWS SDK for JavaScript's default credential chain (environment, then shared
+ * files, then container and instance metadata) for `s3://` lakes, and Node.js itself.
+ * They are listed so that a deployment's environment can be checked against the code.
+ */
+export const LIBRARY_VARIABLES = Object.freeze([
+  { env: 'AWS_ACCESS_KEY_ID', readBy: 'AWS SDK credential chain' },
+  { env: 'AWS_SECRET_ACCESS_KEY', readBy: 'AWS SDK credential chain' },
+  { env: 'AWS_SESSION_TOKEN', readBy: 'AWS SDK credential chain' },
+  { env: 'AWS_PROFILE', readBy: 'AWS SDK credential chain' },
+  { env: 'NODE_OPTIONS', readBy: 'Node.js' },
+] as const);
+
 type Settings = typeof SETTINGS;
-export type Config = { readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+export type SettingValues = { readonly [K in keyof Settings]: ReturnType<Settings[K]['parse']> };
+
+/** The settings, parsed, and the profile derived from them. */
+export type Config = SettingValues & {
+  /** Which backend each concern uses (see profile.ts); `describeProfile` for logs. */
+  readonly profile: Profile;
+};
 
 /**
  * Builds the frozen config from an environment (process.env by default). Throws
- * BAD_USER_INPUT naming the variable when a value does not parse.
+ * BAD_USER_INPUT naming the variable when a value does not parse, or naming both
+ * variables when two settings contradict each other.
  */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
@@ -187,10 +280,53 @@ export function loadConfig(
     const value = raw === undefined || raw === '' ? setting.default : raw;
     return [key, (setting.parse as (raw: string, env: string) => unknown)(value, setting.env)];
   });
-  return Object.freeze(Object.fromEntries(entries)) as Config;
+  const values = Object.fromEntries(entries) as SettingValues;
+  checkConsistency(values);
+  return Object.freeze({ ...values, profile: deriveProfile(values) });
 }
 
-/** A config for tests and tools: defaults, overridden by the given values. */
+/**
+ * A config for tests and tools: defaults, overridden by the given values. The profile is
+ * derived again from the result unless it is overridden too.
+ */
 export function configWith(overrides: Partial<Config>, env: Record<string, string> = {}): Config {
-  return Object.freeze({ ...loadConfig(env), ...overrides });
+  const values = { ...loadConfig(env), ...overrides };
+  checkConsistency(values);
+  return Object.freeze({ ...values, profile: overrides.profile ?? deriveProfile(values) });
+}
+
+/** Rules across settings: each names the variables involved and how to fix it. */
+function checkConsistency(values: SettingValues): void {
+  const roles = values.roles;
+  const split = roles.length < ROLES.length;
+  const shown = roles.join(',');
+  if (split && values.kafkaBrokers === undefined) {
+    throw inconsistent(
+      `ALPHALAKE_ROLE=${shown} runs part of the platform, but KAFKA_BROKERS is empty: the in-process bus cannot reach the other roles. Set KAFKA_BROKERS, or run every role (ALPHALAKE_ROLE=all).`,
+      ['ALPHALAKE_ROLE', 'KAFKA_BROKERS'],
+    );
+  }
+  if (
+    roles.includes('api') !== roles.includes('speed') &&
+    values.cassandraContactPoints === undefined
+  ) {
+    throw inconsistent(
+      `ALPHALAKE_ROLE=${shown} runs the ${roles.includes('api') ? 'api without the speed' : 'speed layer without the api'} role, but CASSANDRA_CONTACT_POINTS is empty: the api reads what the speed layer writes, so they must share a speed store. Set CASSANDRA_CONTACT_POINTS, or run api and speed together.`,
+      ['ALPHALAKE_ROLE', 'CASSANDRA_CONTACT_POINTS'],
+    );
+  }
+  const replication = values.cassandraReplication;
+  if (
+    replication.class === 'NetworkTopologyStrategy' &&
+    !(values.cassandraLocalDataCenter in replication)
+  ) {
+    throw inconsistent(
+      `CASSANDRA_REPLICATION places no replica in CASSANDRA_LOCAL_DC=${values.cassandraLocalDataCenter}: every read would leave the local data centre. Name it in CASSANDRA_REPLICATION or pick another local data centre.`,
+      ['CASSANDRA_REPLICATION', 'CASSANDRA_LOCAL_DC'],
+    );
+  }
+}
+
+function inconsistent(message: string, envs: readonly string[]): AlphalakeError {
+  return new AlphalakeError('BAD_USER_INPUT', message, { env: envs.join(',') });
 }

@@ -1,3 +1,18 @@
 /** Public surface of src/config: the only module that reads process.env. */
-export { SETTINGS, loadConfig, configWith } from './config.js';
-export type { Config, Setting } from './config.js';
+export { SETTINGS, LIBRARY_VARIABLES, loadConfig, configWith } from './config.js';
+export type { Config, Setting, SettingValues } from './config.js';
+export { BUS_TOPICS, describeProfile, profileSummary } from './profile.js';
+export type {
+  BusProfile,
+  BusTopic,
+  Concern,
+  KafkaCompression,
+  LakeProfile,
+  MdmProfile,
+  Profile,
+  ProfileDescription,
+  SpeedStoreProfile,
+} from './profile.js';
+export { ROLES } from './roles.js';
+export type { Role } from './roles.js';
+export type { CassandraReplication } from './parsers.js';
