@@ -10,6 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
 import { formatError } from './errors.js';
+import {
+  BODY_LIMIT,
+  jsonErrors,
+  methodNotAllowed,
+  notFound,
+  requireJsonBody,
+} from './http-errors.js';
 import { costLimitRule } from './limits.js';
 import { AlphalakeError } from '../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
@@ -69,7 +76,9 @@ export async function startApiServer(
     schema,
     validationRules: [costLimitRule()],
     formatError: format,
-    includeStacktraceInErrorResponses: options.development,
+    // Never, not even in development: a stack trace names the server's files. Development
+    // shows internal messages (formatError); the stack goes to the server's log.
+    includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -102,9 +111,13 @@ export async function startApiServer(
   });
   await apollo.start();
 
+  // Express names its version in every response otherwise.
+  app.disable('x-powered-by');
+  const readOnly = methodNotAllowed(['GET', 'HEAD']);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.all('/healthz', readOnly);
   app.get('/readyz', (_req, res) => {
     const ready = options.ready();
     const watermark = services.watermark();
@@ -113,21 +126,36 @@ export async function startApiServer(
       watermark: watermark === undefined ? null : new Date(watermark).toISOString(),
     });
   });
+  app.all('/readyz', readOnly);
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(services.metrics.render());
   });
+  app.all('/metrics', readOnly);
   for (const [name, file] of Object.entries(GRAPHIQL_ASSETS)) {
-    app.get(`${GRAPHIQL_ASSET_PREFIX}${name}`, (_req, res) => {
-      res.sendFile(file, { maxAge: '1h' });
+    const asset = `${GRAPHIQL_ASSET_PREFIX}${name}`;
+    app.get(asset, (_req, res, next) => {
+      res.sendFile(file, { maxAge: '1h' }, (error) => {
+        if (error) next(error);
+      });
     });
+    app.all(asset, readOnly);
   }
+  app.all(GRAPHQL_PATH, methodNotAllowed(['GET', 'POST']));
   app.get(GRAPHQL_PATH, (req, res, next) => {
     const wantsPage =
       req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
     if (!wantsPage) return next();
     res.type('html').send(graphiqlPage(GRAPHQL_PATH));
   });
-  app.use(GRAPHQL_PATH, express.json({ limit: '1mb' }), expressMiddleware(apollo, { context }));
+  app.use(
+    GRAPHQL_PATH,
+    requireJsonBody,
+    express.json({ limit: BODY_LIMIT }),
+    expressMiddleware(apollo, { context }),
+  );
+  // Whatever no route above served, and every error, is answered as JSON (http-errors.ts).
+  app.use(notFound);
+  app.use(jsonErrors);
 
   await listen(httpServer, options.host, options.port);
   const address = httpServer.address() as AddressInfo;
