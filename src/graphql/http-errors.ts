@@ -1,4 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../domain/index.js';
 
 /**
@@ -43,6 +45,23 @@ export function sendHttpError(
     .status(HTTP_STATUS[code])
     .set(headers)
     .json({ errors: [{ message, extensions: { code } }] });
+}
+
+/** Refuses a WebSocket upgrade with the same JSON body, written on the raw socket. */
+export function rejectUpgrade(socket: Duplex, code: HttpErrorCode, message: string): void {
+  const status = HTTP_STATUS[code];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  // The HTTP server stops watching an upgraded socket: a client that resets it must not
+  // raise an unhandled 'error'.
+  socket.on('error', () => socket.destroy());
+  socket.once('finish', () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      'Connection: close\r\n' +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
+      body,
+  );
 }
 
 /**

@@ -5,8 +5,9 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
 import { formatError } from './errors.js';
@@ -15,6 +16,7 @@ import {
   jsonErrors,
   methodNotAllowed,
   notFound,
+  rejectUpgrade,
   requireJsonBody,
 } from './http-errors.js';
 import { costLimitRule } from './limits.js';
@@ -51,7 +53,25 @@ export async function startApiServer(
   const schema = await buildApiSchema();
   const app = express();
   const httpServer = createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  // Upgrades are routed here rather than by ws's `path` option, which answers any other
+  // path with a bare text 400: a WebSocket client gets the same JSON errors as HTTP.
+  const wsServer = new WebSocketServer({ noServer: true });
+  wsServer.on('wsClientError', (error, socket) => {
+    const code = error.message === 'Invalid HTTP method' ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST';
+    rejectUpgrade(socket, code, `WebSocket handshake refused: ${error.message}`);
+  });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== GRAPHQL_PATH) {
+      rejectUpgrade(
+        socket,
+        'NOT_FOUND',
+        `nothing is served at ${path}: WebSocket is on ${GRAPHQL_PATH}`,
+      );
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
   const format = (formatted: GraphQLFormattedError, error: unknown) =>
     formatError(formatted, error, { development: options.development });
   const context = async (): Promise<ApiContext> => ({ services });

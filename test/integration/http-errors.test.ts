@@ -2,7 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
@@ -208,6 +210,76 @@ describe.each(MODES)('HTTP errors with NODE_ENV=$nodeEnv', ({ nodeEnv, developme
     expect(body.errors[0]!.extensions).toEqual({ code: c.code });
     expect(body.errors[0]!.message.length).toBeGreaterThan(10);
     if (c.allow) expect(response.allow).toBe(c.allow);
+  });
+
+  /** A WebSocket handshake: the status and body of a refusal, or 101 when it opens. */
+  function upgrade(
+    target: string,
+    headers: Record<string, string>,
+  ): Promise<{ status: number; type: string; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = request(origin + target, { headers: { connection: 'Upgrade', ...headers } });
+      req.on('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve({ status: response.statusCode ?? 0, type: '', text: '' });
+      });
+      req.on('response', (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          bodies.push(text);
+          resolve({
+            status: response.statusCode ?? 0,
+            type: String(response.headers['content-type']),
+            text,
+          });
+        });
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  const handshake = {
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    'sec-websocket-protocol': 'graphql-transport-ws',
+  };
+
+  it.each([
+    {
+      name: 'a WebSocket to an unknown path',
+      path: '/nope',
+      headers: handshake,
+      status: 404,
+      code: 'NOT_FOUND',
+    },
+    {
+      name: 'a WebSocket handshake without a key',
+      path: '/graphql',
+      headers: { ...handshake, 'sec-websocket-key': '' },
+      status: 400,
+      code: 'BAD_REQUEST',
+    },
+  ])('$name gets $status $code as JSON', async ({ path: target, headers, status, code }) => {
+    const response = await upgrade(target, headers);
+    expect(response.status).toBe(status);
+    expect(response.type).toMatch(/^application\/json\b/);
+    expect(JSON.parse(response.text).errors[0].extensions).toEqual({ code });
+  });
+
+  it('still opens a graphql-ws WebSocket on /graphql', async () => {
+    expect((await upgrade('/graphql', handshake)).status).toBe(101);
+    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+    const reply = await new Promise<string>((resolve, reject) => {
+      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+      socket.on('message', (data: Buffer) => resolve(data.toString()));
+      socket.on('error', reject);
+    });
+    socket.close();
+    expect(JSON.parse(reply)).toEqual({ type: 'connection_ack' });
   });
 
   it('keeps the GraphQL errors as they were: a parse error, a bad argument, a subscription over HTTP', async () => {
