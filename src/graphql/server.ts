@@ -153,10 +153,9 @@ export async function startApiServer(
   app.all('/metrics', readOnly);
   for (const [name, file] of Object.entries(GRAPHIQL_ASSETS)) {
     const asset = `${GRAPHIQL_ASSET_PREFIX}${name}`;
-    app.get(asset, (_req, res, next) => {
-      res.sendFile(file, { maxAge: '1h' }, (error) => {
-        if (error) next(error);
-      });
+    // A file that cannot be sent reaches jsonErrors through next() (Express's default).
+    app.get(asset, (_req, res) => {
+      res.sendFile(file, { maxAge: '1h' });
     });
     app.all(asset, readOnly);
   }

@@ -46,6 +46,13 @@ const CASES: readonly Case[] = [
     code: 'BAD_REQUEST',
   },
   {
+    name: 'a JSON body without a query (refused by Apollo)',
+    path: '/graphql',
+    init: { method: 'POST', headers: json, body: '{}' },
+    status: 400,
+    code: 'BAD_REQUEST',
+  },
+  {
     name: 'a POST without a body',
     path: '/graphql',
     init: { method: 'POST' },
