@@ -5,6 +5,14 @@
  */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
+  // HTTP-level refusals, before any GraphQL runs (src/graphql/http-errors.ts maps each to
+  // its status): a body that is not JSON (400), a body over the limit (413), a body that
+  // is not `application/json` (415), a method the path does not serve (405). NOT_FOUND
+  // below also answers an unknown path (404).
+  'BAD_REQUEST',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'METHOD_NOT_ALLOWED',
   'UNAUTHENTICATED',
   'FORBIDDEN',
   'NOT_FOUND',

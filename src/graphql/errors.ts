@@ -4,8 +4,9 @@ import { AlphalakeError } from '../domain/index.js';
 /**
  * What a client sees when something fails. An AlphalakeError keeps its message and
  * its code in `extensions.code`; so does a GraphQL error caused by one (a scalar
- * that refused a literal, for instance). Anything else is masked as INTERNAL unless
- * the server runs in development.
+ * that refused a literal, for instance). Anything else is logged, and masked as
+ * INTERNAL unless the server runs in development, which shows its message (never its
+ * stack: that names the server's files).
  */
 export function formatError(
   formatted: GraphQLFormattedError,
@@ -32,9 +33,9 @@ export function formatError(
   ) {
     return formatted;
   }
+  console.error('internal error:', error);
   if (options.development)
     return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
-  console.error('internal error:', error);
   return {
     message: 'Unexpected error.',
     ...(formatted.path ? { path: formatted.path } : {}),

@@ -5,11 +5,20 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
 import { formatError } from './errors.js';
+import {
+  BODY_LIMIT,
+  jsonErrors,
+  methodNotAllowed,
+  notFound,
+  rejectUpgrade,
+  requireJsonBody,
+} from './http-errors.js';
 import { costLimitRule } from './limits.js';
 import { AlphalakeError } from '../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
@@ -44,7 +53,25 @@ export async function startApiServer(
   const schema = await buildApiSchema();
   const app = express();
   const httpServer = createServer(app);
-  const wsServer = new WebSocketServer({ server: httpServer, path: GRAPHQL_PATH });
+  // Upgrades are routed here rather than by ws's `path` option, which answers any other
+  // path with a bare text 400: a WebSocket client gets the same JSON errors as HTTP.
+  const wsServer = new WebSocketServer({ noServer: true });
+  wsServer.on('wsClientError', (error, socket) => {
+    const code = error.message === 'Invalid HTTP method' ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST';
+    rejectUpgrade(socket, code, `WebSocket handshake refused: ${error.message}`);
+  });
+  httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== GRAPHQL_PATH) {
+      rejectUpgrade(
+        socket,
+        'NOT_FOUND',
+        `nothing is served at ${path}: WebSocket is on ${GRAPHQL_PATH}`,
+      );
+      return;
+    }
+    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+  });
   const format = (formatted: GraphQLFormattedError, error: unknown) =>
     formatError(formatted, error, { development: options.development });
   const context = async (): Promise<ApiContext> => ({ services });
@@ -69,7 +96,9 @@ export async function startApiServer(
     schema,
     validationRules: [costLimitRule()],
     formatError: format,
-    includeStacktraceInErrorResponses: options.development,
+    // Never, not even in development: a stack trace names the server's files. Development
+    // shows internal messages (formatError); the stack goes to the server's log.
+    includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
@@ -102,9 +131,13 @@ export async function startApiServer(
   });
   await apollo.start();
 
+  // Express names its version in every response otherwise.
+  app.disable('x-powered-by');
+  const readOnly = methodNotAllowed(['GET', 'HEAD']);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.all('/healthz', readOnly);
   app.get('/readyz', (_req, res) => {
     const ready = options.ready();
     const watermark = services.watermark();
@@ -113,21 +146,35 @@ export async function startApiServer(
       watermark: watermark === undefined ? null : new Date(watermark).toISOString(),
     });
   });
+  app.all('/readyz', readOnly);
   app.get('/metrics', (_req, res) => {
     res.type('text/plain; version=0.0.4').send(services.metrics.render());
   });
+  app.all('/metrics', readOnly);
   for (const [name, file] of Object.entries(GRAPHIQL_ASSETS)) {
-    app.get(`${GRAPHIQL_ASSET_PREFIX}${name}`, (_req, res) => {
+    const asset = `${GRAPHIQL_ASSET_PREFIX}${name}`;
+    // A file that cannot be sent reaches jsonErrors through next() (Express's default).
+    app.get(asset, (_req, res) => {
       res.sendFile(file, { maxAge: '1h' });
     });
+    app.all(asset, readOnly);
   }
+  app.all(GRAPHQL_PATH, methodNotAllowed(['GET', 'POST']));
   app.get(GRAPHQL_PATH, (req, res, next) => {
     const wantsPage =
       req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
     if (!wantsPage) return next();
     res.type('html').send(graphiqlPage(GRAPHQL_PATH));
   });
-  app.use(GRAPHQL_PATH, express.json({ limit: '1mb' }), expressMiddleware(apollo, { context }));
+  app.use(
+    GRAPHQL_PATH,
+    requireJsonBody,
+    express.json({ limit: BODY_LIMIT }),
+    expressMiddleware(apollo, { context }),
+  );
+  // Whatever no route above served, and every error, is answered as JSON (http-errors.ts).
+  app.use(notFound);
+  app.use(jsonErrors);
 
   await listen(httpServer, options.host, options.port);
   const address = httpServer.address() as AddressInfo;

@@ -10,6 +10,7 @@ import {
   type ColumnType,
   type ObjectStore,
 } from '../../src/lake/index.js';
+import { endpoints } from '../services/endpoints.js';
 
 /** The repository root (this file runs compiled from dist/test/conformance/). */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -20,8 +21,9 @@ export function conformanceDir(): string {
   );
 }
 
+/** The services tier's Python (ALPHALAKE_PYTHON, else the venv scripts/services/fetch made). */
 export function pythonPath(): string {
-  return process.env['ALPHALAKE_PYTHON'] ?? path.join(REPO_ROOT, '.services/venv/bin/python');
+  return endpoints.python;
 }
 
 /** Every folder holding a `_delta_log`, relative to `root`. */

@@ -12,7 +12,9 @@ import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
  * own assets (no request leaves the machine), a subscription typed into it streams
  * live AAPL trades over graphql-ws, and a query returns lake bars.
  */
-const CHROMIUM = process.env['ALPHALAKE_CHROMIUM'] ?? '/usr/bin/chromium';
+// `npm run test:e2e` runs this file through scripts/chromium, which finds (or installs)
+// Chromium and sets ALPHALAKE_CHROMIUM; run alone, Debian's path is the guess.
+const CHROMIUM = process.env['ALPHALAKE_CHROMIUM'] || '/usr/bin/chromium';
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-e2e-'));
 let platform: Platform;
 let server: ApiServer;
@@ -21,7 +23,7 @@ let browser: Browser;
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(
-      `no Chromium at ${CHROMIUM}: apt-get install chromium (or set ALPHALAKE_CHROMIUM)`,
+      `no Chromium at ${CHROMIUM}: run \`npm run test:e2e\` (scripts/chromium finds or installs one) or set ALPHALAKE_CHROMIUM`,
     );
   }
   const config = configWith({ home, backfillSessions: 1, simulatorTradesPerSecond: 2 });

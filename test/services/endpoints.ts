@@ -40,6 +40,12 @@ function findRepoRoot(): string {
 const host = env.ALPHALAKE_SERVICES_HOST ?? '127.0.0.1';
 export const repoRoot = findRepoRoot();
 
+/** The venv scripts/services/lib.sh creates: ALPHALAKE_VENV, else `<services home>/venv`. */
+function venvDir(): string {
+  if (env.ALPHALAKE_VENV) return env.ALPHALAKE_VENV;
+  return path.join(env.ALPHALAKE_SERVICES_HOME || path.join(repoRoot, '.services'), 'venv');
+}
+
 const ports = Object.freeze({
   kafka: port('ALPHALAKE_KAFKA_PORT', 19092),
   cassandra: port('ALPHALAKE_CASSANDRA_PORT', 19042),
@@ -63,8 +69,11 @@ export const endpoints = Object.freeze({
     forcePathStyle: true,
   }),
   mongoUri: `mongodb://${host}:${ports.mongo}`,
-  /** The venv's Python, with deltalake and pyarrow (`scripts/services/python` prints it). */
-  python: env.ALPHALAKE_PYTHON ?? path.join(repoRoot, '.services', 'venv', 'bin', 'python'),
+  /**
+   * The venv's Python, with deltalake and pyarrow: where scripts/services/fetch puts it
+   * (`scripts/services/python` prints the same path), unless ALPHALAKE_PYTHON names another.
+   */
+  python: env.ALPHALAKE_PYTHON || path.join(venvDir(), 'bin', 'python'),
 });
 
 export type ServiceName = 'kafka' | 'cassandra' | 's3' | 'mongo' | 'python';
