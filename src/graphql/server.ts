@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
+import { isoOfMicros } from '../domain/index.js';
 import { formatError } from './errors.js';
 import { costLimitRule } from './limits.js';
 import { AlphalakeError } from '../domain/index.js';
@@ -110,7 +111,7 @@ export async function startApiServer(
     const watermark = services.watermark();
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'starting',
-      watermark: watermark === undefined ? null : new Date(watermark).toISOString(),
+      watermark: watermark === undefined ? null : isoOfMicros(watermark),
     });
   });
   app.get('/metrics', (_req, res) => {
