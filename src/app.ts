@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  LakeBrowser,
   maintainLake,
   LakeSink,
   LambdaView,
@@ -156,7 +157,13 @@ export async function createPlatform(
     get feed() {
       return feed;
     },
-    api: { market, hub, watermark: () => sink.watermark(), metrics },
+    api: {
+      market,
+      hub,
+      lake: new LakeBrowser(store),
+      watermark: () => sink.watermark(),
+      metrics,
+    },
     get ready() {
       return ready;
     },

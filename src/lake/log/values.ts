@@ -143,6 +143,33 @@ export function formatMicros(micros: bigint, zone: boolean): string {
   return zone ? withMicros : withMicros.slice(0, -1);
 }
 
+/**
+ * A lake value as JSON that any JSON parser reads without loss (I-JSON, RFC 7493 §2.2):
+ * numbers stay numbers (NaN and ±Infinity, which JSON lacks, become the strings `"NaN"`,
+ * `"Infinity"`, `"-Infinity"`); a `bigint` (a long beyond ±(2^53−1)) becomes the string of
+ * its digits; decimals and dates are already exact strings; timestamps are ISO 8601 with
+ * every digit (`LakeTimestamp.toISOString`); binary is base64; structs, arrays and maps
+ * (arrays of `{key, value}`) keep their shape.
+ */
+export function lakeValueToJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  }
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof LakeTimestamp) return value.toISOString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(lakeValueToJson);
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = lakeValueToJson(v);
+    return out;
+  }
+  return value;
+}
+
 export function toDateString(value: unknown): string {
   if (value instanceof Date) return value.toISOString().slice(0, 10);
   if (typeof value === 'string' && /^-?\d{4,}-\d{2}-\d{2}/.test(value))
