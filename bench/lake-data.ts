@@ -21,8 +21,9 @@ export function tradesBatch(
   firstId = 0,
   firstSymbol = 0,
 ): ColumnBatch {
-  const open = Date.parse(`${day}T14:30:00Z`);
-  const session = 6.5 * 3600 * 1000;
+  // Epoch µs, the lake's unit for a Float64Array timestamp column.
+  const open = Date.parse(`${day}T14:30:00Z`) * 1000;
+  const session = 6.5 * 3600 * 1_000_000;
   const codes = new Int32Array(rows);
   const ts = new Float64Array(rows);
   const price = new Float64Array(rows);

@@ -3,7 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeltaTable, localObjectStore, type Filter } from '../src/lake/index.js';
+import {
+  DeltaTable,
+  localObjectStore,
+  type Filter,
+  type LakeTimestamp,
+} from '../src/lake/index.js';
 import { TRADE_SCHEMA, envNumber, tradesBatch, tradingDays } from './lake-data.js';
 
 /**
@@ -74,7 +79,7 @@ export async function run(): Promise<void> {
       });
       const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
       for (const row of result.rows) {
-        const minute = Math.floor((row['ts'] as Date).getTime() / 60_000);
+        const minute = Math.floor((row['ts'] as LakeTimestamp).epochMicros! / 60_000_000);
         const price = row['price'] as number;
         const bar = minutes.get(minute);
         if (!bar)
@@ -106,7 +111,7 @@ export async function run(): Promise<void> {
       const sizes = result.columns['size']?.values as Float64Array;
       const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
       for (let i = 0; i < result.length; i++) {
-        const minute = Math.floor((ts[i] as number) / 60_000);
+        const minute = Math.floor((ts[i] as number) / 60_000_000);
         const price = prices[i] as number;
         const bar = minutes.get(minute);
         if (!bar)

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  LakeBrowser,
   maintainLake,
   LakeSink,
   LambdaView,
@@ -11,7 +12,8 @@ import type { Config } from './config/index.js';
 import {
   calendarNamed,
   floorToMinute,
-  MINUTE_MS,
+  MINUTE_US,
+  SECOND_US,
   systemClock,
   type Clock,
 } from './domain/index.js';
@@ -83,7 +85,7 @@ export async function createPlatform(
   const metrics = new MetricsRegistry();
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
-    allowedLatenessMs: 2_000,
+    allowedLatenessUs: 2 * SECOND_US,
     rowsWritten: metrics.counter(
       'alphalake_lake_rows_written_total',
       'Rows committed to the lake, by table.',
@@ -105,7 +107,7 @@ export async function createPlatform(
     'Event time up to which the lake is complete.',
     () => {
       const watermark = sink.watermark();
-      return watermark === undefined ? undefined : watermark / 1000;
+      return watermark === undefined ? undefined : watermark / SECOND_US;
     },
   );
   metrics.gauge(
@@ -113,7 +115,7 @@ export async function createPlatform(
     'How far the lake watermark trails the clock.',
     () => {
       const watermark = sink.watermark();
-      return watermark === undefined ? undefined : (clock.now() - watermark) / 1000;
+      return watermark === undefined ? undefined : (clock.now() - watermark) / SECOND_US;
     },
   );
   metrics.gauge(
@@ -155,7 +157,13 @@ export async function createPlatform(
     get feed() {
       return feed;
     },
-    api: { market, hub, watermark: () => sink.watermark(), metrics },
+    api: {
+      market,
+      hub,
+      lake: new LakeBrowser(store),
+      watermark: () => sink.watermark(),
+      metrics,
+    },
     get ready() {
       return ready;
     },
@@ -200,15 +208,15 @@ export async function createPlatform(
               }
             })
             .catch((error) => console.error('lake maintenance failed:', error));
-        }, config.maintenanceIntervalMinutes * MINUTE_MS);
+        }, config.maintenanceIntervalMinutes * 60_000);
         signal.addEventListener('abort', () => clearInterval(maintenance), { once: true });
       }
       if (live) {
-        const retention = config.speedRetentionMinutes * MINUTE_MS;
+        const retention = config.speedRetentionMinutes * MINUTE_US;
         const evict = setInterval(() => {
           const watermark = sink.watermark() ?? clock.now();
           // Keep a margin below the watermark so a query that read the old watermark still finds its rows.
-          const before = Math.min(watermark - 5 * MINUTE_MS, clock.now() - retention);
+          const before = Math.min(watermark - 5 * MINUTE_US, clock.now() - retention);
           speed
             .evictBefore(before)
             .catch((error) => console.error('speed eviction failed:', error));

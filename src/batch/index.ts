@@ -11,3 +11,10 @@ export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
 export { LambdaView, type ServedBar, type ServedTrade, type ViewSource } from './lambda-view.js';
 export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
+export {
+  LakeBrowser,
+  MAX_LAKE_ROWS,
+  resolveTablePath,
+  type LakeRows,
+  type LakeRowsQuery,
+} from './lake-browser.js';

@@ -1,7 +1,7 @@
 import {
   aggregateBars,
   floorToMinute,
-  MINUTE_MS,
+  MINUTE_US,
   utcDate,
   type Bar,
   type Clock,
@@ -13,14 +13,18 @@ import type { Counter } from '../metrics/index.js';
 import type { BusRecord, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 
-/** The Delta `txn` appId under which the sink commits; its version is the watermark in minutes. */
+/**
+ * The Delta `txn` appId under which the sink commits; its version is the watermark in
+ * epoch minutes (the watermark, in µs, is always minute-aligned, so nothing is lost, and
+ * tables written before the switch to µs keep their meaning).
+ */
 export const SINK_APP_ID = 'alphalake-lake-sink';
 
 export interface LakeSinkOptions {
-  /** How often completed minutes move from the stream into the lake. */
+  /** How often completed minutes move from the stream into the lake (wall time, ms: a timer). */
   readonly intervalMs: number;
-  /** How long after a minute ends its last trades may still arrive. */
-  readonly allowedLatenessMs: number;
+  /** How long after a minute ends its last trades may still arrive, µs of event time. */
+  readonly allowedLatenessUs: number;
   /** Counts rows committed, by table. */
   readonly rowsWritten?: Counter;
 }
@@ -35,7 +39,8 @@ export interface LakeSinkOptions {
  * committed go to `bronze.rejects` as LATE_EVENT.
  */
 export class LakeSink implements HistorySink {
-  private watermarkMs: number | undefined;
+  /** Epoch µs, minute-aligned. */
+  private watermarkUs: number | undefined;
   private readonly tableWatermarks = new Map<DeltaTable, number | undefined>();
   private pendingTrades: Trade[] = [];
   private pendingRejects: Reject[] = [];
@@ -54,17 +59,17 @@ export class LakeSink implements HistorySink {
     const sink = new LakeSink(tables, clock, options);
     for (const table of [tables.trades, tables.bars1m]) {
       const version = (await table.snapshot()).txnVersion(SINK_APP_ID);
-      sink.tableWatermarks.set(table, version === undefined ? undefined : version * MINUTE_MS);
+      sink.tableWatermarks.set(table, version === undefined ? undefined : version * MINUTE_US);
     }
     const marks = [...sink.tableWatermarks.values()];
-    sink.watermarkMs = marks.some((m) => m === undefined)
+    sink.watermarkUs = marks.some((m) => m === undefined)
       ? undefined
       : Math.min(...(marks as number[]));
     return sink;
   }
 
   watermark(): number | undefined {
-    return this.watermarkMs;
+    return this.watermarkUs;
   }
 
   onWatermark(listener: (watermark: number) => void): () => void {
@@ -105,13 +110,13 @@ export class LakeSink implements HistorySink {
   /**
    * Commits every buffered trade of the minutes that ended before `cutoff` and moves
    * the watermark there. By default the cutoff follows event time, not the wall clock:
-   * a minute is complete once the stream has moved `allowedLatenessMs` past its end
+   * a minute is complete once the stream has moved `allowedLatenessUs` past its end
    * (bounded out-of-orderness), so a source that lags never has its minutes sealed
    * before it delivered them. Rejects are written whatever the cutoff.
    */
   flush(cutoff = this.eventTimeCutoff()): Promise<void> {
     return this.serialized(async () => {
-      const from = this.watermarkMs ?? earliestMinute(this.pendingTrades);
+      const from = this.watermarkUs ?? earliestMinute(this.pendingTrades);
       if (from === undefined || cutoff <= from) {
         if (this.pendingRejects.length > 0) {
           const rejects = this.pendingRejects;
@@ -138,7 +143,7 @@ export class LakeSink implements HistorySink {
 
   private eventTimeCutoff(): number {
     const eventTime = Math.min(this.clock.now(), this.latestEventTs + 1);
-    return floorToMinute(eventTime - this.options.allowedLatenessMs);
+    return floorToMinute(eventTime - this.options.allowedLatenessUs);
   }
 
   writeHistory(
@@ -154,7 +159,11 @@ export class LakeSink implements HistorySink {
     trades: readonly Trade[],
     rejects: readonly Reject[],
   ): Promise<void> {
-    const txn = { appId: SINK_APP_ID, version: Math.floor(range.to / MINUTE_MS) };
+    if (range.to % MINUTE_US !== 0) {
+      // The txn version is the watermark in whole minutes: a ragged end could not be resumed.
+      throw new Error(`lake sink: range end ${range.to} µs is not minute-aligned`);
+    }
+    const txn = { appId: SINK_APP_ID, version: range.to / MINUTE_US };
     const commitInfo = { alphalake: { sink: SINK_APP_ID, from: range.from, to: range.to } };
     // The two tables are independent commits: write them side by side.
     await Promise.all([
@@ -164,8 +173,8 @@ export class LakeSink implements HistorySink {
       ),
     ]);
     if (rejects.length > 0) await this.writeRejects(rejects);
-    if (this.watermarkMs === undefined || range.to > this.watermarkMs) {
-      this.watermarkMs = range.to;
+    if (this.watermarkUs === undefined || range.to > this.watermarkUs) {
+      this.watermarkUs = range.to;
       for (const listener of this.listeners) listener(range.to);
     }
   }
@@ -226,7 +235,9 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
   const dates = new Dictionary();
   const columns = {
     symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
+    // Epoch µs: a Float64Array timestamp column is epoch µs to the lake (docs/lake.md).
     ts: new Float64Array(n),
+    seq: new Float64Array(n),
     price: new Float64Array(n),
     size: new Float64Array(n),
     id: new Array<string>(n),
@@ -237,6 +248,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     const trade = trades[i]!;
     columns.symbol.codes[i] = symbols.code(trade.symbol);
     columns.ts[i] = trade.ts;
+    columns.seq[i] = trade.seq;
     columns.price[i] = trade.price;
     columns.size[i] = trade.size;
     columns.id[i] = trade.id;
@@ -295,7 +307,7 @@ class Dictionary {
 
 function rejectRow(reject: Reject): Record<string, unknown> {
   return {
-    received_at: new Date(reject.receivedAt),
+    received_at: reject.receivedAt,
     source: reject.source,
     kind: reject.kind,
     reason: reject.reason,

@@ -1,5 +1,5 @@
 import { utcDate, type Bar, type Trade } from '../domain/index.js';
-import type { DeltaTable, Filter } from '../lake/index.js';
+import { LakeTimestamp, type DeltaTable, type Filter } from '../lake/index.js';
 import type { SpeedStore, TimeRange } from '../speed/index.js';
 import type { Medallion } from './medallion.js';
 
@@ -25,7 +25,7 @@ export class LambdaView {
   async bars(symbol: string, range: TimeRange, limit: number): Promise<ServedBar[]> {
     const { lake, speed } = this.split(range);
     const fromLake = lake
-      ? (await this.queryLake(this.tables.bars1m, symbol, lake, limit)).map(barFromRow)
+      ? (await this.queryLake(this.tables.bars1m, symbol, lake, limit, BAR_ORDER)).map(barFromRow)
       : [];
     const room = limit - fromLake.length;
     const fromSpeed =
@@ -39,7 +39,9 @@ export class LambdaView {
   async trades(symbol: string, range: TimeRange, limit: number): Promise<ServedTrade[]> {
     const { lake, speed } = this.split(range);
     const fromLake = lake
-      ? (await this.queryLake(this.tables.trades, symbol, lake, limit)).map(tradeFromRow)
+      ? (await this.queryLake(this.tables.trades, symbol, lake, limit, TRADE_ORDER)).map(
+          tradeFromRow,
+        )
       : [];
     const room = limit - fromLake.length;
     const fromSpeed = speed && room > 0 ? await this.speed.trades(symbol, speed, room) : [];
@@ -66,32 +68,38 @@ export class LambdaView {
     symbol: string,
     range: TimeRange,
     limit: number,
+    orderBy: readonly { column: string }[],
   ): Promise<Record<string, unknown>[]> {
     // Partition filters on `date` let the lake prune whole days before it reads stats.
     const filters: Filter[] = [
       { column: 'date', op: '>=', value: utcDate(range.from) },
       { column: 'date', op: '<=', value: utcDate(range.to - 1) },
       { column: 'symbol', op: '=', value: symbol },
-      { column: 'ts', op: '>=', value: new Date(range.from) },
-      { column: 'ts', op: '<', value: new Date(range.to) },
+      // Epoch µs: the lake takes a number for a timestamp as epoch µs.
+      { column: 'ts', op: '>=', value: range.from },
+      { column: 'ts', op: '<', value: range.to },
     ];
-    const result = await table.query({ filters, orderBy: [{ column: 'ts' }], limit });
+    const result = await table.query({ filters, orderBy, limit });
     return result.rows;
   }
 }
 
-function toMillis(value: unknown): number {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value === 'number') return value;
-  if (typeof value === 'bigint') return Number(value);
-  return Date.parse(String(value));
+const BAR_ORDER = [{ column: 'ts' }];
+/** A symbol's trades in their total order, (ts, seq) (docs/time.md). */
+const TRADE_ORDER = [{ column: 'ts' }, { column: 'seq' }];
+
+/** Epoch µs of a lake timestamp (the domain's range: always a safe integer). */
+function toMicros(value: unknown): number {
+  const micros = value instanceof LakeTimestamp ? value.epochMicros : undefined;
+  if (micros === undefined) throw new Error(`lake row ts ${String(value)} is not a domain time`);
+  return micros;
 }
 
 function barFromRow(row: Record<string, unknown>): Bar {
   return {
     symbol: String(row.symbol),
     interval: '1m',
-    ts: toMillis(row.ts),
+    ts: toMicros(row.ts),
     open: Number(row.open),
     high: Number(row.high),
     low: Number(row.low),
@@ -105,7 +113,9 @@ function barFromRow(row: Record<string, unknown>): Bar {
 function tradeFromRow(row: Record<string, unknown>): Trade {
   return {
     symbol: String(row.symbol),
-    ts: toMillis(row.ts),
+    ts: toMicros(row.ts),
+    // NULL in rows written before `seq` existed: they keep their ts order.
+    seq: Number(row.seq ?? 0),
     price: Number(row.price),
     size: Number(row.size),
     id: String(row.id),

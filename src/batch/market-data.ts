@@ -1,4 +1,11 @@
-import { AlphalakeError, DAY_MS, type Clock, type SymbolInfo } from '../domain/index.js';
+import {
+  AlphalakeError,
+  DAY_US,
+  isoOfMicros,
+  MINUTE_US,
+  type Clock,
+  type SymbolInfo,
+} from '../domain/index.js';
 import type { SymbolDirectory } from '../mdm/index.js';
 import type { LambdaView, ServedBar, ServedTrade } from './lambda-view.js';
 
@@ -7,12 +14,14 @@ export const MAX_LIMIT = 100_000;
 const DEFAULT_BAR_LIMIT = 20_000;
 const DEFAULT_TRADE_LIMIT = 1_000;
 /** Default look-back when a query names no `from`: a week covers the last five sessions. */
-const DEFAULT_LOOKBACK_MS = 7 * DAY_MS;
+const DEFAULT_LOOKBACK_US = 7 * DAY_US;
 
 export interface RangeQuery {
   readonly symbol: string;
-  readonly from?: Date | undefined;
-  readonly to?: Date | undefined;
+  /** Inclusive, epoch µs. */
+  readonly from?: number | undefined;
+  /** Exclusive, epoch µs. */
+  readonly to?: number | undefined;
   readonly limit?: number | undefined;
 }
 
@@ -58,12 +67,12 @@ export class MarketData {
 
   private check(query: RangeQuery, defaultLimit: number) {
     const [symbol] = this.checkSymbols([query.symbol]);
-    const to = query.to?.getTime() ?? this.clock.now() + 60_000;
-    const from = query.from?.getTime() ?? to - DEFAULT_LOOKBACK_MS;
+    const to = query.to ?? this.clock.now() + MINUTE_US;
+    const from = query.from ?? to - DEFAULT_LOOKBACK_US;
     if (from > to) {
       throw new AlphalakeError('BAD_USER_INPUT', '`from` must not be after `to`', {
-        from: new Date(from).toISOString(),
-        to: new Date(to).toISOString(),
+        from: isoOfMicros(from),
+        to: isoOfMicros(to),
       });
     }
     const limit = query.limit ?? defaultLimit;

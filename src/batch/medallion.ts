@@ -18,11 +18,22 @@ export async function openMedallion(store: ObjectStore): Promise<Medallion> {
 }
 
 async function openOrCreate(store: ObjectStore, definition: TableDefinition): Promise<DeltaTable> {
-  return DeltaTable.create(store, definition.path, {
+  const table = await DeltaTable.create(store, definition.path, {
     schema: [...definition.schema],
     partitionColumns: [...definition.partitionColumns],
     clusterBy: [...definition.clusterBy],
     properties: { 'delta.checkpointInterval': '10' },
     ifNotExists: true,
   });
+  // A table from an earlier release may lack nullable long columns added since (e.g.
+  // `bronze.trades.seq`): add them by schema evolution, with no rows.
+  const present = new Set((await table.snapshot()).schema.map((c) => c.name));
+  const added = definition.schema.filter(
+    (c) => !present.has(c.name) && c.nullable && c.type === 'long',
+  );
+  if (added.length > 0) {
+    const columns = Object.fromEntries(added.map((c) => [c.name, new BigInt64Array(0)]));
+    await table.append({ length: 0, columns }, { schemaMode: 'merge' });
+  }
+  return table;
 }

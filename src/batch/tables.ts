@@ -24,6 +24,9 @@ export const TRADES_TABLE: TableDefinition = {
   schema: [
     column('symbol', 'string'),
     column('ts', 'timestamp'),
+    // The source's per-symbol sequence: (ts, seq) orders trades that share a µs. NULL in
+    // rows written before the column existed (they read as seq 0).
+    column('seq', 'long', true),
     column('price', 'double'),
     column('size', 'long'),
     column('id', 'string'),
@@ -31,7 +34,7 @@ export const TRADES_TABLE: TableDefinition = {
     column('date', 'date'),
   ],
   partitionColumns: ['date'],
-  clusterBy: ['symbol', 'ts'],
+  clusterBy: ['symbol', 'ts', 'seq'],
 };
 
 export const BARS_1M_TABLE: TableDefinition = {

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import {
   DeltaTable,
+  lakeValueToJson,
   localObjectStore,
   s3ObjectStore,
   type ObjectStore,
@@ -216,16 +217,8 @@ export function lakeCommand(options: LakeCommandOptions = {}): Command {
   return lake;
 }
 
-function jsonValue(value: unknown): unknown {
-  if (value instanceof Date) return value.toISOString();
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
-  if (Array.isArray(value)) return value.map(jsonValue);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonValue(v)]));
-  }
-  return value;
-}
+/** Exact JSON for a value: see `lakeValueToJson` (docs/lake.md "CLI"). */
+const jsonValue = lakeValueToJson;
 
 function text(value: unknown): string {
   const v = jsonValue(value);

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { createPlatform } from '../app.js';
 import { loadConfig, type Config } from '../config/index.js';
+import { isoOfMicros } from '../domain/index.js';
 import { startApiServer } from '../graphql/index.js';
 
 /** `alphalake serve`: the whole platform in one process, GraphQL on one port. */
@@ -31,7 +32,7 @@ export async function serve(config: Config): Promise<void> {
   if (report.backfill) {
     const { trades, from, to } = report.backfill;
     console.log(
-      `alphalake: history ${new Date(from).toISOString()} → ${new Date(to).toISOString()}: ${trades} trades written (${Date.now() - started} ms)`,
+      `alphalake: history ${isoOfMicros(from)} → ${isoOfMicros(to)}: ${trades} trades written (${Date.now() - started} ms)`,
     );
   }
   const server = await startApiServer(platform.api, {

@@ -1,4 +1,5 @@
-import { floorToMinute, MINUTE_MS, type Bar, type Trade } from './market.js';
+import type { Bar, Trade } from './market.js';
+import { floorToMinute, MINUTE_US } from './time.js';
 
 /**
  * Folds trades into 1-minute bars. The speed layer feeds it one trade at a time and
@@ -26,17 +27,21 @@ export class BarBuilder {
         notional: 0,
         tradeCount: 0,
         firstTs: trade.ts,
+        firstSeq: trade.seq,
         lastTs: trade.ts,
+        lastSeq: trade.seq,
       };
       this.open.set(key, bar);
     }
-    // Open and close follow event time, not arrival order.
-    if (trade.ts < bar.firstTs) {
+    // Open and close follow the trades' order, (ts, seq), not arrival order.
+    if (trade.ts < bar.firstTs || (trade.ts === bar.firstTs && trade.seq < bar.firstSeq)) {
       bar.firstTs = trade.ts;
+      bar.firstSeq = trade.seq;
       bar.open = trade.price;
     }
-    if (trade.ts >= bar.lastTs) {
+    if (trade.ts > bar.lastTs || (trade.ts === bar.lastTs && trade.seq >= bar.lastSeq)) {
       bar.lastTs = trade.ts;
+      bar.lastSeq = trade.seq;
       bar.close = trade.price;
     }
     bar.high = Math.max(bar.high, trade.price);
@@ -51,7 +56,7 @@ export class BarBuilder {
   takeBefore(before: number): Bar[] {
     const done: Bar[] = [];
     for (const [key, bar] of this.open) {
-      if (bar.ts + MINUTE_MS <= before) {
+      if (bar.ts + MINUTE_US <= before) {
         done.push(snapshotOf(bar));
         this.open.delete(key);
       }
@@ -88,7 +93,9 @@ interface MutableBar {
   notional: number;
   tradeCount: number;
   firstTs: number;
+  firstSeq: number;
   lastTs: number;
+  lastSeq: number;
 }
 
 function snapshotOf(bar: MutableBar): Bar {

@@ -1,6 +1,9 @@
-import { DAY_MS, utcDate } from './market.js';
+import { utcDate } from './market.js';
+import { DAY_US, MILLISECOND_US } from './time.js';
 
-/** A trading session: the market is open in [open, close). `date` names it. */
+const DAY_MS = 86_400_000;
+
+/** A trading session: the market is open in [open, close) (epoch µs). `date` names it. */
 export interface Session {
   readonly date: string;
   readonly open: number;
@@ -18,7 +21,7 @@ export interface TradingCalendar {
 /** Every session that overlaps [from, to), oldest first. */
 export function sessionsBetween(calendar: TradingCalendar, from: number, to: number): Session[] {
   const sessions: Session[] = [];
-  for (let day = Math.floor(from / DAY_MS) * DAY_MS - DAY_MS; day < to + DAY_MS; day += DAY_MS) {
+  for (let day = Math.floor(from / DAY_US) * DAY_US - DAY_US; day < to + DAY_US; day += DAY_US) {
     const session = calendar.sessionOn(utcDate(day));
     if (session && session.close > from && session.open < to) sessions.push(session);
   }
@@ -32,10 +35,10 @@ export function completedSessions(
   count: number,
 ): Session[] {
   const sessions: Session[] = [];
-  for (let day = Math.floor(now / DAY_MS) * DAY_MS; sessions.length < count; day -= DAY_MS) {
+  for (let day = Math.floor(now / DAY_US) * DAY_US; sessions.length < count; day -= DAY_US) {
     const session = calendar.sessionOn(utcDate(day));
     if (session && session.close <= now) sessions.unshift(session);
-    if (now - day > 400 * DAY_MS) break;
+    if (now - day > 400 * DAY_US) break;
   }
   return sessions;
 }
@@ -44,8 +47,8 @@ export function completedSessions(
 export const ALWAYS_OPEN: TradingCalendar = {
   name: '24x7',
   sessionOn(date) {
-    const open = Date.parse(`${date}T00:00:00Z`);
-    return Number.isNaN(open) ? undefined : { date, open, close: open + DAY_MS };
+    const open = Date.parse(`${date}T00:00:00Z`) * MILLISECOND_US;
+    return Number.isNaN(open) ? undefined : { date, open, close: open + DAY_US };
   },
 };
 
@@ -74,8 +77,12 @@ export function calendarNamed(name: CalendarName): TradingCalendar {
   return name === 'nyse' ? NYSE : ALWAYS_OPEN;
 }
 
-/** Converts a wall-clock time in New York on `date` to epoch ms, DST-aware. */
+/** Converts a wall-clock time in New York on `date` to epoch µs, DST-aware. */
 export function newYorkToUtc(date: string, time: string): number {
+  return newYorkToUtcMillis(date, time) * MILLISECOND_US;
+}
+
+function newYorkToUtcMillis(date: string, time: string): number {
   const guess = Date.parse(`${date}T${time}:00Z`);
   // The offset of New York at that instant, from the platform's tz database.
   const offsetMinutes = (instant: number) => {

@@ -1,4 +1,5 @@
 /** Public surface of src/domain: pure types and rules, no I/O. */
+export * from './time.js';
 export * from './market.js';
 export * from './bars.js';
 export * from './validation.js';

@@ -1,21 +1,42 @@
+import { DAY_US } from './time.js';
+
 /**
  * The market-data records that flow through alphalake. Timestamps are event time in
- * epoch milliseconds (UTC); they become `Date`s only at the edges (lake, GraphQL).
+ * epoch **microseconds** (UTC) held in a `number`: a safe integer until the year 2255,
+ * exact in a double, no BigInt on the hot path (docs/time.md). They become text only at
+ * the edges (lake, GraphQL, CLI). Nanoseconds from a source that has them live in their
+ * own `bigint` fields.
  */
 
-/** One print on the tape. `id` is unique per symbol and source. */
+/**
+ * One print on the tape. `id` is unique per symbol and source. A symbol's trades are
+ * totally ordered by `(ts, seq)`: several may share a microsecond, never a `seq`
+ * (docs/time.md); every layer (bus, speed store, lake, GraphQL) keeps that order.
+ */
 export interface Trade {
   readonly symbol: string;
+  /** Event time, epoch µs. */
   readonly ts: number;
+  /**
+   * The source's sequence number of this trade for its symbol, increasing in tape order
+   * within a trading day (as Polygon's `sequence_number`): the tie-breaker of equal `ts`.
+   */
+  readonly seq: number;
   readonly price: number;
   readonly size: number;
   readonly id: string;
   readonly exchange: string;
 }
 
+/** The order of one symbol's trades: by event time, then by the source's sequence number. */
+export function compareTrades(a: Trade, b: Trade): number {
+  return a.ts - b.ts || a.seq - b.seq;
+}
+
 /** The best bid and offer at an instant. */
 export interface Quote {
   readonly symbol: string;
+  /** Event time, epoch µs. */
   readonly ts: number;
   readonly bidPrice: number;
   readonly bidSize: number;
@@ -29,6 +50,7 @@ export type BarInterval = '1m';
 export interface Bar {
   readonly symbol: string;
   readonly interval: BarInterval;
+  /** Start of the interval, epoch µs. */
   readonly ts: number;
   readonly open: number;
   readonly high: number;
@@ -49,26 +71,19 @@ export interface SymbolInfo {
   readonly active: boolean;
 }
 
-export const MINUTE_MS = 60_000;
-export const DAY_MS = 86_400_000;
-
-export function floorToMinute(ts: number): number {
-  return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
-}
-
 /** The UTC calendar date of an instant, `YYYY-MM-DD`: the lake's partition value. */
 export function utcDate(ts: number): string {
-  const day = Math.floor(ts / DAY_MS);
+  const day = Math.floor(ts / DAY_US);
   if (day !== lastDay) {
     lastDay = day;
-    lastDate = new Date(day * DAY_MS).toISOString().slice(0, 10);
+    lastDate = new Date(day * 86_400_000).toISOString().slice(0, 10);
   }
   return lastDate;
 }
 
 /** Days since 1970-01-01 of an instant: how the lake takes a `date` column in bulk. */
 export function utcDay(ts: number): number {
-  return Math.floor(ts / DAY_MS);
+  return Math.floor(ts / DAY_US);
 }
 
 // utcDate is called once per trade on the write path: remember the last day's string.

@@ -13,15 +13,16 @@ export type RejectReason =
   | 'PRICE_NOT_POSITIVE'
   | 'SIZE_NOT_POSITIVE_INTEGER'
   | 'QUOTE_CROSSED'
-  | 'ID_MISSING';
+  | 'ID_MISSING'
+  | 'SEQUENCE_INVALID';
 
 export interface ValidationContext {
   /** Is this ticker known to master data? */
   readonly isKnownSymbol: (symbol: string) => boolean;
-  /** Current wall-clock time, epoch ms. */
+  /** Current wall-clock time, epoch µs. */
   readonly now: number;
-  /** How far in the future an event time may be (clock skew), ms. */
-  readonly futureToleranceMs: number;
+  /** How far in the future an event time may be (clock skew), µs. */
+  readonly futureToleranceUs: number;
 }
 
 interface Rule<T> {
@@ -40,8 +41,9 @@ const symbolRules = <T extends { symbol: string }>(): Rule<T>[] => [
 ];
 
 const timeRules = <T extends { ts: number }>(): Rule<T>[] => [
+  // Epoch µs as a safe integer: exact in a double (docs/time.md); a fraction is not a µs.
   { reason: 'TIMESTAMP_INVALID', holds: (r) => Number.isSafeInteger(r.ts) && r.ts > 0 },
-  { reason: 'TIMESTAMP_IN_FUTURE', holds: (r, c) => r.ts <= c.now + c.futureToleranceMs },
+  { reason: 'TIMESTAMP_IN_FUTURE', holds: (r, c) => r.ts <= c.now + c.futureToleranceUs },
 ];
 
 const isPrice = (value: number) => typeof value === 'number' && Number.isFinite(value);
@@ -54,6 +56,7 @@ export const TRADE_RULES: readonly Rule<Trade>[] = [
   { reason: 'PRICE_NOT_POSITIVE', holds: (t) => t.price > 0 },
   { reason: 'SIZE_NOT_POSITIVE_INTEGER', holds: (t) => isSize(t.size) },
   { reason: 'ID_MISSING', holds: (t) => typeof t.id === 'string' && t.id.length > 0 },
+  { reason: 'SEQUENCE_INVALID', holds: (t) => Number.isSafeInteger(t.seq) && t.seq >= 0 },
 ];
 
 export const QUOTE_RULES: readonly Rule<Quote>[] = [

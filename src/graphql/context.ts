@@ -1,4 +1,4 @@
-import type { MarketData } from '../batch/index.js';
+import type { LakeBrowser, MarketData } from '../batch/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
@@ -6,6 +6,8 @@ import type { LiveHub } from '../speed/index.js';
 export interface ApiServices {
   readonly market: MarketData;
   readonly hub: LiveHub;
+  /** Exact rows of any Delta table under the lake root (`lakeRows`). */
+  readonly lake: LakeBrowser;
   readonly watermark: () => number | undefined;
   /** Served at `/metrics` in the Prometheus text format. */
   readonly metrics: MetricsRegistry;

@@ -10,7 +10,7 @@ import { AlphalakeError } from '../domain/index.js';
 /**
  * Query cost limits, checked before execution: aliases could otherwise ask for the same
  * large history many times in one request. Every root field costs 1; a history field
- * (`bars`, `trades`) costs the rows it may return (`limit`, or its default).
+ * (`bars`, `trades`, `lakeRows`) costs the rows it may return (`limit`, or its default).
  */
 export interface QueryLimits {
   /** @default 200_000 */
@@ -21,7 +21,11 @@ export interface QueryLimits {
 
 export const DEFAULT_LIMITS: QueryLimits = Object.freeze({ maxCost: 200_000, maxRootFields: 20 });
 
-const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = { bars: 20_000, trades: 1_000 };
+const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = {
+  bars: 20_000,
+  trades: 1_000,
+  lakeRows: 100,
+};
 
 export function costLimitRule(limits: QueryLimits = DEFAULT_LIMITS) {
   return (context: ValidationContext): ASTVisitor => ({

@@ -22,10 +22,10 @@ class RangeArgs {
   symbol!: string;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
-  from?: Date;
+  from?: number;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
-  to?: Date;
+  to?: number;
 
   @Field(() => Int, { nullable: true, description: 'At most this many rows (max 100000).' })
   limit?: number;
@@ -64,7 +64,8 @@ export class MarketResolver {
   lakeStatus(@Ctx() { services }: ApiContext): LakeStatusType {
     const watermark = services.watermark();
     return Object.assign(new LakeStatusType(), {
-      watermark: watermark === undefined ? undefined : new Date(watermark),
+      watermark,
+      watermarkMicros: watermark,
     });
   }
 

@@ -1,22 +1,23 @@
 import { GraphQLScalarType, Kind } from 'graphql';
-import { AlphalakeError } from '../domain/index.js';
-
-const ISO_8601 =
-  /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+import { AlphalakeError, isoOfMicros, MILLISECOND_US, parseIsoMicros } from '../domain/index.js';
 
 /**
- * An instant: ISO 8601 in and out (a date alone means midnight UTC); epoch
- * milliseconds are accepted as input. A malformed value is BAD_USER_INPUT.
+ * An instant, held inside the API as epoch microseconds (the domain's unit, docs/time.md).
+ * Out: ISO 8601 in UTC, with six fractional digits when the instant has sub-millisecond
+ * digits (`2024-03-01T09:30:09.292971Z`), three otherwise. In: ISO 8601 with up to six
+ * fractional digits (more only when they are zeros: nothing is silently dropped; a date
+ * alone means midnight UTC, no zone means UTC) or an integer of epoch microseconds, the
+ * value of the `tsMicros` fields. A malformed value is BAD_USER_INPUT.
  */
-export const DateTimeScalar = new GraphQLScalarType<Date, string>({
+export const DateTimeScalar = new GraphQLScalarType<number, string>({
   name: 'DateTime',
   description:
-    'An instant in UTC: ISO 8601 (`2026-11-20T14:30:00Z`) or epoch milliseconds as input.',
+    'An instant in UTC: ISO 8601 (`2026-11-20T14:30:00.123456Z`, microseconds kept) or, as input, an integer of epoch microseconds.',
   serialize(value) {
-    const date = value instanceof Date ? value : new Date(value as number | string);
-    if (Number.isNaN(date.getTime()))
-      throw new Error(`cannot serialize ${String(value)} as DateTime`);
-    return date.toISOString();
+    if (typeof value === 'number' && Number.isSafeInteger(value)) return isoOfMicros(value);
+    if (value instanceof Date && !Number.isNaN(value.getTime()))
+      return isoOfMicros(value.getTime() * MILLISECOND_US);
+    throw new Error(`cannot serialize ${String(value)} as DateTime (epoch µs)`);
   },
   parseValue(value) {
     return parseInstant(value);
@@ -28,16 +29,11 @@ export const DateTimeScalar = new GraphQLScalarType<Date, string>({
   },
 });
 
-function parseInstant(value: unknown): Date {
-  if (typeof value === 'number' && Number.isSafeInteger(value)) return new Date(value);
-  if (typeof value === 'string' && ISO_8601.test(value.trim())) {
-    const text = value.trim();
-    // Without a zone, an instant is UTC: never the server's local time.
-    const zoned = /(Z|[+-]\d{2}:?\d{2})$/.test(text);
-    const date = new Date(
-      /^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : zoned ? text : `${text}Z`,
-    );
-    if (!Number.isNaN(date.getTime())) return date;
+function parseInstant(value: unknown): number {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  if (typeof value === 'string') {
+    const micros = parseIsoMicros(value);
+    if (micros !== undefined) return micros;
   }
   throw malformed(value);
 }
@@ -45,6 +41,6 @@ function parseInstant(value: unknown): Date {
 function malformed(value: unknown): AlphalakeError {
   return new AlphalakeError(
     'BAD_USER_INPUT',
-    `${JSON.stringify(value)} is not a valid DateTime: use ISO 8601 such as 2026-11-20T14:30:00Z`,
+    `${JSON.stringify(value)} is not a valid DateTime: use ISO 8601 such as 2026-11-20T14:30:00.123456Z (at most microseconds) or epoch microseconds`,
   );
 }

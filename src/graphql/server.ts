@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
+import { isoOfMicros } from '../domain/index.js';
 import { formatError } from './errors.js';
 import {
   BODY_LIMIT,
@@ -143,7 +144,7 @@ export async function startApiServer(
     const watermark = services.watermark();
     res.status(ready ? 200 : 503).json({
       status: ready ? 'ready' : 'starting',
-      watermark: watermark === undefined ? null : new Date(watermark).toISOString(),
+      watermark: watermark === undefined ? null : isoOfMicros(watermark),
     });
   });
   app.all('/readyz', readOnly);

@@ -2,6 +2,7 @@ import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { ServedBar, ServedTrade } from '../batch/index.js';
 import type { SymbolInfo } from '../domain/index.js';
 import { DateTimeScalar } from './scalars.js';
+import { GraphQLSafeInt } from 'graphql-scalars';
 
 export enum ViewSourceEnum {
   LAKE = 'LAKE',
@@ -44,8 +45,20 @@ export class TradeType {
   @Field()
   symbol!: string;
 
-  @Field(() => DateTimeScalar, { description: 'Event time.' })
-  ts!: Date;
+  @Field(() => DateTimeScalar, { description: 'Event time (microseconds kept).' })
+  ts!: number;
+
+  @Field(() => GraphQLSafeInt, {
+    description:
+      'Event time as an exact integer of epoch microseconds (a JSON number every client reads exactly until 2255).',
+  })
+  tsMicros!: number;
+
+  @Field(() => GraphQLSafeInt, {
+    description:
+      "The source's sequence number of this trade for its symbol: a symbol's trades are ordered by (ts, seq).",
+  })
+  seq!: number;
 
   @Field(() => Float)
   price!: number;
@@ -65,7 +78,7 @@ export class TradeType {
   static from(trade: Omit<ServedTrade, 'source'> & { source?: ServedTrade['source'] }): TradeType {
     return Object.assign(new TradeType(), {
       ...trade,
-      ts: new Date(trade.ts),
+      tsMicros: trade.ts,
       source: trade.source as ViewSourceEnum | undefined,
     });
   }
@@ -82,7 +95,12 @@ export class BarType {
   interval!: string;
 
   @Field(() => DateTimeScalar, { description: 'Start of the interval.' })
-  ts!: Date;
+  ts!: number;
+
+  @Field(() => GraphQLSafeInt, {
+    description: 'Start of the interval as an exact integer of epoch microseconds.',
+  })
+  tsMicros!: number;
 
   @Field(() => Float)
   open!: number;
@@ -111,7 +129,7 @@ export class BarType {
   static from(bar: Omit<ServedBar, 'source'> & { source?: ServedBar['source'] }): BarType {
     return Object.assign(new BarType(), {
       ...bar,
-      ts: new Date(bar.ts),
+      tsMicros: bar.ts,
       source: bar.source as ViewSourceEnum | undefined,
     });
   }
@@ -124,5 +142,11 @@ export class LakeStatusType {
     description:
       'Event time up to which the lake is complete; the speed layer serves from here on.',
   })
-  watermark?: Date | undefined;
+  watermark?: number | undefined;
+
+  @Field(() => GraphQLSafeInt, {
+    nullable: true,
+    description: 'The watermark as an exact integer of epoch microseconds.',
+  })
+  watermarkMicros?: number | undefined;
 }

@@ -1,6 +1,7 @@
 import {
   completedSessions,
   floorToMinute,
+  HOUR_US,
   type Trade,
   type TradingCalendar,
 } from '../domain/index.js';
@@ -14,7 +15,7 @@ import type { MarketSimulator } from './simulator.js';
 export interface HistorySink {
   /** Event time up to which the lake is complete, or undefined for an empty lake. */
   watermark(): number | undefined;
-  /** Writes the trades of [from, to) (both minute-aligned) and moves the watermark to `to`. */
+  /** Writes the trades of [from, to) (epoch µs, both minute-aligned) and moves the watermark to `to`. */
   writeHistory(
     range: { from: number; to: number },
     trades: readonly Trade[],
@@ -37,7 +38,7 @@ export interface BackfillResult {
  * recent completed session. Works a session-sized chunk at a time to bound memory.
  */
 /** Event time per commit of a backfill: bounds memory and keeps files a sensible size. */
-const CHUNK_MS = 6 * 3_600_000;
+const CHUNK_US = 6 * HOUR_US;
 
 export async function backfillFromSimulator(options: {
   simulator: MarketSimulator;
@@ -73,9 +74,9 @@ export async function backfillFromSimulator(options: {
     chunk = [];
   };
   for (const second of simulator.tape(from, to, { quotes: false })) {
-    if (second.ts >= chunkStart + CHUNK_MS) {
+    if (second.ts >= chunkStart + CHUNK_US) {
       signal?.throwIfAborted();
-      await write(chunkStart + Math.floor((second.ts - chunkStart) / CHUNK_MS) * CHUNK_MS);
+      await write(chunkStart + Math.floor((second.ts - chunkStart) / CHUNK_US) * CHUNK_US);
     }
     for (const trade of second.trades) chunk.push(trade);
   }

@@ -1,4 +1,5 @@
 import {
+  SECOND_US,
   validateQuote,
   validateTrade,
   type Clock,
@@ -17,6 +18,7 @@ export interface Reject {
   readonly reason: RejectReason | 'LATE_EVENT';
   /** The record as received, JSON. */
   readonly payload: string;
+  /** Wall-clock time of the rejection, epoch µs. */
   readonly receivedAt: number;
 }
 
@@ -39,7 +41,8 @@ export class Ingestor {
     private readonly clock: Clock,
     /** Counts records by source, kind and outcome (accepted | rejected). */
     private readonly records?: Counter,
-    private readonly futureToleranceMs = 5_000,
+    /** How far ahead of the clock an event time may be, µs. */
+    private readonly futureToleranceUs = 5 * SECOND_US,
   ) {}
 
   /** Splits a batch into valid records and rejects, without publishing. */
@@ -48,7 +51,7 @@ export class Ingestor {
     const context = {
       isKnownSymbol: (symbol: string) => this.directory.isKnown(symbol),
       now,
-      futureToleranceMs: this.futureToleranceMs,
+      futureToleranceUs: this.futureToleranceUs,
     };
     const rejects: Reject[] = [];
     const reject = (kind: Reject['kind'], reason: RejectReason, record: unknown) =>

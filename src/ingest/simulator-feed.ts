@@ -1,5 +1,6 @@
 import {
-  DAY_MS,
+  DAY_US,
+  SECOND_US,
   utcDate,
   type Clock,
   type Quote,
@@ -66,20 +67,20 @@ export class SimulatorFeed {
         this.current = undefined;
         continue;
       }
-      if (next.ts + 1000 > until) {
+      if (next.ts + SECOND_US > until) {
         this.current.pending = next;
         break;
       }
       trades.push(...next.trades);
       quotes.push(...next.quotes);
-      this.cursor = next.ts + 1000;
+      this.cursor = next.ts + SECOND_US;
       if (trades.length >= BATCH_LIMIT) await flush();
     }
     await flush();
     return published;
   }
 
-  /** Pumps on a timer until the signal aborts. */
+  /** Pumps on a timer (every `tickMs` milliseconds of wall time) until the signal aborts. */
   run(signal: AbortSignal, tickMs = 250): Promise<void> {
     return new Promise((resolve) => {
       let busy = false;
@@ -104,7 +105,7 @@ export class SimulatorFeed {
   /** The first session that is still open at or after `ts`. */
   private nextSession(ts: number): Session | undefined {
     const calendar = this.simulator.settings.calendar;
-    for (let day = Math.floor(ts / DAY_MS) * DAY_MS; day < ts + 15 * DAY_MS; day += DAY_MS) {
+    for (let day = Math.floor(ts / DAY_US) * DAY_US; day < ts + 15 * DAY_US; day += DAY_US) {
       const session = calendar.sessionOn(utcDate(day));
       if (session && session.close > ts) return session;
     }

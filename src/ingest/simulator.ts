@@ -1,5 +1,7 @@
 import {
-  DAY_MS,
+  DAY_US,
+  MILLISECOND_US,
+  SECOND_US,
   sessionsBetween,
   type Quote,
   type Session,
@@ -17,6 +19,8 @@ import { Random } from './random.js';
  * - overnight gaps come from a daily random walk anchored at 2020-01-01;
  * - trade arrivals are Poisson with a U-shaped intraday intensity (busy open and close);
  * - trade sizes mix odd lots with Pareto-distributed round lots;
+ * - trade times are microseconds within their second, so several trades can share a
+ *   millisecond (and, rarely, a microsecond); `seq` orders them (docs/time.md);
  * - quotes have a spread of a few basis points, trades print at bid or ask.
  */
 export interface SimulatorSettings {
@@ -34,6 +38,7 @@ export interface TapeOptions {
 
 /** Everything that happened in one second of one session. */
 export interface TapeSecond {
+  /** Start of the second, epoch µs. */
   readonly ts: number;
   readonly trades: readonly Trade[];
   readonly quotes: readonly Quote[];
@@ -59,7 +64,7 @@ const KNOWN_PROFILES: Record<string, Omit<SymbolProfile, 'symbol'>> = {
   TSLA: { basePrice: 250, beta: 1.9, idioVol: 0.03, activity: 1.4, spreadBps: 2.0 },
 };
 
-const EPOCH_DAY = Date.UTC(2020, 0, 1);
+const EPOCH_DAY = Date.UTC(2020, 0, 1) * MILLISECOND_US;
 const MARKET_DAILY_VOL = 0.011;
 const MARKET_DAILY_DRIFT = 0.0003;
 const EXCHANGES = ['XNAS', 'XNYS', 'ARCX', 'BATS', 'EDGX', 'IEXG'] as const;
@@ -98,13 +103,13 @@ export class MarketSimulator {
     const withQuotes = options.quotes ?? true;
     const { seed, tradesPerSecond } = this.settings;
     const random = new Random(`${seed}|session|${session.date}`);
-    const seconds = Math.max(1, Math.round((session.close - session.open) / 1000));
+    const seconds = Math.max(1, Math.round((session.close - session.open) / SECOND_US));
     const perSecondScale = 1 / Math.sqrt(seconds);
     const mids = this.profiles.map((p) => this.openingPrice(p, session.open));
     const sequence = this.profiles.map(() => 0);
     const datePrefix = session.date.replaceAll('-', '');
     for (let i = 0; i < seconds; i++) {
-      const ts = session.open + i * 1000;
+      const ts = session.open + i * SECOND_US;
       // Draw every second, even skipped ones: the path must not depend on `from`.
       const market = MARKET_DAILY_VOL * perSecondScale * random.shock();
       const x = (i + 0.5) / seconds;
@@ -127,7 +132,8 @@ export class MarketSimulator {
         const quoteAskSize = 100 * (1 + Math.floor(random.pareto(1.8)));
         if (count === 0 && ts < from) continue;
         const offsets: number[] = [];
-        for (let k = 0; k < count; k++) offsets.push(Math.floor(random.next() * 1000));
+        // Microseconds within the second (one draw each, as whole milliseconds once were).
+        for (let k = 0; k < count; k++) offsets.push(Math.floor(random.next() * SECOND_US));
         if (count > 1) offsets.sort((a, b) => a - b);
         if (ts < from) {
           // Skipped seconds still consume their draws: the path must not depend on `from`.
@@ -160,19 +166,21 @@ export class MarketSimulator {
             price: buy ? ask : bid,
             size,
             id: `${datePrefix}-${sequence[s]}`,
+            seq: sequence[s]!,
             exchange,
           });
         }
       }
-      if (ts + 1000 <= from) continue;
-      if (trades.length > 1) trades.sort((a, b) => a.ts - b.ts);
+      if (ts + SECOND_US <= from) continue;
+      // Across symbols by time; a symbol's own trades keep their (ts, seq) order.
+      if (trades.length > 1) trades.sort((a, b) => a.ts - b.ts || a.seq - b.seq);
       yield { ts, trades, quotes };
     }
   }
 
   /** Opening mid of a session: a daily random walk from the symbol's base price. */
   private openingPrice(profile: SymbolProfile, sessionOpen: number): number {
-    const day = Math.floor((sessionOpen - EPOCH_DAY) / DAY_MS);
+    const day = Math.floor((sessionOpen - EPOCH_DAY) / DAY_US);
     const key = `${profile.symbol}|${day}`;
     const cached = this.openingPriceCache.get(key);
     if (cached !== undefined) return cached;
@@ -216,7 +224,7 @@ function roundCents(price: number): number {
 }
 
 function clip(second: TapeSecond, from: number, to: number): TapeSecond {
-  if (second.ts >= from && second.ts + 1000 <= to) return second;
+  if (second.ts >= from && second.ts + SECOND_US <= to) return second;
   return {
     ts: second.ts,
     trades: second.trades.filter((t) => t.ts >= from && t.ts < to),

@@ -9,7 +9,7 @@ export type {
   ByteRange,
 } from './storage/index.js';
 export { localObjectStore } from './storage/index.js';
-export { typeName } from './log/index.js';
+export { LakeTimestamp, lakeValueToJson, typeName } from './log/index.js';
 export { s3ObjectStore, type S3ObjectStoreOptions } from './storage/index.js';
 export type {
   ColumnSpec,

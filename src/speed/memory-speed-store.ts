@@ -1,7 +1,7 @@
-import type { Bar, Quote, Trade } from '../domain/index.js';
+import { compareTrades, type Bar, type Quote, type Trade } from '../domain/index.js';
 import type { SpeedStore, SpeedStoreCapabilities, TimeRange } from './speed-store.js';
 
-/** In-process speed store: per-symbol maps of bars by start time and time-ordered trades. */
+/** In-process speed store: per-symbol maps of bars by start time and trades in (ts, seq) order. */
 export class MemorySpeedStore implements SpeedStore {
   readonly capabilities: SpeedStoreCapabilities = { supportsTtl: false };
   private readonly barsBySymbol = new Map<string, Map<number, Bar>>();
@@ -21,8 +21,8 @@ export class MemorySpeedStore implements SpeedStore {
       let list = this.tradesBySymbol.get(trade.symbol);
       if (!list) this.tradesBySymbol.set(trade.symbol, (list = []));
       const last = list[list.length - 1];
-      if (last === undefined || last.ts <= trade.ts) list.push(trade);
-      else list.splice(upperBound(list, trade.ts), 0, trade);
+      if (last === undefined || compareTrades(last, trade) <= 0) list.push(trade);
+      else list.splice(upperBound(list, trade), 0, trade);
     }
   }
 
@@ -76,13 +76,13 @@ function lowerBound(list: readonly Trade[], ts: number): number {
   return lo;
 }
 
-/** First index whose trade is after ts. */
-function upperBound(list: readonly Trade[], ts: number): number {
+/** First index whose trade comes after `trade` in (ts, seq) order. */
+function upperBound(list: readonly Trade[], trade: Trade): number {
   let lo = 0;
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.ts <= ts) lo = mid + 1;
+    if (compareTrades(list[mid]!, trade) <= 0) lo = mid + 1;
     else hi = mid;
   }
   return lo;

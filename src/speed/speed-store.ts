@@ -11,9 +11,9 @@ export interface SpeedStoreCapabilities {
 }
 
 export interface TimeRange {
-  /** Inclusive, epoch ms. */
+  /** Inclusive, epoch µs. */
   readonly from: number;
-  /** Exclusive, epoch ms. */
+  /** Exclusive, epoch µs. */
   readonly to: number;
 }
 
@@ -24,10 +24,10 @@ export interface SpeedStore {
   appendTrades(trades: readonly Trade[]): Promise<void>;
   putQuotes(quotes: readonly Quote[]): Promise<void>;
   bars(symbol: string, range: TimeRange): Promise<Bar[]>;
-  /** Trades in time order, at most `limit`. */
+  /** Trades in their order, (ts, seq) (docs/time.md), at most `limit`. */
   trades(symbol: string, range: TimeRange, limit: number): Promise<Trade[]>;
   latestQuote(symbol: string): Promise<Quote | undefined>;
-  /** Drops everything older than `ts`. */
+  /** Drops everything older than `ts` (epoch µs). */
   evictBefore(ts: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,8 +10,12 @@ request, so a test pays Python's start-up once:
   {"op": "write_column_mapped", "path": "..."}          -> {"version"}  (nested, name mode)
   {"op": "file_fields", "path": "..."}                  -> {"fields": [...]}  (every depth)
 
-Rows are canonicalized so they compare with alphalake's: timestamps as {"$ts": epoch ms},
-dates as "YYYY-MM-DD", decimals as plain strings, binary as {"$hex"}, maps as {"$map"}.
+Rows are put in the one JSON form both sides produce (harness.ts `canonical`), at full
+precision and keeping every type distinction: integers as {"$int": "digits"}, timestamps
+as {"$ts": "epoch µs"} (UTC) or {"$ts_ntz": "epoch µs"} (wall clock), decimals as the exact
+text of their scale ("1.500000000000000000"), doubles as JSON numbers (NaN, ±Infinity and
+-0.0, which JSON cannot hold, as strings), dates as "YYYY-MM-DD", binary as {"$hex"}, maps
+as {"$map": entries}. The only canonicalisations are lossless (see `canon`).
 """
 import datetime as dt
 import decimal
@@ -21,30 +25,37 @@ import os
 import sys
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 from deltalake import DeltaTable, write_deltalake
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
 def canon(value):
+    """The canonical JSON of a value. Lossless: every case keeps the exact value and its
+    kind; only representation changes, each needed because JSON cannot say it otherwise."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return value if abs(value) <= 2**53 - 1 else str(value)
+        # Exact digits, tagged so an int64 never compares equal to a double.
+        return {"$int": str(value)}
     if isinstance(value, float):
+        # JSON has no NaN/Infinity and drops the sign of zero: spelled out instead.
         if math.isnan(value):
             return "NaN"
         if math.isinf(value):
             return "Infinity" if value > 0 else "-Infinity"
+        if value == 0 and math.copysign(1.0, value) < 0:
+            return "-0"
         return value
     if isinstance(value, decimal.Decimal):
-        text = format(value, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return text
+        # pyarrow gives decimal(p, s) values with exponent -s: "f" prints all s digits.
+        return format(value, "f")
     if isinstance(value, dt.datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
-        return {"$ts": (aware - EPOCH) // dt.timedelta(milliseconds=1)}
+        # Aware (UTC) for `timestamp`, naive for `timestamp_ntz`: exact microseconds.
+        moment = value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        micros = (moment - EPOCH) // dt.timedelta(microseconds=1)
+        return {"$ts" if value.tzinfo else "$ts_ntz": str(micros)}
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (bytes, bytearray)):
@@ -53,9 +64,16 @@ def canon(value):
         return {k: canon(v) for k, v in value.items()}
     if isinstance(value, list):
         if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
-            return {"$map": sorted(([canon(k), canon(v)] for k, v in value), key=json.dumps)}
+            # A Delta map has no entry order (PROTOCOL.md "Map Type"; Spark compares maps
+            # as sets of entries): sorting them is lossless. harness.ts sorts the same way.
+            return {"$map": sorted(([canon(k), canon(v)] for k, v in value), key=canon_key)}
         return [canon(v) for v in value]
-    return str(value)
+    raise TypeError(f"no canonical form for {type(value).__name__}: {value!r}")
+
+
+def canon_key(value):
+    """A sort key both sides compute alike (harness.ts `stableStringify`)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def type_name(t):
@@ -83,8 +101,20 @@ def read(req):
         "files": sorted(table.file_uris()),
     }
     try:
-        data = table.to_pyarrow_table()
-        answer["rows"] = sorted(json.dumps(canon(r), sort_keys=True) for r in data.to_pylist())
+        try:
+            data = table.to_pyarrow_table()
+        except pa.ArrowInvalid as error:
+            if "timestamp[ns]" not in str(error):
+                raise
+            # Parquet INT96 timestamps are read as nanoseconds by default, which overflows
+            # beyond 2262 (e.g. 9999-12-31): read the same files at the microseconds Delta
+            # defines (PROTOCOL.md "Primitive Types") instead of giving up on the rows.
+            options = ds.ParquetReadOptions(coerce_int96_timestamp_unit="us")
+            data = table.to_pyarrow_dataset(parquet_read_options=options).to_table()
+            answer["rows_read_as"] = "microseconds (INT96 coerced)"
+        # A table's rows have no order (a Delta snapshot is a set of files): sorting the
+        # canonical rows compares them as a multiset, duplicates kept. Lossless.
+        answer["rows"] = sorted(canon_key(canon(r)) for r in data.to_pylist())
     except Exception as error:  # noqa: BLE001 - e.g. a fixture whose data files were never kept
         answer["rows_error"] = f"{type(error).__name__}: {error}"
     return answer
@@ -100,6 +130,7 @@ ARROW_TYPES = {
     "float": pa.float32(),
     "boolean": pa.bool_(),
     "date": pa.date32(),
+    "decimal(38,18)": pa.decimal128(38, 18),
     "timestamp": pa.timestamp("us", tz="UTC"),
     "timestamp_ntz": pa.timestamp("us"),
     "binary": pa.binary(),
@@ -114,6 +145,10 @@ def decode(value, type_):
         return moment if type_ == "timestamp" else moment.replace(tzinfo=None)
     if type_ == "date":
         return dt.date.fromisoformat(value)
+    if type_ == "long":
+        return int(value)  # the harness sends int64 beyond 2^53 as a string of digits
+    if type_.startswith("decimal"):
+        return decimal.Decimal(value)
     return value
 
 

@@ -62,7 +62,7 @@ describe('Delta interoperability with Spark (delta-spark)', () => {
       {
         op: 'append_sql',
         path: dir,
-        sql: "SELECT 'IBM' AS symbol, TIMESTAMP'2024-01-05 15:00:00.250' AS ts, 250.5D AS price, 10L AS size, true AS flag, DATE'2024-01-05' AS date, 'XNYS' AS venue",
+        sql: "SELECT 'IBM' AS symbol, TIMESTAMP'2024-01-05 15:00:00.250001' AS ts, TIMESTAMP_NTZ'2024-01-05 10:00:00.000007' AS wall, 250.5D AS price, 9223372036854775807L AS size, CAST('-12345678901234567890.123456789012345678' AS DECIMAL(38,18)) AS amount, true AS flag, DATE'2024-01-05' AS date, 'XNYS' AS venue",
       },
       { op: 'read', path: dir },
     ]);
@@ -99,7 +99,14 @@ describe('Delta interoperability with Spark (delta-spark)', () => {
     const ours = await table.query({ snapshot });
     expect(canonicalRows(ours.rows, snapshot.schema)).toEqual(oracleRows(reread.rows ?? []));
     const ibm = ours.rows.find((r) => r.symbol === 'IBM');
-    expect(ibm).toMatchObject({ price: 250.5, size: 10, venue: 'XNYS', date: '2024-01-05' });
-    expect((ibm?.ts as Date).toISOString()).toBe('2024-01-05T15:00:00.250Z');
+    expect(ibm).toMatchObject({
+      price: 250.5,
+      size: 2n ** 63n - 1n,
+      amount: '-12345678901234567890.123456789012345678',
+      venue: 'XNYS',
+      date: '2024-01-05',
+    });
+    expect(String(ibm?.ts)).toBe('2024-01-05T15:00:00.250001Z');
+    expect(String(ibm?.wall)).toBe('2024-01-05T10:00:00.000007');
   });
 });

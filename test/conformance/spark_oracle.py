@@ -9,6 +9,7 @@ delta_oracle.py, with rows in the same canonical form (its `canon`):
 The session is scripts/services/spark_check.py's (Delta's jars from
 .services/cache/spark/lib, nothing resolved from the network); one serves every request.
 """
+import datetime as dt
 import json
 import os
 import sys
@@ -18,7 +19,7 @@ os.environ["TZ"] = "UTC"  # pyspark turns timestamps into datetimes in the proce
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from delta_oracle import canon  # noqa: E402
+from delta_oracle import canon, canon_key  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "scripts", "services"))
@@ -31,7 +32,19 @@ def read(spark, req):
         reader = reader.option("versionAsOf", req["version"])
     frame = reader.load(req["path"])
     history = spark.sql(f"DESCRIBE HISTORY delta.`{req['path']}`").agg({"version": "max"}).collect()[0][0]
-    rows = sorted(json.dumps(canon(r.asDict(recursive=True)), sort_keys=True) for r in frame.collect())
+    # pyspark collects TIMESTAMP (UTC) and TIMESTAMP_NTZ both as naive datetimes (with
+    # TZ=UTC, the UTC wall clock): the schema says which was which, so the UTC ones get
+    # their zone back before `canon` (which tells the two apart by it).
+    utc = [f.name for f in frame.schema.fields if f.dataType.typeName() == "timestamp"]
+
+    def row(r):
+        values = r.asDict(recursive=True)
+        for name in utc:
+            if values.get(name) is not None:
+                values[name] = values[name].replace(tzinfo=dt.timezone.utc)
+        return values
+
+    rows = sorted(canon_key(canon(row(r))) for r in frame.collect())
     version = req["version"] if req.get("version") is not None else history
     return {"version": version, "columns": frame.columns, "rows": rows}
 

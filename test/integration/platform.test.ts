@@ -9,8 +9,10 @@ import { configWith } from '../../src/config/index.js';
 import {
   aggregateBars,
   floorToMinute,
+  isoOfMicros,
   ManualClock,
-  MINUTE_MS,
+  MINUTE_US,
+  SECOND_US,
   type Bar,
 } from '../../src/domain/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
@@ -21,7 +23,9 @@ import { maintainLake } from '../../src/batch/index.js';
  * backfill → lake, simulator → bus → speed layer, sink → lake, lambda view → GraphQL.
  * The oracle is the simulator itself: bars aggregated straight from its tape.
  */
-const T0 = Date.parse('2026-11-20T15:07:30Z');
+/** Epoch µs of ISO text. */
+const at = (iso: string): number => Date.parse(iso) * 1_000;
+const T0 = at('2026-11-20T15:07:30Z');
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-it-'));
 const config = configWith({ home, port: 0, backfillSessions: 2, simulatorTradesPerSecond: 0.5 });
 const clock = new ManualClock(T0);
@@ -45,6 +49,7 @@ async function gql<T = Record<string, unknown>>(
 
 interface ApiBar {
   ts: string;
+  tsMicros: number;
   open: number;
   high: number;
   low: number;
@@ -56,14 +61,14 @@ interface ApiBar {
 }
 
 const BARS = `query($symbol: String!, $from: DateTime, $to: DateTime) {
-  bars(symbol: $symbol, from: $from, to: $to) { ts open high low close volume vwap tradeCount source }
+  bars(symbol: $symbol, from: $from, to: $to) { ts tsMicros open high low close volume vwap tradeCount source }
 }`;
 
 async function bars(from: number, to: number, symbol = 'AAPL'): Promise<ApiBar[]> {
   const result = await gql<{ bars: ApiBar[] }>(BARS, {
     symbol,
-    from: new Date(from).toISOString(),
-    to: new Date(to).toISOString(),
+    from: isoOfMicros(from),
+    to: isoOfMicros(to),
   });
   expect(result.errors).toBeUndefined();
   return result.data!.bars;
@@ -77,7 +82,8 @@ function oracle(from: number, to: number, symbol = 'AAPL'): Bar[] {
 }
 
 function expectSameBars(served: ApiBar[], expected: Bar[]) {
-  expect(served.map((b) => Date.parse(b.ts))).toEqual(expected.map((b) => b.ts));
+  expect(served.map((b) => b.tsMicros)).toEqual(expected.map((b) => b.ts));
+  expect(served.map((b) => b.ts)).toEqual(expected.map((b) => isoOfMicros(b.ts)));
   for (const [i, bar] of served.entries()) {
     const want = expected[i]!;
     expect([bar.open, bar.high, bar.low, bar.close, bar.volume, bar.tradeCount]).toEqual([
@@ -92,9 +98,9 @@ function expectSameBars(served: ApiBar[], expected: Bar[]) {
   }
 }
 
-/** Moves the clock, plays the tape up to it and lets the bus deliver. */
-async function advance(ms: number): Promise<void> {
-  clock.advance(ms);
+/** Moves the clock by `us` µs, plays the tape up to it and lets the bus deliver. */
+async function advance(us: number): Promise<void> {
+  clock.advance(us);
   await platform.feed!.pump(clock.now());
   await new Promise((resolve) => setTimeout(resolve, 50));
 }
@@ -119,7 +125,7 @@ afterAll(async () => {
 describe('walking skeleton', () => {
   it('backfills the last sessions into the lake at start', async () => {
     expect(platform.sink.watermark()).toBe(floorToMinute(T0));
-    const from = Date.parse('2026-11-18T00:00:00Z');
+    const from = at('2026-11-18T00:00:00Z');
     const served = await bars(from, floorToMinute(T0));
     expect(served.length).toBeGreaterThan(2 * 1440 - 10);
     expect(new Set(served.map((b) => b.source))).toEqual(new Set(['LAKE']));
@@ -127,23 +133,23 @@ describe('walking skeleton', () => {
   });
 
   it('serves the current minutes from the speed layer, with no gap and no double count at the watermark', async () => {
-    await advance(3 * MINUTE_MS);
+    await advance(3 * MINUTE_US);
     const watermark = platform.sink.watermark()!;
-    const from = watermark - 10 * MINUTE_MS;
-    const to = floorToMinute(clock.now()) + MINUTE_MS;
+    const from = watermark - 10 * MINUTE_US;
+    const to = floorToMinute(clock.now()) + MINUTE_US;
     const served = await bars(from, to);
-    expect(
-      served.filter((b) => b.source === 'LAKE').every((b) => Date.parse(b.ts) < watermark),
-    ).toBe(true);
-    expect(
-      served.filter((b) => b.source === 'SPEED').every((b) => Date.parse(b.ts) >= watermark),
-    ).toBe(true);
+    expect(served.filter((b) => b.source === 'LAKE').every((b) => b.tsMicros < watermark)).toBe(
+      true,
+    );
+    expect(served.filter((b) => b.source === 'SPEED').every((b) => b.tsMicros >= watermark)).toBe(
+      true,
+    );
     expect(served.some((b) => b.source === 'SPEED')).toBe(true);
     // The current (still open) minute is a partial bar of the trades so far.
     expectSameBars(served, oracle(from, platform.feed!.position));
 
     // The sink moves completed minutes to the lake: the boundary moves, the answer does not.
-    clock.advance(5_000);
+    clock.advance(5 * SECOND_US);
     await platform.sink.flush();
     expect(platform.sink.watermark()).toBeGreaterThan(watermark);
     const again = await bars(from, to);
@@ -170,7 +176,7 @@ describe('walking skeleton', () => {
       );
     });
     await new Promise((resolve) => setTimeout(resolve, 200));
-    for (let i = 0; i < 12 && received.length < 5; i++) await advance(10_000);
+    for (let i = 0; i < 12 && received.length < 5; i++) await advance(10 * SECOND_US);
     await done;
     await client.dispose();
     expect(received.length).toBeGreaterThanOrEqual(5);
@@ -206,7 +212,8 @@ describe('walking skeleton', () => {
     const now = clock.now();
     const good = {
       symbol: 'MSFT',
-      ts: now - 1_000,
+      ts: now - SECOND_US,
+      seq: 1,
       price: 400.5,
       size: 10,
       id: 'x-good',
@@ -218,7 +225,7 @@ describe('walking skeleton', () => {
           good,
           { ...good, id: 'x-neg', price: -1 },
           { ...good, id: 'x-unknown', symbol: 'ZZZZ' },
-          { ...good, id: 'x-future', ts: now + 3_600_000 },
+          { ...good, id: 'x-future', ts: now + 3_600 * SECOND_US },
         ],
         quotes: [
           { symbol: 'MSFT', ts: now, bidPrice: 401, bidSize: 100, askPrice: 400, askSize: 100 },
@@ -228,7 +235,7 @@ describe('walking skeleton', () => {
     );
     expect(result).toEqual({ accepted: 1, rejected: 4 });
     await new Promise((resolve) => setTimeout(resolve, 50));
-    clock.advance(MINUTE_MS);
+    clock.advance(MINUTE_US);
     await platform.sink.flush();
     const rejects = await platform.tables.rejects.query({
       filters: [{ column: 'source', op: '=', value: 'test-feed' }],
@@ -259,7 +266,7 @@ describe('walking skeleton', () => {
       ),
     ).toBe(3);
     expect(value(/^alphalake_lake_watermark_seconds (\d+)$/m)).toBe(
-      platform.sink.watermark()! / 1000,
+      platform.sink.watermark()! / SECOND_US,
     );
   });
 
@@ -267,24 +274,24 @@ describe('walking skeleton', () => {
     const before = platform.sink.watermark()!;
     await server.close();
     await platform.stop();
-    clock.advance(7 * MINUTE_MS);
+    clock.advance(7 * MINUTE_US);
     platform = await createPlatform(config, { clock });
     const report = await platform.start({ live: false });
-    expect(report.backfill?.from).toBeGreaterThanOrEqual(before - MINUTE_MS);
+    expect(report.backfill?.from).toBeGreaterThanOrEqual(before - MINUTE_US);
     server = await startApiServer(platform.api, {
       host: '127.0.0.1',
       port: 0,
       development: false,
       ready: () => true,
     });
-    await advance(2 * MINUTE_MS);
-    const from = Date.parse('2026-11-18T00:00:00Z');
-    const served = await bars(from, floorToMinute(clock.now()) + MINUTE_MS);
+    await advance(2 * MINUTE_US);
+    const from = at('2026-11-18T00:00:00Z');
+    const served = await bars(from, floorToMinute(clock.now()) + MINUTE_US);
     expectSameBars(served, oracle(from, platform.feed!.position));
   });
 
   it('compacts the minute-sized files the sink wrote, and answers the same', async () => {
-    clock.advance(MINUTE_MS);
+    clock.advance(MINUTE_US);
     await platform.feed!.pump(clock.now());
     await new Promise((resolve) => setTimeout(resolve, 50));
     await platform.sink.flush();
@@ -293,8 +300,8 @@ describe('walking skeleton', () => {
     expect(results.find((r) => r.table === 'trades')).toMatchObject({ status: 'maintained' });
     expect(results.every((r) => r.status !== 'failed')).toBe(true);
     expect((await platform.tables.trades.snapshot()).files.length).toBeLessThan(filesBefore);
-    const from = Date.parse('2026-11-18T00:00:00Z');
-    const served = await bars(from, floorToMinute(clock.now()) + MINUTE_MS);
+    const from = at('2026-11-18T00:00:00Z');
+    const served = await bars(from, floorToMinute(clock.now()) + MINUTE_US);
     expectSameBars(served, oracle(from, platform.feed!.position));
   });
 

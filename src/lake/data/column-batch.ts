@@ -1,5 +1,11 @@
 import { AlphalakeError } from '../../domain/index.js';
-import { decimalOf, typeName, type ColumnSpec, type ColumnType } from '../log/index.js';
+import {
+  decimalOf,
+  LakeTimestamp,
+  typeName,
+  type ColumnSpec,
+  type ColumnType,
+} from '../log/index.js';
 
 /**
  * The columnar input of an append: one array per column, all of `length` rows. Strings
@@ -70,6 +76,7 @@ export function inferColumnType(name: string, values: ColumnValues, length: numb
     if (typeof value === 'number') return 'double';
     if (typeof value === 'bigint') return 'long';
     if (typeof value === 'boolean') return 'boolean';
+    if (value instanceof LakeTimestamp) return value.ntz ? 'timestamp_ntz' : 'timestamp';
     if (value instanceof Date) return 'timestamp';
     if (value instanceof Uint8Array) return 'binary';
     break;
@@ -103,7 +110,7 @@ function kindOf(value: unknown): string {
   if (typeof value === 'number') return 'number';
   if (typeof value === 'bigint') return 'bigint';
   if (typeof value === 'boolean') return 'boolean';
-  if (value instanceof Date) return 'timestamp';
+  if (value instanceof Date || value instanceof LakeTimestamp) return 'timestamp';
   if (value instanceof Uint8Array) return 'binary';
   if (Array.isArray(value)) return 'array';
   if (value instanceof Map) return 'map';
@@ -173,7 +180,7 @@ export function kindFits(type: ColumnType, kind: string): boolean {
       return kind === 'string' || kind === 'timestamp' || NUMBER_KINDS.includes(kind);
     case 'timestamp':
     case 'timestamp_ntz':
-      // Date, ISO text, epoch ms (number or Float64Array), epoch µs (bigint).
+      // LakeTimestamp, Date, ISO text, epoch µs (number, Float64Array or bigint).
       return ['timestamp', 'string', 'number', 'bigint', 'double', 'long'].includes(kind);
     case 'binary':
       return kind === 'binary';

@@ -42,9 +42,9 @@ import {
   escapePartitionPathValue,
   formatMicros,
   normalizeLong,
-  parseTimestampMicros,
   serializePartitionValue,
   toDateString,
+  toEpochMicros,
 } from '../log/index.js';
 
 /**
@@ -90,7 +90,7 @@ interface StagedColumn {
   readonly typedInput?: boolean;
   /**
    * A Float64Array source becomes a 64-bit integer staging column (BIGINT, TIMESTAMP[TZ])
-   * holding `Math.round(value * int64Scale)`, written without BigInts.
+   * holding `value * int64Scale` (an integer, else BAD_USER_INPUT), written without BigInts.
    */
   readonly int64Scale?: number;
   /** What to sort by when clustering on this column, if cheaper than `expr`. */
@@ -467,10 +467,10 @@ function stageColumn(
     }
     case 'timestamp':
     case 'timestamp_ntz': {
-      // Float64Array input is epoch ms: staged as epoch µs in the column's own type.
+      // Float64Array input is epoch µs (integers): staged as is in the column's own type.
       if (source instanceof Float64Array && LITTLE_ENDIAN) {
         const stageType = type === 'timestamp' ? TIMESTAMPTZ : TIMESTAMP;
-        return { ...plain(stageType, duckdbType(type), stageName, Number), int64Scale: 1000 };
+        return { ...plain(stageType, duckdbType(type), stageName, Number), int64Scale: 1 };
       }
       // Other input is staged as exact epoch µs (a double would round beyond 2^53 µs).
       const ts = `make_timestamp(${stageName})`;
@@ -521,14 +521,9 @@ function sortedDictionary(
   return { dictionary, codes };
 }
 
-/** Exact epoch microseconds: Date, epoch milliseconds (number), micros (bigint), ISO text. */
+/** Exact epoch microseconds: LakeTimestamp, Date, epoch µs (number or bigint), ISO text. */
 function timestampMicros(value: unknown): bigint {
-  if (value instanceof Date && Number.isFinite(value.getTime()))
-    return BigInt(value.getTime()) * 1000n;
-  if (typeof value === 'number' && Number.isFinite(value)) return BigInt(Math.round(value * 1000));
-  if (typeof value === 'bigint') return value;
-  if (typeof value === 'string') return parseTimestampMicros(value);
-  throw new AlphalakeError('BAD_USER_INPUT', `not a timestamp: ${String(value)}`);
+  return toEpochMicros(value);
 }
 
 function hasBigint(values: ArrayLike<unknown>, length: number): boolean {
@@ -614,7 +609,16 @@ async function fillStage(
           const words = new Int32Array(items.buffer, items.byteOffset, n * 2);
           const { source, scale } = plan;
           for (let i = 0; i < n; i++) {
-            const value = Math.round((source[offset + i] as number) * scale);
+            const given = (source[offset + i] as number) * scale;
+            const value = Math.round(given);
+            if (value !== given) {
+              // NaN, ±Infinity or a fraction: a long or an epoch-µs timestamp is an integer.
+              throw new AlphalakeError(
+                'BAD_USER_INPUT',
+                `column ${(staged[index] as StagedColumn).spec.name}: ${given} is not an integer`,
+                { column: (staged[index] as StagedColumn).spec.name, row: offset + i },
+              );
+            }
             const high = Math.floor(value / TWO_32);
             words[2 * i] = value - high * TWO_32;
             words[2 * i + 1] = high;

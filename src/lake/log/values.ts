@@ -11,23 +11,81 @@ import { decimalOf, type ColumnType } from './schema.js';
  * - `integer`/`short`/`byte`/`float`/`double`: `number`
  * - `decimal(p,s)`: `string` (exact, e.g. "12.30")
  * - `date`: `string` `YYYY-MM-DD`
- * - `timestamp`: `Date` (UTC instant; stored with microsecond precision)
- * - `timestamp_ntz`: `Date` whose UTC fields are the wall-clock fields
+ * - `timestamp` / `timestamp_ntz`: `LakeTimestamp` (exact epoch microseconds, PROTOCOL.md
+ *   "Primitive Types": microsecond precision; ntz values count the wall clock as if UTC)
  * - `binary`: `Uint8Array`; `boolean`: `boolean`; `string`: `string`
  */
-export type LakeValue = string | number | bigint | boolean | Date | Uint8Array | null;
+export type LakeValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | LakeTimestamp
+  | Date
+  | Uint8Array
+  | null;
 
 const MICROS_PER_MS = 1000n;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** Epoch microseconds of a JS value given for a timestamp column. */
+/**
+ * A `timestamp` or `timestamp_ntz` value read from the lake, exact to the microsecond
+ * (a `Date` holds only milliseconds). `micros` counts from 1970-01-01T00:00:00 UTC, or for
+ * `timestamp_ntz` from that wall-clock time. JSON and text give ISO 8601 with every digit:
+ * `2024-03-01T09:30:09.292971Z` (ntz without the `Z`), three fractional digits when the
+ * value is a whole millisecond.
+ */
+export class LakeTimestamp {
+  constructor(
+    readonly micros: bigint,
+    readonly ntz = false,
+  ) {}
+
+  /** Epoch µs as a `number` (exact within ±(2^53−1) µs, the years 1685–2255); undefined beyond. */
+  get epochMicros(): number | undefined {
+    return this.micros <= MAX_SAFE && this.micros >= -MAX_SAFE ? Number(this.micros) : undefined;
+  }
+
+  toISOString(): string {
+    return formatMicros(this.micros, !this.ntz);
+  }
+
+  toJSON(): string {
+    return this.toISOString();
+  }
+
+  toString(): string {
+    return this.toISOString();
+  }
+
+  /** The instant as a `Date`, floored to the millisecond (sub-millisecond digits are lost). */
+  toDate(): Date {
+    return microsToDate(this.micros);
+  }
+}
+
+/**
+ * Epoch microseconds of a JS value given for a timestamp column: a `LakeTimestamp`, a
+ * `Date`, ISO text (every fractional digit up to µs kept), a number (epoch **µs**, an
+ * integer) or a bigint (epoch µs).
+ */
 export function toEpochMicros(value: unknown): bigint {
+  if (value instanceof LakeTimestamp) return value.micros;
   if (value instanceof Date) {
     const ms = value.getTime();
     if (Number.isNaN(ms)) throw new AlphalakeError('BAD_USER_INPUT', 'invalid Date');
     return BigInt(ms) * MICROS_PER_MS;
   }
   if (typeof value === 'bigint') return value;
-  if (typeof value === 'number') return BigInt(Math.round(value * 1000));
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value)) {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `not a timestamp: ${value} (a number is epoch microseconds, an integer)`,
+      );
+    }
+    return BigInt(value);
+  }
   if (typeof value === 'string') return parseTimestampMicros(value);
   throw new AlphalakeError('BAD_USER_INPUT', `not a timestamp: ${String(value)}`);
 }
@@ -85,6 +143,33 @@ export function formatMicros(micros: bigint, zone: boolean): string {
   return zone ? withMicros : withMicros.slice(0, -1);
 }
 
+/**
+ * A lake value as JSON that any JSON parser reads without loss (I-JSON, RFC 7493 §2.2):
+ * numbers stay numbers (NaN and ±Infinity, which JSON lacks, become the strings `"NaN"`,
+ * `"Infinity"`, `"-Infinity"`); a `bigint` (a long beyond ±(2^53−1)) becomes the string of
+ * its digits; decimals and dates are already exact strings; timestamps are ISO 8601 with
+ * every digit (`LakeTimestamp.toISOString`); binary is base64; structs, arrays and maps
+ * (arrays of `{key, value}`) keep their shape.
+ */
+export function lakeValueToJson(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'number') {
+    if (Number.isFinite(value)) return value;
+    return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity';
+  }
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof LakeTimestamp) return value.toISOString();
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  if (Array.isArray(value)) return value.map(lakeValueToJson);
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = lakeValueToJson(v);
+    return out;
+  }
+  return value;
+}
+
 export function toDateString(value: unknown): string {
   if (value instanceof Date) return value.toISOString().slice(0, 10);
   if (typeof value === 'string' && /^-?\d{4,}-\d{2}-\d{2}/.test(value))
@@ -133,8 +218,9 @@ export function parsePartitionValue(type: ColumnType, raw: string | null | undef
     case 'date':
       return toDateString(raw);
     case 'timestamp':
+      return new LakeTimestamp(parseTimestampMicros(raw));
     case 'timestamp_ntz':
-      return microsToDate(parseTimestampMicros(raw));
+      return new LakeTimestamp(parseTimestampMicros(raw), true);
     case 'binary':
       return Uint8Array.from(raw, (char) => char.charCodeAt(0));
   }

@@ -1,8 +1,12 @@
 import {
+  DuckDBTimestampTZValue,
+  DuckDBTimestampValue,
   JSDuckDBValueConverter,
   type DuckDBConnection,
   type DuckDBMaterializedResult,
   type DuckDBValue,
+  type DuckDBValueConverter,
+  type JS,
 } from '@duckdb/node-api';
 import { endianness } from 'node:os';
 import { AlphalakeError } from '../../domain/index.js';
@@ -22,7 +26,13 @@ import {
   type ColumnType,
 } from '../log/index.js';
 import type { Snapshot } from '../log/index.js';
-import { formatMicros, normalizeLong, toDateString, toEpochMicros } from '../log/index.js';
+import {
+  formatMicros,
+  LakeTimestamp,
+  normalizeLong,
+  toDateString,
+  toEpochMicros,
+} from '../log/index.js';
 
 /**
  * Queries a snapshot with DuckDB: files are pruned by partition values and statistics
@@ -55,9 +65,10 @@ const FILE_COLUMNS_CACHE_LIMIT = 100_000;
 
 /**
  * One result column, read chunk by chunk from DuckDB. Numbers and timestamps arrive as a
- * Float64Array (timestamps as epoch milliseconds, floored; longs while within ±(2^53−1))
- * with `nulls` marking null rows (their value is NaN); every other type, and a long
- * column holding a larger value, as an array of the values `query` returns.
+ * Float64Array (timestamps as epoch microseconds, longs, both exact while within
+ * ±(2^53−1)) with `nulls` marking null rows (their value is NaN); every other type, and a
+ * long or timestamp column holding a larger value, as an array of the values `query`
+ * returns (number or bigint; `LakeTimestamp`).
  */
 export interface ResultColumn {
   readonly values: Float64Array | readonly unknown[];
@@ -85,8 +96,11 @@ export async function querySnapshot(
     const values = column.values;
     const nulls = column.nulls;
     if (!(values instanceof Float64Array)) return (i: number): unknown => values[i];
-    if (isTimestamp(type ?? 'string'))
-      return (i: number): unknown => (nulls?.[i] ? null : new Date(values[i] as number));
+    if (isTimestamp(type ?? 'string')) {
+      const ntz = type === 'timestamp_ntz';
+      return (i: number): unknown =>
+        nulls?.[i] ? null : new LakeTimestamp(BigInt(values[i] as number), ntz);
+    }
     return (i: number): unknown => (nulls?.[i] ? null : values[i]);
   });
   const rows: Record<string, unknown>[] = new Array<Record<string, unknown>>(result.length);
@@ -286,8 +300,7 @@ function isTimestamp(type: ColumnType): boolean {
 
 /**
  * What a column leaves DuckDB as: numbers other than long as DOUBLE, timestamps as epoch
- * milliseconds floored (exact integer arithmetic on the microseconds; DuckDB's own
- * conversion truncates toward zero), dates and decimals as text, long as BIGINT.
+ * microseconds (BIGINT, exact), dates and decimals as text, long as BIGINT.
  */
 function outputExpr(column: ColumnSpec): string {
   const name = quoteIdent(column.name);
@@ -335,10 +348,10 @@ function readDoubles(
 }
 
 /**
- * One chunk of a BIGINT vector (longs, or timestamps as epoch µs → floored ms) into
- * `target` at `offset`, read as two 32-bit words per value so no BigInt is made unless a
- * value is beyond ±(2^53−1). Returns the first row of a long column that is not a safe
- * integer (the caller keeps that column exact), else -1.
+ * One chunk of a BIGINT vector (longs, or timestamps as epoch µs) into `target` at
+ * `offset`, read as two 32-bit words per value so no BigInt is made unless a value is
+ * beyond ±(2^53−1). Returns the first row that is not a safe integer (the caller keeps
+ * that column exact), else -1.
  */
 function readInt64s(
   items: BigInt64Array,
@@ -346,7 +359,6 @@ function readInt64s(
   n: number,
   target: Float64Array,
   offset: number,
-  timestamps: boolean,
   markNull: (i: number) => void,
 ): number {
   const words = new Int32Array(items.buffer, items.byteOffset, n * 2);
@@ -361,13 +373,8 @@ function readInt64s(
     const value = high * 4_294_967_296 + low;
     // |value| ≤ 2^53 − 1: the high word within ±2^21, and not −2^53 itself.
     const safe = high >= -2_097_152 && high <= 2_097_151 && (high !== -2_097_152 || low !== 0);
-    if (timestamps) {
-      target[offset + i] = safe ? floorMillis(value) : floorMillisOf(items[i] as bigint);
-    } else if (safe) {
-      target[offset + i] = value;
-    } else {
-      return i;
-    }
+    if (!safe) return i;
+    target[offset + i] = value;
   }
   return -1;
 }
@@ -380,20 +387,24 @@ function columnReader(column: ColumnSpec): 'double' | 'long' | 'timestamp' | 'va
 }
 
 /**
- * Epoch microseconds (a safe integer) → epoch milliseconds, floored. The division is
- * rounded, so the quotient is corrected by exact multiplications (no `%`, which is a slow
- * fmod on doubles).
+ * DuckDB values → the lake's JS values: as @duckdb/node-api's JS converter, except that
+ * TIMESTAMP and TIMESTAMPTZ (at any depth) become exact `LakeTimestamp`s instead of
+ * `Date`s (which hold milliseconds, truncated toward zero before 1970).
  */
-function floorMillis(micros: number): number {
-  let millis = Math.floor(micros / 1000);
-  if (millis * 1000 > micros) millis -= 1;
-  else if ((millis + 1) * 1000 <= micros) millis += 1;
-  return millis;
-}
+const LAKE_VALUE_CONVERTER: DuckDBValueConverter<unknown> = (value, type, converter) => {
+  if (value instanceof DuckDBTimestampTZValue) return new LakeTimestamp(value.micros);
+  if (value instanceof DuckDBTimestampValue) return new LakeTimestamp(value.micros, true);
+  // Nested values recurse through `converter`, i.e. back through this function.
+  return JSDuckDBValueConverter(value, type, converter as DuckDBValueConverter<JS>);
+};
 
-function floorMillisOf(micros: bigint): number {
-  const rest = ((micros % 1000n) + 1000n) % 1000n;
-  return Number((micros - rest) / 1000n);
+/** A long or timestamp column's exact value (a timestamp leaves DuckDB as epoch µs). */
+function exactValue(kind: 'long' | 'timestamp' | 'double' | 'values', ntz: boolean) {
+  return (value: unknown): unknown => {
+    if (value === null || value === undefined) return null;
+    if (kind !== 'timestamp') return normalizeValue(value);
+    return new LakeTimestamp(typeof value === 'bigint' ? value : BigInt(value as number), ntz);
+  };
 }
 
 /**
@@ -433,23 +444,16 @@ function readColumns(
           raw.items instanceof BigInt64Array &&
           LITTLE_ENDIAN
         ) {
-          const unsafeAt = readInt64s(
-            raw.items,
-            raw.validity,
-            n,
-            target,
-            offset,
-            kind === 'timestamp',
-            markNull,
-          );
+          const unsafeAt = readInt64s(raw.items, raw.validity, n, target, offset, markNull);
           if (unsafeAt >= 0) {
-            // This column becomes an array of exact values (number or bigint).
+            // This column becomes an array of exact values (number or bigint; LakeTimestamp).
+            const exactOf = exactValue(kind, columns[k]?.type === 'timestamp_ntz');
             kinds[k] = 'values';
             const exact: unknown[] = Array.from(target.subarray(0, offset + unsafeAt), (v, j) =>
-              nulls[k]?.[j] ? null : v,
+              nulls[k]?.[j] ? null : exactOf(v),
             );
             const rest = chunk.convertColumnValues(k, JSDuckDBValueConverter);
-            for (let r = unsafeAt; r < n; r++) exact[offset + r] = normalizeValue(rest[r]);
+            for (let r = unsafeAt; r < n; r++) exact[offset + r] = exactOf(rest[r]);
             others[k] = exact;
             numbers[k] = undefined;
             nulls[k] = undefined;
@@ -458,18 +462,19 @@ function readColumns(
           for (let i = 0; i < n; i++) {
             const value = vector.getItem(i);
             if (value === null) markNull(i);
-            else if (kind === 'timestamp') target[offset + i] = floorMillisOf(value as bigint);
-            else target[offset + i] = kind === 'long' ? Number(value) : (value as number);
+            else if (kind === 'double') target[offset + i] = value as number;
+            else target[offset + i] = Number(value);
           }
-          if (kind === 'long') {
-            // Without raw access, longs are checked afterwards and kept exact if needed.
+          if (kind === 'long' || kind === 'timestamp') {
+            // Without raw access, int64s are checked afterwards and kept exact if needed.
             const converted = chunk.convertColumnValues(k, JSDuckDBValueConverter);
             if (converted.some((v) => typeof v === 'bigint' && normalizeLong(v) !== Number(v))) {
+              const exactOf = exactValue(kind, columns[k]?.type === 'timestamp_ntz');
               kinds[k] = 'values';
               const exact: unknown[] = Array.from(target.subarray(0, offset), (v, j) =>
-                nulls[k]?.[j] ? null : v,
+                nulls[k]?.[j] ? null : exactOf(v),
               );
-              for (let r = 0; r < n; r++) exact[offset + r] = normalizeValue(converted[r]);
+              for (let r = 0; r < n; r++) exact[offset + r] = exactOf(converted[r]);
               others[k] = exact;
               numbers[k] = undefined;
               nulls[k] = undefined;
@@ -478,8 +483,14 @@ function readColumns(
         }
       } else {
         const out = others[k] as unknown[];
-        const values = chunk.convertColumnValues(k, JSDuckDBValueConverter);
+        const values = chunk.convertColumnValues(k, LAKE_VALUE_CONVERTER);
         const type = (columns[k] as ColumnSpec).type;
+        if (isTimestamp(type)) {
+          // A timestamp column that held a value beyond ±(2^53−1) µs: epoch µs → LakeTimestamp.
+          const exactOf = exactValue('timestamp', type === 'timestamp_ntz');
+          for (let i = 0; i < n; i++) out[offset + i] = exactOf(values[i]);
+          continue;
+        }
         const mapped = hasNestedMapping(type);
         for (let i = 0; i < n; i++) {
           const value = normalizeValue(values[i]);
@@ -543,6 +554,7 @@ function normalizeValue(value: unknown): unknown {
     value === null ||
     typeof value !== 'object' ||
     value instanceof Date ||
+    value instanceof LakeTimestamp ||
     value instanceof Uint8Array
   )
     return value;

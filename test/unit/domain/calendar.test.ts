@@ -7,14 +7,17 @@ import {
   sessionsBetween,
 } from '../../../src/domain/index.js';
 
+/** Epoch µs of ISO text: sessions are in the domain's unit. */
+const at = (iso: string): number => Date.parse(iso) * 1_000;
+
 describe('NYSE calendar', () => {
   it('opens 09:30–16:00 New York time, across daylight saving', () => {
     expect(NYSE.sessionOn('2026-07-14')).toEqual({
       date: '2026-07-14',
-      open: Date.parse('2026-07-14T13:30:00Z'),
-      close: Date.parse('2026-07-14T20:00:00Z'),
+      open: at('2026-07-14T13:30:00Z'),
+      close: at('2026-07-14T20:00:00Z'),
     });
-    expect(NYSE.sessionOn('2026-11-20')?.open).toBe(Date.parse('2026-11-20T14:30:00Z'));
+    expect(NYSE.sessionOn('2026-11-20')?.open).toBe(at('2026-11-20T14:30:00Z'));
   });
 
   it('is closed on weekends and holidays, with observed dates', () => {
@@ -27,12 +30,12 @@ describe('NYSE calendar', () => {
   });
 
   it('closes early the day after Thanksgiving and on Christmas Eve', () => {
-    expect(NYSE.sessionOn('2026-11-27')?.close).toBe(Date.parse('2026-11-27T18:00:00Z'));
-    expect(NYSE.sessionOn('2026-12-24')?.close).toBe(Date.parse('2026-12-24T18:00:00Z'));
+    expect(NYSE.sessionOn('2026-11-27')?.close).toBe(at('2026-11-27T18:00:00Z'));
+    expect(NYSE.sessionOn('2026-12-24')?.close).toBe(at('2026-12-24T18:00:00Z'));
   });
 
   it('lists the most recent completed sessions', () => {
-    const now = Date.parse('2026-11-23T15:00:00Z'); // Monday, in session
+    const now = at('2026-11-23T15:00:00Z'); // Monday, in session
     expect(completedSessions(NYSE, now, 3).map((s) => s.date)).toEqual([
       '2026-11-18',
       '2026-11-19',
@@ -43,8 +46,8 @@ describe('NYSE calendar', () => {
 
 describe('around-the-clock calendar', () => {
   it('has one session per UTC day', () => {
-    const from = Date.parse('2026-11-20T23:00:00Z');
-    const to = Date.parse('2026-11-21T01:00:00Z');
+    const from = at('2026-11-20T23:00:00Z');
+    const to = at('2026-11-21T01:00:00Z');
     expect(sessionsBetween(ALWAYS_OPEN, from, to).map((s) => s.date)).toEqual([
       '2026-11-20',
       '2026-11-21',

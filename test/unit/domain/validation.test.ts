@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { validateQuote, validateTrade, type Quote, type Trade } from '../../../src/domain/index.js';
 
-const NOW = Date.UTC(2026, 10, 20, 15, 0, 0);
-const context = { isKnownSymbol: (s: string) => s === 'AAPL', now: NOW, futureToleranceMs: 5_000 };
+const NOW = Date.UTC(2026, 10, 20, 15, 0, 0) * 1_000 + 123;
+const context = {
+  isKnownSymbol: (s: string) => s === 'AAPL',
+  now: NOW,
+  futureToleranceUs: 5_000_000,
+};
 const good: Trade = {
   symbol: 'AAPL',
-  ts: NOW - 1_000,
+  ts: NOW - 1_000_001,
+  seq: 7,
   price: 190.5,
   size: 100,
   id: 't1',
@@ -29,19 +34,24 @@ describe('trade rules', () => {
     [{ symbol: 'aapl!' }, 'SYMBOL_MALFORMED'],
     [{ symbol: 'ZZZZ' }, 'UNKNOWN_SYMBOL'],
     [{ ts: Number.NaN }, 'TIMESTAMP_INVALID'],
-    [{ ts: NOW + 60_000 }, 'TIMESTAMP_IN_FUTURE'],
+    [{ ts: NOW - 0.5 }, 'TIMESTAMP_INVALID'],
+    [{ ts: 2 ** 53 }, 'TIMESTAMP_INVALID'],
+    [{ ts: NOW + 60_000_000 }, 'TIMESTAMP_IN_FUTURE'],
+    [{ ts: NOW + 5_000_001 }, 'TIMESTAMP_IN_FUTURE'],
     [{ price: Number.POSITIVE_INFINITY }, 'PRICE_NOT_FINITE'],
     [{ price: 0 }, 'PRICE_NOT_POSITIVE'],
     [{ price: -1 }, 'PRICE_NOT_POSITIVE'],
     [{ size: 0 }, 'SIZE_NOT_POSITIVE_INTEGER'],
     [{ size: 1.5 }, 'SIZE_NOT_POSITIVE_INTEGER'],
     [{ id: '' }, 'ID_MISSING'],
+    [{ seq: -1 }, 'SEQUENCE_INVALID'],
+    [{ seq: 1.5 }, 'SEQUENCE_INVALID'],
   ] as const)('rejects %j with %s', (change, reason) => {
     expect(validateTrade({ ...good, ...change } as Trade, context)).toBe(reason);
   });
 
   it('tolerates a small clock skew into the future', () => {
-    expect(validateTrade({ ...good, ts: NOW + 4_000 }, context)).toBeUndefined();
+    expect(validateTrade({ ...good, ts: NOW + 5_000_000 }, context)).toBeUndefined();
   });
 });
 

@@ -1,7 +1,8 @@
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { DeltaTable } from '../../../src/lake/index.js';
+import { isAlphalakeError } from '../../../src/domain/index.js';
+import { DeltaTable, LakeTimestamp } from '../../../src/lake/index.js';
 import { TRADE_SCHEMA, useTempStore } from './helpers.js';
 
 /** Rows of one data file in file order, as DuckDB reads them (numbers, ISO timestamps). */
@@ -20,6 +21,8 @@ async function fileRows(file: string): Promise<Record<string, unknown>[]> {
 }
 
 const DAY = Date.parse('2024-01-02T14:30:00Z');
+/** The same instant in epoch µs: a Float64Array timestamp column is epoch µs. */
+const DAY_US = DAY * 1000;
 
 describe('columnar appends: clustering order, typed conversions, statistics', () => {
   const temp = useTempStore();
@@ -34,7 +37,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
   /** n trades cycling over an unsorted dictionary (with a duplicate), time-ordered or not. */
   const batch = (n: number, timeOrdered: boolean) => {
     const ts = Float64Array.from({ length: n }, (_, i) =>
-      timeOrdered ? DAY + i * 1.5 : DAY + ((i * 7919) % n) * 1.5,
+      timeOrdered ? DAY_US + i * 1500 : DAY_US + ((i * 7919) % n) * 1500,
     );
     return {
       length: n,
@@ -66,7 +69,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
       // The expected rows, sorted as DuckDB sorts VARCHAR (UTF-8 bytes), then by ts.
       const expected = Array.from({ length: n }, (_, i) => ({
         symbol: input.columns.symbol.dictionary[input.columns.symbol.codes[i] as number],
-        ts: BigInt(Math.round((input.columns.ts[i] as number) * 1000)),
+        ts: BigInt(input.columns.ts[i] as number),
         price: input.columns.price[i],
         size: BigInt(input.columns.size[i] as number),
         id: BigInt(input.columns.id[i] as number),
@@ -130,11 +133,11 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
       orderBy: [{ column: 'i' }],
       filters: [{ column: 'ts', op: '>=', value: '9999-12-31T23:59:59.999999Z' }],
     });
-    expect(rows).toEqual([{ i: 1, ts: new Date('9999-12-31T23:59:59.999Z') }]);
+    expect(rows).toEqual([{ i: 1, ts: new LakeTimestamp(253_402_300_799_999_999n) }]);
     const early = await table.query({
       filters: [{ column: 'ts', op: '<', value: -62_135_596_799_999_998n }],
     });
-    expect(early.rows).toEqual([{ i: 2, ts: new Date(-62_135_596_800_000) }]);
+    expect(early.rows).toEqual([{ i: 2, ts: new LakeTimestamp(-62_135_596_799_999_999n) }]);
   });
 
   it('dictionary codes outside the dictionary are NULL, sorted or not', async () => {
@@ -161,7 +164,7 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
     expect(rows.map((r) => r['venue'])).toEqual(['ARCX', 'ARCX', 'XNYS', 'XNYS', null, null]);
   });
 
-  it('pre-1970 and sub-millisecond epoch-ms timestamps, nullable dictionary codes', async () => {
+  it('pre-1970 and sub-millisecond epoch-µs timestamps, nullable dictionary codes', async () => {
     const table = await DeltaTable.create(temp.store, 'n', {
       schema: [
         { name: 'venue', type: 'string', nullable: true },
@@ -173,20 +176,44 @@ describe('columnar appends: clustering order, typed conversions, statistics', ()
       length: 4,
       columns: {
         venue: { dictionary: ['XNYS', 'ARCX'], codes: new Int32Array([0, -1, 1, 0]) },
-        ts: new Float64Array([-1.5, 0.25, Date.UTC(1900, 0, 1), 1.0015]),
+        ts: new Float64Array([-1500, 250, Date.UTC(1900, 0, 1) * 1000, 1002]),
       },
     });
     const { rows } = await table.query();
     expect(rows).toEqual([
-      { venue: 'ARCX', ts: new Date(Date.UTC(1900, 0, 1)) },
-      { venue: 'XNYS', ts: new Date(-2) },
-      { venue: 'XNYS', ts: new Date(1) },
-      { venue: null, ts: new Date(0) },
+      { venue: 'ARCX', ts: new LakeTimestamp(BigInt(Date.UTC(1900, 0, 1)) * 1000n) },
+      { venue: 'XNYS', ts: new LakeTimestamp(-1500n) },
+      { venue: 'XNYS', ts: new LakeTimestamp(1002n) },
+      { venue: null, ts: new LakeTimestamp(250n) },
+    ]);
+    expect(rows.map((r) => String(r['ts']))).toEqual([
+      '1900-01-01T00:00:00.000Z',
+      '1969-12-31T23:59:59.998500Z',
+      '1970-01-01T00:00:00.001002Z',
+      '1970-01-01T00:00:00.000250Z',
     ]);
     const [file] = (await table.snapshot()).files;
     const stats = JSON.parse(file?.stats ?? '{}') as Record<string, Record<string, unknown>>;
     expect(stats['nullCount']).toEqual({ venue: 1, ts: 0 });
     expect(stats['minValues']).toEqual({ venue: 'ARCX', ts: '1900-01-01T00:00:00.000Z' });
     expect(stats['maxValues']).toEqual({ venue: 'XNYS', ts: '1970-01-01T00:00:00.002Z' });
+  });
+
+  it('refuses a fraction of a microsecond (or NaN) in a Float64Array timestamp or long column', async () => {
+    const table = await DeltaTable.create(temp.store, 'frac', {
+      schema: [
+        { name: 'n', type: 'long', nullable: false },
+        { name: 'ts', type: 'timestamp', nullable: false },
+      ],
+    });
+    for (const columns of [
+      { n: new Float64Array([1, 2]), ts: new Float64Array([0, 1.5]) },
+      { n: new Float64Array([1, NaN]), ts: new Float64Array([0, 1]) },
+    ]) {
+      await expect(table.append({ length: 2, columns })).rejects.toSatisfy((e) =>
+        isAlphalakeError(e, 'BAD_USER_INPUT'),
+      );
+    }
+    expect((await table.snapshot()).version).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DeltaTable } from '../../../src/lake/index.js';
+import { DeltaTable, LakeTimestamp } from '../../../src/lake/index.js';
 import { isAlphalakeError } from '../../../src/domain/index.js';
 import { TRADE_SCHEMA, trades, useTempStore } from './helpers.js';
 
@@ -36,7 +36,7 @@ describe('DeltaTable on a local folder', () => {
     expect(rows).toHaveLength(10);
     expect(rows[0]).toEqual({
       symbol: 'AAPL',
-      ts: new Date('2024-01-02T14:30:00Z'),
+      ts: new LakeTimestamp(BigInt(Date.parse('2024-01-02T14:30:00Z')) * 1000n),
       price: 100,
       size: 100,
       id: 0,
@@ -147,7 +147,8 @@ describe('DeltaTable on a local folder', () => {
   it('accepts a columnar batch with dictionary-encoded strings', async () => {
     const table = await create();
     const n = 5000;
-    const ts = new Float64Array(n).map((_, i) => Date.parse('2024-01-02T14:30:00Z') + i);
+    // Epoch µs, one microsecond apart.
+    const ts = new Float64Array(n).map((_, i) => Date.parse('2024-01-02T14:30:00Z') * 1000 + i);
     await table.append({
       length: n,
       columns: {

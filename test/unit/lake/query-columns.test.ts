@@ -1,5 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeltaTable, localObjectStore, type ObjectStore } from '../../../src/lake/index.js';
+import {
+  DeltaTable,
+  LakeTimestamp,
+  localObjectStore,
+  type ObjectStore,
+} from '../../../src/lake/index.js';
 import { tempDir } from './helpers.js';
 
 describe('queryColumns: the columnar result of a query', () => {
@@ -19,7 +24,7 @@ describe('queryColumns: the columnar result of a query', () => {
       big: 2n ** 60n,
       price: 1.5,
       qty: 3,
-      ts: new Date('1969-12-31T23:59:59.999Z'),
+      ts: new LakeTimestamp(-1n),
       day: '2024-01-02',
       name: 'a',
       amount: '12.30',
@@ -41,7 +46,7 @@ describe('queryColumns: the columnar result of a query', () => {
       big: 7,
       price: -0.25,
       qty: -4,
-      ts: new Date('2024-01-02T14:30:00.123Z'),
+      ts: new LakeTimestamp(1_704_205_800_123_456n),
       day: '1900-01-01',
       name: 'ü',
       amount: '-0.01',
@@ -83,8 +88,8 @@ describe('queryColumns: the columnar result of a query', () => {
     expect(Array.from(price?.values ?? [])).toEqual([1.5, NaN, -0.25]);
     expect(Array.from(price?.nulls ?? [])).toEqual([0, 1, 0]);
     expect(Array.from(qty?.values ?? [])).toEqual([3, NaN, -4]);
-    // Epoch milliseconds, floored (also before 1970).
-    expect(Array.from(ts?.values ?? [])).toEqual([-1, NaN, Date.parse('2024-01-02T14:30:00.123Z')]);
+    // Epoch microseconds, exact (also before 1970).
+    expect(Array.from(ts?.values ?? [])).toEqual([-1, NaN, 1_704_205_800_123_456]);
     expect(Array.from(ts?.nulls ?? [])).toEqual([0, 1, 0]);
     expect(day?.values).toEqual(['2024-01-02', null, '1900-01-01']);
     expect(name?.values).toEqual(['a', null, 'ü']);
@@ -98,29 +103,62 @@ describe('queryColumns: the columnar result of a query', () => {
     expect(rows).toEqual(ROWS);
   });
 
-  it('longs at ±(2^53−1) stay numbers, beyond them exact; timestamps beyond 2^53 µs are floored exactly', async () => {
+  it('longs at ±(2^53−1) stay numbers, beyond them exact; timestamps beyond 2^53 µs stay exact', async () => {
     const table = await DeltaTable.create(store, 'edges', {
       schema: [
         { name: 'i', type: 'long', nullable: false },
         { name: 'n', type: 'long', nullable: false },
         { name: 'm', type: 'long', nullable: false },
         { name: 'ts', type: 'timestamp', nullable: false },
+        { name: 'wall', type: 'timestamp_ntz', nullable: true },
       ],
     });
     const max = Number.MAX_SAFE_INTEGER;
     await table.append([
-      { i: 1, n: max, m: -max, ts: '9999-12-31T23:59:59.999999Z' },
-      { i: 2, n: -max, m: -(2n ** 53n), ts: '0001-01-01T00:00:00.000001Z' },
-      { i: 3, n: 0, m: 2n ** 53n, ts: '1969-12-31T23:59:59.999001Z' },
+      {
+        i: 1,
+        n: max,
+        m: -max,
+        ts: '9999-12-31T23:59:59.999999Z',
+        wall: '1969-12-31T23:59:59.999999',
+      },
+      { i: 2, n: -max, m: -(2n ** 53n), ts: '0001-01-01T00:00:00.000001Z', wall: null },
+      {
+        i: 3,
+        n: 0,
+        m: 2n ** 53n,
+        ts: '1969-12-31T23:59:59.999001Z',
+        wall: '2024-03-01T09:30:09.292971',
+      },
     ]);
     const result = await table.queryColumns({ orderBy: [{ column: 'i' }] });
     expect(result.columns['n']).toEqual({ values: new Float64Array([max, -max, 0]) });
     expect(result.columns['m']?.values).toEqual([-max, -(2n ** 53n), 2n ** 53n]);
-    expect(Array.from(result.columns['ts']?.values ?? [])).toEqual([
-      Date.parse('9999-12-31T23:59:59.999Z'),
-      Date.parse('0001-01-01T00:00:00.000Z'),
-      -1,
+    // Beyond ±(2^53−1) µs a Float64Array could not hold them: exact LakeTimestamps instead.
+    const ts = result.columns['ts']?.values as LakeTimestamp[];
+    expect(ts).toEqual([
+      new LakeTimestamp(253_402_300_799_999_999n),
+      new LakeTimestamp(-62_135_596_799_999_999n),
+      new LakeTimestamp(-999n),
     ]);
+    expect(ts.map((t) => t.toISOString())).toEqual([
+      '9999-12-31T23:59:59.999999Z',
+      '0001-01-01T00:00:00.000001Z',
+      '1969-12-31T23:59:59.999001Z',
+    ]);
+    // Wall-clock (ntz) values within range stay in the Float64Array, counted as if UTC.
+    expect(Array.from(result.columns['wall']?.values ?? [])).toEqual([
+      -1,
+      NaN,
+      1_709_285_409_292_971,
+    ]);
+    const { rows } = await table.query({ orderBy: [{ column: 'i' }], columns: ['ts', 'wall'] });
+    expect(rows.map((r) => [String(r.ts), r.wall === null ? null : String(r.wall)])).toEqual([
+      ['9999-12-31T23:59:59.999999Z', '1969-12-31T23:59:59.999999'],
+      ['0001-01-01T00:00:00.000001Z', null],
+      ['1969-12-31T23:59:59.999001Z', '2024-03-01T09:30:09.292971'],
+    ]);
+    expect(rows[2]?.wall).toEqual(new LakeTimestamp(1_709_285_409_292_971n, true));
   });
 
   it('an empty result has every requested column, empty', async () => {
