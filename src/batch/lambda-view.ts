@@ -28,8 +28,7 @@ export class LambdaView {
       ? (await this.queryLake(this.tables.bars1m, symbol, lake, limit)).map(barFromRow)
       : [];
     const room = limit - fromLake.length;
-    const fromSpeed =
-      speed && room > 0 ? (await this.speed.bars(symbol, speed)).slice(0, room) : [];
+    const fromSpeed = speed && room > 0 ? await this.speed.bars(symbol, '1m', speed, room) : [];
     return [
       ...fromLake.map((bar) => ({ ...bar, source: 'LAKE' as const })),
       ...fromSpeed.map((bar) => ({ ...bar, source: 'SPEED' as const })),

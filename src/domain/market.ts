@@ -23,7 +23,8 @@ export interface Quote {
   readonly askSize: number;
 }
 
-export type BarInterval = '1m';
+/** Bar lengths the platform builds: 1-second bars for live charts, 1-minute bars everywhere. */
+export type BarInterval = '1s' | '1m';
 
 /** OHLCV of the trades in [ts, ts + interval). */
 export interface Bar {
