@@ -86,9 +86,9 @@ export interface CassandraSpeedStoreOptions {
   readonly replication?: CassandraReplication;
   /** Every row expires this long after its last write. @default 172800 (2 days) */
   readonly ttlSeconds?: number;
-  /** Requests (single rows or batches) in flight at once; writes wait for a slot. @default 64 */
+  /** Requests (single rows or batches) in flight at once; writes wait for a slot. @default 128 */
   readonly maxInFlight?: number;
-  /** Rows of one partition sent together as one unlogged batch. @default 32 */
+  /** Rows of one partition sent together as one unlogged batch. @default 64 */
   readonly rowsPerBatch?: number;
   /**
    * A client to use instead of one built from `contactPoints`: an instance stays the
@@ -114,8 +114,8 @@ export const CASSANDRA_SPEED_STORE_DEFAULTS = Object.freeze({
   keyspace: 'alphalake',
   replication: Object.freeze({ class: 'NetworkTopologyStrategy', factor: 1 } as const),
   ttlSeconds: 172_800,
-  maxInFlight: 64,
-  rowsPerBatch: 32,
+  maxInFlight: 128,
+  rowsPerBatch: 64,
 });
 
 /** What a day-index row is about: one table's partitions of a symbol. */
