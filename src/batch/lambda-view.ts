@@ -48,6 +48,11 @@ export class LambdaView {
     ];
   }
 
+  /** The 1-minute bar with the latest start: live, so always the speed store's. */
+  currentBar(symbol: string): Promise<Bar | undefined> {
+    return this.speed.currentBar(symbol, '1m');
+  }
+
   /** The part of a range each layer serves; either may be empty. */
   private split(range: TimeRange): { lake?: TimeRange; speed?: TimeRange } {
     const watermark = this.watermark();

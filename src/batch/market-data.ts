@@ -1,4 +1,4 @@
-import { AlphalakeError, DAY_MS, type Clock, type SymbolInfo } from '../domain/index.js';
+import { AlphalakeError, DAY_MS, type Bar, type Clock, type SymbolInfo } from '../domain/index.js';
 import type { SymbolDirectory } from '../mdm/index.js';
 import type { LambdaView, ServedBar, ServedTrade } from './lambda-view.js';
 
@@ -39,6 +39,11 @@ export class MarketData {
   async trades(query: RangeQuery): Promise<ServedTrade[]> {
     const { symbol, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
     return this.view.trades(symbol, range, limit);
+  }
+
+  /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
+  currentBar(symbol: string): Promise<Bar | undefined> {
+    return this.view.currentBar(symbol);
   }
 
   /** Throws BAD_USER_INPUT for a symbol master data does not know. */

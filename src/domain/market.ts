@@ -53,6 +53,12 @@ export interface SymbolInfo {
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
+/** Length of each bar interval, in the domain's time unit. */
+export const BAR_INTERVAL_MS: Readonly<Record<BarInterval, number>> = Object.freeze({
+  '1s': 1_000,
+  '1m': MINUTE_MS,
+});
+
 export function floorToMinute(ts: number): number {
   return Math.floor(ts / MINUTE_MS) * MINUTE_MS;
 }

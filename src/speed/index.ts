@@ -13,5 +13,5 @@ export {
   type CassandraRow,
   type CassandraSpeedStoreOptions,
 } from './cassandra-speed-store.js';
-export { LiveHub, type LiveChannels } from './live-hub.js';
+export { currentThenLive, LiveHub, type LiveChannels } from './live-hub.js';
 export { SpeedLayer } from './speed-layer.js';

@@ -1,9 +1,11 @@
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlphalakeError, type Trade } from '../../src/domain/index.js';
+import { isAlphalakeError, type Bar, type Trade } from '../../src/domain/index.js';
 import {
   CASSANDRA_SPEED_STORE_DEFAULTS,
   CassandraSpeedStore,
+  currentThenLive,
+  LiveHub,
   MICROS_PER_TIME_UNIT,
   SPEED_SCHEMA_VERSION,
   type CassandraClient,
@@ -197,6 +199,29 @@ describe('Cassandra speed store (services tier)', () => {
       .catch((e: unknown) => e);
     expect(isAlphalakeError(error, 'BAD_USER_INPUT')).toBe(true);
     expect(await store.trades('BIG', { from: T0 - 1, to: T0 + 1 }, 10)).toEqual([]);
+  });
+
+  it("gives a new live subscriber Cassandra's current bar, then the hub's updates", async () => {
+    const start = T0 - (T0 % ((60_000 * 1_000) / MICROS_PER_TIME_UNIT));
+    const minute = (tradeCount: number, close: number): Bar => ({
+      symbol: 'LIVE',
+      interval: '1m',
+      ts: start,
+      open: 190,
+      high: 192,
+      low: 189,
+      close,
+      volume: 10 * tradeCount,
+      vwap: 190.5,
+      tradeCount,
+    });
+    await store.upsertBars([minute(4, 191)]);
+    const hub = new LiveHub();
+    const bars = currentThenLive(hub, ['LIVE'], (symbol) => store.currentBar(symbol, '1m'));
+    hub.publish('bar', [minute(4, 191), minute(5, 191.5)]);
+    expect((await bars.next()).value).toEqual(minute(4, 191));
+    expect((await bars.next()).value).toEqual(minute(5, 191.5));
+    await bars.return?.();
   });
 
   it('says UNAVAILABLE, naming the address, when Cassandra is not there', async () => {
