@@ -25,8 +25,13 @@ const DAY_US = 86_400_000_000;
 const SCHEMA_COMPONENT = 'speed-store';
 /** CQL `LOCAL_QUORUM` (native protocol spec v4, section 3 "[consistency]"). */
 const LOCAL_QUORUM = cassandra.types.consistencies.localQuorum;
-/** The day index outlives the newest row of its day; it is rewritten at most this often. */
-const DAY_INDEX_REFRESH_MS = 3_600_000;
+/**
+ * A process rewrites a day-index row at most once an hour (in the clock's unit, which is
+ * the domain's), with 2 hours more TTL than the rows, so the index outlives its rows.
+ */
+const DAY_INDEX_REFRESH = 3_600_000_000 / MICROS_PER_TIME_UNIT;
+/** Above this many remembered index rows, those due for a rewrite anyway are forgotten. */
+const DAY_INDEX_MEMORY = 100_000;
 const DAY_INDEX_EXTRA_TTL_SECONDS = 7_200;
 /** Cassandra's largest TTL (20 years, `Attributes.MAX_TTL`). */
 const MAX_TTL_SECONDS = 630_720_000;
@@ -95,7 +100,7 @@ export interface CassandraSpeedStoreOptions {
    * caller's (the store never shuts it down); a factory's client is the store's.
    */
   readonly client?: CassandraClient | (() => CassandraClient);
-  /** Wall clock for the day index's refresh. @default systemClock */
+  /** Wall clock (in the domain's time unit) for the day index's refresh. @default systemClock */
   readonly clock?: Clock;
 }
 
@@ -381,7 +386,7 @@ export class CassandraSpeedStore implements SpeedStore {
     for (const row of rows) {
       const key = `${row.symbol}\u0000${series}\u0000${row.day}`;
       const written = this.indexedDays.get(key);
-      if (index.has(key) || (written !== undefined && now - written < DAY_INDEX_REFRESH_MS)) {
+      if (index.has(key) || (written !== undefined && now - written < DAY_INDEX_REFRESH)) {
         continue;
       }
       index.set(key, {
@@ -392,6 +397,11 @@ export class CassandraSpeedStore implements SpeedStore {
     if (index.size > 0) {
       await this.send([...index.values()].map((statement) => [statement]));
       for (const key of index.keys()) this.indexedDays.set(key, now);
+      if (this.indexedDays.size > DAY_INDEX_MEMORY) {
+        for (const [key, at] of this.indexedDays) {
+          if (now - at >= DAY_INDEX_REFRESH) this.indexedDays.delete(key);
+        }
+      }
     }
     const requests: Statement[][] = [];
     for (const statements of partitions.values()) {
@@ -463,7 +473,9 @@ export class CassandraSpeedStore implements SpeedStore {
       const room = limit - rows.length;
       if (room <= 0) break;
       const day = dayRow.get('day') as number;
-      rows.push(...(await this.select(query, params(day, fromUs, toUs, room), room)));
+      // CQL's LIMIT is an int; a larger room still stops at `limit` rows, page by page.
+      const cqlLimit = Math.min(room, 2_147_483_647);
+      rows.push(...(await this.select(query, params(day, fromUs, toUs, cqlLimit), room)));
     }
     return rows;
   }
