@@ -131,6 +131,14 @@ interface Statement {
   readonly params: unknown[];
 }
 
+/** A row for `write`: its series and partition, and its statement's parameters but the TTL. */
+interface RowToWrite {
+  readonly series: Series;
+  readonly symbol: string;
+  readonly day: number;
+  readonly params: unknown[];
+}
+
 /**
  * The speed store on Cassandra (docs/speed.md). Trades, quotes and bars live in
  * (symbol, day) partitions — bars in (symbol, interval, day) — clustered by event time
@@ -182,7 +190,7 @@ export class CassandraSpeedStore implements SpeedStore {
       signal?.throwIfAborted();
       await client.connect().catch((error: unknown) => {
         throw unavailable(
-          `cannot connect to Cassandra at ${settings.contactPoints.join(', ')}`,
+          `cannot connect to Cassandra at ${settings.contactPoints.join(', ') || "the given client's contact points"}`,
           error,
         );
       });
@@ -195,7 +203,9 @@ export class CassandraSpeedStore implements SpeedStore {
           );
         });
       }
-      await store.checkSchemaVersion();
+      await store.checkSchemaVersion().catch((error: unknown) => {
+        throw unavailable(`cannot read the schema version in ${settings.keyspace}`, error);
+      });
       return store;
     } catch (error) {
       if (owns) await client.shutdown().catch(() => undefined);
@@ -208,18 +218,20 @@ export class CassandraSpeedStore implements SpeedStore {
       const ts = micros(trade.ts, 'trade', trade.symbol);
       const size = wholeNumber(trade.size, 'trade size', trade.symbol);
       return {
+        series: 'trades' as const,
         symbol: trade.symbol,
         day: dayOf(ts),
         params: [trade.symbol, dayOf(ts), ts, trade.id, trade.price, size, trade.exchange],
       };
     });
-    await this.write('trades', this.cql.insertTrade, rows);
+    await this.write(this.cql.insertTrade, rows);
   }
 
   async putQuotes(quotes: readonly Quote[]): Promise<void> {
     const rows = quotes.map((quote) => {
       const ts = micros(quote.ts, 'quote', quote.symbol);
       return {
+        series: 'quotes' as const,
         symbol: quote.symbol,
         day: dayOf(ts),
         params: [
@@ -233,14 +245,14 @@ export class CassandraSpeedStore implements SpeedStore {
         ],
       };
     });
-    await this.write('quotes', this.cql.insertQuote, rows);
+    await this.write(this.cql.insertQuote, rows);
   }
 
   async upsertBars(bars: readonly Bar[]): Promise<void> {
-    const byInterval = new Map<BarInterval, { symbol: string; day: number; params: unknown[] }[]>();
-    for (const bar of bars) {
+    const rows = bars.map((bar) => {
       const ts = micros(bar.ts, 'bar', bar.symbol);
-      const row = {
+      return {
+        series: `bars_${bar.interval}` as const,
         symbol: bar.symbol,
         day: dayOf(ts),
         params: [
@@ -257,13 +269,8 @@ export class CassandraSpeedStore implements SpeedStore {
           wholeNumber(bar.tradeCount, 'bar trade count', bar.symbol),
         ],
       };
-      const list = byInterval.get(bar.interval);
-      if (list) list.push(row);
-      else byInterval.set(bar.interval, [row]);
-    }
-    for (const [interval, rows] of byInterval) {
-      await this.write(`bars_${interval}`, this.cql.insertBar, rows);
-    }
+    });
+    await this.write(this.cql.insertBar, rows);
   }
 
   async bars(
@@ -363,19 +370,15 @@ export class CassandraSpeedStore implements SpeedStore {
   }
 
   /**
-   * Writes rows of one series: first the day-index rows they need, then the rows,
-   * per partition in unlogged batches of `rowsPerBatch`.
+   * Writes rows of one table: first the day-index rows they need, then the rows,
+   * per partition (symbol, series, day) in unlogged batches of `rowsPerBatch`.
    */
-  private async write(
-    series: Series,
-    query: string,
-    rows: readonly { symbol: string; day: number; params: unknown[] }[],
-  ): Promise<void> {
+  private async write(query: string, rows: readonly RowToWrite[]): Promise<void> {
     if (rows.length === 0) return;
     const ttl = this.settings.ttlSeconds;
     const partitions = new Map<string, Statement[]>();
     for (const row of rows) {
-      const key = `${row.symbol}\u0000${row.day}`;
+      const key = `${row.symbol}\u0000${row.series}\u0000${row.day}`;
       const statement = { query, params: [...row.params, ttl] };
       const list = partitions.get(key);
       if (list) list.push(statement);
@@ -384,14 +387,14 @@ export class CassandraSpeedStore implements SpeedStore {
     const now = this.clock.now();
     const index = new Map<string, Statement>();
     for (const row of rows) {
-      const key = `${row.symbol}\u0000${series}\u0000${row.day}`;
+      const key = `${row.symbol}\u0000${row.series}\u0000${row.day}`;
       const written = this.indexedDays.get(key);
       if (index.has(key) || (written !== undefined && now - written < DAY_INDEX_REFRESH)) {
         continue;
       }
       index.set(key, {
         query: this.cql.insertDay,
-        params: [row.symbol, series, row.day, ttl + DAY_INDEX_EXTRA_TTL_SECONDS],
+        params: [row.symbol, row.series, row.day, ttl + DAY_INDEX_EXTRA_TTL_SECONDS],
       });
     }
     if (index.size > 0) {
