@@ -49,8 +49,11 @@ export class SpeedLayer {
       changedMinutes.set(`${minute.symbol}|${minute.ts}`, minute);
     }
     const minuteBars = [...changedMinutes.values()];
-    await this.store.appendTrades(trades);
-    await this.store.upsertBars([...changedSeconds.values(), ...minuteBars]);
+    // Both writes are idempotent, so they may go together; the hub hears only after both.
+    await Promise.all([
+      this.store.appendTrades(trades),
+      this.store.upsertBars([...changedSeconds.values(), ...minuteBars]),
+    ]);
     this.hub.publish('trade', trades);
     this.hub.publish('bar', minuteBars);
   }
