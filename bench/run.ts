@@ -4,10 +4,12 @@
  */
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
+import { run as speedStore } from './speed-store.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
   ['lake-query', lakeQuery],
+  ['speed-store', speedStore],
 ];
 
 const wanted = process.argv.slice(2);

@@ -28,8 +28,7 @@ export class LambdaView {
       ? (await this.queryLake(this.tables.bars1m, symbol, lake, limit, BAR_ORDER)).map(barFromRow)
       : [];
     const room = limit - fromLake.length;
-    const fromSpeed =
-      speed && room > 0 ? (await this.speed.bars(symbol, speed)).slice(0, room) : [];
+    const fromSpeed = speed && room > 0 ? await this.speed.bars(symbol, '1m', speed, room) : [];
     return [
       ...fromLake.map((bar) => ({ ...bar, source: 'LAKE' as const })),
       ...fromSpeed.map((bar) => ({ ...bar, source: 'SPEED' as const })),
@@ -49,6 +48,11 @@ export class LambdaView {
       ...fromLake.map((trade) => ({ ...trade, source: 'LAKE' as const })),
       ...fromSpeed.map((trade) => ({ ...trade, source: 'SPEED' as const })),
     ];
+  }
+
+  /** The 1-minute bar with the latest start: live, so always the speed store's. */
+  currentBar(symbol: string): Promise<Bar | undefined> {
+    return this.speed.currentBar(symbol, '1m');
   }
 
   /** The part of a range each layer serves; either may be empty. */

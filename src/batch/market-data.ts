@@ -3,6 +3,7 @@ import {
   DAY_US,
   isoOfMicros,
   MINUTE_US,
+  type Bar,
   type Clock,
   type SymbolInfo,
 } from '../domain/index.js';
@@ -48,6 +49,11 @@ export class MarketData {
   async trades(query: RangeQuery): Promise<ServedTrade[]> {
     const { symbol, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
     return this.view.trades(symbol, range, limit);
+  }
+
+  /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
+  currentBar(symbol: string): Promise<Bar | undefined> {
+    return this.view.currentBar(symbol);
   }
 
   /** Throws BAD_USER_INPUT for a symbol master data does not know. */

@@ -1,23 +1,27 @@
-import type { Bar, Trade } from './market.js';
-import { floorToMinute, MINUTE_US } from './time.js';
+import { BAR_INTERVAL_US, type Bar, type BarInterval, type Trade } from './market.js';
 
 /**
- * Folds trades into 1-minute bars. The speed layer feeds it one trade at a time and
- * the batch layer a whole micro-batch; both use this one fold, so a bar computed live
- * and the same bar computed for the lake are equal.
+ * Folds trades into bars of one interval (1-minute by default). The speed layer feeds it
+ * one trade at a time and the batch layer a whole micro-batch; both use this one fold, so
+ * a bar computed live and the same bar computed for the lake are equal.
  */
 export class BarBuilder {
   private readonly open = new Map<string, MutableBar>();
+  private readonly length: number;
+
+  constructor(readonly interval: BarInterval = '1m') {
+    this.length = BAR_INTERVAL_US[interval];
+  }
 
   /** Adds a trade and returns the bar it now belongs to, as it stands. */
   add(trade: Trade): Bar {
-    const start = floorToMinute(trade.ts);
+    const start = Math.floor(trade.ts / this.length) * this.length;
     const key = `${trade.symbol}\u0000${start}`;
     let bar = this.open.get(key);
     if (bar === undefined) {
       bar = {
         symbol: trade.symbol,
-        interval: '1m',
+        interval: this.interval,
         ts: start,
         open: trade.price,
         high: trade.price,
@@ -56,7 +60,7 @@ export class BarBuilder {
   takeBefore(before: number): Bar[] {
     const done: Bar[] = [];
     for (const [key, bar] of this.open) {
-      if (bar.ts + MINUTE_US <= before) {
+      if (bar.ts + this.length <= before) {
         done.push(snapshotOf(bar));
         this.open.delete(key);
       }
@@ -83,7 +87,7 @@ export function compareBars(a: Bar, b: Bar): number {
 
 interface MutableBar {
   symbol: string;
-  interval: '1m';
+  interval: BarInterval;
   ts: number;
   open: number;
   high: number;

@@ -1,4 +1,4 @@
-import { DAY_US } from './time.js';
+import { DAY_US, MINUTE_US, SECOND_US } from './time.js';
 
 /**
  * The market-data records that flow through alphalake. Timestamps are event time in
@@ -44,7 +44,8 @@ export interface Quote {
   readonly askSize: number;
 }
 
-export type BarInterval = '1m';
+/** Bar lengths the platform builds: 1-second bars for live charts, 1-minute bars everywhere. */
+export type BarInterval = '1s' | '1m';
 
 /** OHLCV of the trades in [ts, ts + interval). */
 export interface Bar {
@@ -70,6 +71,12 @@ export interface SymbolInfo {
   readonly currency: string;
   readonly active: boolean;
 }
+
+/** Length of each bar interval, in the domain's time unit (µs). */
+export const BAR_INTERVAL_US: Readonly<Record<BarInterval, number>> = Object.freeze({
+  '1s': SECOND_US,
+  '1m': MINUTE_US,
+});
 
 /** The UTC calendar date of an instant, `YYYY-MM-DD`: the lake's partition value. */
 export function utcDate(ts: number): string {

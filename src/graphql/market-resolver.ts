@@ -11,6 +11,7 @@ import {
   Subscription,
 } from 'type-graphql';
 import type { Bar, Trade } from '../domain/index.js';
+import { currentThenLive } from '../speed/index.js';
 import type { ApiContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
@@ -81,9 +82,14 @@ export class MarketResolver {
 
   @Subscription(() => BarType, {
     name: 'bars',
-    description: 'Live 1-minute bars of the given symbols, pushed on every trade that changes one.',
-    subscribe: ({ args, context }: SubscribeData) =>
-      context.services.hub.subscribe('bar', context.services.market.checkSymbols(args.symbols)),
+    description:
+      "Live 1-minute bars of the given symbols: first each symbol's current bar from the speed store, then every change to one, pushed on every trade.",
+    subscribe: ({ args, context }: SubscribeData) => {
+      const { hub, market } = context.services;
+      return currentThenLive(hub, market.checkSymbols(args.symbols), (symbol) =>
+        market.currentBar(symbol),
+      );
+    },
   })
   barStream(@Root() bar: Bar, @Arg('symbols', () => [String]) _symbols: string[]): BarType {
     return BarType.from(bar);

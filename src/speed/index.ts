@@ -1,5 +1,17 @@
 /** Public surface of src/speed: the speed store port and adapters, the live hub, the layer. */
 export type { SpeedStore, SpeedStoreCapabilities, TimeRange } from './speed-store.js';
 export { MemorySpeedStore } from './memory-speed-store.js';
-export { LiveHub, type LiveChannels } from './live-hub.js';
+export {
+  CassandraSpeedStore,
+  CASSANDRA_SPEED_STORE_DEFAULTS,
+  MICROS_PER_TIME_UNIT,
+  SPEED_SCHEMA_VERSION,
+  type CassandraClient,
+  type CassandraQueryOptions,
+  type CassandraReplication,
+  type CassandraResultSet,
+  type CassandraRow,
+  type CassandraSpeedStoreOptions,
+} from './cassandra-speed-store.js';
+export { currentThenLive, LiveHub, type LiveChannels } from './live-hub.js';
 export { SpeedLayer } from './speed-layer.js';

@@ -82,3 +82,41 @@ export class LiveHub {
     return iterator;
   }
 }
+
+/**
+ * Live 1-minute bars for `symbols` that begin with each symbol's current bar from the
+ * store, then follow the hub with no gap: the hub subscription is registered before the
+ * store is read, and the speed layer writes the store before it publishes, so every
+ * update is either in the store's answer or arrives afterwards on the hub. A live update
+ * the snapshot already reflects (the same bar with no more trades) is skipped, so the
+ * first bar is not sent twice.
+ */
+export function currentThenLive(
+  hub: LiveHub,
+  symbols: readonly string[],
+  currentBar: (symbol: string) => Promise<Bar | undefined>,
+  signal?: AbortSignal,
+): AsyncIterableIterator<Bar> {
+  const live = hub.subscribe('bar', symbols, signal);
+  async function* stream(): AsyncGenerator<Bar> {
+    try {
+      const snapshot = new Map<string, Bar>();
+      for (const bar of await Promise.all(symbols.map(currentBar))) {
+        if (bar === undefined) continue;
+        snapshot.set(bar.symbol, bar);
+        yield bar;
+      }
+      for await (const bar of live) {
+        const seen = snapshot.get(bar.symbol);
+        if (seen !== undefined) {
+          if (bar.ts === seen.ts && bar.tradeCount <= seen.tradeCount) continue;
+          if (bar.ts >= seen.ts) snapshot.delete(bar.symbol);
+        }
+        yield bar;
+      }
+    } finally {
+      await live.return?.();
+    }
+  }
+  return stream();
+}

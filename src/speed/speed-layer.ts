@@ -5,11 +5,14 @@ import type { SpeedStore } from './speed-store.js';
 
 /**
  * The speed layer: consumes trades and quotes from the bus, folds trades into
- * 1-minute bars as they arrive, keeps both in the speed store and pushes every
- * change to the live hub.
+ * 1-second and 1-minute bars as they arrive, keeps them all in the speed store and
+ * pushes trades and changed 1-minute bars to the live hub. The store is written before
+ * the hub is told, so a subscriber that reads the store's current bar after subscribing
+ * misses nothing (see `currentThenLive`).
  */
 export class SpeedLayer {
-  private readonly builder = new BarBuilder();
+  private readonly seconds = new BarBuilder('1s');
+  private readonly minutes = new BarBuilder('1m');
 
   constructor(
     private readonly bus: StreamBus,
@@ -30,22 +33,29 @@ export class SpeedLayer {
 
   /** Drops state older than `ts` from the store and the open bars. */
   async evictBefore(ts: number): Promise<void> {
-    this.builder.takeBefore(ts);
+    this.seconds.takeBefore(ts);
+    this.minutes.takeBefore(ts);
     await this.store.evictBefore(ts);
   }
 
   private async onTrades(records: readonly BusRecord<Trade>[]): Promise<void> {
     const trades = records.map((r) => r.value);
-    const changed = new Map<string, Bar>();
+    const changedSeconds = new Map<string, Bar>();
+    const changedMinutes = new Map<string, Bar>();
     for (const trade of trades) {
-      const bar = this.builder.add(trade);
-      changed.set(`${bar.symbol}|${bar.ts}`, bar);
+      const second = this.seconds.add(trade);
+      changedSeconds.set(`${second.symbol}|${second.ts}`, second);
+      const minute = this.minutes.add(trade);
+      changedMinutes.set(`${minute.symbol}|${minute.ts}`, minute);
     }
-    const bars = [...changed.values()];
-    await this.store.appendTrades(trades);
-    await this.store.upsertBars(bars);
+    const minuteBars = [...changedMinutes.values()];
+    // Both writes are idempotent, so they may go together; the hub hears only after both.
+    await Promise.all([
+      this.store.appendTrades(trades),
+      this.store.upsertBars([...changedSeconds.values(), ...minuteBars]),
+    ]);
     this.hub.publish('trade', trades);
-    this.hub.publish('bar', bars);
+    this.hub.publish('bar', minuteBars);
   }
 
   private async onQuotes(records: readonly BusRecord<Quote>[]): Promise<void> {

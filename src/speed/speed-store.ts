@@ -1,9 +1,14 @@
-import type { Bar, Quote, Trade } from '../domain/index.js';
+import type { Bar, BarInterval, Quote, Trade } from '../domain/index.js';
 
 /**
  * The speed store port: the recent past, kept for a retention window, served for
  * event times at and above the watermark. In-process by default (memory-speed-store.ts);
- * Cassandra (with TTL) in the distributed profile.
+ * Cassandra with TTL in the distributed profile (cassandra-speed-store.ts). Both pass one
+ * contract suite (test/contract/speed-store.ts).
+ *
+ * Every write is idempotent: a row is keyed by what it is (a trade by symbol, ts and id;
+ * a quote by symbol and ts; a bar by symbol, interval and start), so a batch replayed
+ * after a crash or a bus redelivery replaces rows instead of adding them.
  */
 export interface SpeedStoreCapabilities {
   /** Rows expire by themselves (Cassandra TTL); otherwise `evictBefore` does it. */
@@ -19,15 +24,29 @@ export interface TimeRange {
 
 export interface SpeedStore {
   readonly capabilities: SpeedStoreCapabilities;
-  /** Inserts or replaces bars by (symbol, interval, ts). */
+  /** Inserts or replaces bars by (symbol, interval, ts); of two writes of one bar the later wins. */
   upsertBars(bars: readonly Bar[]): Promise<void>;
+  /** Adds trades by (symbol, ts, seq, id): a trade already held is replaced, never duplicated. */
   appendTrades(trades: readonly Trade[]): Promise<void>;
+  /**
+   * Adds quotes by (symbol, ts); a later write at the same ts replaces the earlier one.
+   * The quote with the greatest ts becomes the symbol's latest, whatever the arrival order.
+   */
   putQuotes(quotes: readonly Quote[]): Promise<void>;
-  bars(symbol: string, range: TimeRange): Promise<Bar[]>;
-  /** Trades in their order, (ts, seq) (docs/time.md), at most `limit`. */
+  /** Bars of one interval that start in `range`, oldest first, at most `limit`. */
+  bars(symbol: string, interval: BarInterval, range: TimeRange, limit: number): Promise<Bar[]>;
+  /** Trades in `range` in their order, (ts, seq) (docs/time.md), at most `limit`. */
   trades(symbol: string, range: TimeRange, limit: number): Promise<Trade[]>;
+  /** Quotes in `range` ordered by ts, at most `limit`. */
+  quotes(symbol: string, range: TimeRange, limit: number): Promise<Quote[]>;
+  /** The quote with the greatest ts, if any is held. */
   latestQuote(symbol: string): Promise<Quote | undefined>;
-  /** Drops everything older than `ts` (epoch µs). */
+  /** The bar of `interval` with the greatest start, as last written: what a new subscriber sees first. */
+  currentBar(symbol: string, interval: BarInterval): Promise<Bar | undefined>;
+  /**
+   * Drops bars, trades and quotes older than `ts` (epoch µs). A store with `supportsTtl` may leave
+   * this to its TTL; callers never read below the watermark, so either is correct.
+   */
   evictBefore(ts: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -93,3 +93,45 @@ describe('1-minute bars', () => {
     expect(builder.takeBefore(T0 + ms(60_000)).map((b) => b.ts)).toEqual([T0]);
   });
 });
+
+describe('1-second bars', () => {
+  it('folds the same trades into one bar per second, and closes a second once past it', () => {
+    const builder = new BarBuilder('1s');
+    for (const t of [
+      trade(T0 + ms(100), 10, 100),
+      trade(T0 + ms(999), 12, 300),
+      trade(T0 + ms(1_000), 9, 100),
+      trade(T0 + ms(1_500), 11, 100),
+    ]) {
+      builder.add(t);
+    }
+    expect(builder.bars()).toEqual([
+      {
+        symbol: 'AAPL',
+        interval: '1s',
+        ts: T0,
+        open: 10,
+        high: 12,
+        low: 10,
+        close: 12,
+        volume: 400,
+        vwap: (10 * 100 + 12 * 300) / 400,
+        tradeCount: 2,
+      },
+      {
+        symbol: 'AAPL',
+        interval: '1s',
+        ts: T0 + ms(1_000),
+        open: 9,
+        high: 11,
+        low: 9,
+        close: 11,
+        volume: 200,
+        vwap: (9 * 100 + 11 * 100) / 200,
+        tradeCount: 2,
+      },
+    ]);
+    expect(builder.takeBefore(T0 + ms(1_999)).map((b) => b.ts)).toEqual([T0]);
+    expect(builder.bars().map((b) => b.ts)).toEqual([T0 + ms(1_000)]);
+  });
+});

@@ -1,0 +1,150 @@
+import { loadavg } from 'node:os';
+import cassandra from 'cassandra-driver';
+import type { Bar, Trade } from '../src/domain/index.js';
+import {
+  CASSANDRA_SPEED_STORE_DEFAULTS,
+  CassandraSpeedStore,
+  MemorySpeedStore,
+  MICROS_PER_TIME_UNIT,
+} from '../src/speed/index.js';
+import { envNumber } from './lake-data.js';
+
+/**
+ * Speed store write throughput: trades and 1-second bars written the way the speed layer
+ * writes them (one caller, `SPEED_BENCH_CALL_ROWS` rows per call across
+ * `SPEED_BENCH_SYMBOLS` symbols, each call awaited), into the real Cassandra of the
+ * services tier (`ALPHALAKE_SERVICES_HOST`, `ALPHALAKE_CASSANDRA_PORT`; a keyspace of its
+ * own, dropped at the end) — against the goal (50K rows/s) and the memory store as the
+ * ceiling. SPEED_BENCH_ROWS (default 500K) rows of each kind;
+ * SPEED_BENCH_MAX_IN_FLIGHT and SPEED_BENCH_ROWS_PER_BATCH tune the adapter (defaults:
+ * the adapter's). The machine's load average is printed before and after: it is shared.
+ */
+export async function run(): Promise<void> {
+  const rows = envNumber('SPEED_BENCH_ROWS', 500_000);
+  const symbols = envNumber('SPEED_BENCH_SYMBOLS', 100);
+  const callRows = envNumber('SPEED_BENCH_CALL_ROWS', 5_000);
+  const maxInFlight = envNumber(
+    'SPEED_BENCH_MAX_IN_FLIGHT',
+    CASSANDRA_SPEED_STORE_DEFAULTS.maxInFlight,
+  );
+  const rowsPerBatch = envNumber(
+    'SPEED_BENCH_ROWS_PER_BATCH',
+    CASSANDRA_SPEED_STORE_DEFAULTS.rowsPerBatch,
+  );
+  const goal = 50_000;
+  const host = process.env.ALPHALAKE_SERVICES_HOST ?? '127.0.0.1';
+  const contactPoint = `${host}:${envNumber('ALPHALAKE_CASSANDRA_PORT', 19042)}`;
+  const keyspace = `alphalake_bench_${process.pid}_${Date.now().toString(36)}`;
+
+  const trades = makeTrades(rows, symbols);
+  const bars = makeBars(rows, symbols);
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(
+    `speed store writes: ${rows.toLocaleString()} trades and ${rows.toLocaleString()} 1s bars, ${symbols} symbols, ${callRows.toLocaleString()} rows per call`,
+  );
+  console.log(
+    `  Cassandra ${contactPoint}, keyspace ${keyspace}, maxInFlight ${maxInFlight}, rowsPerBatch ${rowsPerBatch}`,
+  );
+  console.log(`  load average (1/5/15 min) before: ${load()}`);
+
+  const cassandraStore = await CassandraSpeedStore.open({
+    contactPoints: [contactPoint],
+    localDataCenter: 'datacenter1',
+    keyspace,
+    replication: { class: 'SimpleStrategy', factor: 1 },
+    maxInFlight,
+    rowsPerBatch,
+  });
+  const memoryStore = new MemorySpeedStore();
+  try {
+    const timed = async <T>(rowsOf: readonly T[], write: (part: T[]) => Promise<void>) => {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      for (let i = 0; i < rowsOf.length; i += callRows) await write(rowsOf.slice(i, i + callRows));
+      const used = process.cpuUsage(cpu);
+      return { seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
+    };
+    // Warm-up, not timed: statements prepared, code paths compiled (rewritten below; idempotent).
+    await cassandraStore.appendTrades(trades.slice(0, 2 * callRows));
+    await cassandraStore.upsertBars(bars.slice(0, 2 * callRows));
+    const results: [string, Timing, Timing][] = [
+      [
+        'trades',
+        await timed(trades, (part) => cassandraStore.appendTrades(part)),
+        await timed(trades, (part) => memoryStore.appendTrades(part)),
+      ],
+      [
+        '1s bars',
+        await timed(bars, (part) => cassandraStore.upsertBars(part)),
+        await timed(bars, (part) => memoryStore.upsertBars(part)),
+      ],
+    ];
+    const rate = (seconds: number) => rows / seconds;
+    const fmt = (perSecond: number) => `${Math.round(perSecond).toLocaleString()} rows/s`;
+    for (const [kind, onCassandra, inMemory] of results) {
+      const cassandraRate = rate(onCassandra.seconds);
+      const memoryRate = rate(inMemory.seconds);
+      console.log(
+        `  ${kind.padEnd(8)} Cassandra ${onCassandra.seconds.toFixed(2)} s ${fmt(cassandraRate).padStart(16)}` +
+          `   goal: ${(cassandraRate / goal).toFixed(2)}x of ${fmt(goal)}` +
+          `   memory (ceiling) ${fmt(memoryRate)}: ${(cassandraRate / memoryRate).toFixed(3)}x` +
+          `   (CPU of this process while writing to Cassandra: ${onCassandra.cpu.toFixed(2)} s)`,
+      );
+    }
+    console.log(`  load average (1/5/15 min) after: ${load()}`);
+  } finally {
+    await cassandraStore.close();
+    await memoryStore.close();
+    const admin = new cassandra.Client({
+      contactPoints: [contactPoint],
+      localDataCenter: 'datacenter1',
+    });
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await admin.shutdown();
+  }
+}
+
+interface Timing {
+  readonly seconds: number;
+  /** CPU seconds this process used (user + system). */
+  readonly cpu: number;
+}
+
+/** One session of trades round-robin over the symbols, µs apart, in time order. */
+function makeTrades(rows: number, symbols: number): Trade[] {
+  const t0 = (Date.UTC(2026, 0, 2, 14, 30) * 1_000) / MICROS_PER_TIME_UNIT;
+  const step = Math.max(1, Math.floor((23_400_000 * 1_000) / MICROS_PER_TIME_UNIT / rows));
+  return Array.from({ length: rows }, (_, i) => ({
+    symbol: `S${String(i % symbols).padStart(4, '0')}`,
+    ts: t0 + i * step,
+    seq: i,
+    price: 100 + ((i * 7919) % 1000) / 100,
+    size: 1 + (i % 500),
+    id: String(i),
+    exchange: 'XNAS',
+  }));
+}
+
+/** Consecutive 1-second bars per symbol, the symbols interleaved as the speed layer emits them. */
+function makeBars(rows: number, symbols: number): Bar[] {
+  const t0 = (Date.UTC(2026, 0, 2, 14, 30) * 1_000) / MICROS_PER_TIME_UNIT;
+  const second = 1_000_000 / MICROS_PER_TIME_UNIT;
+  return Array.from({ length: rows }, (_, i) => {
+    const close = 100 + ((i * 7919) % 1000) / 100;
+    return {
+      symbol: `S${String(i % symbols).padStart(4, '0')}`,
+      interval: '1s',
+      ts: t0 + Math.floor(i / symbols) * second,
+      open: close - 0.05,
+      high: close + 0.1,
+      low: close - 0.1,
+      close,
+      volume: 100 + (i % 900),
+      vwap: close - 0.01,
+      tradeCount: 1 + (i % 20),
+    };
+  });
+}
