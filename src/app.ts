@@ -1,4 +1,3 @@
-import path from 'node:path';
 import {
   LakeBrowser,
   maintainLake,
@@ -8,7 +7,7 @@ import {
   openMedallion,
   type Medallion,
 } from './batch/index.js';
-import type { Config } from './config/index.js';
+import type { Config, LakeProfile, SpeedStoreProfile } from './config/index.js';
 import {
   calendarNamed,
   floorToMinute,
@@ -24,9 +23,16 @@ import {
   SimulatorFeed,
   type BackfillResult,
 } from './ingest/index.js';
-import { localObjectStore, type ObjectStore } from './lake/index.js';
+import { localObjectStore, s3ObjectStore, type ObjectStore } from './lake/index.js';
 import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
-import { LiveHub, MemorySpeedStore, SpeedLayer, type SpeedStore } from './speed/index.js';
+import {
+  CassandraSpeedStore,
+  LiveHub,
+  MemorySpeedStore,
+  SpeedLayer,
+  type CassandraReplication,
+  type SpeedStore,
+} from './speed/index.js';
 import { MetricsRegistry } from './metrics/index.js';
 import { MemoryBus, type StreamBus } from './stream/index.js';
 import type { ApiServices } from './graphql/index.js';
@@ -76,9 +82,9 @@ export async function createPlatform(
   deps: PlatformDependencies = {},
 ): Promise<Platform> {
   const clock = deps.clock ?? systemClock;
-  const store = localObjectStore(path.join(config.home, 'lake'));
+  const store = openLakeStore(config.profile.lake);
   const bus: StreamBus = new MemoryBus();
-  const speedStore: SpeedStore = new MemorySpeedStore();
+  const speedStore = await openSpeedStore(config.profile.speedStore, clock);
   const hub = new LiveHub();
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
   const tables = await openMedallion(store);
@@ -233,5 +239,44 @@ export async function createPlatform(
       await bus.close();
       await speedStore.close();
     },
+  };
+}
+
+/** The object store the lake lives on: a local folder, or S3 (LAKE_URI=s3://…). */
+function openLakeStore(lake: LakeProfile): ObjectStore {
+  if (lake.backend === 'local') return localObjectStore(lake.root);
+  return s3ObjectStore({
+    bucket: lake.bucket,
+    prefix: lake.prefix,
+    ...(lake.endpoint ? { endpoint: lake.endpoint } : {}),
+    region: lake.region,
+    forcePathStyle: lake.forcePathStyle,
+    cacheDir: lake.cacheDir,
+    cacheMaxBytes: lake.cacheMaxBytes,
+  });
+}
+
+/** The speed store: in-process, or Cassandra (CASSANDRA_CONTACT_POINTS). */
+async function openSpeedStore(profile: SpeedStoreProfile, clock: Clock): Promise<SpeedStore> {
+  if (profile.backend === 'memory') return new MemorySpeedStore();
+  return CassandraSpeedStore.open({
+    contactPoints: profile.contactPoints,
+    localDataCenter: profile.localDataCenter,
+    keyspace: profile.keyspace,
+    replication: replicationOf(profile.replication),
+    ttlSeconds: profile.ttlSeconds,
+    clock,
+  });
+}
+
+/** Config's CQL replication map (`{ class, replication_factor }` or `{ class, dc: n, … }`) for the store. */
+function replicationOf(map: Readonly<Record<string, string | number>>): CassandraReplication {
+  const { class: strategy, replication_factor: factor, ...dataCenters } = map;
+  if (strategy === 'SimpleStrategy') return { class: 'SimpleStrategy', factor: Number(factor) };
+  const perDc = Object.fromEntries(Object.entries(dataCenters).map(([dc, n]) => [dc, Number(n)]));
+  return {
+    class: 'NetworkTopologyStrategy',
+    factor: Math.max(...Object.values(perDc)),
+    dataCenters: perDc,
   };
 }

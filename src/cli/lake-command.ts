@@ -24,6 +24,8 @@ export interface LakeCommandOptions {
     readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
     /** @default <tmpdir>/alphalake-cache */
     readonly cacheDir?: string;
+    /** Bound of that cache (LAKE_CACHE_BYTES). @default the store's */
+    readonly cacheMaxBytes?: number;
   };
   /** Where output goes. @default process.stdout */
   readonly write?: (text: string) => void;
@@ -47,6 +49,7 @@ export function openLocation(
         forcePathStyle: s3.forcePathStyle,
         credentials: s3.credentials,
         cacheDir: s3.cacheDir ?? path.join(tmpdir(), 'alphalake-cache'),
+        ...(s3.cacheMaxBytes !== undefined ? { cacheMaxBytes: s3.cacheMaxBytes } : {}),
       }),
       tablePath: (match[2] ?? '').replace(/\/+$/, ''),
     };

@@ -33,6 +33,7 @@ const program = new Command('alphalake')
         region: config.s3Region,
         forcePathStyle: config.s3ForcePathStyle,
         cacheDir: path.join(config.home, 'cache'),
+        cacheMaxBytes: config.lakeCacheBytes,
       },
     }),
   );

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { createPlatform } from '../app.js';
-import { loadConfig, type Config } from '../config/index.js';
+import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import { startApiServer } from '../graphql/index.js';
 
@@ -27,7 +27,7 @@ export function serveCommand(): Command {
 export async function serve(config: Config): Promise<void> {
   const started = Date.now();
   const platform = await createPlatform(config);
-  console.log(`alphalake: lake at ${config.home}; filling history…`);
+  console.log(`alphalake: ${profileSummary(config.profile)}; filling history…`);
   const report = await platform.start();
   if (report.backfill) {
     const { trades, from, to } = report.backfill;

@@ -72,9 +72,11 @@ export interface CassandraRow {
 }
 
 export interface CassandraReplication {
-  /** `NetworkTopologyStrategy` puts `factor` replicas in `localDataCenter`. */
+  /** `NetworkTopologyStrategy` puts `factor` replicas in `localDataCenter` (or per `dataCenters`). */
   readonly class: 'SimpleStrategy' | 'NetworkTopologyStrategy';
   readonly factor: number;
+  /** NetworkTopologyStrategy only: replicas per data centre, for a keyspace spanning several. */
+  readonly dataCenters?: Readonly<Record<string, number>>;
 }
 
 export interface CassandraSpeedStoreOptions {
@@ -592,7 +594,13 @@ function schema(settings: Settings): string[] {
   const replication =
     settings.replication.class === 'SimpleStrategy'
       ? `{'class': 'SimpleStrategy', 'replication_factor': ${settings.replication.factor}}`
-      : `{'class': 'NetworkTopologyStrategy', '${settings.localDataCenter}': ${settings.replication.factor}}`;
+      : `{'class': 'NetworkTopologyStrategy', ${Object.entries(
+          settings.replication.dataCenters ?? {
+            [settings.localDataCenter]: settings.replication.factor,
+          },
+        )
+          .map(([dc, factor]) => `'${dc.replaceAll("'", "''")}': ${factor}`)
+          .join(', ')}}`;
   const windowHours = Math.max(1, Math.ceil(settings.ttlSeconds / 3600 / 24));
   const timeSeries = `compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'HOURS', 'compaction_window_size': ${windowHours}} AND gc_grace_seconds = 10800`;
   return [
@@ -651,6 +659,11 @@ function resolveSettings(options: CassandraSpeedStoreOptions): Settings {
   }
   if (!isIntegerIn(settings.replication.factor, 1, 100)) {
     throw bad('replication.factor', settings.replication.factor, 'an integer from 1 to 100');
+  }
+  for (const [dc, factor] of Object.entries(settings.replication.dataCenters ?? {})) {
+    if (!/^[A-Za-z0-9_.-]{1,64}$/.test(dc) || !isIntegerIn(factor, 1, 100)) {
+      throw bad(`replication.dataCenters.${dc}`, factor, 'a data centre name and 1 to 100');
+    }
   }
   if (!isIntegerIn(settings.ttlSeconds, 1, MAX_TTL_SECONDS - DAY_INDEX_EXTRA_TTL_SECONDS)) {
     throw bad(
