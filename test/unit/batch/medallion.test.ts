@@ -1,10 +1,22 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openMedallion, TRADES_TABLE } from '../../../src/batch/index.js';
-import { DeltaTable, LakeTimestamp } from '../../../src/lake/index.js';
-import { useTempStore } from '../lake/helpers.js';
+import {
+  DeltaTable,
+  LakeTimestamp,
+  localObjectStore,
+  type ObjectStore,
+} from '../../../src/lake/index.js';
 
 describe('medallion tables', () => {
-  const temp = useTempStore();
+  const temp = { dir: '', store: undefined as unknown as ObjectStore };
+  beforeEach(async () => {
+    temp.dir = await mkdtemp(path.join(tmpdir(), 'alphalake-medallion-'));
+    temp.store = localObjectStore(temp.dir);
+  });
+  afterEach(() => rm(temp.dir, { recursive: true, force: true }));
 
   it('adds `seq` to a bronze.trades written before it existed; old rows read it as NULL', async () => {
     const schema = TRADES_TABLE.schema.filter((c) => c.name !== 'seq');
