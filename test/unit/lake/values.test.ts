@@ -71,4 +71,40 @@ describe('timestamp input', () => {
       await cleanup();
     }
   });
+
+  it('keeps µs in nested timestamps too (struct fields, array elements)', async () => {
+    const { DeltaTable, localObjectStore } = await import('../../../src/lake/index.js');
+    const { tempDir } = await import('./helpers.js');
+    const { dir, cleanup } = await tempDir();
+    try {
+      const table = await DeltaTable.create(localObjectStore(dir), 'n', {
+        schema: [
+          {
+            name: 'fill',
+            type: {
+              type: 'struct',
+              fields: [
+                { name: 'at', type: 'timestamp', nullable: true },
+                { name: 'wall', type: 'timestamp_ntz', nullable: true },
+              ],
+            },
+            nullable: true,
+          },
+          {
+            name: 'times',
+            type: { type: 'array', elementType: 'timestamp', containsNull: true },
+            nullable: true,
+          },
+        ],
+      });
+      const at = new LakeTimestamp(-1n);
+      const wall = new LakeTimestamp(1_709_285_409_292_971n, true);
+      const far = new LakeTimestamp(253_402_300_799_999_999n);
+      await table.append([{ fill: { at, wall }, times: [far, null, at] }]);
+      const { rows } = await table.query();
+      expect(rows).toEqual([{ fill: { at, wall }, times: [far, null, at] }]);
+    } finally {
+      await cleanup();
+    }
+  });
 });
