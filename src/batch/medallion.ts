@@ -27,12 +27,17 @@ async function openOrCreate(store: ObjectStore, definition: TableDefinition): Pr
   });
   // A table from an earlier release may lack nullable long columns added since (e.g.
   // `bronze.trades.seq`): add them by schema evolution, with no rows.
-  const present = new Set((await table.snapshot()).schema.map((c) => c.name));
+  const schema = (await table.snapshot()).schema;
+  const present = new Set(schema.map((c) => c.name));
   const added = definition.schema.filter(
     (c) => !present.has(c.name) && c.nullable && c.type === 'long',
   );
   if (added.length > 0) {
-    const columns = Object.fromEntries(added.map((c) => [c.name, new BigInt64Array(0)]));
+    // No rows: every present column empty, the new ones typed as long by BigInt64Array.
+    const columns = Object.fromEntries([
+      ...schema.map((c) => [c.name, []] as const),
+      ...added.map((c) => [c.name, new BigInt64Array(0)] as const),
+    ]);
     await table.append({ length: 0, columns }, { schemaMode: 'merge' });
   }
   return table;

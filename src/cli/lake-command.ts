@@ -153,7 +153,9 @@ export function lakeCommand(options: LakeCommandOptions = {}): Command {
   timeTravel(
     lake
       .command('read')
-      .description('print the rows of a table')
+      .description(
+        'print the rows of a table, exactly: timestamps with every microsecond; in JSON, longs beyond ±(2^53−1) and decimals as strings',
+      )
       .argument('<table>', 'table folder or s3://bucket/path'),
   )
     .option('--columns <names>', 'comma-separated columns to print')

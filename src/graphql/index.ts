@@ -2,3 +2,4 @@
 export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 export { buildApiSchema } from './schema.js';
 export type { ApiContext, ApiServices } from './context.js';
+export { DateTimeScalar } from './scalars.js';

@@ -237,7 +237,7 @@ export class DeltaTable {
 
   /**
    * The same read as `query`, returned column by column: numbers and timestamps (epoch
-   * ms) as Float64Arrays, no object per row — for large reads (a symbol-month of trades).
+   * µs, exact) as Float64Arrays, no object per row — for large reads (a symbol-month of trades).
    */
   async queryColumns(options: QueryOptions = {}): Promise<ColumnarQueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));

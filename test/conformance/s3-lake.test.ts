@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, beforeEach, afterEach, describe, expect, it } from 'vitest';
-import { DeltaTable, s3ObjectStore, type ObjectStore } from '../../src/lake/index.js';
+import {
+  DeltaTable,
+  LakeTimestamp,
+  s3ObjectStore,
+  type ObjectStore,
+} from '../../src/lake/index.js';
 import { endpoints, requireService } from '../services/endpoints.js';
 import { tempDir } from '../unit/lake/helpers.js';
 import { expectConcurrentAppendsExactlyOnce, runWorker } from './harness.js';
@@ -56,16 +61,15 @@ describe('the lake on S3', () => {
     await table.append([
       { symbol: 'AAPL', ts: new Date('2024-01-02T15:00:00Z'), date: '2024-01-02' },
     ]);
-    await table.append([
-      { symbol: 'MSFT', ts: new Date('2024-01-03T15:00:00Z'), date: '2024-01-03' },
-    ]);
+    await table.append([{ symbol: 'MSFT', ts: '2024-01-03T15:00:00.000001Z', date: '2024-01-03' }]);
     const fresh = await DeltaTable.open(store, 'bronze/trades');
     const result = await fresh.query({
       filters: [{ column: 'date', op: '=', value: '2024-01-03' }],
     });
     expect(result.rows).toEqual([
-      { symbol: 'MSFT', ts: new Date('2024-01-03T15:00:00Z'), date: '2024-01-03' },
+      { symbol: 'MSFT', ts: new LakeTimestamp(1_704_294_000_000_001n), date: '2024-01-03' },
     ]);
+    expect(String(result.rows[0]?.['ts'])).toBe('2024-01-03T15:00:00.000001Z');
     expect(result.filesScanned).toBe(1);
     expect((await store.list('bronze/trades/_delta_log/')).map((o) => o.key)).toContain(
       'bronze/trades/_delta_log/00000000000000000002.checkpoint.parquet',

@@ -8,12 +8,15 @@ import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
 import {
   aggregateBars,
+  compareTrades,
   floorToMinute,
+  HOUR_US,
   isoOfMicros,
   ManualClock,
   MINUTE_US,
   SECOND_US,
   type Bar,
+  type Trade,
 } from '../../src/domain/index.js';
 import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
 import { maintainLake } from '../../src/batch/index.js';
@@ -157,6 +160,103 @@ describe('walking skeleton', () => {
     expect(again.filter((b) => b.source === 'LAKE').length).toBeGreaterThan(
       served.filter((b) => b.source === 'LAKE').length,
     );
+  });
+
+  it('keeps two simulator trades of one millisecond in their order through bus, speed store, lake and GraphQL', async () => {
+    // The first millisecond ahead on the tape that holds two trades of one symbol.
+    const start = platform.feed!.position;
+    let pair: [Trade, Trade] | undefined;
+    const last = new Map<string, Trade>();
+    search: for (const second of platform.simulator!.tape(start, start + 6 * HOUR_US)) {
+      for (const trade of second.trades) {
+        const previous = last.get(trade.symbol);
+        if (previous && Math.floor(previous.ts / 1_000) === Math.floor(trade.ts / 1_000)) {
+          pair = [previous, trade];
+          break search;
+        }
+        last.set(trade.symbol, trade);
+      }
+    }
+    if (!pair)
+      throw new Error('no two trades of one symbol share a millisecond in 6 hours of tape');
+    const [first, second] = pair;
+    expect(compareTrades(first, second)).toBeLessThan(0);
+    expect(second.seq).toBe(first.seq + 1);
+
+    // The bus delivers them in order to a consumer of its own.
+    const seen: string[] = [];
+    const stop = new AbortController();
+    await platform.bus.subscribe<Trade>(
+      'trades',
+      async (records) => {
+        for (const { value } of records)
+          if (value.symbol === first.symbol && value.ts >= first.ts && value.ts <= second.ts)
+            seen.push(value.id);
+      },
+      { group: 'order-test', signal: stop.signal },
+    );
+    await advance(Math.ceil((second.ts + 1 - clock.now()) / SECOND_US) * SECOND_US + SECOND_US);
+    stop.abort();
+    expect(seen).toEqual([first.id, second.id]);
+
+    const query = `query($symbol: String!, $from: DateTime, $to: DateTime) {
+      trades(symbol: $symbol, from: $from, to: $to) { ts tsMicros seq id source }
+    }`;
+    const served = async () => {
+      const result = await gql<{ trades: Record<string, unknown>[] }>(query, {
+        symbol: first.symbol,
+        from: isoOfMicros(first.ts),
+        to: second.ts + 1,
+      });
+      expect(result.errors).toBeUndefined();
+      return result.data!.trades;
+    };
+    const expected = (source: string) =>
+      [first, second].map((t) => ({
+        ts: isoOfMicros(t.ts),
+        tsMicros: t.ts,
+        seq: t.seq,
+        id: t.id,
+        source,
+      }));
+    // From the speed store while above the watermark ...
+    expect(platform.sink.watermark()!).toBeLessThanOrEqual(first.ts);
+    expect(await served()).toEqual(expected('SPEED'));
+    // ... and from the lake once the sink has committed their minute.
+    await advance(MINUTE_US + 5 * SECOND_US);
+    await platform.sink.flush();
+    expect(platform.sink.watermark()!).toBeGreaterThan(second.ts);
+    expect(await served()).toEqual(expected('LAKE'));
+    expect((await served()).map((t) => String(t['ts']).length)).toEqual(
+      [first, second].map((t) => (t.ts % 1_000 === 0 ? 24 : 27)),
+    );
+  });
+
+  it('orders trades that share a microsecond by seq, whatever their arrival order', async () => {
+    const ts = floorToMinute(clock.now()) + 7;
+    const tie = (seq: number) => ({
+      symbol: 'MSFT',
+      ts,
+      seq,
+      price: 400 + seq / 100,
+      size: 1,
+      id: `tie-${seq}`,
+      exchange: 'XNAS',
+    });
+    // Published 3, 1, 2: every layer answers 1, 2, 3.
+    await platform.ingestor.ingest({ trades: [tie(3), tie(1), tie(2)], quotes: [] }, 'order-test');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const query = `query($from: DateTime, $to: DateTime) {
+      trades(symbol: "MSFT", from: $from, to: $to) { id seq source }
+    }`;
+    const served = async () =>
+      (await gql<{ trades: { id: string; source: string }[] }>(query, { from: ts, to: ts + 1 }))
+        .data!.trades;
+    const ids = ['tie-1', 'tie-2', 'tie-3'];
+    expect((await served()).map((t) => [t.id, t.source])).toEqual(ids.map((id) => [id, 'SPEED']));
+    await advance(MINUTE_US + 5 * SECOND_US);
+    await platform.sink.flush();
+    expect((await served()).map((t) => [t.id, t.source])).toEqual(ids.map((id) => [id, 'LAKE']));
   });
 
   it('pushes live trades of the subscribed symbols only', async () => {
