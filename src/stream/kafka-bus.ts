@@ -1,0 +1,715 @@
+import {
+  CompressionTypes,
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Admin,
+  type Consumer,
+  type EachBatchPayload,
+  type Message,
+  type Producer,
+  type TopicMessages,
+} from 'kafkajs';
+import { AlphalakeError } from '../domain/index.js';
+import {
+  TOPICS,
+  type BatchHandler,
+  type BusCapabilities,
+  type BusRecord,
+  type OutgoingRecord,
+  type PublishOptions,
+  type StreamBus,
+  type SubscribeOptions,
+  type Topic,
+} from './bus.js';
+import { codecFor, decodeMessage, type Encoding, type RecordCodec } from './codec.js';
+
+/** Options of the Kafka bus; src/config fills them from the environment, app.ts passes them. */
+export interface KafkaBusOptions {
+  /** Bootstrap brokers, `host:port`. */
+  readonly brokers: readonly string[];
+  /** Kafka client id (broker logs and quotas). @default 'alphalake' */
+  readonly clientId?: string;
+  /** Kafka topic name per bus topic. @default `alphalake.<topic>` */
+  readonly topicNames?: Partial<Record<Topic, string>>;
+  /** Partitions of each topic the bus creates (existing topics are left as they are). @default 6 */
+  readonly partitions?: number;
+  /** Replication factor of each topic the bus creates. @default the broker's `default.replication.factor` */
+  readonly replicationFactor?: number;
+  /** How trades, quotes and bars are written (news and rejects are always JSON). @default 'columnar' */
+  readonly encoding?: Encoding;
+  /** Most records of one key in one Kafka message; 1 writes a message per record. @default 1000 */
+  readonly recordsPerMessage?: number;
+  /** Compression of produce requests. @default 'none' */
+  readonly compression?: 'none' | 'gzip';
+  /**
+   * Most bytes in one produce request. All of a partition's messages in a request form one
+   * record batch, which the broker refuses above `max.message.bytes` (1 MiB by default).
+   * @default 900_000
+   */
+  readonly batchBytes?: number;
+  /** Bytes published and not yet acknowledged; `publish` waits above it. @default 64 MiB */
+  readonly maxBufferedBytes?: number;
+  /** Records published and not yet acknowledged; `publish` waits above it. @default 2_000_000 */
+  readonly maxBufferedRecords?: number;
+  /** Pause before a batch whose handler failed is delivered again. @default 1000 */
+  readonly retryDelayMs?: number;
+  /** kafkajs log level. @default 'error' */
+  readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info';
+}
+
+type ResolvedOptions = Required<Omit<KafkaBusOptions, 'replicationFactor' | 'topicNames'>> & {
+  readonly replicationFactor: number | undefined;
+  readonly topicNames: Readonly<Record<Topic, string>>;
+};
+
+export const KAFKA_BUS_DEFAULTS = Object.freeze({
+  clientId: 'alphalake',
+  partitions: 6,
+  encoding: 'columnar' as Encoding,
+  recordsPerMessage: 1000,
+  compression: 'none' as const,
+  batchBytes: 900_000,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxBufferedRecords: 2_000_000,
+  retryDelayMs: 1000,
+  logLevel: 'error' as const,
+});
+
+/** Bytes Kafka's record format adds to a message beyond its key and value (v2, worst case). */
+const MESSAGE_OVERHEAD = 24;
+
+/** Records handed to `publish` and not yet acknowledged by the broker. */
+interface Pending {
+  readonly topic: string;
+  readonly messages: Message[];
+  readonly bytes: number;
+  readonly records: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+interface RoomWaiter {
+  readonly bytes: number;
+  readonly records: number;
+  resolve(): void;
+}
+
+/**
+ * The stream bus on Kafka (kafkajs). Bus topics map to Kafka topics created on connect;
+ * the key is the symbol, so one symbol's records share a partition and keep their order.
+ *
+ * Producing: an idempotent producer (KIP-98: the broker drops a retried duplicate, so a
+ * retry never writes a record twice) with acks from all in-sync replicas. `publish`
+ * encodes at once, groups records by key into messages of up to `recordsPerMessage`
+ * (codec.ts), and queues them; one send is in flight at a time and takes everything
+ * queued up to `batchBytes`, so concurrent publishes share requests. Bytes and records
+ * queued or in flight are bounded: above the bound `publish` waits (backpressure), and
+ * its AbortSignal ends the wait with an UNAVAILABLE error. While a broker is down the
+ * producer retries without end (kafkajs' default for an idempotent producer), so
+ * publishes wait; nothing is dropped.
+ *
+ * Consuming: a kafkajs consumer per subscription, in the subscription's group, with
+ * auto-commit off. The handler gets one partition's batch; only when it resolves is the
+ * batch resolved and its next offset committed (OffsetCommit). A failed handler gets the
+ * same batch again after `retryDelayMs`. On every assignment the member positions its
+ * partitions itself, before delivering: `startOffsets`, else the group's committed offset,
+ * else the beginning or the end as of subscribe.
+ */
+export class KafkaBus implements StreamBus {
+  readonly capabilities: BusCapabilities = {
+    durable: true,
+    sharedGroups: true,
+    boundedBuffer: true,
+  };
+  readonly options: ResolvedOptions;
+  private readonly kafka: Kafka;
+  private readonly admin: Admin;
+  private readonly producer: Producer;
+  private readonly codecs: Record<Topic, RecordCodec>;
+  private readonly consumers = new Set<Consumer>();
+  private readonly queue: Pending[] = [];
+  private readonly waiters: RoomWaiter[] = [];
+  private bufferedBytes = 0;
+  private bufferedRecords = 0;
+  private pumping: Promise<void> | undefined;
+  private closed = false;
+
+  private constructor(options: KafkaBusOptions) {
+    this.options = resolveOptions(options);
+    const o = this.options;
+    this.kafka = new Kafka({
+      clientId: o.clientId,
+      brokers: [...options.brokers],
+      logLevel: LOG_LEVELS[o.logLevel],
+    });
+    this.admin = this.kafka.admin();
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      // One request in flight keeps each partition's order without relying on the broker's
+      // sequence checks across concurrent requests.
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Murmur2 on the key, as Java clients: a symbol lands on the same partition from any client.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    this.codecs = Object.fromEntries(
+      TOPICS.map((topic) => [topic, codecFor(topic, o.encoding)]),
+    ) as Record<Topic, RecordCodec>;
+  }
+
+  /**
+   * Connects, creates the topics that do not exist yet (with the configured partitions and
+   * replication factor) and waits for their leaders.
+   */
+  static async connect(options: KafkaBusOptions): Promise<KafkaBus> {
+    const bus = new KafkaBus(options);
+    try {
+      await bus.admin.connect();
+      await bus.admin.createTopics({
+        waitForLeaders: true,
+        topics: TOPICS.map((topic) => ({
+          topic: bus.options.topicNames[topic],
+          numPartitions: bus.options.partitions,
+          ...(bus.options.replicationFactor === undefined
+            ? {}
+            : { replicationFactor: bus.options.replicationFactor }),
+        })),
+      });
+      await bus.producer.connect();
+    } catch (error) {
+      await bus.close().catch(() => undefined);
+      throw new AlphalakeError(
+        'UNAVAILABLE',
+        `cannot connect the Kafka bus to ${options.brokers.join(',')}: ${(error as Error).message}`,
+        { brokers: [...options.brokers] },
+        { cause: error },
+      );
+    }
+    return bus;
+  }
+
+  /** The Kafka topic behind a bus topic. */
+  topicName(topic: Topic): string {
+    return this.options.topicNames[topic];
+  }
+
+  /** Bytes and records queued or in flight (for metrics and the backpressure bench). */
+  buffered(): { bytes: number; records: number } {
+    return { bytes: this.bufferedBytes, records: this.bufferedRecords };
+  }
+
+  async publish<T>(
+    topic: Topic,
+    records: readonly OutgoingRecord<T>[],
+    options: PublishOptions = {},
+  ): Promise<void> {
+    const { signal } = options;
+    if (this.closed) throw closedError(topic);
+    if (signal?.aborted) throw abortedBeforeSending(topic, records.length, signal.reason);
+    if (records.length === 0) return;
+    const messages = this.encode(topic, records);
+    let bytes = 0;
+    for (const message of messages) {
+      bytes += (message.value as Buffer).length + (message.key as Buffer).length + MESSAGE_OVERHEAD;
+    }
+    await this.room(topic, bytes, records.length, signal);
+    const delivered = new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        topic: this.options.topicNames[topic],
+        messages,
+        bytes,
+        records: records.length,
+        resolve,
+        reject,
+      });
+    });
+    this.pump();
+    if (!signal) return delivered;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () =>
+        reject(
+          new AlphalakeError(
+            'UNAVAILABLE',
+            `publish to ${topic} aborted while waiting for the broker: its ${records.length} records are queued and may still be delivered`,
+            { topic, records: records.length },
+            { cause: signal.reason },
+          ),
+        );
+      signal.addEventListener('abort', onAbort, { once: true });
+      delivered.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    });
+  }
+
+  async subscribe<T>(
+    topic: Topic,
+    handler: BatchHandler<T>,
+    options: SubscribeOptions,
+  ): Promise<void> {
+    if (this.closed) throw closedError(topic);
+    const { signal } = options;
+    if (signal?.aborted) return;
+    const name = this.options.topicNames[topic];
+    const consumer = this.kafka.consumer({
+      groupId: options.group,
+      allowAutoTopicCreation: false,
+      // An idle fetch returns after this long; it bounds how long a stop waits for a fetch.
+      maxWaitTimeInMs: 500,
+    });
+    this.consumers.add(consumer);
+    const subscription = new Subscription<T>(
+      this,
+      consumer,
+      topic,
+      name,
+      handler,
+      options,
+      this.admin,
+    );
+    const stop = () => {
+      this.consumers.delete(consumer);
+      return consumer.disconnect().catch(() => undefined);
+    };
+    signal?.addEventListener('abort', () => void stop(), { once: true });
+    try {
+      await subscription.start();
+    } catch (error) {
+      await stop();
+      if (signal?.aborted) return;
+      throw new AlphalakeError(
+        'UNAVAILABLE',
+        `cannot consume ${name} in group ${options.group}: ${(error as Error).message}`,
+        { topic: name, group: options.group },
+        { cause: error },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const consumers = [...this.consumers];
+    this.consumers.clear();
+    await Promise.all(consumers.map((c) => c.disconnect().catch(() => undefined)));
+    // Queued records are still sent: close waits for them, then disconnects.
+    this.pump();
+    while (this.pumping) await this.pumping;
+    await this.producer.disconnect().catch(() => undefined);
+    await this.admin.disconnect().catch(() => undefined);
+  }
+
+  /** Decodes one partition's messages into bus records. */
+  decode<T>(
+    topic: Topic,
+    partition: number,
+    messages: readonly DecodableMessage[],
+  ): BusRecord<T>[] {
+    const records: BusRecord<T>[] = [];
+    for (const message of messages) {
+      if (!message.value) continue;
+      const key = message.key ? message.key.toString('utf8') : '';
+      for (const value of decodeMessage(topic, message.value)) {
+        records.push({ topic, partition, offset: message.offset, key, value: value as T });
+      }
+    }
+    return records;
+  }
+
+  private encode<T>(topic: Topic, records: readonly OutgoingRecord<T>[]): Message[] {
+    const codec = this.codecs[topic];
+    const perMessage = this.options.recordsPerMessage;
+    // Group by key, keeping each key's order: one message holds records of one key only.
+    const byKey = new Map<string, T[]>();
+    for (const record of records) {
+      if (typeof record.key !== 'string') {
+        throw new AlphalakeError('BAD_USER_INPUT', `a ${topic} record has no string key`, {
+          topic,
+        });
+      }
+      let values = byKey.get(record.key);
+      if (!values) byKey.set(record.key, (values = []));
+      values.push(record.value);
+    }
+    const messages: Message[] = [];
+    for (const [key, values] of byKey) {
+      const keyBytes = Buffer.from(key, 'utf8');
+      for (let i = 0; i < values.length; i += perMessage) {
+        messages.push({ key: keyBytes, value: codec.encode(values.slice(i, i + perMessage)) });
+      }
+    }
+    return messages;
+  }
+
+  /**
+   * Waits until `bytes` and `records` fit under the bounds, then counts them as buffered
+   * (FIFO; a publish larger than the bounds goes alone into an empty buffer).
+   */
+  private room(
+    topic: Topic,
+    bytes: number,
+    records: number,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (this.waiters.length === 0 && this.fits(bytes, records)) {
+      this.bufferedBytes += bytes;
+      this.bufferedRecords += records;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const waiter: RoomWaiter = {
+        bytes,
+        records,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(
+          new AlphalakeError(
+            'UNAVAILABLE',
+            `publish to ${topic} aborted while the Kafka producer's buffer was full ` +
+              `(${this.bufferedBytes} bytes, ${this.bufferedRecords} records buffered; bounds ` +
+              `${this.options.maxBufferedBytes} bytes, ${this.options.maxBufferedRecords} records): ` +
+              `none of its ${records} records were sent`,
+            { topic, records, bufferedBytes: this.bufferedBytes },
+            { cause: signal?.reason },
+          ),
+        );
+        this.wake();
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private fits(bytes: number, records: number): boolean {
+    if (this.bufferedBytes === 0 && this.bufferedRecords === 0) return true;
+    return (
+      this.bufferedBytes + bytes <= this.options.maxBufferedBytes &&
+      this.bufferedRecords + records <= this.options.maxBufferedRecords
+    );
+  }
+
+  private wake(): void {
+    while (this.waiters.length > 0) {
+      const next = this.waiters[0]!;
+      if (!this.fits(next.bytes, next.records)) return;
+      this.waiters.shift();
+      // Counted now, before the waiter runs, so the next waiter sees the room it takes.
+      this.bufferedBytes += next.bytes;
+      this.bufferedRecords += next.records;
+      next.resolve();
+    }
+  }
+
+  /** Sends queued records, one request at a time, until the queue is empty. */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = this.send().finally(() => {
+      this.pumping = undefined;
+      // A publisher woken by the last ack may have queued after the loop looked.
+      if (this.queue.length > 0) this.pump();
+    });
+  }
+
+  private async send(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch: Pending[] = [];
+      let bytes = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (batch.length > 0 && bytes + next.bytes > this.options.batchBytes) break;
+        batch.push(this.queue.shift()!);
+        bytes += next.bytes;
+      }
+      let failure: unknown;
+      try {
+        await this.producer.sendBatch({
+          topicMessages: groupByTopic(batch),
+          acks: -1,
+          compression: COMPRESSION[this.options.compression],
+        });
+      } catch (error) {
+        failure = error;
+      }
+      for (const pending of batch) {
+        this.bufferedBytes -= pending.bytes;
+        this.bufferedRecords -= pending.records;
+        if (failure === undefined) pending.resolve();
+        else {
+          pending.reject(
+            new AlphalakeError(
+              'UNAVAILABLE',
+              `Kafka refused ${pending.records} records for ${pending.topic}: ${(failure as Error).message}`,
+              { topic: pending.topic, records: pending.records },
+              { cause: failure },
+            ),
+          );
+        }
+      }
+      this.wake();
+    }
+  }
+}
+
+interface DecodableMessage {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly offset: string;
+}
+
+/**
+ * One subscription: a consumer in a group, positioned by us on every assignment, that
+ * delivers each partition's batches to the handler and commits after them.
+ */
+class Subscription<T> {
+  /** Settles when the partitions of the latest assignment are positioned. */
+  private positioning: Promise<void> = new Promise(() => undefined);
+  /** Per partition, the next offset to deliver, when we know it. */
+  private readonly expected = new Map<number, bigint>();
+  /** Partitions re-sought once because a batch started past their expected offset. */
+  private readonly resought = new Set<number>();
+  /** End offsets when subscribe was called: where a new group starts unless fromBeginning. */
+  private endAtSubscribe: Map<number, string> | undefined;
+
+  constructor(
+    private readonly bus: KafkaBus,
+    private readonly consumer: Consumer,
+    private readonly topic: Topic,
+    private readonly name: string,
+    private readonly handler: BatchHandler<T>,
+    private readonly options: SubscribeOptions,
+    private readonly admin: Admin,
+  ) {}
+
+  async start(): Promise<void> {
+    const { consumer, options } = this;
+    if (!options.fromBeginning) {
+      const ends = await retrying(() => this.admin.fetchTopicOffsets(this.name));
+      this.endAtSubscribe = new Map(ends.map((p) => [p.partition, p.high]));
+    }
+    let joined!: () => void;
+    let failed!: (error: unknown) => void;
+    const ready = new Promise<void>((resolve, reject) => {
+      joined = resolve;
+      failed = reject;
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      const partitions = [...(event.payload.memberAssignment[this.name] ?? [])].sort(
+        (a, b) => a - b,
+      );
+      this.positioning = this.position(partitions);
+      this.positioning.then(joined, failed);
+    });
+    consumer.on(consumer.events.CRASH, (event) => failed(event.payload.error));
+    options.signal?.addEventListener('abort', () => joined(), { once: true });
+    await consumer.connect();
+    await consumer.subscribe({
+      topics: [this.name],
+      fromBeginning: options.fromBeginning ?? false,
+    });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    await ready;
+  }
+
+  /** Seeks each assigned partition to where this group should read it next. */
+  private async position(partitions: readonly number[]): Promise<void> {
+    this.expected.clear();
+    this.resought.clear();
+    if (partitions.length === 0) return;
+    const explicit = (await this.options.startOffsets?.(partitions)) ?? new Map<number, string>();
+    const [committed] = await retrying(() =>
+      this.admin.fetchOffsets({ groupId: this.options.group, topics: [this.name] }),
+    );
+    const committedOf = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
+    for (const partition of partitions) {
+      const given = explicit.get(partition);
+      const groupOffset = committedOf.get(partition);
+      let offset: string;
+      if (given !== undefined) offset = given;
+      else if (groupOffset !== undefined && BigInt(groupOffset) >= 0n) offset = groupOffset;
+      else if (this.options.fromBeginning) offset = '-2';
+      else offset = this.endAtSubscribe?.get(partition) ?? '-1';
+      if (!/^(0|[1-9]\d*|-1|-2)$/.test(offset)) {
+        throw new AlphalakeError(
+          'BAD_USER_INPUT',
+          `start offset ${offset} for ${this.name}[${partition}] is not an offset`,
+          { topic: this.name, partition, offset },
+        );
+      }
+      // kafkajs: -2 is the earliest offset, -1 the latest.
+      this.consumer.seek({ topic: this.name, partition, offset });
+      if (BigInt(offset) >= 0n) this.expected.set(partition, BigInt(offset));
+    }
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, isStale, resolveOffset, commitOffsetsIfNecessary, heartbeat } = payload;
+    await this.positioning;
+    if (isStale() || this.options.signal?.aborted) return;
+    const partition = batch.partition;
+    const expected = this.expected.get(partition);
+    let messages = batch.messages;
+    if (expected !== undefined) {
+      // Messages before the position were delivered already (or lie before a seek).
+      messages = messages.filter((m) => BigInt(m.offset) >= expected);
+      if (messages.length === 0) return;
+      if (BigInt(messages[0]!.offset) > expected && !this.resought.has(partition)) {
+        // Fetched before our seek took effect: read again from the position, once. A gap
+        // that is still there afterwards is the log's own (retention), not ours.
+        this.resought.add(partition);
+        this.consumer.seek({ topic: this.name, partition, offset: expected.toString() });
+        return;
+      }
+    }
+    const first = messages[0];
+    const last = messages[messages.length - 1];
+    if (!first || !last) return;
+    try {
+      const records = this.bus.decode<T>(this.topic, partition, messages);
+      await this.handler(records);
+    } catch (error) {
+      // The batch stays unconsumed: the same messages come again after a pause.
+      console.error(
+        `stream consumer ${this.options.group} failed on ${this.name}[${partition}] at ${first.offset}:`,
+        error,
+      );
+      await sleep(this.bus.options.retryDelayMs, this.options.signal);
+      this.consumer.seek({ topic: this.name, partition, offset: first.offset });
+      return;
+    }
+    const next = BigInt(last.offset) + 1n;
+    this.expected.set(partition, next);
+    this.resought.delete(partition);
+    resolveOffset(last.offset);
+    await commitOffsetsIfNecessary({
+      topics: [{ topic: this.name, partitions: [{ partition, offset: next.toString() }] }],
+    });
+    await heartbeat();
+  }
+}
+
+function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const pending of batch) {
+    let messages = byTopic.get(pending.topic);
+    if (!messages) byTopic.set(pending.topic, (messages = []));
+    for (const message of pending.messages) messages.push(message);
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;
+
+const LOG_LEVELS = {
+  nothing: logLevel.NOTHING,
+  error: logLevel.ERROR,
+  warn: logLevel.WARN,
+  info: logLevel.INFO,
+} as const;
+
+function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
+  const bad = (message: string, details: Record<string, unknown> = {}) =>
+    new AlphalakeError('BAD_USER_INPUT', `Kafka bus: ${message}`, details);
+  if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
+    throw bad('at least one broker (host:port) is needed');
+  }
+  const positive = (name: string, value: unknown) => {
+    if (!Number.isSafeInteger(value) || (value as number) < 1) {
+      throw bad(`${name} must be a positive integer, got ${String(value)}`, { [name]: value });
+    }
+    return value as number;
+  };
+  const topicNames = {} as Record<Topic, string>;
+  for (const topic of TOPICS) {
+    const name = options.topicNames?.[topic] ?? `alphalake.${topic}`;
+    if (!/^[a-zA-Z0-9._-]{1,249}$/.test(name)) {
+      throw bad(`topic name ${JSON.stringify(name)} for ${topic} is not a legal Kafka topic name`);
+    }
+    topicNames[topic] = name;
+  }
+  if (new Set(Object.values(topicNames)).size !== TOPICS.length) {
+    throw bad('two bus topics map to one Kafka topic', { topicNames });
+  }
+  const d = KAFKA_BUS_DEFAULTS;
+  const encoding = options.encoding ?? d.encoding;
+  if (encoding !== 'json' && encoding !== 'columnar') throw bad(`unknown encoding ${encoding}`);
+  const compression = options.compression ?? d.compression;
+  if (!(compression in COMPRESSION)) throw bad(`unknown compression ${compression}`);
+  const level = options.logLevel ?? d.logLevel;
+  if (!(level in LOG_LEVELS)) throw bad(`unknown log level ${level}`);
+  if (options.replicationFactor !== undefined) {
+    positive('replicationFactor', options.replicationFactor);
+  }
+  const retryDelayMs = options.retryDelayMs ?? d.retryDelayMs;
+  if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) throw bad('retryDelayMs must be ≥ 0');
+  return Object.freeze({
+    brokers: Object.freeze([...options.brokers]),
+    clientId: options.clientId ?? d.clientId,
+    topicNames: Object.freeze(topicNames),
+    partitions: positive('partitions', options.partitions ?? d.partitions),
+    replicationFactor: options.replicationFactor,
+    encoding,
+    recordsPerMessage: positive(
+      'recordsPerMessage',
+      options.recordsPerMessage ?? d.recordsPerMessage,
+    ),
+    compression,
+    batchBytes: positive('batchBytes', options.batchBytes ?? d.batchBytes),
+    maxBufferedBytes: positive('maxBufferedBytes', options.maxBufferedBytes ?? d.maxBufferedBytes),
+    maxBufferedRecords: positive(
+      'maxBufferedRecords',
+      options.maxBufferedRecords ?? d.maxBufferedRecords,
+    ),
+    retryDelayMs,
+    logLevel: level,
+  });
+}
+
+function closedError(topic: Topic): AlphalakeError {
+  return new AlphalakeError('UNAVAILABLE', 'stream bus is closed', { topic });
+}
+
+function abortedBeforeSending(topic: Topic, records: number, reason: unknown): AlphalakeError {
+  return new AlphalakeError(
+    'UNAVAILABLE',
+    `publish to ${topic} aborted before it started: none of its ${records} records were published`,
+    { topic, records },
+    { cause: reason },
+  );
+}
+
+/**
+ * Runs an admin lookup again while Kafka answers with a retriable error (e.g. a new topic's
+ * leader not yet known to the broker that answered: NOT_LEADER_OR_FOLLOWER).
+ */
+async function retrying<T>(lookup: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lookup();
+    } catch (error) {
+      if (attempt >= attempts || (error as { retriable?: boolean }).retriable !== true) throw error;
+      await sleep(Math.min(50 * 2 ** attempt, 1000), undefined);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
