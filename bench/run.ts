@@ -2,12 +2,14 @@
  * `npm run bench [-- name ...]`: every benchmark (or those named), one after another;
  * figures are printed, never asserted.
  */
+import { run as busKafka } from './bus-kafka.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
   ['lake-query', lakeQuery],
+  ['bus-kafka', busKafka],
 ];
 
 const wanted = process.argv.slice(2);

@@ -276,13 +276,19 @@ interface Dictionary {
 function dictionaryOf(values: readonly string[]): Dictionary {
   const index = new Map<string, number>();
   const dictionary: Dictionary = { values: [], codes: new Array<number>(values.length) };
+  let previous: string | undefined;
+  let code = -1;
   for (let i = 0; i < values.length; i++) {
     const value = values[i]!;
-    let code = index.get(value);
-    if (code === undefined) {
-      code = dictionary.values.length;
-      dictionary.values.push(value);
-      index.set(value, code);
+    // Runs of one value (a message's symbol, an id prefix) skip the map.
+    if (value !== previous) {
+      previous = value;
+      const known = index.get(value);
+      if (known === undefined) {
+        code = dictionary.values.length;
+        dictionary.values.push(value);
+        index.set(value, code);
+      } else code = known;
     }
     dictionary.codes[i] = code;
   }
@@ -322,22 +328,28 @@ function splitSerials(
   const prefixes: string[] = new Array<string>(n);
   const numbers = new Array<number>(n);
   let previous = 0;
+  let prefix = '';
   for (let i = 0; i < n; i++) {
     const value = values[i]!;
     let start = value.length;
+    let number = 0;
+    let unit = 1;
     while (start > 0) {
       const c = value.charCodeAt(start - 1);
       if (c < 48 || c > 57) break;
+      number += (c - 48) * unit;
+      unit *= 10;
       start--;
     }
     const digits = value.length - start;
     if (digits === 0 || digits > 15) return undefined;
     if (digits > 1 && value.charCodeAt(start) === 48) return undefined;
-    const number = Number(value.slice(start));
     const delta = number - previous;
     if (delta > MAX_DELTA || delta < -MAX_DELTA) return undefined;
     previous = number;
-    prefixes[i] = value.slice(0, start);
+    // Consecutive ids mostly share their prefix: keep one string for it.
+    if (prefix.length !== start || !value.startsWith(prefix)) prefix = value.slice(0, start);
+    prefixes[i] = prefix;
     numbers[i] = number;
   }
   return { prefixes: dictionaryOf(prefixes), numbers };
