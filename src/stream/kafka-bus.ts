@@ -151,6 +151,9 @@ export class KafkaBus implements StreamBus {
       // One request in flight keeps each partition's order without relying on the broker's
       // sequence checks across concurrent requests.
       maxInFlightRequests: 1,
+      // Retried without end while the broker is away (publishes wait meanwhile), and at
+      // least every 5 s, so production resumes soon after the broker is back.
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
       allowAutoTopicCreation: false,
       // Murmur2 on the key, as Java clients: a symbol lands on the same partition from any client.
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -431,24 +434,45 @@ export class KafkaBus implements StreamBus {
         bytes += next.bytes;
       }
       let failure: unknown;
-      try {
-        await this.producer.sendBatch({
-          topicMessages: groupByTopic(batch),
-          acks: -1,
-          compression: COMPRESSION[this.options.compression],
-        });
-      } catch (error) {
-        failure = error;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.producer.sendBatch({
+            topicMessages: groupByTopic(batch),
+            acks: -1,
+            compression: COMPRESSION[this.options.compression],
+          });
+          failure = undefined;
+          break;
+        } catch (error) {
+          failure = error;
+          // kafkajs gives up on a broker it cannot reach after its own retries; the records
+          // stay buffered (publishers keep waiting) and go again, with the same producer id
+          // and sequence numbers, so the broker drops what it already has (KIP-98).
+          if (!isTransient(error) || this.closed) break;
+          if (attempt === 1 || attempt % 10 === 0) {
+            console.warn(
+              `Kafka bus: the broker does not take ${this.bufferedRecords} buffered records ` +
+                `(attempt ${attempt}), publishing waits: ${(error as Error).message}`,
+            );
+          }
+          await sleep(Math.min(250 * attempt, 5_000), undefined);
+        }
       }
+      // Closing while the broker is away: what is queued cannot wait any longer.
+      const abandon = failure !== undefined && this.closed && isTransient(failure);
+      if (abandon) batch.push(...this.queue.splice(0));
       for (const pending of batch) {
         this.bufferedBytes -= pending.bytes;
         this.bufferedRecords -= pending.records;
         if (failure === undefined) pending.resolve();
         else {
+          const reason = (failure as Error).message;
           pending.reject(
             new AlphalakeError(
               'UNAVAILABLE',
-              `Kafka refused ${pending.records} records for ${pending.topic}: ${(failure as Error).message}`,
+              abandon
+                ? `the Kafka bus closed before the broker acknowledged ${pending.records} records for ${pending.topic}; they may not have been delivered: ${reason}`
+                : `Kafka refused ${pending.records} records for ${pending.topic}: ${reason}`,
               { topic: pending.topic, records: pending.records },
               { cause: failure },
             ),
@@ -750,6 +774,29 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
     logLevel: level,
   });
 }
+
+/**
+ * Whether a failed send may succeed later: a retriable Kafka error, or a connection that
+ * failed, possibly wrapped by kafkajs once its retries ran out.
+ */
+function isTransient(error: unknown): boolean {
+  for (let e = error as { retriable?: boolean; name?: string; cause?: unknown } | undefined; e; ) {
+    if (e.retriable === true) return true;
+    if (e.name !== undefined && TRANSIENT_ERRORS.has(e.name)) return true;
+    e = e.cause as typeof e;
+  }
+  return false;
+}
+
+const TRANSIENT_ERRORS = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSMetadataNotLoaded',
+  'KafkaJSLockTimeout',
+  'KafkaJSNumberOfRetriesExceeded',
+]);
 
 function closedError(topic: Topic): AlphalakeError {
   return new AlphalakeError('UNAVAILABLE', 'stream bus is closed', { topic });
