@@ -23,6 +23,7 @@ import {
   type SubscribeOptions,
   type Topic,
 } from './bus.js';
+import { corrupt } from './codec-bytes.js';
 import { codecFor, decodeMessage, type Encoding, type RecordCodec } from './codec.js';
 
 /** Options of the Kafka bus; src/config fills them from the environment, app.ts passes them. */
@@ -94,6 +95,8 @@ interface RoomWaiter {
   readonly bytes: number;
   readonly records: number;
   resolve(): void;
+  /** The bus closed before there was room. */
+  refuse(): void;
 }
 
 /**
@@ -106,9 +109,9 @@ interface RoomWaiter {
  * (codec.ts), and queues them; one send is in flight at a time and takes everything
  * queued up to `batchBytes`, so concurrent publishes share requests. Bytes and records
  * queued or in flight are bounded: above the bound `publish` waits (backpressure), and
- * its AbortSignal ends the wait with an UNAVAILABLE error. While a broker is down the
- * producer retries without end (kafkajs' default for an idempotent producer), so
- * publishes wait; nothing is dropped.
+ * its AbortSignal ends the wait with an UNAVAILABLE error. While a broker is down,
+ * sends are retried without end (kafkajs' own retries, then ours with the same sequence
+ * numbers), so publishes wait; nothing is dropped.
  *
  * Consuming: a kafkajs consumer per subscription, in the subscription's group, with
  * auto-commit off. The handler gets one partition's batch; only when it resolves is the
@@ -296,6 +299,7 @@ export class KafkaBus implements StreamBus {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const waiter of this.waiters.splice(0)) waiter.refuse();
     const subscriptions = [...this.subscriptions];
     this.subscriptions.clear();
     await Promise.all(subscriptions.map((subscription) => subscription.stop()));
@@ -304,23 +308,6 @@ export class KafkaBus implements StreamBus {
     while (this.pumping) await this.pumping;
     await this.producer.disconnect().catch(() => undefined);
     await this.admin.disconnect().catch(() => undefined);
-  }
-
-  /** Decodes one partition's messages into bus records. */
-  decode<T>(
-    topic: Topic,
-    partition: number,
-    messages: readonly DecodableMessage[],
-  ): BusRecord<T>[] {
-    const records: BusRecord<T>[] = [];
-    for (const message of messages) {
-      if (!message.value) continue;
-      const key = message.key ? message.key.toString('utf8') : '';
-      for (const value of decodeMessage(topic, message.value)) {
-        records.push({ topic, partition, offset: message.offset, key, value: value as T });
-      }
-    }
-    return records;
   }
 
   private encode<T>(topic: Topic, records: readonly OutgoingRecord<T>[]): Message[] {
@@ -370,6 +357,16 @@ export class KafkaBus implements StreamBus {
         resolve: () => {
           signal?.removeEventListener('abort', onAbort);
           resolve();
+        },
+        refuse: () => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(
+            new AlphalakeError(
+              'UNAVAILABLE',
+              `the Kafka bus closed while a publish to ${topic} waited for room: none of its ${records} records were sent`,
+              { topic, records },
+            ),
+          );
         },
       };
       const onAbort = () => {
@@ -484,6 +481,24 @@ export class KafkaBus implements StreamBus {
   }
 }
 
+/** Decodes one partition's messages into bus records. */
+function decodeRecords<T>(
+  topic: Topic,
+  partition: number,
+  messages: readonly DecodableMessage[],
+): BusRecord<T>[] {
+  const records: BusRecord<T>[] = [];
+  for (const message of messages) {
+    // Our producers never write an empty value (a tombstone): it is not ours to skip.
+    if (!message.value) throw corrupt(`a message without a value at offset ${message.offset}`);
+    const key = message.key ? message.key.toString('utf8') : '';
+    for (const value of decodeMessage(topic, message.value)) {
+      records.push({ topic, partition, offset: message.offset, key, value: value as T });
+    }
+  }
+  return records;
+}
+
 interface DecodableMessage {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
@@ -538,7 +553,14 @@ class Subscription<T> {
       this.positioning = this.position(partitions);
       this.positioning.then(joined, failed);
     });
-    consumer.on(consumer.events.CRASH, (event) => failed(event.payload.error));
+    consumer.on(consumer.events.CRASH, (event) => {
+      failed(event.payload.error);
+      if (!event.payload.restart) {
+        console.error(
+          `stream consumer ${options.group} on ${this.name} stopped for good: ${event.payload.error.message}`,
+        );
+      }
+    });
     options.signal?.addEventListener('abort', () => joined(), { once: true });
     await consumer.connect();
     await consumer.subscribe({
@@ -662,7 +684,7 @@ class Subscription<T> {
     const last = messages[messages.length - 1];
     if (!first || !last) return;
     try {
-      const records = this.bus.decode<T>(this.topic, partition, messages);
+      const records = decodeRecords<T>(this.topic, partition, messages);
       await this.handler(records);
     } catch (error) {
       // The batch stays unconsumed: the same messages come again after a pause.

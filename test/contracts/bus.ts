@@ -417,6 +417,27 @@ export function describeBusContract(backend: BusBackend): void {
       expect(inbox.values).toEqual([trade('AAPL', 1), trade('AAPL', 3)]);
     });
 
+    it('sends what it queued on close, and refuses what still waited for room', async (context) => {
+      const bus = await backend.open({ tuning: { maxBufferedBytes: 1 } });
+      if (!bus.capabilities.boundedBuffer) return context.skip();
+      const queued = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 1) }]);
+      const waiting = rejection(bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 2) }]));
+      await bus.close();
+      await queued;
+      const error = await waiting;
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toMatch(
+        /closed while a publish to trades waited.*none of its 1 records/,
+      );
+      const reader = await backend.open({ sharing: bus });
+      const inbox = new Inbox<Trade>();
+      await reader.subscribe('trades', inbox.handler, { group: groupName(), fromBeginning: true });
+      await eventually(() => inbox.records.length >= 1);
+      await reader.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 3) }]);
+      await eventually(() => inbox.records.length >= 2);
+      expect(inbox.values).toEqual([trade('AAPL', 1), trade('AAPL', 3)]);
+    });
+
     it('divides the partitions among the members of one group', async (context) => {
       const one = await backend.open();
       if (!one.capabilities.sharedGroups) return context.skip();
