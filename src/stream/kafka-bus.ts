@@ -723,10 +723,15 @@ function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
 const logCreator: logCreatorType =
   () =>
   ({ namespace, label, log }) => {
-    const { message, error } = log as { message: string; error?: string };
+    const { message, error, retryCount } = log as {
+      message: string;
+      error?: string;
+      retryCount?: number;
+    };
     if (namespace === 'Connection' && message.startsWith('Response')) return;
     const line = `kafkajs ${label}: ${message}${error ? ` (${error})` : ''}`;
-    if (label === 'ERROR') console.error(line);
+    // A failure kafkajs is about to retry is a warning; what it gives up on is an error.
+    if (label === 'ERROR' && retryCount === undefined) console.error(line);
     else console.warn(line);
   };
 
