@@ -26,7 +26,8 @@ import { envNumber } from './lake-data.js';
  * 3. Sustained throughput: BUS_BENCH_TRADES trades (default 2M, 6 symbols) published as
  *    fast as the bus takes them (publishes of BUS_BENCH_PUBLISH trades, default 6000, the
  *    bus' buffer bound holding the producer back), consumed from the beginning by a group
- *    in a worker thread; trades/s from the first publish to the last trade handled.
+ *    in a worker thread; trades/s from the first publish to the last trade handled;
+ *    BUS_BENCH_REPEAT rounds (default 3) alternating the encodings, medians compared.
  *    Against the seed's Spark/Scala pipeline (~200K rows/s, the floor) and the 1M aim.
  *
  * Brokers: KAFKA_BENCH_BROKERS (default 127.0.0.1:$ALPHALAKE_KAFKA_PORT or 19092). Topics are
@@ -41,6 +42,7 @@ export async function run(): Promise<void> {
   const perPublish = envNumber('BUS_BENCH_PUBLISH', 6_000);
   const rate = envNumber('BUS_BENCH_LATENCY_RATE', 10_000);
   const seconds = envNumber('BUS_BENCH_LATENCY_SECONDS', 10);
+  const repeat = envNumber('BUS_BENCH_REPEAT', 3);
   console.log(`machine: ${cpus().length} cores; load (1-min) at start ${load()}`);
 
   codecFigures();
@@ -71,17 +73,32 @@ export async function run(): Promise<void> {
     );
   }
   console.log(
-    `\nsustained producer → Kafka → consumer (worker thread), ${total.toLocaleString()} trades, 6 symbols, 6 partitions`,
+    `\nsustained producer → Kafka → consumer (worker thread), ${total.toLocaleString()} trades, 6 symbols, 6 partitions; median of ${repeat}`,
   );
+  // Rounds alternate the encodings, so a change in the machine's load hits each alike;
+  // the median of the rounds is compared.
+  const runs = new Map<string, Awaited<ReturnType<typeof throughput>>[]>();
+  for (let round = 0; round < repeat; round++) {
+    for (const setup of configs) {
+      const figure = await throughput(brokers, setup, total, perPublish);
+      runs.set(setup.label, [...(runs.get(setup.label) ?? []), figure]);
+    }
+  }
   const rates = new Map<string, number>();
   for (const setup of configs) {
-    const figure = await throughput(brokers, setup, total, perPublish);
+    const all = runs.get(setup.label)!;
+    const figure = [...all].sort((x, y) => x.tradesPerSecond - y.tradesPerSecond)[
+      Math.floor(all.length / 2)
+    ]!;
     rates.set(setup.label, figure.tradesPerSecond);
     const floor = figure.tradesPerSecond / 200_000;
     console.log(
       `  ${setup.label.padEnd(32)} ${fmt(figure.tradesPerSecond)} trades/s end to end ` +
         `(produce ${fmt(figure.producedPerSecond)}/s)  ${floor.toFixed(2)}x the 200K floor, ` +
-        `${(figure.tradesPerSecond / 1e6).toFixed(2)}x the 1M aim   load ${figure.load}`,
+        `${(figure.tradesPerSecond / 1e6).toFixed(2)}x the 1M aim   load ${figure.load}` +
+        (all.length > 1
+          ? `   (runs: ${all.map((r) => `${fmt(r.tradesPerSecond)} at ${r.load}`).join(', ')})`
+          : ''),
     );
   }
   const json = rates.get(configs[0]!.label)!;
