@@ -79,8 +79,17 @@ export interface BusCapabilities {
   readonly boundedBuffer: boolean;
 }
 
+/** What `/readyz` shows for the bus. */
+export interface BusHealth {
+  readonly ready: boolean;
+  /** One line: what answered, or why not. */
+  readonly detail: string;
+}
+
 export interface StreamBus {
   readonly capabilities: BusCapabilities;
+  /** Whether the bus can take and deliver records now (Kafka: a broker answers metadata). */
+  health(signal?: AbortSignal): Promise<BusHealth>;
   /**
    * Resolves once the records are stored by the bus (on Kafka: acknowledged by all
    * in-sync replicas). A bus whose buffer is full makes the caller wait; nothing is

@@ -2,6 +2,7 @@
 export type {
   BatchHandler,
   BusCapabilities,
+  BusHealth,
   BusRecord,
   Offset,
   OutgoingRecord,

@@ -16,6 +16,7 @@ import {
   TOPICS,
   type BatchHandler,
   type BusCapabilities,
+  type BusHealth,
   type BusRecord,
   type OutgoingRecord,
   type PublishOptions,
@@ -208,6 +209,27 @@ export class KafkaBus implements StreamBus {
   /** Bytes and records queued or in flight (for metrics and the backpressure bench). */
   buffered(): { bytes: number; records: number } {
     return { bytes: this.bufferedBytes, records: this.bufferedRecords };
+  }
+
+  /**
+   * Ready when a broker answers a metadata request within `HEALTH_TIMEOUT_MS`; the detail
+   * names the brokers and what the producer holds unacknowledged.
+   */
+  async health(signal?: AbortSignal): Promise<BusHealth> {
+    const held = `${this.bufferedRecords} records (${this.bufferedBytes} bytes) awaiting acknowledgement`;
+    if (this.closed) return { ready: false, detail: 'Kafka bus: closed' };
+    try {
+      const cluster = await within(this.admin.describeCluster(), HEALTH_TIMEOUT_MS, signal);
+      return {
+        ready: true,
+        detail: `Kafka: ${cluster.brokers.length} broker(s), controller ${cluster.controller}; ${held}`,
+      };
+    } catch (error) {
+      return {
+        ready: false,
+        detail: `Kafka at ${this.options.brokers.join(',')} does not answer: ${(error as Error).message}; ${held}`,
+      };
+    }
   }
 
   async publish<T>(
@@ -554,8 +576,10 @@ class Subscription<T> {
       this.positioning.then(joined, failed);
     });
     consumer.on(consumer.events.CRASH, (event) => {
-      failed(event.payload.error);
+      // A crash kafkajs restarts from (say, the group coordinator still loading on a broker
+      // just started) is waited out; subscribe fails only on one it will not restart from.
       if (!event.payload.restart) {
+        failed(event.payload.error);
         console.error(
           `stream consumer ${options.group} on ${this.name} stopped for good: ${event.payload.error.message}`,
         );
@@ -836,6 +860,26 @@ function abortedBeforeSending(topic: Topic, records: number, reason: unknown): A
     { topic, records },
     { cause: reason },
   );
+}
+
+const HEALTH_TIMEOUT_MS = 3_000;
+
+/** `work`, or a rejection once `ms` have passed or the signal aborts. */
+async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    onAbort = () => reject(signal?.reason ?? new Error('aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /**

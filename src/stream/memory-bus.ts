@@ -2,6 +2,7 @@ import { AlphalakeError } from '../domain/index.js';
 import type {
   BatchHandler,
   BusCapabilities,
+  BusHealth,
   BusRecord,
   OutgoingRecord,
   PublishOptions,
@@ -45,6 +46,12 @@ export class MemoryBus implements StreamBus {
   };
   private readonly topics = new Map<Topic, TopicLog>();
   private closed = false;
+
+  async health(): Promise<BusHealth> {
+    return this.closed
+      ? { ready: false, detail: 'in-process bus: closed' }
+      : { ready: true, detail: `in-process bus: ${this.topics.size} topics in use` };
+  }
 
   async publish<T>(
     topic: Topic,

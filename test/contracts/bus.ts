@@ -166,6 +166,15 @@ export function describeBusContract(backend: BusBackend): void {
   describe(`stream bus contract: ${backend.name}`, () => {
     afterAll(() => backend.dispose());
 
+    it('says it is ready while open, and not once closed', async () => {
+      const bus = await backend.open();
+      const open = await bus.health();
+      expect(open.ready).toBe(true);
+      expect(open.detail).not.toBe('');
+      await bus.close();
+      expect((await bus.health()).ready).toBe(false);
+    });
+
     it('delivers every record once per group, each key in publish order', async () => {
       const bus = await backend.open();
       const a = new Inbox<Trade>();

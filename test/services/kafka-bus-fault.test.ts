@@ -6,6 +6,7 @@
  * consumed exactly once.
  */
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,16 +43,30 @@ describe('Kafka bus while the broker is gone (private broker)', () => {
   let home = '';
   let env: NodeJS.ProcessEnv = {};
   let brokers: string[] = [];
-  const services = (command: 'up' | 'down') =>
-    run(path.join(repoRoot, 'scripts', 'services', command), ['kafka'], {
-      env,
-      timeout: 280_000,
-    });
+  const services = async (command: 'up' | 'down') => {
+    try {
+      await run(path.join(repoRoot, 'scripts', 'services', command), ['kafka'], {
+        env,
+        timeout: 280_000,
+      });
+    } catch (error) {
+      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
+      throw new Error(
+        `scripts/services/${command} kafka (private broker) failed:\n${stdout}${stderr}`,
+      );
+    }
+  };
 
   beforeAll(async () => {
     home = await mkdtemp(path.join(tmpdir(), 'alphalake-kafka-fault-'));
     // The jars the shared servers were fetched with; only data, logs and pids are private.
     const sharedHome = process.env.ALPHALAKE_SERVICES_HOME ?? path.join(repoRoot, '.services');
+    const jars = path.join(sharedHome, 'cache', 'kafka', 'lib');
+    if (!existsSync(jars)) {
+      throw new Error(
+        `no Kafka jars in ${jars}: run \`scripts/services/fetch kafka\` (or point ALPHALAKE_SERVICES_HOME at the services home that has them)`,
+      );
+    }
     await symlink(path.join(sharedHome, 'cache'), path.join(home, 'cache'));
     const [port, controller] = [await freePort(), await freePort()];
     env = {
@@ -115,7 +130,11 @@ describe('Kafka bus while the broker is gone (private broker)', () => {
       published.push(...ids);
     }
 
+    expect((await producer.health()).ready).toBe(true);
     await services('down');
+    const down = await producer.health();
+    expect(down.ready).toBe(false);
+    expect(down.detail).toMatch(/does not answer/);
     const waiting: Promise<void>[] = [];
     let settled = 0;
     let largest = 0;
@@ -144,6 +163,7 @@ describe('Kafka bus while the broker is gone (private broker)', () => {
 
     await services('up');
     await Promise.all(waiting);
+    expect((await producer.health()).ready).toBe(true);
     for (let i = 0; i < 10; i++) {
       const { ids, publish } = round();
       await publish;
