@@ -503,22 +503,32 @@ export class KafkaBus implements StreamBus {
   }
 }
 
-/** Decodes one partition's messages into bus records. */
+/**
+ * Decodes one partition's messages into bus records, up to the first message that cannot
+ * be decoded: `messages` says how many were, `error` why the next one was not.
+ */
 function decodeRecords<T>(
   topic: Topic,
   partition: number,
   messages: readonly DecodableMessage[],
-): BusRecord<T>[] {
+): { records: BusRecord<T>[]; messages: number; error?: unknown } {
   const records: BusRecord<T>[] = [];
-  for (const message of messages) {
-    // Our producers never write an empty value (a tombstone): it is not ours to skip.
-    if (!message.value) throw corrupt(`a message without a value at offset ${message.offset}`);
+  for (let i = 0; i < messages.length; i++) {
+    const message = messages[i]!;
+    let values: unknown[];
+    try {
+      // Our producers never write an empty value (a tombstone): it is not ours to skip.
+      if (!message.value) throw corrupt(`a message without a value`);
+      values = decodeMessage(topic, message.value);
+    } catch (error) {
+      return { records, messages: i, error };
+    }
     const key = message.key ? message.key.toString('utf8') : '';
-    for (const value of decodeMessage(topic, message.value)) {
+    for (const value of values) {
       records.push({ topic, partition, offset: message.offset, key, value: value as T });
     }
   }
-  return records;
+  return { records, messages: messages.length };
 }
 
 interface DecodableMessage {
@@ -704,29 +714,39 @@ class Subscription<T> {
         return;
       }
     }
-    const first = messages[0];
-    const last = messages[messages.length - 1];
-    if (!first || !last) return;
-    try {
-      const records = decodeRecords<T>(this.topic, partition, messages);
-      await this.handler(records);
-    } catch (error) {
-      // The batch stays unconsumed: the same messages come again after a pause.
-      console.error(
-        `stream consumer ${this.options.group} failed on ${this.name}[${partition}] at ${first.offset}:`,
-        error,
-      );
-      await sleep(this.bus.options.retryDelayMs, this.options.signal);
-      this.consumer.seek({ topic: this.name, partition, offset: first.offset });
-      return;
+    // Decode up to the first message that cannot be: what precedes it is delivered, and
+    // the partition stops at it (logged, retried) rather than skipping it.
+    const decoded = decodeRecords<T>(this.topic, partition, messages);
+    const handled = messages.slice(0, decoded.messages);
+    const first = handled[0];
+    const last = handled[handled.length - 1];
+    if (first && last) {
+      try {
+        await this.handler(decoded.records);
+      } catch (error) {
+        await this.retryFrom(partition, first.offset, error);
+        return;
+      }
+      const next = BigInt(last.offset) + 1n;
+      this.expected.set(partition, next);
+      this.resought.delete(partition);
+      resolveOffset(last.offset);
+      const committed = this.commit(partition, next.toString());
+      if (this.stopping) await committed;
     }
-    const next = BigInt(last.offset) + 1n;
-    this.expected.set(partition, next);
-    this.resought.delete(partition);
-    resolveOffset(last.offset);
-    const committed = this.commit(partition, next.toString());
-    if (this.stopping) await committed;
-    await heartbeat();
+    const poison = messages[decoded.messages];
+    if (poison) await this.retryFrom(partition, poison.offset, decoded.error);
+    else await heartbeat();
+  }
+
+  /** Leaves `offset` unconsumed: logged, then read again after `retryDelayMs`. */
+  private async retryFrom(partition: number, offset: string, error: unknown): Promise<void> {
+    console.error(
+      `stream consumer ${this.options.group} failed on ${this.name}[${partition}] at ${offset}:`,
+      error,
+    );
+    await sleep(this.bus.options.retryDelayMs, this.options.signal);
+    this.consumer.seek({ topic: this.name, partition, offset });
   }
 }
 

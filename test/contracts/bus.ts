@@ -407,27 +407,32 @@ export function describeBusContract(backend: BusBackend): void {
       expect(inbox.values).toEqual([trade('AAPL', 2)]);
     });
 
-    it('makes a publish wait while the buffer is full; its signal ends the wait', async (context) => {
-      // One byte of buffer: any publish fills it, the next waits for the broker's ack.
-      const bus = await backend.open({ tuning: { maxBufferedBytes: 1 } });
-      if (!bus.capabilities.boundedBuffer) return context.skip();
-      const first = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 1) }]);
-      const stop = new AbortController();
-      const waiting = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 2) }], {
-        signal: stop.signal,
+    for (const [bound, tuning] of [
+      ['bytes', { maxBufferedBytes: 1 }],
+      ['records', { maxBufferedRecords: 1 }],
+    ] as const) {
+      it(`makes a publish wait while the buffer is full (${bound}); its signal ends the wait`, async (context) => {
+        // A bound of one: any publish fills the buffer, the next waits for the broker's ack.
+        const bus = await backend.open({ tuning });
+        if (!bus.capabilities.boundedBuffer) return context.skip();
+        const first = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 1) }]);
+        const stop = new AbortController();
+        const waiting = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 2) }], {
+          signal: stop.signal,
+        });
+        const queued = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 3) }]);
+        stop.abort(new Error('gave up'));
+        const error = await rejection(waiting);
+        expect(error.code).toBe('UNAVAILABLE');
+        expect(error.message).toMatch(/buffer was full.*none of its 1 records were sent/);
+        await first;
+        await queued;
+        const inbox = new Inbox<Trade>();
+        await bus.subscribe('trades', inbox.handler, { group: groupName(), fromBeginning: true });
+        await eventually(() => inbox.records.length >= 2);
+        expect(inbox.values).toEqual([trade('AAPL', 1), trade('AAPL', 3)]);
       });
-      const queued = bus.publish('trades', [{ key: 'AAPL', value: trade('AAPL', 3) }]);
-      stop.abort(new Error('gave up'));
-      const error = await rejection(waiting);
-      expect(error.code).toBe('UNAVAILABLE');
-      expect(error.message).toMatch(/buffer was full.*none of its 1 records were sent/);
-      await first;
-      await queued;
-      const inbox = new Inbox<Trade>();
-      await bus.subscribe('trades', inbox.handler, { group: groupName(), fromBeginning: true });
-      await eventually(() => inbox.records.length >= 2);
-      expect(inbox.values).toEqual([trade('AAPL', 1), trade('AAPL', 3)]);
-    });
+    }
 
     it('sends what it queued on close, and refuses what still waited for room', async (context) => {
       const bus = await backend.open({ tuning: { maxBufferedBytes: 1 } });
