@@ -178,16 +178,19 @@ export class KafkaBus implements StreamBus {
       const existing = new Set(await bus.admin.listTopics());
       const missing = TOPICS.filter((topic) => !existing.has(bus.options.topicNames[topic]));
       // Another client may create them at the same moment: createTopics answers false then.
-      await bus.admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((topic) => ({
-          topic: bus.options.topicNames[topic],
-          numPartitions: bus.options.partitions,
-          ...(bus.options.replicationFactor === undefined
-            ? {}
-            : { replicationFactor: bus.options.replicationFactor }),
-        })),
-      });
+      // A broker busy with other topics may not know the new ones at first: asked again.
+      await retrying(() =>
+        bus.admin.createTopics({
+          waitForLeaders: true,
+          topics: missing.map((topic) => ({
+            topic: bus.options.topicNames[topic],
+            numPartitions: bus.options.partitions,
+            ...(bus.options.replicationFactor === undefined
+              ? {}
+              : { replicationFactor: bus.options.replicationFactor }),
+          })),
+        }),
+      );
       await bus.producer.connect();
     } catch (error) {
       await bus.close().catch(() => undefined);
@@ -243,20 +246,42 @@ export class KafkaBus implements StreamBus {
     if (records.length === 0) return;
     const messages = this.encode(topic, records);
     let bytes = 0;
-    for (const message of messages) {
-      bytes += (message.value as Buffer).length + (message.key as Buffer).length + MESSAGE_OVERHEAD;
-    }
+    for (const { message } of messages) bytes += messageBytes(message);
     await this.room(topic, bytes, records.length, signal);
-    const delivered = new Promise<void>((resolve, reject) => {
-      this.queue.push({
-        topic: this.options.topicNames[topic],
-        messages,
-        bytes,
-        records: records.length,
-        resolve,
-        reject,
-      });
-    });
+    // A large publish is queued in parts of at most `batchBytes`, in order, so no request
+    // outgrows what the broker takes; the publish resolves when every part is acknowledged.
+    const parts: Promise<void>[] = [];
+    let part: Message[] = [];
+    let partBytes = 0;
+    let partRecords = 0;
+    const queuePart = () => {
+      const messages = part;
+      const [share, counted] = [partBytes, partRecords];
+      parts.push(
+        new Promise<void>((resolve, reject) => {
+          this.queue.push({
+            topic: this.options.topicNames[topic],
+            messages,
+            bytes: share,
+            records: counted,
+            resolve,
+            reject,
+          });
+        }),
+      );
+      part = [];
+      partBytes = 0;
+      partRecords = 0;
+    };
+    for (const { message, records: count } of messages) {
+      const size = messageBytes(message);
+      if (part.length > 0 && partBytes + size > this.options.batchBytes) queuePart();
+      part.push(message);
+      partBytes += size;
+      partRecords += count;
+    }
+    queuePart();
+    const delivered = parts.length === 1 ? parts[0]! : Promise.all(parts).then(() => undefined);
     this.pump();
     if (!signal) return delivered;
     return new Promise<void>((resolve, reject) => {
@@ -332,7 +357,11 @@ export class KafkaBus implements StreamBus {
     await this.admin.disconnect().catch(() => undefined);
   }
 
-  private encode<T>(topic: Topic, records: readonly OutgoingRecord<T>[]): Message[] {
+  /** Messages of one key each, with how many records each carries. */
+  private encode<T>(
+    topic: Topic,
+    records: readonly OutgoingRecord<T>[],
+  ): { message: Message; records: number }[] {
     const codec = this.codecs[topic];
     const perMessage = this.options.recordsPerMessage;
     // Group by key, keeping each key's order: one message holds records of one key only.
@@ -347,11 +376,15 @@ export class KafkaBus implements StreamBus {
       if (!values) byKey.set(record.key, (values = []));
       values.push(record.value);
     }
-    const messages: Message[] = [];
+    const messages: { message: Message; records: number }[] = [];
     for (const [key, values] of byKey) {
       const keyBytes = Buffer.from(key, 'utf8');
       for (let i = 0; i < values.length; i += perMessage) {
-        messages.push({ key: keyBytes, value: codec.encode(values.slice(i, i + perMessage)) });
+        const slice = values.slice(i, i + perMessage);
+        messages.push({
+          message: { key: keyBytes, value: codec.encode(slice) },
+          records: slice.length,
+        });
       }
     }
     return messages;
@@ -748,6 +781,10 @@ class Subscription<T> {
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
   }
+}
+
+function messageBytes(message: Message): number {
+  return (message.value as Buffer).length + (message.key as Buffer).length + MESSAGE_OVERHEAD;
 }
 
 function groupByTopic(batch: readonly Pending[]): TopicMessages[] {

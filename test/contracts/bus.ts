@@ -203,6 +203,23 @@ export function describeBusContract(backend: BusBackend): void {
       }
     });
 
+    it('delivers a publish larger than one request can carry, in order', async () => {
+      // On Kafka: 10 trades a message and 1 kB a request, so 600 trades go in many parts.
+      const bus = await backend.open({ tuning: { recordsPerMessage: 10, batchBytes: 1_000 } });
+      const inbox = new Inbox<Trade>();
+      await bus.subscribe('trades', inbox.handler, { group: groupName() });
+      const sent = Array.from({ length: 600 }, (_, i) => trade(i % 2 ? 'AAPL' : 'MSFT', i));
+      await bus.publish(
+        'trades',
+        sent.map((t) => ({ key: t.symbol, value: t })),
+      );
+      await eventually(() => inbox.records.length >= sent.length);
+      expect(inbox.records).toHaveLength(sent.length);
+      expect(inbox.byKey()).toEqual(
+        new Map(['MSFT', 'AAPL'].map((s) => [s, sent.filter((t) => t.symbol === s)] as const)),
+      );
+    });
+
     it('keeps a key on one partition, with int64 offsets that grow along it', async () => {
       const bus = await backend.open();
       const inbox = new Inbox<Trade>();
