@@ -2,6 +2,7 @@
  * `npm run bench [-- name ...]`: every benchmark (or those named), one after another;
  * figures are printed, never asserted.
  */
+import { run as busKafka } from './bus-kafka.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 import { run as speedStore } from './speed-store.js';
@@ -10,6 +11,7 @@ const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
   ['lake-query', lakeQuery],
   ['speed-store', speedStore],
+  ['bus-kafka', busKafka],
 ];
 
 const wanted = process.argv.slice(2);

@@ -1,0 +1,188 @@
+import { describe, expect, it } from 'vitest';
+import type { Bar, Quote, Trade } from '../../../src/domain/index.js';
+import {
+  codecFor,
+  COLUMNAR_FORMAT,
+  decodeMessage,
+  JSON_FORMAT,
+  type Encoding,
+  type Topic,
+} from '../../../src/stream/index.js';
+
+/** Epoch microseconds, 2025-12-01T00:00:00.123456Z. */
+const T0 = 1_764_547_200_123_456;
+
+/** Field by field with Object.is: the same double bit for bit (−0 and NaN included). */
+function expectIdentical(received: readonly object[], sent: readonly object[]): void {
+  expect(received).toHaveLength(sent.length);
+  received.forEach((record, i) => {
+    const original = sent[i] as Record<string, unknown>;
+    const copy = record as Record<string, unknown>;
+    expect(Object.keys(copy).sort()).toEqual(Object.keys(original).sort());
+    for (const key of Object.keys(original)) {
+      if (!Object.is(copy[key], original[key])) {
+        throw new Error(
+          `record ${i}.${key}: sent ${String(original[key])}, got ${String(copy[key])}`,
+        );
+      }
+    }
+  });
+}
+
+function roundTrip(topic: Topic, encoding: Encoding, records: readonly object[]) {
+  const bytes = codecFor(topic, encoding).encode(records);
+  return { bytes, decoded: decodeMessage(topic, bytes) as object[] };
+}
+
+const trades = (n: number, symbol = 'AAPL'): Trade[] =>
+  Array.from({ length: n }, (_, i) => ({
+    symbol,
+    ts: T0 + i * 1_337 + (i % 3) * 7,
+    seq: 1_000 + i,
+    price: 187.23 + ((i * 37) % 100) / 100,
+    size: 1 + ((i * 53) % 900),
+    id: `20251201-${48_213 + i}`,
+    exchange: ['XNAS', 'XNYS', 'ARCX'][i % 3]!,
+  }));
+
+describe('columnar record encoding v1', () => {
+  it('round-trips trades exactly and starts with its format and kind', () => {
+    const sent = trades(1_000);
+    const { bytes, decoded } = roundTrip('trades', 'columnar', sent);
+    expect(bytes[0]).toBe(COLUMNAR_FORMAT);
+    expect(bytes[1]).toBe(1);
+    expectIdentical(decoded, sent);
+  });
+
+  it('keeps every double exactly, whatever the column holds', () => {
+    const awkward: Trade[] = [
+      { symbol: 'BRK.A', ts: 0, seq: 0, price: 0.1 + 0.2, size: 0.5, id: '', exchange: '' },
+      // The largest safe µs timestamp (year 2255), then a jump back: huge deltas.
+      {
+        symbol: 'BRK.A',
+        ts: Number.MAX_SAFE_INTEGER,
+        seq: Number.MAX_SAFE_INTEGER,
+        price: Math.PI,
+        size: 1e-9,
+        id: 'a',
+        exchange: 'X',
+      },
+      { symbol: 'BRK.A', ts: -T0, seq: 1, price: -0, size: Number.NaN, id: '007', exchange: 'X' },
+      {
+        symbol: 'ÄÖÜ✓',
+        ts: T0,
+        seq: 2,
+        price: Number.POSITIVE_INFINITY,
+        size: 5e300,
+        id: 'x-0',
+        exchange: 'Y',
+      },
+      {
+        symbol: 'ÄÖÜ✓',
+        ts: T0 + 1,
+        seq: 3,
+        price: 123_456_789.123_456_78,
+        size: -1,
+        id: 'x-01',
+        exchange: 'Y',
+      },
+    ];
+    expectIdentical(roundTrip('trades', 'columnar', awkward).decoded, awkward);
+  });
+
+  it('writes µs timestamps, cents and serial ids in a few bytes a trade', () => {
+    const sent = trades(1_000);
+    const columnar = roundTrip('trades', 'columnar', sent).bytes.length;
+    const json = roundTrip('trades', 'json', sent).bytes.length;
+    // Measured, not a target: printed by bench/bus-kafka.ts; here only their order.
+    expect(columnar).toBeLessThan(json / 4);
+  });
+
+  it('round-trips quotes and bars exactly', () => {
+    const quotes: Quote[] = Array.from({ length: 200 }, (_, i) => ({
+      symbol: i % 2 ? 'MSFT' : 'NVDA',
+      ts: T0 + i * 250,
+      bidPrice: 412.05 + i / 100,
+      bidSize: 100 * (1 + (i % 7)),
+      askPrice: 412.07 + i / 100,
+      askSize: 100 * (1 + (i % 5)),
+    }));
+    expectIdentical(roundTrip('quotes', 'columnar', quotes).decoded, quotes);
+    const bars: Bar[] = Array.from({ length: 60 }, (_, i) => ({
+      symbol: 'TSLA',
+      interval: '1m',
+      ts: T0 - (T0 % 60_000_000) + i * 60_000_000,
+      open: 250.5,
+      high: 251.25 + i,
+      low: 249.75,
+      close: 250 + i / 3,
+      volume: 10_000 + i,
+      vwap: 250.123_456_789_012_3 + i / 7,
+      tradeCount: 42 + i,
+    }));
+    expectIdentical(roundTrip('bars', 'columnar', bars).decoded, bars);
+  });
+
+  it('refuses a field it does not carry rather than dropping it', () => {
+    const [trade] = trades(1);
+    const withExtra = { ...trade!, sipTimestamp: 1n };
+    expect(() => codecFor('trades', 'columnar').encode([withExtra])).toThrow(
+      expect.objectContaining({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/sipTimestamp/),
+      }),
+    );
+  });
+
+  it('refuses a record with a missing or mistyped field', () => {
+    const [trade] = trades(1);
+    const { price: _price, ...noPrice } = trade!;
+    const codec = codecFor('trades', 'columnar');
+    expect(() => codec.encode([noPrice])).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT', message: expect.stringMatching(/price/) }),
+    );
+    expect(() => codec.encode([{ ...trade!, ts: String(T0) }])).toThrow(
+      expect.objectContaining({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/ts must be a number/),
+      }),
+    );
+  });
+
+  it('says so when a message cannot be decoded', () => {
+    const bytes = codecFor('trades', 'columnar').encode(trades(10));
+    const undecodable = (topic: Topic, value: Buffer) => () => decodeMessage(topic, value);
+    const schemaMismatch = expect.objectContaining({ code: 'SCHEMA_MISMATCH' });
+    expect(undecodable('trades', bytes.subarray(0, bytes.length - 3))).toThrow(schemaMismatch);
+    expect(undecodable('trades', Buffer.concat([bytes, Buffer.from([0])]))).toThrow(schemaMismatch);
+    expect(undecodable('quotes', bytes)).toThrow(schemaMismatch);
+    expect(undecodable('news', bytes)).toThrow(schemaMismatch);
+    expect(undecodable('trades', Buffer.from([9, 1, 2]))).toThrow(schemaMismatch);
+    expect(undecodable('trades', Buffer.alloc(0))).toThrow(schemaMismatch);
+    expect(undecodable('trades', Buffer.from([JSON_FORMAT, 0x7b]))).toThrow(schemaMismatch);
+  });
+});
+
+describe('JSON record encoding v1', () => {
+  it('round-trips records of any topic, finite numbers exactly', () => {
+    const sent = trades(20);
+    const { bytes, decoded } = roundTrip('trades', 'json', sent);
+    expect(bytes[0]).toBe(JSON_FORMAT);
+    expectIdentical(decoded, sent);
+    const news = [{ id: 'n', symbols: ['AAPL', 'MSFT'], ts: T0, headline: '“Ünïcödé” ✓' }];
+    expect(roundTrip('news', 'columnar', news).decoded).toEqual(news);
+  });
+
+  it('refuses what JSON cannot hold', () => {
+    expect(() => codecFor('rejects', 'json').encode([{ big: 1n }])).toThrow(
+      expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+    );
+  });
+
+  it('decodes either format on any topic that has columns', () => {
+    const sent = trades(5);
+    const json = codecFor('trades', 'json').encode(sent);
+    const columnar = codecFor('trades', 'columnar').encode(sent);
+    expect(decodeMessage('trades', json)).toEqual(decodeMessage('trades', columnar));
+  });
+});
