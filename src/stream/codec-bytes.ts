@@ -98,6 +98,7 @@ export class ByteReader {
       if (byte < 0x80) break;
       scale *= 0x80;
     }
+    if (value > Number.MAX_SAFE_INTEGER) throw corrupt('a varint past 2^53');
     this.position = p;
     return value;
   }

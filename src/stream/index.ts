@@ -14,6 +14,6 @@ export type {
 } from './bus.js';
 export { nextOffset, TOPICS } from './bus.js';
 export { MemoryBus } from './memory-bus.js';
-export { KafkaBus, KAFKA_BUS_DEFAULTS, type KafkaBusOptions } from './kafka-bus.js';
+export { KafkaBus, KAFKA_BUS_DEFAULTS, kafkaGroupId, type KafkaBusOptions } from './kafka-bus.js';
 export { codecFor, decodeMessage, JSON_FORMAT, type Encoding, type RecordCodec } from './codec.js';
 export { COLUMNAR_FORMAT } from './codec-columnar.js';

@@ -309,7 +309,7 @@ export class KafkaBus implements StreamBus {
     if (signal?.aborted) return;
     const name = this.options.topicNames[topic];
     const consumer = this.kafka.consumer({
-      groupId: options.group,
+      groupId: kafkaGroupId(options.group, name),
       allowAutoTopicCreation: false,
       // An idle fetch returns after this long; it bounds how long a stop waits for a fetch.
       maxWaitTimeInMs: 500,
@@ -698,7 +698,10 @@ class Subscription<T> {
     if (partitions.length === 0) return;
     const explicit = (await this.options.startOffsets?.(partitions)) ?? new Map<number, string>();
     const [committed] = await retrying(() =>
-      this.admin.fetchOffsets({ groupId: this.options.group, topics: [this.name] }),
+      this.admin.fetchOffsets({
+        groupId: kafkaGroupId(this.options.group, this.name),
+        topics: [this.name],
+      }),
     );
     const committedOf = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
     for (const partition of partitions) {
@@ -781,6 +784,16 @@ class Subscription<T> {
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
   }
+}
+
+/**
+ * The Kafka consumer group behind a bus group on one topic. A bus group is per topic (the
+ * speed layer reads trades and quotes under one name); in Kafka, members of one group that
+ * subscribe to different topics would be handed each other's partitions (kafkajs assigns
+ * every subscribed topic's partitions across all members), so each topic gets its own.
+ */
+export function kafkaGroupId(group: string, topicName: string): string {
+  return `${group}.${topicName}`;
 }
 
 function messageBytes(message: Message): number {

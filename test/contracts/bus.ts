@@ -221,6 +221,32 @@ export function describeBusContract(backend: BusBackend): void {
       );
     });
 
+    it('lets one group read several topics, each on its own', async () => {
+      const bus = await backend.open();
+      const group = groupName();
+      const trades = new Inbox<Trade>();
+      const quotes = new Inbox<Quote>();
+      // As the speed layer does: one group name, a subscription per topic.
+      await bus.subscribe('trades', trades.handler, { group });
+      await bus.subscribe('quotes', quotes.handler, { group });
+      const symbols = ['AAPL', 'MSFT', 'NVDA', 'TSLA'];
+      const sentTrades = Array.from({ length: 12 }, (_, i) => trade(symbols[i % 4]!, i));
+      const sentQuotes = Array.from({ length: 12 }, (_, i) => quote(symbols[i % 4]!, i));
+      await bus.publish(
+        'trades',
+        sentTrades.map((t) => ({ key: t.symbol, value: t })),
+      );
+      await bus.publish(
+        'quotes',
+        sentQuotes.map((q) => ({ key: q.symbol, value: q })),
+      );
+      await eventually(() => trades.records.length >= 12 && quotes.records.length >= 12);
+      const expected = <T extends { symbol: string }>(sent: T[]) =>
+        new Map(symbols.map((s) => [s, sent.filter((r) => r.symbol === s)] as const));
+      expect(trades.byKey()).toEqual(expected(sentTrades));
+      expect(quotes.byKey()).toEqual(expected(sentQuotes));
+    });
+
     it('keeps a key on one partition, with int64 offsets that grow along it', async () => {
       const bus = await backend.open();
       const inbox = new Inbox<Trade>();
