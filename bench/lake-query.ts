@@ -3,18 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  DeltaTable,
-  localObjectStore,
-  type Filter,
-  type LakeTimestamp,
-} from '../src/lake/index.js';
+import { barsFromTradesSql } from '../src/batch/index.js';
+import { DeltaTable, localObjectStore, type Filter } from '../src/lake/index.js';
 import { TRADE_SCHEMA, envNumber, tradesBatch, tradingDays } from './lake-data.js';
 
 /**
  * One symbol's 1-minute bars for one day and for one month from a trades table
- * partitioned by date and clustered by (symbol, ts): p50 latency with and without file
- * pruning, files scanned, and the same reads through delta-rs (Python) as the peer.
+ * partitioned by date and clustered by (symbol, ts), aggregated inside DuckDB: p50
+ * latency with and without file pruning, files scanned, and the same reads through
+ * delta-rs (Python, bars by pyarrow's group_by) as the peer.
  *
  * Layout: every day is loaded as LAKE_BENCH_FILES_PER_DAY appends, each holding one
  * contiguous range of symbols (as a sink partitioned by symbol group would write), so a
@@ -70,65 +67,23 @@ export async function run(): Promise<void> {
       { column: 'date', op: '>=', value: days[0] },
       { column: 'date', op: '<=', value: days[days.length - 1] },
     ];
+    /**
+     * One-minute bars computed by DuckDB (src/batch/bar-sql.ts): only the bars leave it,
+     * so no object per trade is made in JavaScript.
+     */
     const bars = async (filters: Filter[], prune: boolean) => {
-      const result = await table.query({
-        snapshot,
-        filters,
-        columns: ['ts', 'price', 'size'],
-        prune,
-      });
-      const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
-      for (const row of result.rows) {
-        const minute = Math.floor((row['ts'] as LakeTimestamp).epochMicros! / 60_000_000);
-        const price = row['price'] as number;
-        const bar = minutes.get(minute);
-        if (!bar)
-          minutes.set(minute, { o: price, h: price, l: price, c: price, v: row['size'] as number });
-        else {
-          bar.h = Math.max(bar.h, price);
-          bar.l = Math.min(bar.l, price);
-          bar.c = price;
-          bar.v += row['size'] as number;
-        }
-      }
-      return {
-        bars: minutes.size,
-        rows: result.rows.length,
-        files: result.filesScanned,
-        total: result.filesTotal,
-      };
-    };
-    /** The same bars from `queryColumns`: Float64Arrays, no object per row. */
-    const columnBars = async (filters: Filter[], prune: boolean) => {
       const result = await table.queryColumns({
         snapshot,
         filters,
-        columns: ['ts', 'price', 'size'],
+        columns: ['ts', 'price', 'size', 'id'],
+        aggregate: barsFromTradesSql('1m', 'id'),
+        orderBy: [{ column: 'ts' }],
         prune,
       });
-      const ts = result.columns['ts']?.values as Float64Array;
-      const prices = result.columns['price']?.values as Float64Array;
-      const sizes = result.columns['size']?.values as Float64Array;
-      const minutes = new Map<number, { o: number; h: number; l: number; c: number; v: number }>();
-      for (let i = 0; i < result.length; i++) {
-        const minute = Math.floor((ts[i] as number) / 60_000_000);
-        const price = prices[i] as number;
-        const bar = minutes.get(minute);
-        if (!bar)
-          minutes.set(minute, { o: price, h: price, l: price, c: price, v: sizes[i] as number });
-        else {
-          bar.h = Math.max(bar.h, price);
-          bar.l = Math.min(bar.l, price);
-          bar.c = price;
-          bar.v += sizes[i] as number;
-        }
-      }
-      return {
-        bars: minutes.size,
-        rows: result.length,
-        files: result.filesScanned,
-        total: result.filesTotal,
-      };
+      const counts = result.columns['trade_count']?.values as Float64Array;
+      let rows = 0;
+      for (let i = 0; i < result.length; i++) rows += counts[i] as number;
+      return { bars: result.length, rows, files: result.filesScanned, total: result.filesTotal };
     };
     type Read = typeof bars;
     const measure = async (
@@ -155,23 +110,9 @@ export async function run(): Promise<void> {
       return p50;
     };
     const fewer = Math.max(3, Math.floor(runs / 4));
-    const dayRows = await measure('symbol-day, pruned', bars, dayFilters, true, runs);
-    const dayColumns = await measure(
-      'symbol-day, pruned, columns',
-      columnBars,
-      dayFilters,
-      true,
-      runs,
-    );
+    const dayP50 = await measure('symbol-day, pruned', bars, dayFilters, true, runs);
     const dayUnpruned = await measure('symbol-day, no pruning', bars, dayFilters, false, fewer);
-    const monthRows = await measure('symbol-month, pruned', bars, monthFilters, true, fewer);
-    const monthColumns = await measure(
-      'symbol-month, pruned, columns',
-      columnBars,
-      monthFilters,
-      true,
-      fewer,
-    );
+    const monthP50 = await measure('symbol-month, pruned', bars, monthFilters, true, fewer);
     await measure('symbol-month, no pruning', bars, monthFilters, false, fewer);
     const peer = await deltaRsPeer(
       dir,
@@ -185,9 +126,9 @@ export async function run(): Promise<void> {
     console.log(`  delta-rs symbol-month             p50 ${peer.month.toFixed(1).padStart(8)} ms`);
     const ratio = (ours: number, theirs: number) => `${(ours / theirs).toFixed(2)}x`;
     console.log(
-      `  ratio pruned / unpruned, symbol-day (rows)      ${ratio(dayRows, dayUnpruned)}` +
-        `\n  ratio alphalake / delta-rs, symbol-day          rows ${ratio(dayRows, peer.day)}, columns ${ratio(dayColumns, peer.day)} (lower is faster; target p50 <= 25 ms)` +
-        `\n  ratio alphalake / delta-rs, symbol-month        rows ${ratio(monthRows, peer.month)}, columns ${ratio(monthColumns, peer.month)}`,
+      `  ratio pruned / unpruned, symbol-day             ${ratio(dayP50, dayUnpruned)}` +
+        `\n  ratio alphalake / delta-rs, symbol-day          ${ratio(dayP50, peer.day)} (lower is faster; target p50 <= 25 ms)` +
+        `\n  ratio alphalake / delta-rs, symbol-month        ${ratio(monthP50, peer.month)}`,
     );
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -17,10 +17,22 @@ table = DeltaTable(path)
 
 
 def bars(filters):
+    # The same bar as alphalake's: open/close (first/last in file order, which is time
+    # order), high, low, volume, trade count and the notional for the vwap.
     data = table.to_pyarrow_table(columns=["ts", "price", "size"], filters=filters)
     minute = pc.floor_temporal(data["ts"], unit="minute")
-    return data.append_column("minute", minute).group_by("minute").aggregate(
-        [("price", "min"), ("price", "max"), ("size", "sum")]
+    notional = pc.multiply(data["price"], pc.cast(data["size"], "double"))
+    data = data.append_column("minute", minute).append_column("notional", notional)
+    return data.group_by("minute", use_threads=False).aggregate(
+        [
+            ("price", "first"),
+            ("price", "max"),
+            ("price", "min"),
+            ("price", "last"),
+            ("size", "sum"),
+            ("notional", "sum"),
+            ("size", "count"),
+        ]
     )
 
 

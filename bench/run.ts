@@ -6,12 +6,14 @@ import { run as busKafka } from './bus-kafka.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 import { run as speedStore } from './speed-store.js';
+import { run as readPath } from './read-path.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
   ['lake-query', lakeQuery],
   ['speed-store', speedStore],
   ['bus-kafka', busKafka],
+  ['read-path', readPath],
 ];
 
 const wanted = process.argv.slice(2);

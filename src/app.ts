@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
   maintainLake,
@@ -23,7 +24,13 @@ import {
   SimulatorFeed,
   type BackfillResult,
 } from './ingest/index.js';
-import { localObjectStore, s3ObjectStore, type ObjectStore } from './lake/index.js';
+import {
+  configureDuckDB,
+  localObjectStore,
+  QueryCache,
+  s3ObjectStore,
+  type ObjectStore,
+} from './lake/index.js';
 import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
 import {
   CassandraSpeedStore,
@@ -73,6 +80,8 @@ export interface StartReport {
   readonly watermark: number | undefined;
 }
 
+const MEBIBYTE = 1024 * 1024;
+
 export interface PlatformDependencies {
   readonly clock?: Clock;
 }
@@ -87,7 +96,15 @@ export async function createPlatform(
   const speedStore = await openSpeedStore(config.profile.speedStore, clock);
   const hub = new LiveHub();
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
-  const tables = await openMedallion(store);
+  configureDuckDB({ maxConnections: config.duckdbConnections });
+  const queryCache =
+    config.lakeQueryCacheMb > 0
+      ? new QueryCache({ maxBytes: config.lakeQueryCacheMb * MEBIBYTE })
+      : undefined;
+  const tables = await openMedallion(store, {
+    refreshIntervalMs: config.lakeSnapshotRefreshMs,
+    ...(queryCache ? { queryCache } : {}),
+  });
   const metrics = new MetricsRegistry();
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
@@ -129,6 +146,42 @@ export async function createPlatform(
     'Open live subscriptions (trades and bars).',
     () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
   );
+  // Event-loop delay since the previous scrape: a request handler that blocks the loop
+  // (a large synchronous serialization, say) shows here before anywhere else.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const loopDelaySeconds = (read: () => number) => () => (loopDelay.count > 0 ? read() / 1e9 : 0);
+  metrics.gauge(
+    'alphalake_event_loop_delay_p99_seconds',
+    'Event-loop delay, 99th percentile since the previous scrape.',
+    loopDelaySeconds(() => loopDelay.percentile(99)),
+  );
+  metrics.gauge(
+    'alphalake_event_loop_delay_max_seconds',
+    'Event-loop delay, maximum since the previous scrape (reset by each scrape).',
+    loopDelaySeconds(() => {
+      const max = loopDelay.max;
+      loopDelay.reset();
+      return max;
+    }),
+  );
+  if (queryCache) {
+    metrics.gauge(
+      'alphalake_lake_query_cache_bytes',
+      'Estimated size of the cached lake query results (bounded by LAKE_QUERY_CACHE_MB).',
+      () => queryCache.stats().bytes,
+    );
+    metrics.gauge(
+      'alphalake_lake_query_cache_hits',
+      'Lake queries answered from the cache since start.',
+      () => queryCache.stats().hits,
+    );
+    metrics.gauge(
+      'alphalake_lake_query_cache_misses',
+      'Lake queries run in DuckDB since start (cache misses).',
+      () => queryCache.stats().misses,
+    );
+  }
   metrics.gauge('process_resident_memory_bytes', 'Resident memory of this process.', () =>
     process.memoryUsage.rss(),
   );
@@ -169,6 +222,11 @@ export async function createPlatform(
       lake: new LakeBrowser(store),
       watermark: () => sink.watermark(),
       metrics,
+      async dataVersion() {
+        const snapshots = await Promise.all([tables.trades.snapshot(), tables.bars1m.snapshot()]);
+        const versions = snapshots.map((s) => `${s.metadata.id}@${s.version}`);
+        return `${sink.watermark() ?? '-'}/${versions.join('/')}`;
+      },
     },
     get ready() {
       return ready;
@@ -235,6 +293,7 @@ export async function createPlatform(
 
     async stop() {
       lifetime.abort();
+      loopDelay.disable();
       await sink.flush().catch((error) => console.error('final lake flush failed:', error));
       await bus.close();
       await speedStore.close();

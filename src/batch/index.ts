@@ -8,7 +8,14 @@ export {
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
 export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
-export { LambdaView, type ServedBar, type ServedTrade, type ViewSource } from './lambda-view.js';
+export {
+  LambdaView,
+  type ReadTrace,
+  type ServedBar,
+  type ServedTrade,
+  type ViewSource,
+} from './lambda-view.js';
+export { BAR_OUTPUT, barsFromTradesSql, coarserBarsSql, intervalMicros } from './bar-sql.js';
 export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {

@@ -168,9 +168,7 @@ export class LakeSink implements HistorySink {
     // The two tables are independent commits: write them side by side.
     await Promise.all([
       this.commitTable(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
-      this.commitTable(this.tables.bars1m, range, trades, txn, commitInfo, (rows) =>
-        barColumns(aggregateBars(rows)),
-      ),
+      this.commitTable(this.tables.bars1m, range, trades, txn, commitInfo, minuteBarColumns),
     ]);
     if (rejects.length > 0) await this.writeRejects(rejects);
     if (this.watermarkUs === undefined || range.to > this.watermarkUs) {
@@ -192,7 +190,8 @@ export class LakeSink implements HistorySink {
     if (holdsUpTo >= range.to) return;
     const batch = toColumns(trades.filter((t) => t.ts >= holdsUpTo));
     if (batch.length > 0) {
-      await table.append(batch, { txn, commitInfo });
+      // `merge`: a bars table written before the notional column existed gains it.
+      await table.append(batch, { txn, commitInfo, schemaMode: 'merge' });
       this.options.rowsWritten?.inc({ table: table.tablePath }, batch.length);
     }
     this.tableWatermarks.set(table, range.to);
@@ -256,6 +255,26 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     columns.date.codes[i] = dates.code(utcDate(trade.ts));
   }
   return { length: n, columns };
+}
+
+/**
+ * The 1-minute bars of a batch of trades as columns, with each bar's notional
+ * (Σ price·size) summed in the same order as the bar builder sums it, so it is the very
+ * number the bar's vwap was divided from.
+ */
+export function minuteBarColumns(trades: readonly Trade[]): ColumnBatch {
+  const bars = aggregateBars(trades);
+  const notional = new Map<string, number>();
+  for (const trade of trades) {
+    const key = `${trade.symbol}\u0000${floorToMinute(trade.ts)}`;
+    notional.set(key, (notional.get(key) ?? 0) + trade.price * trade.size);
+  }
+  const batch = barColumns(bars);
+  const values = new Float64Array(bars.length);
+  bars.forEach((bar, i) => {
+    values[i] = notional.get(`${bar.symbol}\u0000${bar.ts}`) as number;
+  });
+  return { length: batch.length, columns: { ...batch.columns, notional: values } };
 }
 
 export function barColumns(bars: readonly Bar[]): ColumnBatch {

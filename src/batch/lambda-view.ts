@@ -1,5 +1,10 @@
 import { utcDate, type Bar, type Trade } from '../domain/index.js';
-import { LakeTimestamp, type DeltaTable, type Filter } from '../lake/index.js';
+import {
+  LakeTimestamp,
+  type ColumnarQueryResult,
+  type DeltaTable,
+  type Filter,
+} from '../lake/index.js';
 import type { SpeedStore, TimeRange } from '../speed/index.js';
 import type { Medallion } from './medallion.js';
 
@@ -8,6 +13,18 @@ export type ViewSource = 'LAKE' | 'SPEED';
 
 export type ServedBar = Bar & { readonly source: ViewSource };
 export type ServedTrade = Trade & { readonly source: ViewSource };
+
+/**
+ * What a read touched, for callers that cache answers: an answer that read the speed
+ * layer can change with every trade; one that read only the lake is fixed by the lake's
+ * table versions and the watermark.
+ */
+export interface ReadTrace {
+  speed: boolean;
+}
+
+/** The columns of `silver.bars_1m` a served bar is made of. */
+const BAR_COLUMNS = ['ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trade_count'];
 
 /**
  * The lambda view: the lake answers for event times below the watermark, the speed
@@ -22,21 +39,43 @@ export class LambdaView {
     private readonly watermark: () => number | undefined,
   ) {}
 
-  async bars(symbol: string, range: TimeRange, limit: number): Promise<ServedBar[]> {
+  async bars(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    trace?: ReadTrace,
+  ): Promise<ServedBar[]> {
     const { lake, speed } = this.split(range);
-    const fromLake = lake
-      ? (await this.queryLake(this.tables.bars1m, symbol, lake, limit, BAR_ORDER)).map(barFromRow)
-      : [];
-    const room = limit - fromLake.length;
+    if (speed && trace) trace.speed = true;
+    const served: ServedBar[] = lake ? await this.lakeBars(symbol, lake, limit) : [];
+    const room = limit - served.length;
     const fromSpeed = speed && room > 0 ? await this.speed.bars(symbol, '1m', speed, room) : [];
-    return [
-      ...fromLake.map((bar) => ({ ...bar, source: 'LAKE' as const })),
-      ...fromSpeed.map((bar) => ({ ...bar, source: 'SPEED' as const })),
-    ];
+    for (const bar of fromSpeed) served.push({ ...bar, source: 'SPEED' });
+    return served;
   }
 
-  async trades(symbol: string, range: TimeRange, limit: number): Promise<ServedTrade[]> {
+  /**
+   * Bars from `silver.bars_1m`, read as columns (the lake caches them per table version)
+   * and made into bars here: one object per bar, nothing per row in between.
+   */
+  private async lakeBars(symbol: string, range: TimeRange, limit: number): Promise<ServedBar[]> {
+    const result = await this.tables.bars1m.queryColumns({
+      columns: BAR_COLUMNS,
+      filters: lakeFilters(symbol, range),
+      orderBy: BAR_ORDER,
+      limit,
+    });
+    return barsFromColumns(symbol, result);
+  }
+
+  async trades(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    trace?: ReadTrace,
+  ): Promise<ServedTrade[]> {
     const { lake, speed } = this.split(range);
+    if (speed && trace) trace.speed = true;
     const fromLake = lake
       ? (await this.queryLake(this.tables.trades, symbol, lake, limit, TRADE_ORDER)).map(
           tradeFromRow,
@@ -74,18 +113,61 @@ export class LambdaView {
     limit: number,
     orderBy: readonly { column: string }[],
   ): Promise<Record<string, unknown>[]> {
-    // Partition filters on `date` let the lake prune whole days before it reads stats.
-    const filters: Filter[] = [
-      { column: 'date', op: '>=', value: utcDate(range.from) },
-      { column: 'date', op: '<=', value: utcDate(range.to - 1) },
-      { column: 'symbol', op: '=', value: symbol },
-      // Epoch µs: the lake takes a number for a timestamp as epoch µs.
-      { column: 'ts', op: '>=', value: range.from },
-      { column: 'ts', op: '<', value: range.to },
-    ];
+    const filters = lakeFilters(symbol, range);
     const result = await table.query({ filters, orderBy, limit });
     return result.rows;
   }
+}
+
+/** Partition filters on `date` let the lake prune whole days before it reads stats. */
+function lakeFilters(symbol: string, range: TimeRange): Filter[] {
+  return [
+    { column: 'date', op: '>=', value: utcDate(range.from) },
+    { column: 'date', op: '<=', value: utcDate(range.to - 1) },
+    { column: 'symbol', op: '=', value: symbol },
+    // Epoch µs: the lake takes a number for a timestamp as epoch µs.
+    { column: 'ts', op: '>=', value: range.from },
+    { column: 'ts', op: '<', value: range.to },
+  ];
+}
+
+/**
+ * Served bars from the columns of a bars_1m read (every column non-null by schema);
+ * timestamps arrive as epoch µs, the domain's unit.
+ */
+function barsFromColumns(symbol: string, result: ColumnarQueryResult): ServedBar[] {
+  const column = (name: string): ArrayLike<unknown> =>
+    (result.columns[name] as { values: ArrayLike<unknown> }).values;
+  const ts = column('ts');
+  const open = column('open');
+  const high = column('high');
+  const low = column('low');
+  const close = column('close');
+  const volume = column('volume');
+  const vwap = column('vwap');
+  const count = column('trade_count');
+  const bars = new Array<ServedBar>(result.length);
+  for (let i = 0; i < result.length; i++) {
+    bars[i] = {
+      symbol,
+      interval: '1m',
+      ts: columnMicros(ts[i]),
+      open: Number(open[i]),
+      high: Number(high[i]),
+      low: Number(low[i]),
+      close: Number(close[i]),
+      volume: Number(volume[i]),
+      vwap: Number(vwap[i]),
+      tradeCount: Number(count[i]),
+      source: 'LAKE',
+    };
+  }
+  return bars;
+}
+
+/** A timestamp of a columnar read: epoch µs, or a LakeTimestamp beyond ±(2^53−1) µs. */
+function columnMicros(value: unknown): number {
+  return typeof value === 'number' ? value : toMicros(value);
 }
 
 const BAR_ORDER = [{ column: 'ts' }];
@@ -97,21 +179,6 @@ function toMicros(value: unknown): number {
   const micros = value instanceof LakeTimestamp ? value.epochMicros : undefined;
   if (micros === undefined) throw new Error(`lake row ts ${String(value)} is not a domain time`);
   return micros;
-}
-
-function barFromRow(row: Record<string, unknown>): Bar {
-  return {
-    symbol: String(row.symbol),
-    interval: '1m',
-    ts: toMicros(row.ts),
-    open: Number(row.open),
-    high: Number(row.high),
-    low: Number(row.low),
-    close: Number(row.close),
-    volume: Number(row.volume),
-    vwap: Number(row.vwap),
-    tradeCount: Number(row.trade_count),
-  };
 }
 
 function tradeFromRow(row: Record<string, unknown>): Trade {

@@ -8,7 +8,7 @@ import {
   type SymbolInfo,
 } from '../domain/index.js';
 import type { SymbolDirectory } from '../mdm/index.js';
-import type { LambdaView, ServedBar, ServedTrade } from './lambda-view.js';
+import type { LambdaView, ReadTrace, ServedBar, ServedTrade } from './lambda-view.js';
 
 /** Largest page a client may ask for in one query. */
 export const MAX_LIMIT = 100_000;
@@ -41,14 +41,15 @@ export class MarketData {
     return this.directory.list();
   }
 
-  async bars(query: RangeQuery): Promise<ServedBar[]> {
+  /** `trace`, when given, learns whether the answer read the speed layer. */
+  async bars(query: RangeQuery, trace?: ReadTrace): Promise<ServedBar[]> {
     const { symbol, range, limit } = this.check(query, DEFAULT_BAR_LIMIT);
-    return this.view.bars(symbol, range, limit);
+    return this.view.bars(symbol, range, limit, trace);
   }
 
-  async trades(query: RangeQuery): Promise<ServedTrade[]> {
+  async trades(query: RangeQuery, trace?: ReadTrace): Promise<ServedTrade[]> {
     const { symbol, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
-    return this.view.trades(symbol, range, limit);
+    return this.view.trades(symbol, range, limit, trace);
   }
 
   /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */

@@ -1,4 +1,4 @@
-import { DeltaTable, type ObjectStore } from '../lake/index.js';
+import { DeltaTable, type ObjectStore, type TableReadOptions } from '../lake/index.js';
 import { BARS_1M_TABLE, REJECTS_TABLE, TRADES_TABLE, type TableDefinition } from './tables.js';
 
 /** The lake's tables, opened (and created on first use). */
@@ -8,22 +8,31 @@ export interface Medallion {
   readonly rejects: DeltaTable;
 }
 
-export async function openMedallion(store: ObjectStore): Promise<Medallion> {
+/** `read` says how the tables serve reads: snapshot refresh and the shared query cache. */
+export async function openMedallion(
+  store: ObjectStore,
+  read: TableReadOptions = {},
+): Promise<Medallion> {
   const [trades, bars1m, rejects] = await Promise.all(
     [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE].map((definition) =>
-      openOrCreate(store, definition),
+      openOrCreate(store, definition, read),
     ),
   );
   return { trades: trades!, bars1m: bars1m!, rejects: rejects! };
 }
 
-async function openOrCreate(store: ObjectStore, definition: TableDefinition): Promise<DeltaTable> {
+async function openOrCreate(
+  store: ObjectStore,
+  definition: TableDefinition,
+  read: TableReadOptions,
+): Promise<DeltaTable> {
   const table = await DeltaTable.create(store, definition.path, {
     schema: [...definition.schema],
     partitionColumns: [...definition.partitionColumns],
     clusterBy: [...definition.clusterBy],
     properties: { 'delta.checkpointInterval': '10' },
     ifNotExists: true,
+    read,
   });
   // A table from an earlier release may lack nullable long columns added since (e.g.
   // `bronze.trades.seq`): add them by schema evolution, with no rows.

@@ -51,6 +51,10 @@ export const BARS_1M_TABLE: TableDefinition = {
     column('vwap', 'double'),
     column('trade_count', 'long'),
     column('date', 'date'),
+    // Σ price·size of the minute's trades, as the bar builder summed it: what makes a
+    // coarser bar's vwap exact (vwap·volume only recovers it to within an ulp or two).
+    // Nullable: tables written before it have no value for their older rows.
+    column('notional', 'double', true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['symbol', 'ts'],

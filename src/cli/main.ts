@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// First: libraries that read NODE_ENV at load time must see alphalake's default.
+import '../config/index.js';
 import 'reflect-metadata';
 import { Command } from 'commander';
 import path from 'node:path';

@@ -40,6 +40,7 @@ export async function serve(config: Config): Promise<void> {
     port: config.port,
     development: config.environment === 'development',
     ready: () => platform.ready,
+    responseCacheBytes: config.responseCacheMb * 1024 * 1024,
   });
   console.log(
     `alphalake: GraphQL on ${server.url} (subscriptions on ${server.wsUrl}), ready in ${Date.now() - started} ms`,

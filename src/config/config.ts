@@ -119,6 +119,34 @@ export const SETTINGS = {
       'How long the speed store keeps bars and trades before the lake alone serves them.',
     parse: integer(5, 60 * 24 * 7),
   },
+  lakeSnapshotRefreshMs: {
+    env: 'LAKE_SNAPSHOT_REFRESH_MS',
+    default: '1000',
+    description:
+      'How long a table snapshot is served before the lake checks for a newer commit by another process (commits made in this process are seen at once).',
+    parse: integer(0, 3_600_000),
+  },
+  lakeQueryCacheMb: {
+    env: 'LAKE_QUERY_CACHE_MB',
+    default: '256',
+    description:
+      'Memory bound (MiB) of the cache of lake query results per table version; `0` turns it off.',
+    parse: integer(0, 1_048_576),
+  },
+  responseCacheMb: {
+    env: 'API_RESPONSE_CACHE_MB',
+    default: '64',
+    description:
+      'Memory bound (MiB) of the cache of GraphQL responses that lie wholly below the watermark; `0` turns it off.',
+    parse: integer(0, 1_048_576),
+  },
+  duckdbConnections: {
+    env: 'DUCKDB_CONNECTIONS',
+    default: '4',
+    description:
+      'DuckDB statements that may run at once (the connection pool); more wait their turn.',
+    parse: integer(1, 256),
+  },
   s3Endpoint: {
     env: 'S3_ENDPOINT',
     default: '',

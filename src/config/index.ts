@@ -1,3 +1,5 @@
+// Before anything else loads: libraries that read NODE_ENV at load time see alphalake's default.
+import './node-env.js';
 /** Public surface of src/config: the only module that reads process.env. */
 export { SETTINGS, LIBRARY_VARIABLES, loadConfig, configWith } from './config.js';
 export type { Config, Setting, SettingValues } from './config.js';

@@ -78,6 +78,21 @@ export const BAR_INTERVAL_US: Readonly<Record<BarInterval, number>> = Object.fre
   '1m': MINUTE_US,
 });
 
+/**
+ * Bar lengths the lake builds in SQL (src/batch/bar-sql.ts), in µs: whole minutes, so each
+ * is a whole number of the stored 1-minute bars; a `1d` bar is a UTC day.
+ */
+export const LAKE_BAR_INTERVAL_US = Object.freeze({
+  '1m': MINUTE_US,
+  '5m': 5 * MINUTE_US,
+  '15m': 15 * MINUTE_US,
+  '30m': 30 * MINUTE_US,
+  '1h': 60 * MINUTE_US,
+  '1d': DAY_US,
+} as const);
+
+export type LakeBarInterval = keyof typeof LAKE_BAR_INTERVAL_US;
+
 /** The UTC calendar date of an instant, `YYYY-MM-DD`: the lake's partition value. */
 export function utcDate(ts: number): string {
   const day = Math.floor(ts / DAY_US);

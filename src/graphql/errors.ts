@@ -48,10 +48,13 @@ function alphalakeCause(error: unknown): AlphalakeError | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && current; depth++) {
     if (current instanceof AlphalakeError) return current;
+    // graphql-js' GraphQLError and graphql-jit's error objects both name the resolver's
+    // error `originalError`; other errors may carry a `cause`.
+    const next = current as { originalError?: unknown; cause?: unknown };
     current =
-      current instanceof GraphQLError
-        ? current.originalError
-        : (current as { cause?: unknown }).cause;
+      current instanceof GraphQLError || next.originalError !== undefined
+        ? next.originalError
+        : next.cause;
   }
   return undefined;
 }

@@ -3,3 +3,10 @@ export { startApiServer, type ApiServer, type ApiServerOptions } from './server.
 export { buildApiSchema } from './schema.js';
 export type { ApiContext, ApiServices } from './context.js';
 export { DateTimeScalar } from './scalars.js';
+export {
+  ResponseCache,
+  rootFieldCount,
+  type CachedResponse,
+  type ResponseCacheStats,
+} from './response-cache.js';
+export { RESPONSE_CACHE_HEADER } from './http-handler.js';

@@ -49,20 +49,34 @@ export class MarketResolver {
     description:
       '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now, at most 20000 bars.',
   })
-  async bars(@Ctx() { services }: ApiContext, @Args() range: RangeArgs): Promise<BarType[]> {
-    return (await services.market.bars(range)).map(BarType.from);
+  async bars(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() range: RangeArgs,
+  ): Promise<BarType[]> {
+    const trace = { speed: false };
+    const bars = (await services.market.bars(range, trace)).map(BarType.from);
+    if (!trace.speed) settle?.();
+    return bars;
   }
 
   @Query(() => [TradeType], {
     description:
       'Trades of a symbol in [from, to), oldest first, through the lambda view. Defaults: the last 7 days up to now, at most 1000 trades.',
   })
-  async trades(@Ctx() { services }: ApiContext, @Args() range: RangeArgs): Promise<TradeType[]> {
-    return (await services.market.trades(range)).map(TradeType.from);
+  async trades(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() range: RangeArgs,
+  ): Promise<TradeType[]> {
+    const trace = { speed: false };
+    const trades = (await services.market.trades(range, trace)).map(TradeType.from);
+    if (!trace.speed) settle?.();
+    return trades;
   }
 
   @Query(() => LakeStatusType, { description: 'The batch layer watermark.' })
-  lakeStatus(@Ctx() { services }: ApiContext): LakeStatusType {
+  lakeStatus(@Ctx() { services, settle }: ApiContext): LakeStatusType {
+    // The watermark is part of the data version a cached response is keyed by.
+    settle?.();
     const watermark = services.watermark();
     return Object.assign(new LakeStatusType(), {
       watermark,

@@ -1,7 +1,9 @@
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { expressMiddleware } from '@as-integrations/express5';
+import {
+  ApolloServerPluginCacheControlDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import express from 'express';
 import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -24,6 +26,9 @@ import { costLimitRule } from './limits.js';
 import { AlphalakeError } from '../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
 import { buildApiSchema } from './schema.js';
+import { graphqlHttpHandler } from './http-handler.js';
+import { jitGateway } from './jit-executor.js';
+import { ResponseCache } from './response-cache.js';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -32,6 +37,8 @@ export interface ApiServerOptions {
   readonly development: boolean;
   /** Readiness: true once the platform has started (history backfilled, consumers running). */
   readonly ready: () => boolean;
+  /** Bound (bytes) of the cache of settled responses; 0 or absent: no cache. */
+  readonly responseCacheBytes?: number;
 }
 
 export interface ApiServer {
@@ -94,7 +101,14 @@ export async function startApiServer(
   );
 
   const apollo = new ApolloServer<ApiContext>({
-    schema,
+    gateway: jitGateway(schema),
+    // GraphiQL, served here, needs introspection; Apollo would turn it off under
+    // NODE_ENV=production (the process default), so it is said explicitly.
+    introspection: true,
+    // The serve command handles SIGINT/SIGTERM itself (it flushes the lake first); Apollo's
+    // own handlers (on unless NODE_ENV=test) would stop the server and re-raise the signal,
+    // killing the process before the flush.
+    stopOnTerminationSignals: false,
     validationRules: [costLimitRule()],
     formatError: format,
     // Never, not even in development: a stack trace names the server's files. Development
@@ -103,6 +117,8 @@ export async function startApiServer(
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageDisabled(),
+      // No @cacheControl hints in this schema: the plugin would only wrap every field's resolver.
+      ApolloServerPluginCacheControlDisabled(),
       {
         // HTTP serves queries and mutations; a subscription sent here would run once
         // with no event, so it is refused before execution with the right address.
@@ -131,6 +147,22 @@ export async function startApiServer(
     ],
   });
   await apollo.start();
+  const responseCache =
+    options.responseCacheBytes && options.responseCacheBytes > 0
+      ? new ResponseCache(options.responseCacheBytes)
+      : undefined;
+  if (responseCache) {
+    services.metrics.gauge(
+      'alphalake_response_cache_bytes',
+      'Size of the cached GraphQL responses (bounded by API_RESPONSE_CACHE_MB).',
+      () => responseCache.stats().bytes,
+    );
+    services.metrics.gauge(
+      'alphalake_response_cache_hits',
+      'GraphQL requests answered from the response cache since start.',
+      () => responseCache.stats().hits,
+    );
+  }
 
   // Express names its version in every response otherwise.
   app.disable('x-powered-by');
@@ -171,7 +203,7 @@ export async function startApiServer(
     GRAPHQL_PATH,
     requireJsonBody,
     express.json({ limit: BODY_LIMIT }),
-    expressMiddleware(apollo, { context }),
+    graphqlHttpHandler(apollo, services, responseCache),
   );
   // Whatever no route above served, and every error, is answered as JSON (http-errors.ts).
   app.use(notFound);

@@ -25,6 +25,7 @@ import { commitKey, commitTimestamps, listLog } from './log/index.js';
 import { joinKey, type ObjectStore } from './storage/index.js';
 import { bindFilters, fileMayMatch, type Filter } from './read/index.js';
 import {
+  type QueryCache,
   queryColumnsSnapshot,
   querySnapshot,
   type ColumnarQueryResult,
@@ -65,8 +66,35 @@ export interface CreateTableOptions {
   readonly description?: string;
   /** Open the existing table instead of failing with CONFLICT. @default false */
   readonly ifNotExists?: boolean;
+  /** How the opened table serves reads (snapshot refresh, query cache). */
+  readonly read?: TableReadOptions;
   readonly signal?: AbortSignal;
 }
+
+/**
+ * How a table instance serves reads. A snapshot is immutable, so one instance builds it
+ * once and shares it with every reader until a newer commit lands: commits made through
+ * this instance replace it at once; commits by other processes are noticed by a cheap
+ * check (does commit `version + 1` exist? Commits are numbered without gaps, PROTOCOL.md
+ * "Delta Log Entries") made at most every `refreshIntervalMs`, and only a newer commit
+ * costs a listing of the log.
+ */
+export interface TableReadOptions {
+  /**
+   * How long the latest snapshot is served before the log is asked for a newer commit.
+   * `0` asks on every read (a single HEAD request, not a listing). @default 0
+   */
+  readonly refreshIntervalMs?: number;
+  /** Results of queries over a table version, shared by every reader (none when absent). */
+  readonly queryCache?: QueryCache;
+}
+
+/**
+ * Delta's log cleanup deletes only commits older than the log retention (30 days by
+ * default) that a newer checkpoint covers, so the `version + 1` check can only be fooled
+ * by a reader idle for longer than that; a full listing at least this often rules it out.
+ */
+const FULL_LISTING_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface WriteOptions {
   /** PROTOCOL.md "Transaction Identifiers": commit only if `version` is newer than the app's last. */
@@ -106,19 +134,31 @@ export interface HistoryEntry {
  */
 export class DeltaTable {
   private latest: Snapshot | undefined;
+  /** performance.now() of the last check for a newer commit, and of the last full listing. */
+  private checkedAt = -Infinity;
+  private listedAt = -Infinity;
+  /** The refresh in flight: concurrent readers share it. */
+  private refreshing: Promise<Snapshot> | undefined;
+  private readonly refreshIntervalMs: number;
+  private readonly queryCache: QueryCache | undefined;
 
   private constructor(
     readonly store: ObjectStore,
     readonly tablePath: string,
-  ) {}
+    read: TableReadOptions = {},
+  ) {
+    this.refreshIntervalMs = read.refreshIntervalMs ?? 0;
+    this.queryCache = read.queryCache;
+  }
 
   /** Opens an existing table; NOT_FOUND if `tablePath` has no `_delta_log`. */
   static async open(
     store: ObjectStore,
     tablePath: string,
     signal?: AbortSignal,
+    read?: TableReadOptions,
   ): Promise<DeltaTable> {
-    const table = new DeltaTable(store, tablePath);
+    const table = new DeltaTable(store, tablePath, read);
     await table.snapshot(undefined, signal);
     return table;
   }
@@ -132,7 +172,8 @@ export class DeltaTable {
     validateSchema(options.schema, partitionColumns, options.clusterBy ?? []);
     const listing = await listLog(store, tablePath, options.signal);
     if (listing.latestVersion >= 0) {
-      if (options.ifNotExists) return DeltaTable.open(store, tablePath, options.signal);
+      if (options.ifNotExists)
+        return DeltaTable.open(store, tablePath, options.signal, options.read);
       throw new AlphalakeError('CONFLICT', `a table already exists at ${tablePath}`, { tablePath });
     }
     const configuration: Record<string, string> = { ...(options.properties ?? {}) };
@@ -190,15 +231,20 @@ export class DeltaTable {
       options.signal,
     );
     if (!created) {
-      if (options.ifNotExists) return DeltaTable.open(store, tablePath, options.signal);
+      if (options.ifNotExists)
+        return DeltaTable.open(store, tablePath, options.signal, options.read);
       throw new AlphalakeError('CONFLICT', `a table was created concurrently at ${tablePath}`, {
         tablePath,
       });
     }
-    return DeltaTable.open(store, tablePath, options.signal);
+    return DeltaTable.open(store, tablePath, options.signal, options.read);
   }
 
-  /** The latest snapshot (refreshed from the log), or one version / timestamp (time travel). */
+  /**
+   * The latest snapshot, or one version / timestamp (time travel). The latest is shared
+   * and refreshed as `TableReadOptions` says: it may trail a commit made by another
+   * process by up to `refreshIntervalMs`.
+   */
   async snapshot(at?: SnapshotTarget, signal?: AbortSignal): Promise<Snapshot> {
     if (at && (at.version !== undefined || at.timestamp !== undefined)) {
       const base =
@@ -207,16 +253,59 @@ export class DeltaTable {
           : undefined;
       return loadSnapshot(this.store, this.tablePath, at, { base, signal });
     }
+    if (this.latest && performance.now() - this.checkedAt < this.refreshIntervalMs) {
+      return this.latest;
+    }
+    return this.refreshLatest(signal);
+  }
+
+  /** The version of the snapshot readers are served now, without asking the log. */
+  get cachedVersion(): number | undefined {
+    return this.latest?.version;
+  }
+
+  /**
+   * Asks the log for a newer commit. Concurrent callers share one refresh (and the first
+   * caller's signal); a refresh that finds nothing new costs one HEAD request.
+   */
+  private refreshLatest(signal?: AbortSignal): Promise<Snapshot> {
+    this.refreshing ??= this.refresh(signal).finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+
+  private async refresh(signal?: AbortSignal): Promise<Snapshot> {
+    const started = performance.now();
+    const known = this.latest;
+    if (known && started - this.listedAt < FULL_LISTING_INTERVAL_MS) {
+      const next = await this.store.head(commitKey(this.tablePath, known.version + 1), signal);
+      if (next === undefined) {
+        this.checkedAt = started;
+        return this.latest ?? known;
+      }
+    }
     const listing = await listLog(this.store, this.tablePath, signal);
-    if (this.latest && this.latest.version === listing.latestVersion) return this.latest;
+    this.listedAt = started;
+    const current = this.latest;
+    if (current && current.version >= listing.latestVersion) {
+      this.checkedAt = started;
+      return current;
+    }
     const snapshot = await loadSnapshot(
       this.store,
       this.tablePath,
       {},
-      { listing, base: this.latest, signal },
+      { listing, base: current, signal },
     );
-    this.latest = snapshot;
-    return snapshot;
+    if (!this.latest || this.latest.version < snapshot.version) this.latest = snapshot;
+    this.checkedAt = started;
+    return this.latest;
+  }
+
+  /** The latest snapshot, checked against the log now: what a writer bases its commit on. */
+  private freshSnapshot(signal?: AbortSignal): Promise<Snapshot> {
+    return this.refreshLatest(signal);
   }
 
   async append(input: Rows | ColumnBatch, options: WriteOptions = {}): Promise<CommitResult> {
@@ -232,7 +321,7 @@ export class DeltaTable {
 
   async query(options: QueryOptions = {}): Promise<QueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
-    return querySnapshot(this.store, snapshot, options);
+    return querySnapshot(this.store, snapshot, options, this.queryCache);
   }
 
   /**
@@ -241,7 +330,7 @@ export class DeltaTable {
    */
   async queryColumns(options: QueryOptions = {}): Promise<ColumnarQueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
-    return queryColumnsSnapshot(this.store, snapshot, options);
+    return queryColumnsSnapshot(this.store, snapshot, options, this.queryCache);
   }
 
   /** Commits, newest first, whose commit files are still in the log. */
@@ -284,7 +373,7 @@ export class DeltaTable {
 
   /** Compacts small files per partition (bin-packing), re-clustered; `dataChange: false`. */
   async optimize(options: OptimizeOptions = {}): Promise<OptimizeResult> {
-    const base = await this.snapshot(undefined, options.signal);
+    const base = await this.freshSnapshot(options.signal);
     checkWritable(base.protocol, base.metadata, this.tablePath);
     const planned = await planAndRewrite(this.store, base, clusterByOf(base), options);
     if (!planned)
@@ -307,7 +396,7 @@ export class DeltaTable {
 
   /** Deletes unreferenced data files older than the retention period (default 7 days). */
   async vacuum(options: VacuumOptions = {}): Promise<VacuumResult> {
-    const snapshot = await this.snapshot(undefined, options.signal);
+    const snapshot = await this.freshSnapshot(options.signal);
     checkWritable(snapshot.protocol, snapshot.metadata, this.tablePath);
     return vacuumSnapshot(
       this.store,
@@ -319,7 +408,7 @@ export class DeltaTable {
 
   /** Writes a checkpoint of the latest version now (normally done every `delta.checkpointInterval` commits). */
   async checkpoint(signal?: AbortSignal): Promise<number> {
-    const snapshot = await this.snapshot(undefined, signal);
+    const snapshot = await this.freshSnapshot(signal);
     await writeCheckpoint(this.store, snapshot, signal);
     return snapshot.version;
   }
@@ -352,7 +441,7 @@ export class DeltaTable {
     mode: 'append' | 'overwrite',
     options: OverwriteOptions,
   ): Promise<CommitResult> {
-    const base = await this.snapshot(undefined, options.signal);
+    const base = await this.freshSnapshot(options.signal);
     checkWritable(base.protocol, base.metadata, this.tablePath);
     if (mode === 'overwrite' && isAppendOnly(base.metadata)) {
       throw new AlphalakeError(

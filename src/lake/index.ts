@@ -30,7 +30,21 @@ export type {
 } from './log/index.js';
 export type { Snapshot, SnapshotTarget } from './log/index.js';
 export type { Filter, FilterOp } from './read/index.js';
-export type { ColumnarQueryResult, QueryOptions, QueryResult, ResultColumn } from './read/index.js';
+export type {
+  AggregateSql,
+  ColumnarQueryResult,
+  QueryOptions,
+  QueryParam,
+  QueryResult,
+  ResultColumn,
+} from './read/index.js';
+export { QueryCache, type QueryCacheOptions, type QueryCacheStats } from './read/index.js';
+export {
+  configureDuckDB,
+  DEFAULT_DUCKDB_POOL,
+  duckdbPoolStats,
+  type DuckDBPoolOptions,
+} from './storage/index.js';
 export type { LakeValue } from './log/index.js';
 export {
   DeltaTable,
@@ -38,6 +52,7 @@ export {
   type CreateTableOptions,
   type HistoryEntry,
   type OverwriteOptions,
+  type TableReadOptions,
   type WriteOptions,
 } from './delta-table.js';
 export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';

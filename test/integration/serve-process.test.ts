@@ -23,7 +23,8 @@ interface Served {
 
 function serve(): Promise<Served> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
-    env: { ...process.env, SIM_BACKFILL_SESSIONS: '1', BATCH_INTERVAL_SECONDS: '2' },
+    // NODE_ENV unset, as in a user's shell (the test runner sets it to `test`).
+    env: { ...process.env, NODE_ENV: '', SIM_BACKFILL_SESSIONS: '1', BATCH_INTERVAL_SECONDS: '2' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -78,6 +79,15 @@ describe('alphalake serve', () => {
 
   it('answers with lake history at once and the current minute from the speed layer', async () => {
     running = await serve();
+    // GraphiQL needs introspection, whatever NODE_ENV defaults to.
+    const introspection = await fetch(running.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __schema { queryType { name } } }' }),
+    });
+    expect(await introspection.json()).toEqual({
+      data: { __schema: { queryType: { name: 'Query' } } },
+    });
     const first = await bars(running.url, since);
     expect(first.bars.filter((b) => b.source === 'LAKE').length).toBeGreaterThan(150);
     firstWatermark = Date.parse(first.watermark);

@@ -4,3 +4,4 @@
  */
 export * from './pruning.js';
 export * from './query.js';
+export * from './query-cache.js';

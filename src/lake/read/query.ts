@@ -14,6 +14,7 @@ import { decodeActionPath, type AddFile } from '../log/index.js';
 import { sqlString, withDuckDB } from '../storage/index.js';
 import { joinKey, type ObjectStore } from '../storage/index.js';
 import { bindFilters, pruneFiles, type BoundFilter, type Filter } from './pruning.js';
+import type { QueryCache } from './query-cache.js';
 import {
   decimalOf,
   duckdbType,
@@ -50,7 +51,26 @@ export interface QueryOptions {
   readonly limit?: number;
   /** Skip files by partition values and statistics before scanning. @default true (off only to measure it) */
   readonly prune?: boolean;
+  /**
+   * SQL the filtered rows go through inside DuckDB (grouping, aggregation) before they
+   * are returned; `orderBy` and `limit` then apply to its output columns.
+   */
+  readonly aggregate?: AggregateSql;
   readonly signal?: AbortSignal;
+}
+
+/** A value bound as a parameter of the query, never interpolated into its text. */
+export type QueryParam = string | number | bigint | boolean | null;
+
+/**
+ * A SELECT over the relation `scan`: the rows of the pruned files that pass the filters,
+ * with the query's `columns` under their logical names and lake types.
+ */
+export interface AggregateSql {
+  /** The SELECT's text; `param` binds a value and returns its placeholder. */
+  readonly sql: (param: (value: QueryParam) => string) => string;
+  /** The columns the SELECT returns, in order, and the lake type each is read as. */
+  readonly output: readonly ColumnSpec[];
 }
 
 export interface QueryResult {
@@ -87,12 +107,15 @@ export async function querySnapshot(
   store: ObjectStore,
   snapshot: Snapshot,
   options: QueryOptions,
+  cache?: QueryCache,
 ): Promise<QueryResult> {
-  const result = await queryColumnsSnapshot(store, snapshot, options);
+  const result = await queryColumnsSnapshot(store, snapshot, options, cache);
   const names = Object.keys(result.columns);
   const readers = names.map((name) => {
     const column = result.columns[name] as ResultColumn;
-    const type = findColumn(snapshot.schema, name)?.type;
+    const type = (
+      options.aggregate?.output.find((c) => c.name === name) ?? findColumn(snapshot.schema, name)
+    )?.type;
     const values = column.values;
     const nulls = column.nulls;
     if (!(values instanceof Float64Array)) return (i: number): unknown => values[i];
@@ -113,8 +136,55 @@ export async function querySnapshot(
   return { rows, filesScanned: result.filesScanned, filesTotal: result.filesTotal };
 }
 
-/** The columnar form of `querySnapshot`: no object per row (see `ResultColumn`). */
+/**
+ * The columnar form of `querySnapshot`: no object per row (see `ResultColumn`). With a
+ * cache, the result of the same query over the same table version is computed once.
+ */
 export async function queryColumnsSnapshot(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  options: QueryOptions,
+  cache?: QueryCache,
+): Promise<ColumnarQueryResult> {
+  if (cache === undefined) return runQuery(store, snapshot, options);
+  return cache.getOrRun(queryKey(store, snapshot, options), () =>
+    runQuery(store, snapshot, options),
+  );
+}
+
+/**
+ * What identifies a query's result: the table (store, path, id), its version, and every
+ * option that shapes the rows. Values are written exactly (bigints as digits, dates as
+ * ISO strings, which carry all of a Date's milliseconds).
+ */
+function queryKey(store: ObjectStore, snapshot: Snapshot, options: QueryOptions): string {
+  let aggregate: unknown;
+  if (options.aggregate) {
+    const params: QueryParam[] = [];
+    const text = options.aggregate.sql((value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    aggregate = { text, params, output: options.aggregate.output };
+  }
+  return JSON.stringify(
+    [
+      store.description,
+      snapshot.tablePath,
+      snapshot.metadata.id,
+      snapshot.version,
+      options.columns ?? null,
+      options.filters ?? null,
+      options.orderBy ?? null,
+      options.limit ?? null,
+      options.prune ?? true,
+      aggregate ?? null,
+    ],
+    (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value),
+  );
+}
+
+async function runQuery(
   store: ObjectStore,
   snapshot: Snapshot,
   options: QueryOptions,
@@ -127,8 +197,13 @@ export async function queryColumnsSnapshot(
     return column;
   });
   const bound = bindFilters(options.filters ?? [], schema, snapshot.partitionColumns);
+  const output = options.aggregate?.output ?? columns;
   for (const order of options.orderBy ?? []) {
-    if (!findColumn(schema, order.column)) {
+    // Without an aggregate, any column of the table may order the rows (it is scanned too).
+    const orderable = options.aggregate
+      ? output.some((c) => c.name === order.column)
+      : findColumn(schema, order.column);
+    if (!orderable) {
       throw new AlphalakeError(
         'BAD_USER_INPUT',
         `cannot order by unknown column "${order.column}"`,
@@ -141,14 +216,14 @@ export async function queryColumnsSnapshot(
   const files = options.prune === false ? [...snapshot.files] : pruneFiles(snapshot.files, bound);
   const result = { filesScanned: files.length, filesTotal: snapshot.files.length };
   if (files.length === 0 || options.limit === 0) {
-    const empty = Object.fromEntries(columns.map((c) => [c.name, { values: [] as unknown[] }]));
+    const empty = Object.fromEntries(output.map((c) => [c.name, { values: [] as unknown[] }]));
     return { length: 0, columns: empty, ...result };
   }
 
   const needed = new Set<string>([
     ...columns.map((c) => c.name),
     ...bound.map((b) => b.column.name),
-    ...(options.orderBy ?? []).map((o) => o.column),
+    ...(options.aggregate ? [] : (options.orderBy ?? []).map((o) => o.column)),
   ]);
   const neededColumns = schema.filter((c) => needed.has(c.name));
   const paths = await Promise.all(
@@ -218,15 +293,22 @@ export async function queryColumnsSnapshot(
     });
 
     const where = bound.map((b) => filterSql(b, param));
-    const select = columns.map((column) => outputExpr(column)).join(', ');
-    let sql = `SELECT ${select} FROM (${branches.join(' UNION ALL ')}) AS t`;
-    if (where.length > 0) sql += ` WHERE ${where.join(' AND ')}`;
+    const select = output.map((column) => outputExpr(column)).join(', ');
+    const whereSql = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+    let sql: string;
+    if (options.aggregate) {
+      const scanColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
+      const scan = `SELECT ${scanColumns} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
+      sql = `WITH scan AS (${scan}) SELECT ${select} FROM (${options.aggregate.sql(param)}) AS a`;
+    } else {
+      sql = `SELECT ${select} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
+    }
     if (options.orderBy && options.orderBy.length > 0) {
       sql += ` ORDER BY ${options.orderBy.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
     }
     if (options.limit !== undefined) sql += ` LIMIT ${options.limit}`;
     const materialized = await connection.run(sql, params.length > 0 ? params : undefined);
-    return { ...readColumns(materialized, columns), ...result };
+    return { ...readColumns(materialized, output), ...result };
   }, options.signal);
 }
 

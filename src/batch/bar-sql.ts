@@ -1,0 +1,130 @@
+import {
+  AlphalakeError,
+  LAKE_BAR_INTERVAL_US,
+  MINUTE_US,
+  type LakeBarInterval,
+} from '../domain/index.js';
+import type { AggregateSql, ColumnSpec } from '../lake/index.js';
+
+/**
+ * Bars computed inside DuckDB, over the rows the lake's scan selects (the relation
+ * `scan`): the trades of `bronze.trades` into bars of any whole-minute interval, or the
+ * 1-minute bars of `silver.bars_1m` into coarser ones. Nothing is grouped in JavaScript;
+ * only the bars leave DuckDB.
+ *
+ * Buckets are computed on the lake's exact unit, epoch microseconds (`epoch_us`, the
+ * domain's unit too), with a
+ * floor that holds for instants before 1970 too, so a bar starts at a whole multiple of
+ * its interval since the epoch (a `1d` bar is a UTC day, like the `date` partition).
+ *
+ * The rules are those of the domain's BarBuilder: `open` is the price of the earliest
+ * trade and `close` of the latest (ties in time broken by the source's sequence number `seq`,
+ * the domain's order of trades, so the answer is one), `high`/`low` the extremes, `volume` the summed size, `trade_count` the number of
+ * trades, and `vwap` = Σ(price·size) / Σ(size) (the close when no volume). The notional
+ * Σ(price·size) is summed in time order (an ordered aggregate): floating-point addition
+ * is not associative, so a fixed order is what makes the answer one number, the same on
+ * every run and the same as the builder's running sum over time-ordered trades.
+ */
+
+/** An interval's length in the lake's microseconds; BAD_USER_INPUT for an unknown one. */
+export function intervalMicros(interval: string): number {
+  const micros = (LAKE_BAR_INTERVAL_US as Readonly<Record<string, number>>)[interval];
+  if (micros === undefined) {
+    throw new AlphalakeError(
+      'BAD_USER_INPUT',
+      `unknown bar interval ${JSON.stringify(interval)}: use one of ${Object.keys(LAKE_BAR_INTERVAL_US).join(', ')}`,
+      { interval },
+    );
+  }
+  return micros;
+}
+
+const column = (name: string, type: ColumnSpec['type']): ColumnSpec => ({
+  name,
+  type,
+  nullable: false,
+});
+
+/** What both bar queries return, in this order. */
+export const BAR_OUTPUT: readonly ColumnSpec[] = [
+  column('ts', 'timestamp'),
+  column('open', 'double'),
+  column('high', 'double'),
+  column('low', 'double'),
+  column('close', 'double'),
+  column('volume', 'long'),
+  column('vwap', 'double'),
+  column('trade_count', 'long'),
+];
+
+/** `epoch_us(ts)` floored to a multiple of the bucket width bound as `width`. */
+function bucketSql(width: string): string {
+  return `(epoch_us(ts) - (((epoch_us(ts) % ${width}) + ${width}) % ${width}))`;
+}
+
+/**
+ * Bars of `interval` from trades; the scan must hold `ts`, `price`, `size` and the
+ * numeric tie-breaking column `tieBreak` (`seq` in `bronze.trades`: trades are ordered by
+ * (ts, seq)).
+ *
+ * Two levels, so that any interval is built exactly as from stored 1-minute bars: the
+ * trades make 1-minute bars first (notional summed over the minute's trades in (ts, seq)
+ * order, as the bar builder sums a time-ordered minute), and the minutes make the bar
+ * (notionals summed in time order). A coarse bar from `bronze.trades` and the same bar
+ * from `silver.bars_1m` (`coarserBarsSql`) are then the same numbers, bit for bit.
+ */
+export function barsFromTradesSql(interval: LakeBarInterval, tieBreak = 'seq'): AggregateSql {
+  const width = intervalMicros(interval);
+  // NULL (a row written before the column existed) counts as 0, as the lake reads it.
+  const key = `ts, coalesce(${quote(tieBreak)}, 0)`;
+  return {
+    output: BAR_OUTPUT,
+    sql: (param) => {
+      const minute = `CAST(${param(MINUTE_US)} AS BIGINT)`;
+      const minutes =
+        `SELECT make_timestamp(bucket) AS ts, arg_min(price, (${key})) AS open, max(price) AS high, ` +
+        `min(price) AS low, arg_max(price, (${key})) AS close, sum(size) AS volume, ` +
+        `sum(price * size ORDER BY ${key}) AS notional, count(*) AS trade_count ` +
+        `FROM (SELECT ts, price, size, ${quote(tieBreak)}, ${bucketSql(minute)} AS bucket FROM scan) ` +
+        `GROUP BY bucket`;
+      return combineMinutesSql(minutes, `CAST(${param(width)} AS BIGINT)`);
+    },
+  };
+}
+
+/**
+ * Bars of `interval` from 1-minute bars; the scan must hold the bars_1m columns `ts`,
+ * `open`, `high`, `low`, `close`, `volume`, `vwap`, `trade_count` and `notional`.
+ *
+ * The vwap is Σ notional / Σ volume, the notionals summed in time order: exact, the same
+ * number as the bar from the trades. Rows written before `silver.bars_1m` stored the
+ * notional have none; for them `vwap · volume` stands in, which recovers the notional only
+ * to within an ulp or two.
+ */
+export function coarserBarsSql(interval: LakeBarInterval): AggregateSql {
+  const width = intervalMicros(interval);
+  return {
+    output: BAR_OUTPUT,
+    sql: (param) =>
+      combineMinutesSql(
+        `SELECT ts, open, high, low, close, volume, coalesce(notional, vwap * volume) AS notional, ` +
+          `trade_count FROM scan`,
+        `CAST(${param(width)} AS BIGINT)`,
+      ),
+  };
+}
+
+/** Minute bars (with `notional`) into bars of the bucket width `width` (µs, bound). */
+function combineMinutesSql(minutes: string, width: string): string {
+  return (
+    `SELECT make_timestamp(bucket) AS ts, arg_min(open, ts) AS open, max(high) AS high, ` +
+    `min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, ` +
+    `CASE WHEN sum(volume) > 0 THEN sum(notional ORDER BY ts) / sum(volume) ` +
+    `ELSE arg_max(close, ts) END AS vwap, sum(trade_count) AS trade_count ` +
+    `FROM (SELECT *, ${bucketSql(width)} AS bucket FROM (${minutes})) GROUP BY bucket`
+  );
+}
+
+function quote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

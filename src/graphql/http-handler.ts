@@ -1,0 +1,147 @@
+import { HeaderMap, type ApolloServer } from '@apollo/server';
+import type { Request, RequestHandler, Response } from 'express';
+import type { ApiContext, ApiServices } from './context.js';
+import {
+  isGraphQLBody,
+  responseKey,
+  rootFieldCount,
+  type CachedResponse,
+  type ResponseCache,
+} from './response-cache.js';
+
+/** Says whether a response came from the response cache (`hit`), was kept (`stored`), or neither. */
+export const RESPONSE_CACHE_HEADER = 'alphalake-response-cache';
+
+/**
+ * GraphQL over HTTP through Apollo Server (what @as-integrations/express5 does), with the
+ * response cache in front: a request whose answer is cached is sent from memory; any
+ * other runs through Apollo, and its response is kept when every root field declared
+ * itself settled (see response-cache.ts) and the data version did not move meanwhile.
+ */
+export function graphqlHttpHandler(
+  apollo: ApolloServer<ApiContext>,
+  services: ApiServices,
+  cache: ResponseCache | undefined,
+): RequestHandler {
+  // Misses of one key in flight: the first request computes, the others wait for it (a
+  // new data version would otherwise send every concurrent client through Apollo at once).
+  const inflight = new Map<string, Promise<CachedResponse | undefined>>();
+  return (req, res, next) => {
+    handle(apollo, services, cache, inflight, req, res).catch(next);
+  };
+}
+
+async function handle(
+  apollo: ApolloServer<ApiContext>,
+  services: ApiServices,
+  cache: ResponseCache | undefined,
+  inflight: Map<string, Promise<CachedResponse | undefined>>,
+  req: Request,
+  res: Response,
+): Promise<void> {
+  const body: unknown = req.body;
+  if (!cache || req.method !== 'POST' || !isGraphQLBody(body)) {
+    await execute(apollo, services, req, res, undefined);
+    return;
+  }
+  const version = await services.dataVersion();
+  const key = responseKey(version, body, req.headers.accept ?? '');
+  const hit = cache.get(key);
+  if (hit !== undefined) {
+    send(res, hit, 'hit');
+    return;
+  }
+  const pending = inflight.get(key);
+  if (pending !== undefined) {
+    const shared = await pending;
+    if (shared !== undefined) {
+      send(res, shared, 'hit');
+      return;
+    }
+    await execute(apollo, services, req, res, undefined);
+    return;
+  }
+  let settle!: (response: CachedResponse | undefined) => void;
+  inflight.set(key, new Promise((resolve) => (settle = resolve)));
+  let stored: CachedResponse | undefined;
+  try {
+    stored = await execute(apollo, services, req, res, {
+      cache,
+      key,
+      version,
+      fields: () => rootFieldCount(body),
+    });
+  } finally {
+    inflight.delete(key);
+    settle(stored);
+  }
+}
+
+interface CacheTarget {
+  readonly cache: ResponseCache;
+  readonly key: string;
+  readonly version: string;
+  readonly fields: () => number | undefined;
+}
+
+/** Runs the request through Apollo and sends the response; returns it if it was cached. */
+async function execute(
+  apollo: ApolloServer<ApiContext>,
+  services: ApiServices,
+  req: Request,
+  res: Response,
+  target: CacheTarget | undefined,
+): Promise<CachedResponse | undefined> {
+  const body: unknown = req.body;
+  let settled = 0;
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: {
+      method: req.method.toUpperCase(),
+      headers,
+      search: new URL(req.url, 'http://localhost').search,
+      body,
+    },
+    context: async () => ({
+      services,
+      settle: () => {
+        settled++;
+      },
+    }),
+  });
+  const status = response.status ?? 200;
+  if (response.body.kind === 'complete') {
+    const text = response.body.string;
+    const cached: CachedResponse = {
+      status,
+      headers: [...response.headers],
+      body: Buffer.from(text),
+    };
+    const keep =
+      target !== undefined &&
+      status === 200 &&
+      settled > 0 &&
+      !text.startsWith('{"errors"') &&
+      settled === target.fields() &&
+      (await services.dataVersion()) === target.version;
+    if (keep) target.cache.set(target.key, cached);
+    send(res, cached, target === undefined ? undefined : keep ? 'stored' : 'miss');
+    return keep ? cached : undefined;
+  }
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = status;
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+  return undefined;
+}
+
+function send(res: Response, response: CachedResponse, outcome: string | undefined): void {
+  res.statusCode = response.status;
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  if (outcome !== undefined) res.setHeader(RESPONSE_CACHE_HEADER, outcome);
+  res.setHeader('content-length', response.body.byteLength);
+  res.end(response.body);
+}

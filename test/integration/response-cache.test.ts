@@ -1,0 +1,170 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPlatform, type Platform } from '../../src/app.js';
+import { configWith } from '../../src/config/index.js';
+import {
+  floorToMinute,
+  isoOfMicros,
+  ManualClock,
+  MINUTE_US,
+  SECOND_US,
+} from '../../src/domain/index.js';
+import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+
+/**
+ * The response cache, against the same platform served twice: once with the cache and
+ * once without. Whatever the cache does, the two servers must answer byte for byte the
+ * same; the `alphalake-response-cache` header says what the cache did.
+ */
+const T0 = Date.parse('2026-11-20T15:07:30Z') * 1_000; // µs
+const home = mkdtempSync(path.join(tmpdir(), 'alphalake-it-cache-'));
+const config = configWith({ home, port: 0, backfillSessions: 1, simulatorTradesPerSecond: 0.5 });
+const clock = new ManualClock(T0);
+let platform: Platform;
+let cached: ApiServer;
+let fresh: ApiServer;
+
+async function post(
+  server: ApiServer,
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<{ body: string; cache: string | null }> {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { body: await response.text(), cache: response.headers.get('alphalake-response-cache') };
+}
+
+/** The cached server's answer, checked against the uncached server's. */
+async function ask(query: string, variables: Record<string, unknown> = {}): Promise<string | null> {
+  const answer = await post(cached, query, variables);
+  const truth = await post(fresh, query, variables);
+  expect(answer.body).toBe(truth.body);
+  expect(truth.cache).toBeNull();
+  return answer.cache;
+}
+
+const BARS = `query($from: DateTime, $to: DateTime) {
+  bars(symbol: "AAPL", from: $from, to: $to) { ts open high low close volume vwap tradeCount source }
+}`;
+
+async function advance(us: number): Promise<void> {
+  clock.advance(us);
+  await platform.feed!.pump(clock.now());
+  await new Promise((resolve) => setTimeout(resolve, 50));
+}
+
+beforeAll(async () => {
+  platform = await createPlatform(config, { clock });
+  await platform.start({ live: false });
+  const options = { host: '127.0.0.1', port: 0, development: false, ready: () => true };
+  cached = await startApiServer(platform.api, { ...options, responseCacheBytes: 8 << 20 });
+  fresh = await startApiServer(platform.api, options);
+});
+
+afterAll(async () => {
+  await cached?.close();
+  await fresh?.close();
+  await platform?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('response cache', () => {
+  it('keeps an answer that lies wholly below the watermark and sends it again, equal to a fresh one', async () => {
+    const watermark = platform.sink.watermark()!;
+    const range = {
+      from: isoOfMicros(watermark - 90 * MINUTE_US),
+      to: isoOfMicros(watermark),
+    };
+    expect(await ask(BARS, range)).toBe('stored');
+    expect(await ask(BARS, range)).toBe('hit');
+    expect(await ask(BARS, range)).toBe('hit');
+    // Another document or other variables are other answers.
+    expect(await ask(BARS, { ...range, from: isoOfMicros(watermark - 30 * MINUTE_US) })).toBe(
+      'stored',
+    );
+    expect(await ask('{ lakeStatus { watermark } }')).toBe('stored');
+    expect(await ask('{ lakeStatus { watermark } }')).toBe('hit');
+    const metrics = await (await fetch(cached.url.replace('/graphql', '/metrics'))).text();
+    expect(Number(/^alphalake_response_cache_hits (\d+)$/m.exec(metrics)?.[1])).toBe(3);
+    expect(Number(/^alphalake_lake_query_cache_hits (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThan(
+      0,
+    );
+  });
+
+  it('never keeps an answer that read the speed layer: it follows every new trade', async () => {
+    const watermark = platform.sink.watermark()!;
+    const range = { from: isoOfMicros(watermark - 10 * MINUTE_US) };
+    expect(await ask(BARS, range)).toBe('miss');
+    const before = await post(cached, BARS, range);
+    await advance(2 * MINUTE_US);
+    expect(await ask(BARS, range)).toBe('miss');
+    const after = await post(cached, BARS, range);
+    expect(after.body).not.toBe(before.body);
+    const served = (JSON.parse(after.body) as { data: { bars: { source: string }[] } }).data.bars;
+    expect(served.some((bar) => bar.source === 'SPEED')).toBe(true);
+  });
+
+  it('answers anew after the lake commits: a new version and watermark are new keys', async () => {
+    const watermark = platform.sink.watermark()!;
+    const settled = {
+      from: isoOfMicros(watermark - 60 * MINUTE_US),
+      to: isoOfMicros(watermark),
+    };
+    await ask(BARS, settled);
+    expect(await ask(BARS, settled)).toBe('hit');
+    const status = await post(cached, '{ lakeStatus { watermark } }');
+    // Minutes move from the speed layer to the lake.
+    await advance(3 * MINUTE_US);
+    clock.advance(5 * SECOND_US);
+    await platform.sink.flush();
+    expect(platform.sink.watermark()).toBeGreaterThan(watermark);
+    expect(await ask(BARS, settled)).toBe('stored');
+    expect(await ask('{ lakeStatus { watermark } }')).toBe('stored');
+    expect((await post(cached, '{ lakeStatus { watermark } }')).body).not.toBe(status.body);
+    // A range that read the speed layer before the commit lies below the watermark now.
+    const crossing = {
+      from: settled.from,
+      to: isoOfMicros(floorToMinute(platform.sink.watermark()!)),
+    };
+    expect(await ask(BARS, crossing)).toBe('stored');
+    expect(await ask(BARS, crossing)).toBe('hit');
+  });
+
+  it('keeps no answer with a root field that did not declare itself settled, nor an error', async () => {
+    expect(await ask('{ symbols { symbol } }')).toBe('miss');
+    const watermark = platform.sink.watermark()!;
+    const settledBars = `bars(symbol: "AAPL", from: "${isoOfMicros(watermark - MINUTE_US)}", to: "${isoOfMicros(watermark)}") { ts }`;
+    expect(await ask(`{ ${settledBars} symbols { symbol } }`)).toBe('miss');
+    expect(await ask(`{ ${settledBars} __typename }`)).toBe('miss');
+    expect(await ask(`{ ...F } fragment F on Query { ${settledBars} }`)).toBe('miss');
+    expect(await ask('{ bars(symbol: "NOPE", from: "2026-11-01", to: "2026-11-02") { ts } }')).toBe(
+      'miss',
+    );
+    expect(await ask(`{ ${settledBars} }`)).toBe('stored');
+  });
+
+  it('answers a query the same whether it is interpreted (first run) or compiled (later runs)', async () => {
+    const watermark = platform.sink.watermark()!;
+    const range = { from: isoOfMicros(watermark - 20 * MINUTE_US) };
+    const query = `query($from: DateTime) {
+      bars(symbol: "MSFT", from: $from) { ts open high low close volume vwap tradeCount source }
+      lakeStatus { watermark }
+    }`;
+    const runs = [];
+    for (let i = 0; i < 3; i++) runs.push((await post(fresh, query, range)).body);
+    expect(runs[1]).toBe(runs[0]);
+    expect(runs[2]).toBe(runs[0]);
+    for (let i = 0; i < 3; i++) {
+      const bad = JSON.parse(
+        (await post(fresh, 'query($s: String!) { bars(symbol: $s) { ts } }', { s: 'NOPE' })).body,
+      ) as { errors: { extensions: { code: string }; path: string[] }[] };
+      expect(bad.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+      expect(bad.errors[0]?.path).toEqual(['bars']);
+    }
+  });
+});
