@@ -4,6 +4,13 @@ import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
+// A module is used through its index.ts: no deep imports across module folders.
+const MODULE_BOUNDARY = {
+  regex:
+    '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|graphql|cli)/(?!index\\.js$).+',
+  message: 'Import another module through its index.js (its public surface).',
+};
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', '.services/**', 'web/vendor/**'] },
   js.configs.recommended,
@@ -24,17 +31,10 @@ export default tseslint.config(
       ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
-      // A module is used through its index.ts: no deep imports across module folders.
       'no-restricted-imports': [
         'error',
         {
-          patterns: [
-            {
-              regex:
-                '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|graphql|cli)/(?!index\\.js$).+',
-              message: 'Import another module through its index.js (its public surface).',
-            },
-          ],
+          patterns: [MODULE_BOUNDARY],
         },
       ],
     },
@@ -48,11 +48,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            {
-              regex:
-                '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|graphql|cli)/(?!index\\.js$).+',
-              message: 'Import another module through its index.js (its public surface).',
-            },
+            MODULE_BOUNDARY,
             {
               regex: '^\\.\\.?/(storage|log|data|read|maintenance)/(?!index\\.js$).+',
               message: 'Import another phase of the lake through its index.js.',
