@@ -28,7 +28,11 @@ describe('Python lake tools (services tier)', () => {
       'from deltalake import DeltaTable, write_deltalake',
       "write_deltalake(sys.argv[1], pa.table({'symbol': ['AAPL', 'MSFT'], 'price': [1.5, 2.5]}))",
       't = DeltaTable(sys.argv[1])',
-      'print(t.version(), t.to_pyarrow_table().num_rows)',
+      'print(t.version(), t.to_pyarrow_table().num_rows, flush=True)',
+      // delta-rs 1.6 aborts now and then while its runtime shuts down ("terminate called
+      // without an active exception", about one exit in three here): the answer is out, so
+      // leave without the teardown, as test/conformance/delta_oracle.py does.
+      'import os; os._exit(0)',
     ].join('\n');
     const { stdout } = await run(endpoints.python, ['-c', script, table]);
     expect(stdout.trim()).toBe('0 2');
