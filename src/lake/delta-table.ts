@@ -68,9 +68,20 @@ export interface CreateTableOptions {
   readonly signal?: AbortSignal;
 }
 
+/** An application's idempotency marker (PROTOCOL.md "Transaction Identifiers"). */
+export interface TxnMarker {
+  readonly appId: string;
+  readonly version: number;
+}
+
 export interface WriteOptions {
   /** PROTOCOL.md "Transaction Identifiers": commit only if `version` is newer than the app's last. */
-  readonly txn?: { readonly appId: string; readonly version: number };
+  readonly txn?: TxnMarker;
+  /**
+   * Several transaction identifiers in one commit (e.g. one per source partition), each
+   * checked like `txn`; the commit conflicts with a concurrent one carrying any of them.
+   */
+  readonly txns?: readonly TxnMarker[];
   /** Extra fields of the commitInfo action (e.g. source offsets). */
   readonly commitInfo?: Readonly<Record<string, unknown>>;
   /** `merge` adds new input columns as nullable columns; `strict` refuses them. @default 'strict' */
@@ -369,13 +380,14 @@ export class DeltaTable {
       schema = mapped.columns;
       configuration = { ...configuration, [MAX_COLUMN_ID_PROPERTY]: String(mapped.maxColumnId) };
     }
-    if (options.txn) {
-      const committed = base.txnVersion(options.txn.appId);
-      if (committed !== undefined && committed >= options.txn.version) {
+    const txns = [...(options.txn ? [options.txn] : []), ...(options.txns ?? [])];
+    for (const txn of txns) {
+      const committed = base.txnVersion(txn.appId);
+      if (committed !== undefined && committed >= txn.version) {
         throw new AlphalakeError(
           'CONFLICT',
-          `application ${options.txn.appId} already committed version ${committed} (>= ${options.txn.version})`,
-          { appId: options.txn.appId, committedVersion: committed },
+          `application ${txn.appId} already committed version ${committed} (>= ${txn.version})`,
+          { appId: txn.appId, committedVersion: committed },
         );
       }
     }
@@ -444,10 +456,8 @@ export class DeltaTable {
           metaData: { ...base.metadata, schemaString: toSchemaString(schema), configuration },
         });
       }
-      if (options.txn) {
-        actions.push({
-          txn: { appId: options.txn.appId, version: options.txn.version, lastUpdated: now },
-        });
+      for (const txn of txns) {
+        actions.push({ txn: { appId: txn.appId, version: txn.version, lastUpdated: now } });
       }
       for (const remove of removed) actions.push({ remove });
       for (const add of written.adds) actions.push({ add });
@@ -455,7 +465,7 @@ export class DeltaTable {
       const { version } = await commitWithRetry(this.store, base, {
         operation: mode,
         actions,
-        appId: options.txn?.appId,
+        appIds: new Set(txns.map((txn) => txn.appId)),
         removedPaths,
         readPartitions:
           mode === 'overwrite'

@@ -38,6 +38,7 @@ export {
   type CreateTableOptions,
   type HistoryEntry,
   type OverwriteOptions,
+  type TxnMarker,
   type WriteOptions,
 } from './delta-table.js';
 export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';
