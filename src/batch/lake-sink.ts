@@ -10,7 +10,7 @@ import {
 import type { HistorySink, Reject } from '../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
 import type { Counter } from '../metrics/index.js';
-import type { BusRecord, StartOffsets, StreamBus, Topic } from '../stream/index.js';
+import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 
 /**
