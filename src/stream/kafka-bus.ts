@@ -313,7 +313,7 @@ export class KafkaBus implements StreamBus {
     if (signal?.aborted) return;
     const name = this.options.topicNames[topic];
     const consumer = this.kafka.consumer({
-      groupId: options.group,
+      groupId: kafkaGroupId(options.group, name),
       allowAutoTopicCreation: false,
       // An idle fetch returns after this long; it bounds how long a stop waits for a fetch.
       maxWaitTimeInMs: 500,
@@ -702,7 +702,10 @@ class Subscription<T> {
     if (partitions.length === 0) return;
     const explicit = (await this.options.startOffsets?.(partitions)) ?? new Map<number, string>();
     const [committed] = await retrying(() =>
-      this.admin.fetchOffsets({ groupId: this.options.group, topics: [this.name] }),
+      this.admin.fetchOffsets({
+        groupId: kafkaGroupId(this.options.group, this.name),
+        topics: [this.name],
+      }),
     );
     const committedOf = new Map(committed?.partitions.map((p) => [p.partition, p.offset]));
     for (const partition of partitions) {
@@ -785,6 +788,17 @@ class Subscription<T> {
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
   }
+}
+
+/**
+ * The Kafka consumer group of a bus group on one topic. A bus group is per topic, and it
+ * must be in Kafka too: kafkajs's RoundRobinAssigner spreads the partitions of every topic
+ * a group consumes over all its members, whatever each subscribed to, and a member drops
+ * (never reads) partitions of a topic it did not subscribe to. Two subscriptions of one
+ * group to two topics (the sink: trades and rejects) would each lose partitions.
+ */
+function kafkaGroupId(group: string, topicName: string): string {
+  return `${group}.${topicName}`;
 }
 
 function messageBytes(message: Message): number {

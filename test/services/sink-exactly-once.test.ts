@@ -128,15 +128,24 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
         ...lakeEnv,
       };
       const log: string[] = [];
-      const startSink = (): { child: ChildProcess; exited: Promise<void> } => {
+      const startSink = (): {
+        child: ChildProcess;
+        exited: Promise<void>;
+        running: Promise<void>;
+      } => {
         const child = spawn(process.execPath, [CLI, 'sink'], {
           env,
           stdio: ['ignore', 'pipe', 'pipe'],
         });
-        child.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+        let markRunning = () => {};
+        const running = new Promise<void>((resolve) => (markRunning = resolve));
+        child.stdout!.on('data', (chunk: Buffer) => {
+          log.push(chunk.toString());
+          if (/sink running/.test(chunk.toString())) markRunning();
+        });
         child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        return { child, exited };
+        return { child, exited, running };
       };
 
       const producer = await KafkaBus.connect({
@@ -160,15 +169,21 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
             'trades',
             trades.map((t) => ({ key: t.symbol, value: t })),
           );
-          // Spread the tape over the kills: about 20 s of publishing at the default size.
-          await sleep(300);
+          // Spread the tape over the kills: about 2 minutes of publishing at the default size.
+          await sleep(2_000);
         }
       })();
+      /** Rows in the table after each kill: kills must land while the sink is mid-stream. */
+      const countsAtKills: number[] = [];
       try {
         for (let kill = 0; kill < KILLS; kill++) {
-          await sleep(1_500 + Math.random() * 4_000);
+          // Killed while it consumes and commits (a restart first waits for its group to
+          // rebalance, up to Kafka's session timeout for the killed member).
+          await Promise.race([sink.running, sink.exited]);
+          await sleep(500 + Math.random() * 4_000);
           sink.child.kill('SIGKILL');
           await sink.exited;
+          countsAtKills.push(await countRows(table, storage));
           sink = startSink();
         }
         await publishing;
@@ -202,6 +217,10 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
       const missing = [...Array(TRADES).keys()].filter((i) => !unique.has(`eo-${i}`));
       expect(missing).toEqual([]);
       expect(Number(found.sum)).toBe(expectedSum);
+      console.log(
+        `bronze.trades rows after each SIGKILL: ${countsAtKills.join(', ')} of ${TRADES}`,
+      );
+      expect(countsAtKills.some((count) => count > 0 && count < TRADES)).toBe(true);
     }, 900_000);
   }
 });
