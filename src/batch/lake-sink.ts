@@ -237,33 +237,45 @@ export class LakeSink implements HistorySink {
       const watermark = this.watermarkUs ?? -Infinity;
       const trades = this.pendingTrades;
       this.pendingTrades = [];
-      const late: Sourced<Trade>[] = [];
-      for (const trade of trades) {
-        if (trade.value.ts < watermark) late.push(trade);
-        else {
-          this.unsealed.push(trade);
-          this.noteEventTime(trade);
-        }
-      }
+      const late = trades.filter((trade) => trade.value.ts < watermark);
       // Rejects first: a crash before the trades' commit replays the late trades, whose
       // LATE_EVENT rows may then be written twice (rejects are at least once; trades exactly once).
       const rejects = this.pendingRejects;
       this.pendingRejects = [];
       const now = this.clock.now();
-      await this.commitSourced(
-        this.tables.rejects,
-        this.rejectLog,
-        rejects,
-        [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
-        (rows) => rows.map(rejectRow),
-      );
-      await this.commitSourced(
-        this.tables.trades,
-        this.tradeLog,
-        trades,
-        trades.map((t) => t.value),
-        tradeColumns,
-      );
+      try {
+        await this.commitSourced(
+          this.tables.rejects,
+          this.rejectLog,
+          rejects,
+          [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
+          (rows) => rows.map(rejectRow),
+        );
+      } catch (error) {
+        // Nothing was committed: the next flush tries these again.
+        this.pendingRejects = [...rejects, ...this.pendingRejects];
+        this.pendingTrades = [...trades, ...this.pendingTrades];
+        throw error;
+      }
+      try {
+        await this.commitSourced(
+          this.tables.trades,
+          this.tradeLog,
+          trades,
+          trades.map((t) => t.value),
+          tradeColumns,
+        );
+      } catch (error) {
+        this.pendingTrades = [...trades, ...this.pendingTrades];
+        throw error;
+      }
+      // Only trades bronze holds may be sealed into silver.
+      for (const trade of trades) {
+        if (trade.value.ts >= watermark) {
+          this.unsealed.push(trade);
+          this.noteEventTime(trade);
+        }
+      }
       await this.seal(cutoff ?? this.eventTimeCutoff());
     });
   }
@@ -313,6 +325,8 @@ export class LakeSink implements HistorySink {
     const due: Trade[] = [];
     const later: Sourced<Trade>[] = [];
     for (const trade of this.unsealed) {
+      // Below the watermark another writer (a backfill) sealed the minute already.
+      if (trade.value.ts < from) continue;
       if (trade.value.ts < cutoff) due.push(trade.value);
       else later.push(trade);
     }
