@@ -253,7 +253,10 @@ export class LakeSink implements HistorySink {
         );
       } catch (error) {
         // Nothing was committed: the next flush tries these again.
-        this.pendingRejects = [...rejects, ...this.pendingRejects];
+        this.pendingRejects = await this.resync(this.tables.rejects, this.rejectLog, [
+          ...rejects,
+          ...this.pendingRejects,
+        ]);
         this.pendingTrades = [...trades, ...this.pendingTrades];
         throw error;
       }
@@ -266,7 +269,10 @@ export class LakeSink implements HistorySink {
           tradeColumns,
         );
       } catch (error) {
-        this.pendingTrades = [...trades, ...this.pendingTrades];
+        this.pendingTrades = await this.resync(this.tables.trades, this.tradeLog, [
+          ...trades,
+          ...this.pendingTrades,
+        ]);
         throw error;
       }
       // Only trades bronze holds may be sealed into silver.
@@ -290,14 +296,22 @@ export class LakeSink implements HistorySink {
   ): Promise<void> {
     const holds = this.recorded.get(table)!;
     const next = new Map<string, number>();
+    const first = new Map<string, number>();
     if (log !== undefined) {
       for (const record of records) {
         const appId = offsetAppId(log, record.partition);
         next.set(appId, Math.max(next.get(appId) ?? 0, record.offset + 1));
+        first.set(appId, Math.min(first.get(appId) ?? Infinity, record.offset));
       }
     }
     if (rows.length === 0 && next.size === 0) return;
-    const txns: TxnMarker[] = [...next].map(([appId, version]) => ({ appId, version }));
+    // Each partition's batch must start where the table's version is: a partition that
+    // another sink committed meanwhile (a rebalance moved it) makes this commit CONFLICT.
+    const txns: TxnMarker[] = [...next].map(([appId, version]) => ({
+      appId,
+      version,
+      expected: first.get(appId)!,
+    }));
     const batch = toBatch(rows);
     await table.append(batch, {
       txns,
@@ -305,6 +319,38 @@ export class LakeSink implements HistorySink {
     });
     for (const [appId, version] of next) holds.set(appId, version);
     if (rows.length > 0) this.options.rowsWritten?.inc({ table: table.tablePath }, rows.length);
+  }
+
+  /**
+   * After a failed commit: keeps the records the table does not hold yet. A partition
+   * whose table version is past some of them had another writer (it was reassigned):
+   * those are dropped. One whose version lies before them has a new owner reading from
+   * there: all of its records are dropped (this member no longer reads it).
+   */
+  private async resync<T>(
+    table: DeltaTable,
+    log: string | undefined,
+    records: Sourced<T>[],
+  ): Promise<Sourced<T>[]> {
+    if (log === undefined) return records;
+    const snapshot = await table.snapshot().catch(() => undefined);
+    if (!snapshot) return records;
+    const holds = this.recorded.get(table)!;
+    const kept = new Map<number, Sourced<T>[]>();
+    for (const record of records) {
+      const version = snapshot.txnVersion(offsetAppId(log, record.partition));
+      if (version !== undefined && record.offset < version) continue;
+      kept.set(record.partition, [...(kept.get(record.partition) ?? []), record]);
+    }
+    const result: Sourced<T>[] = [];
+    for (const [partition, list] of kept) {
+      const appId = offsetAppId(log, partition);
+      const version = snapshot.txnVersion(appId);
+      if (version !== undefined) holds.set(appId, version);
+      if (version !== undefined && list[0]!.offset > version) continue;
+      result.push(...list);
+    }
+    return result;
   }
 
   private noteEventTime(trade: Sourced<Trade>): void {

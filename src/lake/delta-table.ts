@@ -72,6 +72,11 @@ export interface CreateTableOptions {
 export interface TxnMarker {
   readonly appId: string;
   readonly version: number;
+  /**
+   * The version the table must hold for `appId` before this commit (when it holds one):
+   * a batch of source offsets [expected, version) commits only right after the previous.
+   */
+  readonly expected?: number;
 }
 
 export interface WriteOptions {
@@ -387,6 +392,13 @@ export class DeltaTable {
         throw new AlphalakeError(
           'CONFLICT',
           `application ${txn.appId} already committed version ${committed} (>= ${txn.version})`,
+          { appId: txn.appId, committedVersion: committed },
+        );
+      }
+      if (committed !== undefined && txn.expected !== undefined && committed !== txn.expected) {
+        throw new AlphalakeError(
+          'CONFLICT',
+          `application ${txn.appId} is at version ${committed}, not ${txn.expected} where this batch starts`,
           { appId: txn.appId, committedVersion: committed },
         );
       }

@@ -115,6 +115,25 @@ describe('DeltaTable on a local folder', () => {
     expect(rows).toHaveLength(2 + 1 + 2);
   });
 
+  it('commits a batch of offsets only right after the previous one (txn expected)', async () => {
+    const table = await create();
+    const appId = 'lake-sink:trades:0';
+    await table.append(trades('AAPL', '2024-01-02', 1), {
+      txns: [{ appId, version: 10, expected: 0 }],
+    });
+    // Another writer got to 10 first: a batch that starts at 12 (a gap) or at 5 (an overlap) is refused.
+    for (const expected of [12, 5]) {
+      await expect(
+        table.append(trades('AAPL', '2024-01-02', 1), { txns: [{ appId, version: 15, expected }] }),
+      ).rejects.toSatisfy((e) => isAlphalakeError(e, 'CONFLICT'));
+    }
+    await table.append(trades('AAPL', '2024-01-02', 1), {
+      txns: [{ appId, version: 15, expected: 10 }],
+    });
+    expect((await table.snapshot()).txnVersion(appId)).toBe(15);
+    expect((await table.query({})).rows).toHaveLength(2);
+  });
+
   it('prunes by partition and stats and filters with parameters', async () => {
     const table = await create();
     await table.append([...trades('AAPL', '2024-01-02', 5), ...trades('MSFT', '2024-01-02', 5)]);
