@@ -111,117 +111,130 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
     for (const home of homes) await rm(home, { recursive: true, force: true });
   });
 
-  for (const lake of LAKES) {
-    it(`holds each of ${TRADES} trades once after ${KILLS} kills, lake on ${lake.name}`, async () => {
-      const home = await mkdtemp(path.join(os.tmpdir(), 'alphalake-eo-'));
-      homes.push(home);
-      const prefix = `alphalake-eo-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-      const { env: lakeEnv, table, storage } = lake.settings(home);
-      const env = {
-        PATH: process.env.PATH ?? '',
-        ALPHALAKE_HOME: home,
-        KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-        KAFKA_TOPIC_PREFIX: prefix,
-        KAFKA_PARTITIONS: String(PARTITIONS),
-        BATCH_INTERVAL_SECONDS: '1',
-        SIM_ENABLED: 'false',
-        ...lakeEnv,
-      };
-      const log: string[] = [];
-      const startSink = (): {
-        child: ChildProcess;
-        exited: Promise<void>;
-        running: Promise<void>;
-      } => {
-        const child = spawn(process.execPath, [CLI, 'sink'], {
-          env,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let markRunning = () => {};
-        const running = new Promise<void>((resolve) => (markRunning = resolve));
-        child.stdout!.on('data', (chunk: Buffer) => {
-          log.push(chunk.toString());
-          if (/sink running/.test(chunk.toString())) markRunning();
-        });
-        child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-        return { child, exited, running };
-      };
+  const CASES = [
+    ...LAKES.map((lake) => ({ lake, sinks: 1 })),
+    // Two sink processes share the partitions (and take them over from each other).
+    { lake: LAKES[0]!, sinks: 2 },
+  ];
+  for (const { lake, sinks } of CASES) {
+    const title = `holds each of ${TRADES} trades once after ${KILLS} kills of ${sinks === 1 ? 'the sink' : `one of ${sinks} sinks`}, lake on ${lake.name}`;
+    it(
+      title,
+      async () => {
+        const home = await mkdtemp(path.join(os.tmpdir(), 'alphalake-eo-'));
+        homes.push(home);
+        const prefix = `alphalake-eo-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
+        const { env: lakeEnv, table, storage } = lake.settings(home);
+        const env = {
+          PATH: process.env.PATH ?? '',
+          ALPHALAKE_HOME: home,
+          KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+          KAFKA_TOPIC_PREFIX: prefix,
+          KAFKA_PARTITIONS: String(PARTITIONS),
+          BATCH_INTERVAL_SECONDS: '1',
+          SIM_ENABLED: 'false',
+          ...lakeEnv,
+        };
+        const log: string[] = [];
+        const startSink = (): {
+          child: ChildProcess;
+          exited: Promise<void>;
+          running: Promise<void>;
+        } => {
+          const child = spawn(process.execPath, [CLI, 'sink'], {
+            env,
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let markRunning = () => {};
+          const running = new Promise<void>((resolve) => (markRunning = resolve));
+          child.stdout!.on('data', (chunk: Buffer) => {
+            log.push(chunk.toString());
+            if (/sink running/.test(chunk.toString())) markRunning();
+          });
+          child.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+          const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+          return { child, exited, running };
+        };
 
-      const producer = await KafkaBus.connect({
-        brokers: endpoints.kafkaBrokers,
-        clientId: 'alphalake-eo-producer',
-        topicNames: Object.fromEntries(TOPICS.map((t) => [t, `${prefix}${t}`])) as Record<
-          Topic,
-          string
-        >,
-        partitions: PARTITIONS,
-      });
-      // The tape ends a few minutes before now, so the sink can seal its minutes.
-      const base = floorToMinute(Date.now() * 1_000) - 30 * MINUTE_US;
-      let sink = startSink();
-      const publishing = (async () => {
-        const chunk = 5_000;
-        for (let from = 0; from < TRADES; from += chunk) {
-          const trades: Trade[] = [];
-          for (let i = from; i < Math.min(TRADES, from + chunk); i++) trades.push(tradeAt(i, base));
-          await producer.publish(
-            'trades',
-            trades.map((t) => ({ key: t.symbol, value: t })),
-          );
-          // Spread the tape over the kills: about 2 minutes of publishing at the default size.
-          await sleep(2_000);
+        const producer = await KafkaBus.connect({
+          brokers: endpoints.kafkaBrokers,
+          clientId: 'alphalake-eo-producer',
+          topicNames: Object.fromEntries(TOPICS.map((t) => [t, `${prefix}${t}`])) as Record<
+            Topic,
+            string
+          >,
+          partitions: PARTITIONS,
+        });
+        // The tape ends a few minutes before now, so the sink can seal its minutes.
+        const base = floorToMinute(Date.now() * 1_000) - 30 * MINUTE_US;
+        const running = Array.from({ length: sinks }, () => startSink());
+        const publishing = (async () => {
+          const chunk = 5_000;
+          for (let from = 0; from < TRADES; from += chunk) {
+            const trades: Trade[] = [];
+            for (let i = from; i < Math.min(TRADES, from + chunk); i++)
+              trades.push(tradeAt(i, base));
+            await producer.publish(
+              'trades',
+              trades.map((t) => ({ key: t.symbol, value: t })),
+            );
+            // Spread the tape over the kills: about 2 minutes of publishing at the default size.
+            await sleep(2_000);
+          }
+        })();
+        /** Rows in the table after each kill: kills must land while the sink is mid-stream. */
+        const countsAtKills: number[] = [];
+        try {
+          for (let kill = 0; kill < KILLS; kill++) {
+            // Killed while it consumes and commits (a restart first waits for its group to
+            // rebalance, up to Kafka's session timeout for the killed member).
+            const victim = Math.floor(Math.random() * sinks);
+            const sink = running[victim]!;
+            await Promise.race([sink.running, sink.exited]);
+            await sleep(500 + Math.random() * 4_000);
+            sink.child.kill('SIGKILL');
+            await sink.exited;
+            countsAtKills.push(await countRows(table, storage));
+            running[victim] = startSink();
+          }
+          await publishing;
+          // The last sink runs until delta-rs sees every trade (or stops seeing progress).
+          let seen = -1;
+          let still = 0;
+          for (;;) {
+            await sleep(2_000);
+            const count = await countRows(table, storage);
+            if (count >= TRADES) break;
+            still = count === seen ? still + 1 : 0;
+            seen = count;
+            if (still >= 30) break;
+          }
+        } finally {
+          for (const sink of running) sink.child.kill('SIGTERM');
+          await Promise.all(running.map((sink) => sink.exited));
+          await producer.close();
         }
-      })();
-      /** Rows in the table after each kill: kills must land while the sink is mid-stream. */
-      const countsAtKills: number[] = [];
-      try {
-        for (let kill = 0; kill < KILLS; kill++) {
-          // Killed while it consumes and commits (a restart first waits for its group to
-          // rebalance, up to Kafka's session timeout for the killed member).
-          await Promise.race([sink.running, sink.exited]);
-          await sleep(500 + Math.random() * 4_000);
-          sink.child.kill('SIGKILL');
-          await sink.exited;
-          countsAtKills.push(await countRows(table, storage));
-          sink = startSink();
-        }
-        await publishing;
-        // The last sink runs until delta-rs sees every trade (or stops seeing progress).
-        let seen = -1;
-        let still = 0;
-        for (;;) {
-          await sleep(2_000);
-          const count = await countRows(table, storage);
-          if (count >= TRADES) break;
-          still = count === seen ? still + 1 : 0;
-          seen = count;
-          if (still >= 30) break;
-        }
-      } finally {
-        sink.child.kill('SIGTERM');
-        await sink.exited;
-        await producer.close();
-      }
-      const ids = path.join(home, 'oracle.py');
-      await writeFile(ids, ORACLE);
-      const { stdout } = await run(endpoints.python, [ids, table, JSON.stringify(storage)], {
-        maxBuffer: 512 * 1024 * 1024,
-      });
-      const found = JSON.parse(stdout) as { count: number; ids: string[]; sum: string };
-      let expectedSum = 0;
-      for (let i = 0; i < TRADES; i++) expectedSum += tradeAt(i, base).price;
-      expect(found.count, log.join('').slice(-4_000)).toBe(TRADES);
-      const unique = new Set(found.ids);
-      expect(unique.size).toBe(TRADES);
-      const missing = [...Array(TRADES).keys()].filter((i) => !unique.has(`eo-${i}`));
-      expect(missing).toEqual([]);
-      expect(Number(found.sum)).toBe(expectedSum);
-      console.log(
-        `bronze.trades rows after each SIGKILL: ${countsAtKills.join(', ')} of ${TRADES}`,
-      );
-      expect(countsAtKills.some((count) => count > 0 && count < TRADES)).toBe(true);
-    }, 900_000);
+        const ids = path.join(home, 'oracle.py');
+        await writeFile(ids, ORACLE);
+        const { stdout } = await run(endpoints.python, [ids, table, JSON.stringify(storage)], {
+          maxBuffer: 512 * 1024 * 1024,
+        });
+        const found = JSON.parse(stdout) as { count: number; ids: string[]; sum: string };
+        let expectedSum = 0;
+        for (let i = 0; i < TRADES; i++) expectedSum += tradeAt(i, base).price;
+        expect(found.count, log.join('').slice(-4_000)).toBe(TRADES);
+        const unique = new Set(found.ids);
+        expect(unique.size).toBe(TRADES);
+        const missing = [...Array(TRADES).keys()].filter((i) => !unique.has(`eo-${i}`));
+        expect(missing).toEqual([]);
+        expect(Number(found.sum)).toBe(expectedSum);
+        console.log(
+          `bronze.trades rows after each SIGKILL: ${countsAtKills.join(', ')} of ${TRADES}`,
+        );
+        expect(countsAtKills.some((count) => count > 0 && count < TRADES)).toBe(true);
+      },
+      900_000,
+    );
   }
 });
 
