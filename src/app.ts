@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   LakeBrowser,
   maintainLake,
@@ -15,6 +16,7 @@ import {
   SECOND_US,
   systemClock,
   type Clock,
+  type Trade,
 } from './domain/index.js';
 import {
   backfillFromSimulator,
@@ -226,6 +228,7 @@ export async function createPlatform(
         });
       }
       if (runs('speed')) await speed.start(signal);
+      else if (runs('api')) await relayLiveTrades(bus, hub, signal);
       if (runs('sink')) await sink.start(bus, signal, { timer: live });
       else if (live) {
         // The sink runs in another process: follow its committed watermark in the table.
@@ -287,6 +290,24 @@ export async function createPlatform(
       await speedStore.close();
     },
   };
+}
+
+/**
+ * An api process without the speed layer still serves live trade subscriptions: it reads
+ * the trades topic in a group of its own (every api process sees every trade, from the
+ * end as of its start) and hands them to its live hub. Live bars need the speed layer's
+ * aggregation, so an api alone does not push them.
+ */
+async function relayLiveTrades(bus: StreamBus, hub: LiveHub, signal: AbortSignal): Promise<void> {
+  await bus.subscribe<Trade>(
+    'trades',
+    async (records) =>
+      hub.publish(
+        'trade',
+        records.map((record) => record.value),
+      ),
+    { group: `api-live-${randomUUID()}`, signal },
+  );
 }
 
 /** The stream bus: in-process, or Kafka (KAFKA_BROKERS). */
