@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
@@ -8,7 +9,7 @@ import {
   openMedallion,
   type Medallion,
 } from './batch/index.js';
-import type { Config, LakeProfile, SpeedStoreProfile } from './config/index.js';
+import type { BusProfile, Config, LakeProfile, Role, SpeedStoreProfile } from './config/index.js';
 import {
   calendarNamed,
   floorToMinute,
@@ -16,6 +17,7 @@ import {
   SECOND_US,
   systemClock,
   type Clock,
+  type Trade,
 } from './domain/index.js';
 import {
   backfillFromSimulator,
@@ -41,8 +43,8 @@ import {
   type SpeedStore,
 } from './speed/index.js';
 import { MetricsRegistry } from './metrics/index.js';
-import { MemoryBus, type StreamBus } from './stream/index.js';
-import type { ApiServices } from './graphql/index.js';
+import { KafkaBus, MemoryBus, type StreamBus } from './stream/index.js';
+import type { ApiServices, BackendHealth } from './graphql/index.js';
 
 /**
  * The composition root: the only place that picks adapters. Everything else
@@ -50,6 +52,8 @@ import type { ApiServices } from './graphql/index.js';
  */
 export interface Platform {
   readonly config: Config;
+  /** The roles this process runs (config.roles): `start` starts only their parts. */
+  readonly roles: readonly Role[];
   readonly clock: Clock;
   readonly store: ObjectStore;
   readonly bus: StreamBus;
@@ -66,9 +70,14 @@ export interface Platform {
   readonly feed: SimulatorFeed | undefined;
   readonly api: ApiServices;
   readonly ready: boolean;
+  /** Each configured backend and whether it answers now (for `/readyz`). */
+  backends(signal?: AbortSignal): Promise<Readonly<Record<string, BackendHealth>>>;
   /**
-   * Backfills history, starts the consumers and, unless `live` is false, the
-   * timers (simulator feed, sink flushes, speed eviction). Tests drive a platform
+   * Starts the parts of this process's roles: `ingest` backfills history and runs the
+   * simulator feed; `sink` consumes the bus into the lake; `speed` consumes it into the
+   * speed store and live hub; `api` follows the lake's watermark from the table (when
+   * the sink runs elsewhere). Unless `live` is false it also starts the timers
+   * (simulator feed, sink flushes, speed eviction, maintenance). Tests drive a platform
    * with `live: false` and call `feed.pump` and `sink.flush` themselves.
    */
   start(options?: { live?: boolean }): Promise<StartReport>;
@@ -91,9 +100,16 @@ export async function createPlatform(
   deps: PlatformDependencies = {},
 ): Promise<Platform> {
   const clock = deps.clock ?? systemClock;
+  const roles = config.roles;
+  const runs = (role: Role) => roles.includes(role);
   const store = openLakeStore(config.profile.lake);
-  const bus: StreamBus = new MemoryBus();
-  const speedStore = await openSpeedStore(config.profile.speedStore, clock);
+  const bus = await openBus(config.profile.bus);
+  // Only the api and the speed layer use the speed store: a sink or a producer alone
+  // does not connect to Cassandra (an unused in-process store stands in).
+  const speedStore =
+    runs('api') || runs('speed')
+      ? await openSpeedStore(config.profile.speedStore, clock)
+      : new MemorySpeedStore();
   const hub = new LiveHub();
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
   configureDuckDB({ maxConnections: config.duckdbConnections });
@@ -201,6 +217,7 @@ export async function createPlatform(
 
   return {
     config,
+    roles,
     clock,
     store,
     bus,
@@ -232,11 +249,32 @@ export async function createPlatform(
       return ready;
     },
 
+    async backends(signal) {
+      const [busHealth, lakeHealth] = await Promise.all([
+        bus.health(signal).catch((error: unknown) => ({
+          ready: false,
+          detail: (error as Error).message,
+        })),
+        tables.bars1m.snapshot(undefined, signal).then(
+          (snapshot) => ({
+            ready: true,
+            detail: `${tables.bars1m.tablePath} at version ${snapshot.version}`,
+          }),
+          (error: unknown) => ({ ready: false, detail: (error as Error).message }),
+        ),
+      ]);
+      return {
+        bus: { backend: config.profile.bus.backend, ...busHealth },
+        lake: { backend: config.profile.lake.backend, ...lakeHealth },
+      };
+    },
+
     async start(options = {}) {
       const live = options.live ?? true;
       const signal = lifetime.signal;
       let backfill: BackfillResult | undefined;
-      if (simulator) {
+      if (simulator && runs('ingest')) {
+        // History is the producer's to fill: it writes through the sink's commit path.
         backfill = await backfillFromSimulator({
           simulator,
           ingestor,
@@ -247,9 +285,19 @@ export async function createPlatform(
           signal,
         });
       }
-      await speed.start(signal);
-      await sink.start(bus, signal, { timer: live });
-      if (simulator) {
+      if (runs('speed')) await speed.start(signal);
+      else if (runs('api')) await relayLiveTrades(bus, hub, signal);
+      if (runs('sink')) await sink.start(bus, signal, { timer: live });
+      else if (live) {
+        // The sink runs in another process: follow its committed watermark in the table.
+        const follow = setInterval(() => {
+          sink
+            .refreshWatermark()
+            .catch((error) => console.error('watermark refresh failed:', error));
+        }, config.batchIntervalSeconds * 1000);
+        signal.addEventListener('abort', () => clearInterval(follow), { once: true });
+      }
+      if (simulator && runs('ingest')) {
         // The lake holds everything before the watermark; the live tape starts there.
         feed = new SimulatorFeed(
           simulator,
@@ -259,7 +307,7 @@ export async function createPlatform(
         );
         if (live) void feed.run(signal);
       }
-      if (live && config.maintenanceIntervalMinutes > 0) {
+      if (live && runs('sink') && config.maintenanceIntervalMinutes > 0) {
         const maintenance = setInterval(() => {
           maintainLake(tables, signal)
             .then(({ results }) => {
@@ -275,7 +323,7 @@ export async function createPlatform(
         }, config.maintenanceIntervalMinutes * 60_000);
         signal.addEventListener('abort', () => clearInterval(maintenance), { once: true });
       }
-      if (live) {
+      if (live && runs('speed')) {
         const retention = config.speedRetentionMinutes * MINUTE_US;
         const evict = setInterval(() => {
           const watermark = sink.watermark() ?? clock.now();
@@ -294,11 +342,44 @@ export async function createPlatform(
     async stop() {
       lifetime.abort();
       loopDelay.disable();
-      await sink.flush().catch((error) => console.error('final lake flush failed:', error));
+      if (runs('sink')) {
+        await sink.flush().catch((error) => console.error('final lake flush failed:', error));
+      }
       await bus.close();
       await speedStore.close();
     },
   };
+}
+
+/**
+ * An api process without the speed layer still serves live trade subscriptions: it reads
+ * the trades topic in a group of its own (every api process sees every trade, from the
+ * end as of its start) and hands them to its live hub. Live bars need the speed layer's
+ * aggregation, so an api alone does not push them.
+ */
+async function relayLiveTrades(bus: StreamBus, hub: LiveHub, signal: AbortSignal): Promise<void> {
+  await bus.subscribe<Trade>(
+    'trades',
+    async (records) =>
+      hub.publish(
+        'trade',
+        records.map((record) => record.value),
+      ),
+    { group: `api-live-${randomUUID()}`, signal },
+  );
+}
+
+/** The stream bus: in-process, or Kafka (KAFKA_BROKERS). */
+async function openBus(profile: BusProfile): Promise<StreamBus> {
+  if (profile.backend === 'memory') return new MemoryBus();
+  return KafkaBus.connect({
+    brokers: profile.brokers,
+    clientId: profile.clientId,
+    topicNames: profile.topics,
+    partitions: profile.partitions,
+    replicationFactor: profile.replicationFactor,
+    compression: profile.compression,
+  });
 }
 
 /** The object store the lake lives on: a local folder, or S3 (LAKE_URI=s3://…). */

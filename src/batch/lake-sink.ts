@@ -8,20 +8,29 @@ import {
   type Trade,
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
-import type { ColumnBatch, DeltaTable } from '../lake/index.js';
+import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
 import type { Counter } from '../metrics/index.js';
-import type { BusRecord, StreamBus } from '../stream/index.js';
+import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 
 /**
- * The Delta `txn` appId under which the sink commits; its version is the watermark in
- * epoch minutes (the watermark, in µs, is always minute-aligned, so nothing is lost, and
- * tables written before the switch to µs keep their meaning).
+ * The Delta `txn` appId of the sink's event-time progress; its version is the watermark
+ * in epoch minutes (the watermark, in µs, is always minute-aligned, so nothing is lost,
+ * and tables written before the switch to µs keep their meaning). `silver.bars_1m` holds
+ * the watermark; `bronze.trades` holds the end of the history written by backfills.
  */
 export const SINK_APP_ID = 'alphalake-lake-sink';
 
+/**
+ * The Delta `txn` appId of the sink's progress through one partition of one bus log
+ * (`bus.logName(topic)`): its version is the next offset to read. See docs/sink.md.
+ */
+export function offsetAppId(log: string, partition: number): string {
+  return `lake-sink:${log}:${partition}`;
+}
+
 export interface LakeSinkOptions {
-  /** How often completed minutes move from the stream into the lake (wall time, ms: a timer). */
+  /** How often consumed records move from the stream into the lake (wall time, ms: a timer). */
   readonly intervalMs: number;
   /** How long after a minute ends its last trades may still arrive, µs of event time. */
   readonly allowedLatenessUs: number;
@@ -29,23 +38,46 @@ export interface LakeSinkOptions {
   readonly rowsWritten?: Counter;
 }
 
+/** A consumed record and where it came from. */
+interface Sourced<T> {
+  readonly value: T;
+  readonly partition: number;
+  readonly offset: number;
+}
+
 /**
- * The batch layer's writer. Trades from the bus are buffered; every interval the
- * completed minutes go to `bronze.trades` and their bars to `silver.bars_1m`, each
- * in one Delta commit carrying a `txn` action (PROTOCOL.md "Transaction
- * Identifiers") whose version is the new watermark in epoch minutes. On restart the
- * table says how far it got, so a replay of the same range is skipped table by table:
- * nothing is written twice, nothing is lost. Trades that arrive after their minute was
- * committed go to `bronze.rejects` as LATE_EVENT.
+ * The batch layer's writer, exactly once from the bus into the lake (docs/sink.md).
+ *
+ * - `bronze.trades` receives every consumed trade in micro-batches, each one Delta commit
+ *   with a `txn` action per bus partition it covers (PROTOCOL.md "Transaction
+ *   Identifiers"): appId `offsetAppId(log, partition)`, version = the next offset to read.
+ *   The commit is atomic, so a batch's rows and its offsets become visible together.
+ * - `silver.bars_1m` receives the bars of sealed minutes (minutes the stream of every
+ *   partition has moved `allowedLatenessUs` past), with a `txn` for the watermark
+ *   (SINK_APP_ID, epoch minutes) and per partition the lowest offset whose trade is not
+ *   in a sealed minute yet.
+ * - `bronze.rejects` receives the rejects topic the same way as bronze.trades, and trades
+ *   older than the watermark when first flushed (LATE_EVENT: in bronze, not in any bar).
+ *
+ * On subscribe the bus asks where to start: the lowest of the tables' recorded offsets.
+ * A replayed record below a table's offset is not written to that table again.
  */
 export class LakeSink implements HistorySink {
   /** Epoch µs, minute-aligned. */
   private watermarkUs: number | undefined;
-  private readonly tableWatermarks = new Map<DeltaTable, number | undefined>();
-  private pendingTrades: Trade[] = [];
-  private pendingRejects: Reject[] = [];
-  /** The latest event time the stream has delivered. */
-  private latestEventTs = -Infinity;
+  /** Where history written by writeHistory ends, per table (µs). */
+  private readonly historyMarks = new Map<DeltaTable, number | undefined>();
+  /** Next offset each table holds, by appId (bronze.trades, bronze.rejects, silver.bars_1m). */
+  private readonly recorded = new Map<DeltaTable, Map<string, number>>();
+  private tradeLog: string | undefined;
+  private rejectLog: string | undefined;
+  /** Trades consumed and not yet in bronze.trades. */
+  private pendingTrades: Sourced<Trade>[] = [];
+  /** Trades in bronze, not late, of minutes not sealed in silver yet. */
+  private unsealed: Sourced<Trade>[] = [];
+  private pendingRejects: Sourced<Reject>[] = [];
+  /** The latest event time each partition has delivered (into `unsealed`). */
+  private readonly latestEventTs = new Map<number, number>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners = new Set<(watermark: number) => void>();
 
@@ -57,14 +89,13 @@ export class LakeSink implements HistorySink {
 
   static async open(tables: Medallion, clock: Clock, options: LakeSinkOptions): Promise<LakeSink> {
     const sink = new LakeSink(tables, clock, options);
+    for (const table of [tables.trades, tables.bars1m, tables.rejects])
+      sink.recorded.set(table, new Map());
     for (const table of [tables.trades, tables.bars1m]) {
       const version = (await table.snapshot()).txnVersion(SINK_APP_ID);
-      sink.tableWatermarks.set(table, version === undefined ? undefined : version * MINUTE_US);
+      sink.historyMarks.set(table, version === undefined ? undefined : version * MINUTE_US);
     }
-    const marks = [...sink.tableWatermarks.values()];
-    sink.watermarkUs = marks.some((m) => m === undefined)
-      ? undefined
-      : Math.min(...(marks as number[]));
+    sink.watermarkUs = sink.historyMarks.get(tables.bars1m);
     return sink;
   }
 
@@ -77,28 +108,53 @@ export class LakeSink implements HistorySink {
     return () => this.listeners.delete(listener);
   }
 
-  /** Consumes trades and rejects from the bus and flushes on a timer until the signal aborts. */
+  /** Reads the watermark the table holds (a sink in another process may have moved it). */
+  async refreshWatermark(signal?: AbortSignal): Promise<number | undefined> {
+    const version = (await this.tables.bars1m.snapshot(undefined, signal)).txnVersion(SINK_APP_ID);
+    if (version !== undefined) this.advanceWatermark(version * MINUTE_US);
+    return this.watermarkUs;
+  }
+
+  /**
+   * Consumes trades and rejects from the bus, starting each partition where the tables
+   * say, and flushes on a timer until the signal aborts.
+   */
   async start(
     bus: StreamBus,
     signal: AbortSignal,
     options: { timer?: boolean } = {},
   ): Promise<void> {
+    const tradeLog = (this.tradeLog = bus.logName('trades'));
+    const rejectLog = (this.rejectLog = bus.logName('rejects'));
     await bus.subscribe<Trade>(
       'trades',
-      async (records: readonly BusRecord<Trade>[]) => {
-        for (const record of records) {
-          this.pendingTrades.push(record.value);
-          if (record.value.ts > this.latestEventTs) this.latestEventTs = record.value.ts;
-        }
+      async (records: readonly BusRecord<Trade>[]) => this.onTrades(tradeLog, records),
+      {
+        group: 'lake-sink',
+        fromBeginning: true,
+        signal,
+        startOffsets: (partitions) =>
+          this.startOffsets(tradeLog, partitions, [this.tables.trades, this.tables.bars1m]),
       },
-      { group: 'lake-sink', signal },
     );
     await bus.subscribe<Reject>(
       'rejects',
       async (records: readonly BusRecord<Reject>[]) => {
-        for (const record of records) this.pendingRejects.push(record.value);
+        const holds = this.recorded.get(this.tables.rejects)!;
+        for (const record of records) {
+          const offset = Number(record.offset);
+          if (offset >= (holds.get(offsetAppId(rejectLog, record.partition)) ?? 0)) {
+            this.pendingRejects.push({ value: record.value, partition: record.partition, offset });
+          }
+        }
       },
-      { group: 'lake-sink', signal },
+      {
+        group: 'lake-sink',
+        fromBeginning: true,
+        signal,
+        startOffsets: (partitions) =>
+          this.startOffsets(rejectLog, partitions, [this.tables.rejects]),
+      },
     );
     if (options.timer === false) return;
     const timer = setInterval(() => {
@@ -108,42 +164,247 @@ export class LakeSink implements HistorySink {
   }
 
   /**
-   * Commits every buffered trade of the minutes that ended before `cutoff` and moves
-   * the watermark there. By default the cutoff follows event time, not the wall clock:
-   * a minute is complete once the stream has moved `allowedLatenessUs` past its end
-   * (bounded out-of-orderness), so a source that lags never has its minutes sealed
-   * before it delivered them. Rejects are written whatever the cutoff.
+   * The table is the truth: each partition starts at the lowest next offset the given
+   * tables recorded for it (Kafka's committed offsets are only a hint). Called on every
+   * assignment, so the recorded offsets are read again from the tables' latest versions.
    */
-  flush(cutoff = this.eventTimeCutoff()): Promise<void> {
+  private startOffsets(
+    log: string,
+    partitions: readonly number[],
+    tables: readonly DeltaTable[],
+  ): Promise<StartOffsets> {
     return this.serialized(async () => {
-      const from = this.watermarkUs ?? earliestMinute(this.pendingTrades);
-      if (from === undefined || cutoff <= from) {
-        if (this.pendingRejects.length > 0) {
-          const rejects = this.pendingRejects;
-          this.pendingRejects = [];
-          await this.writeRejects(rejects);
+      // Whatever this member buffered of these partitions is delivered again from the
+      // tables' offsets (an assignment after a rebalance may repeat one it had).
+      const assigned = new Set(partitions);
+      const kept = <T>(records: Sourced<T>[]) => records.filter((r) => !assigned.has(r.partition));
+      if (log === this.rejectLog) this.pendingRejects = kept(this.pendingRejects);
+      else {
+        this.pendingTrades = kept(this.pendingTrades);
+        this.unsealed = kept(this.unsealed);
+        for (const partition of partitions) this.latestEventTs.delete(partition);
+      }
+      const starts = new Map<number, string>();
+      for (const table of tables) {
+        const snapshot = await table.snapshot();
+        const holds = this.recorded.get(table)!;
+        for (const partition of partitions) {
+          const appId = offsetAppId(log, partition);
+          // No txn: nothing of this partition is in the table yet, so from its beginning.
+          const version = snapshot.txnVersion(appId) ?? 0;
+          holds.set(appId, version);
+          const start = starts.get(partition);
+          if (start === undefined || version < Number(start))
+            starts.set(partition, String(version));
         }
-        return;
       }
-      const due: Trade[] = [];
-      const late: Trade[] = [];
-      const later: Trade[] = [];
-      for (const trade of this.pendingTrades) {
-        if (trade.ts < from) late.push(trade);
-        else if (trade.ts < cutoff) due.push(trade);
-        else later.push(trade);
-      }
-      const now = this.clock.now();
-      const rejects = [...this.pendingRejects, ...late.map((trade) => lateReject(trade, now))];
-      await this.commitRange({ from, to: cutoff }, due, rejects);
-      this.pendingTrades = later;
-      this.pendingRejects = [];
+      if (tables.includes(this.tables.bars1m)) await this.refreshWatermark();
+      return starts;
     });
   }
 
+  private async onTrades(log: string, records: readonly BusRecord<Trade>[]): Promise<void> {
+    const bronze = this.recorded.get(this.tables.trades)!;
+    const silver = this.recorded.get(this.tables.bars1m)!;
+    for (const record of records) {
+      const offset = Number(record.offset);
+      const appId = offsetAppId(log, record.partition);
+      const sourced = { value: record.value, partition: record.partition, offset };
+      if (offset >= (bronze.get(appId) ?? 0)) {
+        this.pendingTrades.push(sourced);
+      } else if (
+        offset >= (silver.get(appId) ?? 0) &&
+        record.value.ts >= (this.watermarkUs ?? -Infinity)
+      ) {
+        // Replayed: in bronze already, but its minute was not sealed in silver yet.
+        this.unsealed.push(sourced);
+        this.noteEventTime(sourced);
+      }
+    }
+  }
+
+  /**
+   * Commits the consumed trades to bronze, then the bars of every minute that ended
+   * before `cutoff` to silver, and moves the watermark there. By default the cutoff
+   * follows event time, not the wall clock: a minute is complete once the stream of
+   * every partition has moved `allowedLatenessUs` past its end (bounded
+   * out-of-orderness), so a source that lags never has its minutes sealed before it
+   * delivered them. Rejects are written whatever the cutoff.
+   */
+  flush(cutoff?: number): Promise<void> {
+    return this.serialized(async () => {
+      await this.refreshWatermark();
+      const watermark = this.watermarkUs ?? -Infinity;
+      const trades = this.pendingTrades;
+      this.pendingTrades = [];
+      const late = trades.filter((trade) => trade.value.ts < watermark);
+      // Rejects first: a crash before the trades' commit replays the late trades, whose
+      // LATE_EVENT rows may then be written twice (rejects are at least once; trades exactly once).
+      const rejects = this.pendingRejects;
+      this.pendingRejects = [];
+      const now = this.clock.now();
+      try {
+        await this.commitSourced(
+          this.tables.rejects,
+          this.rejectLog,
+          rejects,
+          [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
+          (rows) => rows.map(rejectRow),
+        );
+      } catch (error) {
+        // Nothing was committed: the next flush tries these again.
+        this.pendingRejects = await this.resync(this.tables.rejects, this.rejectLog, [
+          ...rejects,
+          ...this.pendingRejects,
+        ]);
+        this.pendingTrades = [...trades, ...this.pendingTrades];
+        throw error;
+      }
+      try {
+        await this.commitSourced(
+          this.tables.trades,
+          this.tradeLog,
+          trades,
+          trades.map((t) => t.value),
+          tradeColumns,
+        );
+      } catch (error) {
+        this.pendingTrades = await this.resync(this.tables.trades, this.tradeLog, [
+          ...trades,
+          ...this.pendingTrades,
+        ]);
+        throw error;
+      }
+      // Only trades bronze holds may be sealed into silver.
+      for (const trade of trades) {
+        if (trade.value.ts >= watermark) {
+          this.unsealed.push(trade);
+          this.noteEventTime(trade);
+        }
+      }
+      await this.seal(cutoff ?? this.eventTimeCutoff());
+    });
+  }
+
+  /** Appends `rows` with one txn per partition of `records`: version = its last offset + 1. */
+  private async commitSourced<T, R>(
+    table: DeltaTable,
+    log: string | undefined,
+    records: readonly Sourced<T>[],
+    rows: readonly R[],
+    toBatch: (rows: readonly R[]) => ColumnBatch | Record<string, unknown>[],
+  ): Promise<void> {
+    const holds = this.recorded.get(table)!;
+    const next = new Map<string, number>();
+    const first = new Map<string, number>();
+    if (log !== undefined) {
+      for (const record of records) {
+        const appId = offsetAppId(log, record.partition);
+        next.set(appId, Math.max(next.get(appId) ?? 0, record.offset + 1));
+        first.set(appId, Math.min(first.get(appId) ?? Infinity, record.offset));
+      }
+    }
+    if (rows.length === 0 && next.size === 0) return;
+    // Each partition's batch must start where the table's version is: a partition that
+    // another sink committed meanwhile (a rebalance moved it) makes this commit CONFLICT.
+    const txns: TxnMarker[] = [...next].map(([appId, version]) => ({
+      appId,
+      version,
+      expected: first.get(appId)!,
+    }));
+    const batch = toBatch(rows);
+    await table.append(batch, {
+      txns,
+      commitInfo: { alphalake: { sink: 'lake-sink', offsets: Object.fromEntries(next) } },
+    });
+    for (const [appId, version] of next) holds.set(appId, version);
+    if (rows.length > 0) this.options.rowsWritten?.inc({ table: table.tablePath }, rows.length);
+  }
+
+  /**
+   * After a failed commit: keeps the records the table does not hold yet. A partition
+   * whose table version is past some of them had another writer (it was reassigned):
+   * those are dropped. One whose version lies before them has a new owner reading from
+   * there: all of its records are dropped (this member no longer reads it).
+   */
+  private async resync<T>(
+    table: DeltaTable,
+    log: string | undefined,
+    records: Sourced<T>[],
+  ): Promise<Sourced<T>[]> {
+    if (log === undefined) return records;
+    const snapshot = await table.snapshot().catch(() => undefined);
+    if (!snapshot) return records;
+    const holds = this.recorded.get(table)!;
+    const kept = new Map<number, Sourced<T>[]>();
+    for (const record of records) {
+      const version = snapshot.txnVersion(offsetAppId(log, record.partition));
+      if (version !== undefined && record.offset < version) continue;
+      kept.set(record.partition, [...(kept.get(record.partition) ?? []), record]);
+    }
+    const result: Sourced<T>[] = [];
+    for (const [partition, list] of kept) {
+      const appId = offsetAppId(log, partition);
+      const version = snapshot.txnVersion(appId);
+      if (version !== undefined) holds.set(appId, version);
+      if (version !== undefined && list[0]!.offset > version) continue;
+      result.push(...list);
+    }
+    return result;
+  }
+
+  private noteEventTime(trade: Sourced<Trade>): void {
+    const latest = this.latestEventTs.get(trade.partition) ?? -Infinity;
+    if (trade.value.ts > latest) this.latestEventTs.set(trade.partition, trade.value.ts);
+  }
+
   private eventTimeCutoff(): number {
-    const eventTime = Math.min(this.clock.now(), this.latestEventTs + 1);
+    if (this.latestEventTs.size === 0) return -Infinity;
+    const eventTime = Math.min(this.clock.now(), Math.min(...this.latestEventTs.values()) + 1);
     return floorToMinute(eventTime - this.options.allowedLatenessUs);
+  }
+
+  /** Writes the bars of the unsealed minutes before `cutoff` to silver and moves the watermark. */
+  private async seal(cutoff: number): Promise<void> {
+    const from = this.watermarkUs ?? earliestMinute(this.unsealed.map((t) => t.value));
+    if (from === undefined || !(cutoff > from)) return;
+    const due: Trade[] = [];
+    const later: Sourced<Trade>[] = [];
+    for (const trade of this.unsealed) {
+      // Below the watermark another writer (a backfill) sealed the minute already.
+      if (trade.value.ts < from) continue;
+      if (trade.value.ts < cutoff) due.push(trade.value);
+      else later.push(trade);
+    }
+    // Per partition, the lowest offset still unsealed (or all of bronze's, when none is):
+    // a restart replays silver from there.
+    const silver = this.recorded.get(this.tables.bars1m)!;
+    const bronze = this.recorded.get(this.tables.trades)!;
+    const marks = new Map<string, number>();
+    if (this.tradeLog !== undefined) {
+      for (const [appId, offset] of bronze) {
+        if (appId.startsWith(`lake-sink:${this.tradeLog}:`)) marks.set(appId, offset);
+      }
+      for (const trade of later) {
+        const appId = offsetAppId(this.tradeLog, trade.partition);
+        marks.set(appId, Math.min(marks.get(appId) ?? Infinity, trade.offset));
+      }
+    }
+    const txns: TxnMarker[] = [{ appId: SINK_APP_ID, version: cutoff / MINUTE_US }];
+    for (const [appId, offset] of marks) {
+      if (offset > (silver.get(appId) ?? -1)) txns.push({ appId, version: offset });
+    }
+    const bars = barColumns(aggregateBars(due));
+    // Committed even without bars: the watermark and the offsets move in the table.
+    await this.tables.bars1m.append(bars, {
+      txns,
+      commitInfo: { alphalake: { sink: SINK_APP_ID, from, to: cutoff } },
+    });
+    this.options.rowsWritten?.inc({ table: this.tables.bars1m.tablePath }, bars.length);
+    for (const { appId, version } of txns.slice(1)) silver.set(appId, version);
+    this.unsealed = later;
+    this.historyMarks.set(this.tables.bars1m, cutoff);
+    this.advanceWatermark(cutoff);
   }
 
   writeHistory(
@@ -154,6 +415,7 @@ export class LakeSink implements HistorySink {
     return this.serialized(() => this.commitRange(range, trades, rejects));
   }
 
+  /** A backfill's range: bronze and silver each in one commit with the watermark's txn. */
   private async commitRange(
     range: { from: number; to: number },
     trades: readonly Trade[],
@@ -163,30 +425,35 @@ export class LakeSink implements HistorySink {
       // The txn version is the watermark in whole minutes: a ragged end could not be resumed.
       throw new Error(`lake sink: range end ${range.to} µs is not minute-aligned`);
     }
+    await this.refreshWatermark();
     const txn = { appId: SINK_APP_ID, version: range.to / MINUTE_US };
     const commitInfo = { alphalake: { sink: SINK_APP_ID, from: range.from, to: range.to } };
     // The two tables are independent commits: write them side by side.
     await Promise.all([
-      this.commitTable(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
-      this.commitTable(this.tables.bars1m, range, trades, txn, commitInfo, minuteBarColumns),
+      this.commitHistory(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
+      this.commitHistory(this.tables.bars1m, range, trades, txn, commitInfo, minuteBarColumns),
     ]);
-    if (rejects.length > 0) await this.writeRejects(rejects);
-    if (this.watermarkUs === undefined || range.to > this.watermarkUs) {
-      this.watermarkUs = range.to;
-      for (const listener of this.listeners) listener(range.to);
+    if (rejects.length > 0) {
+      await this.tables.rejects.append(rejects.map(rejectRow));
+      this.options.rowsWritten?.inc({ table: this.tables.rejects.tablePath }, rejects.length);
     }
+    this.advanceWatermark(range.to);
   }
 
-  /** Commits the rows of `range` that `table` does not hold yet, and remembers that it does. */
-  private async commitTable(
+  /** Commits the history of `range` that `table` does not hold yet, and remembers that it does. */
+  private async commitHistory(
     table: DeltaTable,
     range: { from: number; to: number },
     trades: readonly Trade[],
-    txn: { appId: string; version: number },
+    txn: TxnMarker,
     commitInfo: Record<string, unknown>,
     toColumns: (trades: readonly Trade[]) => ColumnBatch,
   ): Promise<void> {
-    const holdsUpTo = this.tableWatermarks.get(table) ?? -Infinity;
+    // Bronze holds every trade below the watermark too: silver seals only what bronze has.
+    const holdsUpTo = Math.max(
+      this.historyMarks.get(table) ?? -Infinity,
+      this.watermarkUs ?? -Infinity,
+    );
     if (holdsUpTo >= range.to) return;
     const batch = toColumns(trades.filter((t) => t.ts >= holdsUpTo));
     if (batch.length > 0) {
@@ -194,12 +461,14 @@ export class LakeSink implements HistorySink {
       await table.append(batch, { txn, commitInfo, schemaMode: 'merge' });
       this.options.rowsWritten?.inc({ table: table.tablePath }, batch.length);
     }
-    this.tableWatermarks.set(table, range.to);
+    this.historyMarks.set(table, range.to);
   }
 
-  private async writeRejects(rejects: readonly Reject[]): Promise<void> {
-    await this.tables.rejects.append(rejects.map(rejectRow));
-    this.options.rowsWritten?.inc({ table: this.tables.rejects.tablePath }, rejects.length);
+  private advanceWatermark(to: number): void {
+    if (this.watermarkUs === undefined || to > this.watermarkUs) {
+      this.watermarkUs = to;
+      for (const listener of this.listeners) listener(to);
+    }
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

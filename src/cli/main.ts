@@ -7,7 +7,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { lakeCommand } from './lake-command.js';
-import { serveCommand } from './serve-command.js';
+import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
 
 // `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -28,6 +28,9 @@ const program = new Command('alphalake')
   .description('A GraphQL data platform over a market-data lakehouse.')
   .showHelpAfterError()
   .addCommand(serveCommand())
+  .addCommand(sinkCommand())
+  .addCommand(speedCommand())
+  .addCommand(ingestCommand())
   .addCommand(
     lakeCommand({
       s3: {

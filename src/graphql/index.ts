@@ -1,5 +1,10 @@
 /** Public surface of src/graphql: the API server and its schema. */
-export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+export {
+  startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+  type BackendHealth,
+} from './server.js';
 export { buildApiSchema } from './schema.js';
 export type { ApiContext, ApiServices } from './context.js';
 export { DateTimeScalar } from './scalars.js';

@@ -39,7 +39,22 @@ export interface ApiServerOptions {
   readonly ready: () => boolean;
   /** Bound (bytes) of the cache of settled responses; 0 or absent: no cache. */
   readonly responseCacheBytes?: number;
+  /**
+   * The configured backends (the bus, …) and whether each answers now: `/readyz` lists
+   * them and is not ready (503) while one is down. @default none
+   */
+  readonly backends?: (signal: AbortSignal) => Promise<Readonly<Record<string, BackendHealth>>>;
 }
+
+/** One backend as `/readyz` shows it. */
+export interface BackendHealth {
+  readonly backend: string;
+  readonly ready: boolean;
+  readonly detail: string;
+}
+
+/** How long `/readyz` waits for a backend's answer before calling it down. */
+const READINESS_TIMEOUT_MS = 3_000;
 
 export interface ApiServer {
   readonly url: string;
@@ -171,12 +186,26 @@ export async function startApiServer(
     res.json({ status: 'ok' });
   });
   app.all('/healthz', readOnly);
-  app.get('/readyz', (_req, res) => {
-    const ready = options.ready();
+  app.get('/readyz', async (_req, res) => {
+    const started = options.ready();
+    const backends = options.backends
+      ? await options
+          .backends(AbortSignal.timeout(READINESS_TIMEOUT_MS))
+          .catch((error: unknown) => ({
+            backends: {
+              backend: 'unknown',
+              ready: false,
+              detail: `readiness check failed: ${(error as Error).message}`,
+            },
+          }))
+      : {};
+    const down = Object.values(backends).some((b) => !b.ready);
+    const ready = started && !down;
     const watermark = services.watermark();
     res.status(ready ? 200 : 503).json({
-      status: ready ? 'ready' : 'starting',
+      status: ready ? 'ready' : started ? 'degraded' : 'starting',
       watermark: watermark === undefined ? null : isoOfMicros(watermark),
+      backends,
     });
   });
   app.all('/readyz', readOnly);

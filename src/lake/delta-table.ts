@@ -96,9 +96,25 @@ export interface TableReadOptions {
  */
 const FULL_LISTING_INTERVAL_MS = 60 * 60 * 1000;
 
+/** An application's idempotency marker (PROTOCOL.md "Transaction Identifiers"). */
+export interface TxnMarker {
+  readonly appId: string;
+  readonly version: number;
+  /**
+   * The version the table must hold for `appId` before this commit (when it holds one):
+   * a batch of source offsets [expected, version) commits only right after the previous.
+   */
+  readonly expected?: number;
+}
+
 export interface WriteOptions {
   /** PROTOCOL.md "Transaction Identifiers": commit only if `version` is newer than the app's last. */
-  readonly txn?: { readonly appId: string; readonly version: number };
+  readonly txn?: TxnMarker;
+  /**
+   * Several transaction identifiers in one commit (e.g. one per source partition), each
+   * checked like `txn`; the commit conflicts with a concurrent one carrying any of them.
+   */
+  readonly txns?: readonly TxnMarker[];
   /** Extra fields of the commitInfo action (e.g. source offsets). */
   readonly commitInfo?: Readonly<Record<string, unknown>>;
   /** `merge` adds new input columns as nullable columns; `strict` refuses them. @default 'strict' */
@@ -458,13 +474,21 @@ export class DeltaTable {
       schema = mapped.columns;
       configuration = { ...configuration, [MAX_COLUMN_ID_PROPERTY]: String(mapped.maxColumnId) };
     }
-    if (options.txn) {
-      const committed = base.txnVersion(options.txn.appId);
-      if (committed !== undefined && committed >= options.txn.version) {
+    const txns = [...(options.txn ? [options.txn] : []), ...(options.txns ?? [])];
+    for (const txn of txns) {
+      const committed = base.txnVersion(txn.appId);
+      if (committed !== undefined && committed >= txn.version) {
         throw new AlphalakeError(
           'CONFLICT',
-          `application ${options.txn.appId} already committed version ${committed} (>= ${options.txn.version})`,
-          { appId: options.txn.appId, committedVersion: committed },
+          `application ${txn.appId} already committed version ${committed} (>= ${txn.version})`,
+          { appId: txn.appId, committedVersion: committed },
+        );
+      }
+      if (committed !== undefined && txn.expected !== undefined && committed !== txn.expected) {
+        throw new AlphalakeError(
+          'CONFLICT',
+          `application ${txn.appId} is at version ${committed}, not ${txn.expected} where this batch starts`,
+          { appId: txn.appId, committedVersion: committed },
         );
       }
     }
@@ -533,10 +557,8 @@ export class DeltaTable {
           metaData: { ...base.metadata, schemaString: toSchemaString(schema), configuration },
         });
       }
-      if (options.txn) {
-        actions.push({
-          txn: { appId: options.txn.appId, version: options.txn.version, lastUpdated: now },
-        });
+      for (const txn of txns) {
+        actions.push({ txn: { appId: txn.appId, version: txn.version, lastUpdated: now } });
       }
       for (const remove of removed) actions.push({ remove });
       for (const add of written.adds) actions.push({ add });
@@ -544,7 +566,7 @@ export class DeltaTable {
       const { version } = await commitWithRetry(this.store, base, {
         operation: mode,
         actions,
-        appId: options.txn?.appId,
+        appIds: new Set(txns.map((txn) => txn.appId)),
         removedPaths,
         readPartitions:
           mode === 'overwrite'

@@ -53,6 +53,7 @@ export {
   type HistoryEntry,
   type OverwriteOptions,
   type TableReadOptions,
+  type TxnMarker,
   type WriteOptions,
 } from './delta-table.js';
 export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';

@@ -88,6 +88,12 @@ export interface BusHealth {
 
 export interface StreamBus {
   readonly capabilities: BusCapabilities;
+  /**
+   * The name of the log behind `topic`, whose offsets a consumer records: Kafka's topic
+   * name; for the in-process bus a name unique to this bus, since its offsets start again
+   * at 0 in every process. An exactly-once sink keys its recorded offsets by it.
+   */
+  logName(topic: Topic): string;
   /** Whether the bus can take and deliver records now (Kafka: a broker answers metadata). */
   health(signal?: AbortSignal): Promise<BusHealth>;
   /**

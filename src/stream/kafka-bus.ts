@@ -167,6 +167,10 @@ export class KafkaBus implements StreamBus {
     ) as Record<Topic, RecordCodec>;
   }
 
+  logName(topic: Topic): string {
+    return this.options.topicNames[topic];
+  }
+
   /**
    * Connects, creates the topics that do not exist yet (with the configured partitions and
    * replication factor) and waits for their leaders.

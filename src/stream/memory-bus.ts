@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { AlphalakeError } from '../domain/index.js';
 import type {
   BatchHandler,
@@ -45,7 +46,12 @@ export class MemoryBus implements StreamBus {
     boundedBuffer: false,
   };
   private readonly topics = new Map<Topic, TopicLog>();
+  private readonly incarnation = randomUUID();
   private closed = false;
+
+  logName(topic: Topic): string {
+    return `memory-${this.incarnation}.${topic}`;
+  }
 
   async health(): Promise<BusHealth> {
     return this.closed

@@ -15,7 +15,8 @@ import { loadSnapshot, type Snapshot } from './snapshot.js';
  * - A transaction that read partitions (overwrite) conflicts with files added to them.
  * - A transaction that removes files conflicts with a winner that removed the same file.
  * - Any protocol or metaData change by the winner conflicts.
- * - A winner's `txn` for our `appId` conflicts (the batch was, or is being, committed).
+ * - A winner's `txn` for any of our `appIds` conflicts (that application's batch was, or is
+ *   being, committed: a commit with one txn action per source partition conflicts on each).
  */
 export interface CommitPlan {
   /** `append`, `overwrite`, `optimize`, …: named in errors. */
@@ -26,7 +27,8 @@ export interface CommitPlan {
   readonly removedPaths?: ReadonlySet<string>;
   /** Partitions this transaction read: a winner adding a file matching them conflicts. */
   readonly readPartitions?: (partitionValues: Readonly<Record<string, string | null>>) => boolean;
-  readonly appId?: string;
+  /** The `txn` appIds this commit carries. */
+  readonly appIds?: ReadonlySet<string>;
   readonly maxAttempts?: number;
   readonly signal?: AbortSignal;
 }
@@ -89,8 +91,10 @@ function checkConflicts(
   for (const action of winning) {
     if (action.protocol) conflict('the protocol changed');
     if (action.metaData) conflict('the table metadata changed');
-    if (action.txn && plan.appId !== undefined && action.txn.appId === plan.appId) {
-      conflict(`application ${plan.appId} committed transaction version ${action.txn.version}`);
+    if (action.txn && plan.appIds?.has(action.txn.appId)) {
+      conflict(
+        `application ${action.txn.appId} committed transaction version ${action.txn.version}`,
+      );
     }
     if (
       action.add &&

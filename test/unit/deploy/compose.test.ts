@@ -235,12 +235,7 @@ describe('Dockerfile', () => {
  * CLI work on issue 9. Until then they are listed here as the known gap: when a command
  * lands, its line must go, and a command that breaks appears as a new line.
  */
-const KNOWN_GAPS: readonly string[] = [
-  'alphalake serve --role api: `serve` has no --role option',
-  'alphalake sink: no such command',
-  'alphalake speed: no such command',
-  'alphalake ingest --source simulator: no such command',
-];
+const KNOWN_GAPS: readonly string[] = [];
 
 describe('the commands the image runs', () => {
   const cli = path.join(root, 'dist/src/cli/main.js');
@@ -291,7 +286,7 @@ describe('the commands the image runs', () => {
     return undefined;
   }
 
-  it('names commands the CLI has (the gaps listed until the roles land)', async () => {
+  it('names commands the CLI has', async () => {
     const dockerfile = DockerfileParser.parse(read('Dockerfile'));
     const cmd = dockerfile
       .getInstructions()

@@ -82,6 +82,58 @@ describe('DeltaTable on a local folder', () => {
     expect(rows).toHaveLength(3);
   });
 
+  it('commits several txns at once (one per source partition) and checks each', async () => {
+    const table = await create();
+    const p = (partition: number, version: number) => ({
+      appId: `lake-sink:trades:${partition}`,
+      version,
+    });
+    await table.append(trades('AAPL', '2024-01-02', 2), { txns: [p(0, 10), p(1, 7)] });
+    const snapshot = await table.snapshot();
+    expect([snapshot.txnVersion(p(0, 0).appId), snapshot.txnVersion(p(1, 0).appId)]).toEqual([
+      10, 7,
+    ]);
+    // One partition not newer refuses the whole commit.
+    await expect(
+      table.append(trades('AAPL', '2024-01-02', 1), { txns: [p(0, 11), p(1, 7)] }),
+    ).rejects.toSatisfy((e) => isAlphalakeError(e, 'CONFLICT'));
+    // Concurrent commits from one snapshot: sharing any appId, one of them loses ...
+    const shared = await Promise.allSettled([
+      table.append(trades('AAPL', '2024-01-02', 1), { txns: [p(0, 20), p(1, 20)] }),
+      table.append(trades('AAPL', '2024-01-02', 1), { txns: [p(1, 30), p(2, 5)] }),
+    ]);
+    expect(shared.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const lost = shared.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(isAlphalakeError(lost.reason, 'CONFLICT')).toBe(true);
+    // ... sharing none, both commit.
+    const apart = await Promise.allSettled([
+      table.append(trades('AAPL', '2024-01-02', 1), { txns: [p(3, 1)] }),
+      table.append(trades('AAPL', '2024-01-02', 1), { txns: [p(4, 1)] }),
+    ]);
+    expect(apart.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
+    const { rows } = await table.query({});
+    expect(rows).toHaveLength(2 + 1 + 2);
+  });
+
+  it('commits a batch of offsets only right after the previous one (txn expected)', async () => {
+    const table = await create();
+    const appId = 'lake-sink:trades:0';
+    await table.append(trades('AAPL', '2024-01-02', 1), {
+      txns: [{ appId, version: 10, expected: 0 }],
+    });
+    // Another writer got to 10 first: a batch that starts at 12 (a gap) or at 5 (an overlap) is refused.
+    for (const expected of [12, 5]) {
+      await expect(
+        table.append(trades('AAPL', '2024-01-02', 1), { txns: [{ appId, version: 15, expected }] }),
+      ).rejects.toSatisfy((e) => isAlphalakeError(e, 'CONFLICT'));
+    }
+    await table.append(trades('AAPL', '2024-01-02', 1), {
+      txns: [{ appId, version: 15, expected: 10 }],
+    });
+    expect((await table.snapshot()).txnVersion(appId)).toBe(15);
+    expect((await table.query({})).rows).toHaveLength(2);
+  });
+
   it('prunes by partition and stats and filters with parameters', async () => {
     const table = await create();
     await table.append([...trades('AAPL', '2024-01-02', 5), ...trades('MSFT', '2024-01-02', 5)]);
