@@ -5,6 +5,7 @@ import {
   type LakeBarInterval,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
+import { BARS_1M_TABLE } from './tables.js';
 
 /**
  * Bars computed inside DuckDB, over the rows the lake's scan selects (the relation
@@ -39,23 +40,13 @@ export function intervalMicros(interval: string): number {
   return micros;
 }
 
-const column = (name: string, type: ColumnSpec['type']): ColumnSpec => ({
-  name,
-  type,
-  nullable: false,
-});
-
-/** What both bar queries return, in this order. */
-export const BAR_OUTPUT: readonly ColumnSpec[] = [
-  column('ts', 'timestamp'),
-  column('open', 'double'),
-  column('high', 'double'),
-  column('low', 'double'),
-  column('close', 'double'),
-  column('volume', 'long'),
-  column('vwap', 'double'),
-  column('trade_count', 'long'),
-];
+/**
+ * What both bar queries return, in this order: the bar columns of `silver.bars_1m`
+ * (its schema, so the two cannot drift apart), without the key and the bookkeeping.
+ */
+export const BAR_OUTPUT: readonly ColumnSpec[] = BARS_1M_TABLE.schema.filter(
+  (c) => !['symbol', 'date', 'notional'].includes(c.name),
+);
 
 /** `epoch_us(ts)` floored to a multiple of the bucket width bound as `width`. */
 function bucketSql(width: string): string {

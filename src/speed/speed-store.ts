@@ -4,7 +4,7 @@ import type { Bar, BarInterval, Quote, Trade } from '../domain/index.js';
  * The speed store port: the recent past, kept for a retention window, served for
  * event times at and above the watermark. In-process by default (memory-speed-store.ts);
  * Cassandra with TTL in the distributed profile (cassandra-speed-store.ts). Both pass one
- * contract suite (test/contract/speed-store.ts).
+ * contract suite (test/contracts/speed-store.ts).
  *
  * Every write is idempotent: a row is keyed by what it is (a trade by symbol, ts and id;
  * a quote by symbol and ts; a bar by symbol, interval and start), so a batch replayed

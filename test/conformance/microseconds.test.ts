@@ -1,3 +1,4 @@
+import { startLoopbackApi } from '../support/api.js';
 import { execFile } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -5,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
-import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+import type { ApiServer } from '../../src/graphql/index.js';
 import {
   DeltaTable,
   lakeValueToJson,
@@ -193,12 +194,7 @@ describe('microsecond fidelity: delta-rs ⇄ alphalake lake, CLI and GraphQL', (
     beforeAll(async () => {
       platform = await createPlatform(configWith({ home, port: 0, simulatorEnabled: false }));
       await platform.start({ live: false });
-      server = await startApiServer(platform.api, {
-        host: '127.0.0.1',
-        port: 0,
-        development: false,
-        ready: () => true,
-      });
+      server = await startLoopbackApi(platform);
     });
 
     afterAll(async () => {

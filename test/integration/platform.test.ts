@@ -1,3 +1,4 @@
+import { startLoopbackApi } from '../support/api.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,7 +19,7 @@ import {
   type Bar,
   type Trade,
 } from '../../src/domain/index.js';
-import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+import type { ApiServer } from '../../src/graphql/index.js';
 import { maintainLake } from '../../src/batch/index.js';
 
 /**
@@ -112,12 +113,7 @@ async function advance(us: number): Promise<void> {
 beforeAll(async () => {
   platform = await createPlatform(config, { clock });
   await platform.start({ live: false });
-  server = await startApiServer(platform.api, {
-    host: '127.0.0.1',
-    port: 0,
-    development: false,
-    ready: () => true,
-  });
+  server = await startLoopbackApi(platform);
 });
 
 afterAll(async () => {
@@ -379,12 +375,7 @@ describe('walking skeleton', () => {
     platform = await createPlatform(config, { clock });
     const report = await platform.start({ live: false });
     expect(report.backfill?.from).toBeGreaterThanOrEqual(before - MINUTE_US);
-    server = await startApiServer(platform.api, {
-      host: '127.0.0.1',
-      port: 0,
-      development: false,
-      ready: () => true,
-    });
+    server = await startLoopbackApi(platform);
     await advance(2 * MINUTE_US);
     const from = at('2026-11-18T00:00:00Z');
     const served = await bars(from, floorToMinute(clock.now()) + MINUTE_US);

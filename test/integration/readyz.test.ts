@@ -1,10 +1,11 @@
+import { startLoopbackApi } from '../support/api.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
-import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+import type { ApiServer } from '../../src/graphql/index.js';
 
 /**
  * `/readyz` lists the configured backends and is not ready (503) while one is down;
@@ -17,13 +18,7 @@ let server: ApiServer;
 beforeAll(async () => {
   platform = await createPlatform(configWith({ home, port: 0, simulatorEnabled: false }));
   await platform.start({ live: false });
-  server = await startApiServer(platform.api, {
-    host: '127.0.0.1',
-    port: 0,
-    development: false,
-    ready: () => platform.ready,
-    backends: (signal) => platform.backends(signal),
-  });
+  server = await startLoopbackApi(platform, { backends: (signal) => platform.backends(signal) });
 });
 
 afterAll(async () => {

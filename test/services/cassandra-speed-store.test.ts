@@ -11,7 +11,7 @@ import {
   type CassandraClient,
   type CassandraSpeedStoreOptions,
 } from '../../src/speed/index.js';
-import { speedStoreContract, type SpeedStoreBackend } from '../contract/speed-store.js';
+import { speedStoreContract, type SpeedStoreBackend } from '../contracts/speed-store.js';
 import { endpoints, requireService } from './endpoints.js';
 
 /** A keyspace of this run alone (the server is shared), dropped at the end. */

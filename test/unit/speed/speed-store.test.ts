@@ -1,5 +1,5 @@
 import { MemorySpeedStore } from '../../../src/speed/index.js';
-import { speedStoreContract, type SpeedStoreBackend } from '../../contract/speed-store.js';
+import { speedStoreContract, type SpeedStoreBackend } from '../../contracts/speed-store.js';
 
 /** The embedded backends; Cassandra runs the same suite in the services tier. */
 const BACKENDS: readonly SpeedStoreBackend[] = [
