@@ -13,6 +13,7 @@ import type { BusProfile, Config, LakeProfile, Role, SpeedStoreProfile } from '.
 import {
   calendarNamed,
   floorToMinute,
+  isoOfMicros,
   MINUTE_US,
   SECOND_US,
   systemClock,
@@ -250,22 +251,31 @@ export async function createPlatform(
     },
 
     async backends(signal) {
-      const [busHealth, lakeHealth] = await Promise.all([
-        bus.health(signal).catch((error: unknown) => ({
-          ready: false,
-          detail: (error as Error).message,
-        })),
-        tables.bars1m.snapshot(undefined, signal).then(
-          (snapshot) => ({
+      const down = (error: unknown) => ({ ready: false, detail: (error as Error).message });
+      const usesSpeedStore = runs('api') || runs('speed');
+      const [busHealth, lakeHealth, speedHealth] = await Promise.all([
+        bus.health(signal).catch(down),
+        tables.bars1m.snapshot(undefined, signal).then((snapshot) => {
+          const watermark = sink.watermark();
+          const age = watermark === undefined ? null : (clock.now() - watermark) / SECOND_US;
+          return {
             ready: true,
-            detail: `${tables.bars1m.tablePath} at version ${snapshot.version}`,
-          }),
-          (error: unknown) => ({ ready: false, detail: (error as Error).message }),
-        ),
+            detail: `${tables.bars1m.tablePath} at version ${snapshot.version}; watermark ${
+              watermark === undefined ? 'none yet' : `${isoOfMicros(watermark)}, ${age} s old`
+            }`,
+            version: snapshot.version,
+            watermarkAgeSeconds: age,
+          };
+        }, down),
+        usesSpeedStore ? speedStore.health(signal).catch(down) : undefined,
       ]);
       return {
         bus: { backend: config.profile.bus.backend, ...busHealth },
         lake: { backend: config.profile.lake.backend, ...lakeHealth },
+        // A sink or a producer alone never opens the speed store: nothing to list.
+        ...(speedHealth
+          ? { speedStore: { backend: config.profile.speedStore.backend, ...speedHealth } }
+          : {}),
       };
     },
 

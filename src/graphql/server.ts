@@ -51,6 +51,13 @@ export interface BackendHealth {
   readonly backend: string;
   readonly ready: boolean;
   readonly detail: string;
+  /** The lake only: the latest version of `silver.bars_1m`, whose commits move the watermark. */
+  readonly version?: number;
+  /**
+   * The lake only: seconds from the watermark to now (null before the first one). Shown,
+   * never a failure by itself: the watermark rightly stands still while the market is shut.
+   */
+  readonly watermarkAgeSeconds?: number | null;
 }
 
 /** How long `/readyz` waits for a backend's answer before calling it down. */

@@ -8,7 +8,12 @@ import {
   type Quote,
   type Trade,
 } from '../domain/index.js';
-import type { SpeedStore, SpeedStoreCapabilities, TimeRange } from './speed-store.js';
+import type {
+  SpeedStore,
+  SpeedStoreCapabilities,
+  SpeedStoreHealth,
+  TimeRange,
+} from './speed-store.js';
 
 /**
  * Microseconds in one unit of the domain's time (`Trade.ts`, `Bar.ts`, `TimeRange`).
@@ -36,6 +41,10 @@ const DAY_INDEX_EXTRA_TTL_SECONDS = 7_200;
 /** Cassandra's largest TTL (20 years, `Attributes.MAX_TTL`). */
 const MAX_TTL_SECONDS = 630_720_000;
 const PAGE_SIZE = 5_000;
+/** How long `health` waits for Cassandra's answer (below `/readyz`'s own 3 s limit). */
+const HEALTH_TIMEOUT_MS = 2_000;
+/** CQL `ONE`: `system.local` is node-local (LocalStrategy), so one replica is all there is. */
+const ONE = cassandra.types.consistencies.one;
 
 /** The part of cassandra-driver's `Client` the store calls (its default encoding: `bigint` ↔ Long). */
 export interface CassandraClient {
@@ -160,6 +169,7 @@ export class CassandraSpeedStore implements SpeedStore {
   private readonly inFlight: InFlightLimit;
   private readonly indexedDays = new Map<string, number>();
   private readonly cql: ReturnType<typeof statements>;
+  private closed = false;
 
   private constructor(
     private readonly client: CassandraClient,
@@ -354,7 +364,35 @@ export class CassandraSpeedStore implements SpeedStore {
   /** A no-op: rows expire by their TTL, and the lambda view never reads below the watermark. */
   async evictBefore(_ts: number): Promise<void> {}
 
+  /**
+   * Ready when a node answers `SELECT release_version FROM system.local` (node-local, no
+   * partition to find) within `HEALTH_TIMEOUT_MS`: the cheapest request that proves the
+   * driver has a live connection to the cluster.
+   */
+  async health(signal?: AbortSignal): Promise<SpeedStoreHealth> {
+    const where = this.settings.contactPoints.join(',') || "the given client's contact points";
+    if (this.closed) return { ready: false, detail: 'Cassandra speed store: closed' };
+    try {
+      const result = await within(
+        this.client.execute('SELECT release_version FROM system.local', [], { consistency: ONE }),
+        HEALTH_TIMEOUT_MS,
+        signal,
+      );
+      const version = result.rows[0]?.get('release_version');
+      return {
+        ready: true,
+        detail: `Cassandra ${String(version)} at ${where}, keyspace ${this.settings.keyspace}`,
+      };
+    } catch (error) {
+      return {
+        ready: false,
+        detail: `Cassandra at ${where} does not answer: ${(error as Error).message}`,
+      };
+    }
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.inFlight.idle();
     if (this.ownsClient) await this.client.shutdown();
   }
@@ -690,6 +728,25 @@ function defaultClient(settings: Settings): CassandraClient {
     localDataCenter: settings.localDataCenter,
     queryOptions: { consistency: LOCAL_QUORUM, prepare: true },
   });
+}
+
+/** `work`, or a rejection once `ms` have passed or the signal aborts. */
+async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    onAbort = () => reject(signal?.reason ?? new Error('aborted'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 function isIntegerIn(value: number, min: number, max: number): boolean {

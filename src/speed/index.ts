@@ -1,5 +1,10 @@
 /** Public surface of src/speed: the speed store port and adapters, the live hub, the layer. */
-export type { SpeedStore, SpeedStoreCapabilities, TimeRange } from './speed-store.js';
+export type {
+  SpeedStore,
+  SpeedStoreCapabilities,
+  SpeedStoreHealth,
+  TimeRange,
+} from './speed-store.js';
 export { MemorySpeedStore } from './memory-speed-store.js';
 export {
   CassandraSpeedStore,

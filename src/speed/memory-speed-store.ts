@@ -5,7 +5,12 @@ import {
   type Quote,
   type Trade,
 } from '../domain/index.js';
-import type { SpeedStore, SpeedStoreCapabilities, TimeRange } from './speed-store.js';
+import type {
+  SpeedStore,
+  SpeedStoreCapabilities,
+  SpeedStoreHealth,
+  TimeRange,
+} from './speed-store.js';
 
 /**
  * In-process speed store: per (symbol, interval) maps of bars by start time, and per
@@ -18,6 +23,7 @@ export class MemorySpeedStore implements SpeedStore {
   private readonly tradesBySymbol = new Map<string, Trade[]>();
   private readonly quotesBySymbol = new Map<string, Quote[]>();
   private readonly latestQuotes = new Map<string, Quote>();
+  private closed = false;
 
   async upsertBars(bars: readonly Bar[]): Promise<void> {
     for (const bar of bars) {
@@ -101,7 +107,17 @@ export class MemorySpeedStore implements SpeedStore {
     }
   }
 
-  async close(): Promise<void> {}
+  async health(): Promise<SpeedStoreHealth> {
+    if (this.closed) return { ready: false, detail: 'in-process speed store: closed' };
+    return {
+      ready: true,
+      detail: `in-process speed store: ${this.tradesBySymbol.size} symbols with trades`,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
 }
 
 function seriesKey(symbol: string, interval: BarInterval): string {

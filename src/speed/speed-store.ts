@@ -22,8 +22,21 @@ export interface TimeRange {
   readonly to: number;
 }
 
+/** What `/readyz` shows for the speed store. */
+export interface SpeedStoreHealth {
+  readonly ready: boolean;
+  /** One line: what answered, or why not. */
+  readonly detail: string;
+}
+
 export interface SpeedStore {
   readonly capabilities: SpeedStoreCapabilities;
+  /**
+   * Whether the store can take and serve rows now (Cassandra: a node answers a cheap
+   * query within a timeout). Never throws: a store that cannot answer reports `ready: false`
+   * with why.
+   */
+  health(signal?: AbortSignal): Promise<SpeedStoreHealth>;
   /** Inserts or replaces bars by (symbol, interval, ts); of two writes of one bar the later wins. */
   upsertBars(bars: readonly Bar[]): Promise<void>;
   /** Adds trades by (symbol, ts, seq, id): a trade already held is replaced, never duplicated. */

@@ -94,6 +94,20 @@ export function speedStoreContract(backends: readonly SpeedStoreBackend[]): void
         await backend.dispose?.();
       });
 
+      it('reports itself ready while open, saying what answered', async () => {
+        const health = await store.health(AbortSignal.timeout(10_000));
+        expect(health.ready).toBe(true);
+        expect(health.detail).not.toBe('');
+      });
+
+      it('reports itself not ready once closed, and says so', async () => {
+        const closed = await backend.open();
+        await closed.close();
+        const health = await closed.health(AbortSignal.timeout(10_000));
+        expect(health.ready).toBe(false);
+        expect(health.detail).toMatch(/closed/);
+      });
+
       it('returns trades exactly as written, ordered by (ts, seq)', async () => {
         const written = [
           trade('TRX', T0 + 2 * SECOND, 'c', AWKWARD_PRICE, Number.MAX_SAFE_INTEGER),

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
+import { ManualClock, SECOND_US } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
 
 /**
@@ -33,13 +34,16 @@ const get = async (route: string) => {
 };
 
 describe('/readyz', () => {
-  it('lists the bus and the lake, ready while both answer', async () => {
+  it('lists the bus, the lake and the speed store, ready while all answer', async () => {
     const { status, body } = await get('/readyz');
     expect(status).toBe(200);
     expect(body['status']).toBe('ready');
+    const version = (await platform.tables.bars1m.snapshot()).version;
     expect(body['backends']).toMatchObject({
       bus: { backend: 'memory', ready: true },
-      lake: { backend: 'local', ready: true },
+      // No trade has been sunk: no watermark yet, so no age.
+      lake: { backend: 'local', ready: true, version, watermarkAgeSeconds: null },
+      speedStore: { backend: 'memory', ready: true },
     });
   });
 
@@ -53,5 +57,61 @@ describe('/readyz', () => {
       lake: { ready: true },
     });
     expect((await get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('/readyz on a platform with history', () => {
+  const historyHome = mkdtempSync(path.join(tmpdir(), 'alphalake-readyz-history-'));
+  /** A Friday afternoon (µs): the backfilled session ends before it, so the watermark trails the clock. */
+  const clock = new ManualClock(Date.parse('2026-11-20T15:07:30Z') * 1_000);
+  let history: Platform;
+  let historyServer: ApiServer;
+
+  beforeAll(async () => {
+    history = await createPlatform(
+      configWith({
+        home: historyHome,
+        port: 0,
+        backfillSessions: 1,
+        simulatorTradesPerSecond: 0.5,
+      }),
+      { clock },
+    );
+    await history.start({ live: false });
+    historyServer = await startLoopbackApi(history, {
+      backends: (signal) => history.backends(signal),
+    });
+  });
+
+  afterAll(async () => {
+    await historyServer?.close();
+    await history?.stop();
+    rmSync(historyHome, { recursive: true, force: true });
+  });
+
+  const lakeOf = async () => {
+    const response = await fetch(new URL('/readyz', historyServer.url));
+    const body = (await response.json()) as { backends: Record<string, Record<string, unknown>> };
+    return { status: response.status, lake: body.backends['lake'] };
+  };
+
+  it('shows the watermark age in seconds against the clock, and the table version', async () => {
+    const watermark = history.sink.watermark();
+    expect(watermark).toBeDefined();
+    const { status, lake } = await lakeOf();
+    expect(status).toBe(200);
+    expect(lake).toMatchObject({
+      ready: true,
+      version: (await history.tables.bars1m.snapshot()).version,
+      watermarkAgeSeconds: (clock.now() - watermark!) / SECOND_US,
+    });
+  });
+
+  it('lets the age grow without calling the lake down (no threshold)', async () => {
+    const before = (await lakeOf()).lake?.['watermarkAgeSeconds'] as number;
+    clock.advance(3 * 3_600 * SECOND_US);
+    const { status, lake } = await lakeOf();
+    expect(status).toBe(200);
+    expect(lake).toMatchObject({ ready: true, watermarkAgeSeconds: before + 3 * 3_600 });
   });
 });
