@@ -144,9 +144,16 @@ describe('two API servers and a sink as processes (services tier)', () => {
 
     // The last trade is in minute base + 9: the sink seals up to it; both servers follow.
     const sealed = base + 9 * MINUTE_US;
-    for (;;) {
+    for (let attempt = 0; ; attempt++) {
       const marks = await Promise.all([first!, second!].map(watermarkOf));
       if (marks.every((mark) => mark !== undefined && mark >= sealed)) break;
+      // Not a timing check: a stalled sink fails here with its log rather than at the
+      // test's timeout with none.
+      if (attempt === 180) {
+        throw new Error(
+          `watermarks ${marks.map((m) => (m === undefined ? 'none' : isoOfMicros(m))).join(', ')} never reached ${isoOfMicros(sealed)}:\n${log.join('').slice(-4_000)}`,
+        );
+      }
       await sleep(500);
     }
 
