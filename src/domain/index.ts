@@ -6,3 +6,4 @@ export * from './validation.js';
 export * from './calendar.js';
 export * from './clock.js';
 export * from './errors.js';
+export * from './deadline.js';

@@ -2,6 +2,7 @@ import cassandra from 'cassandra-driver';
 import {
   AlphalakeError,
   systemClock,
+  within,
   type Bar,
   type BarInterval,
   type Clock,
@@ -728,25 +729,6 @@ function defaultClient(settings: Settings): CassandraClient {
     localDataCenter: settings.localDataCenter,
     queryOptions: { consistency: LOCAL_QUORUM, prepare: true },
   });
-}
-
-/** `work`, or a rejection once `ms` have passed or the signal aborts. */
-async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    onAbort = () => reject(signal?.reason ?? new Error('aborted'));
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 function isIntegerIn(value: number, min: number, max: number): boolean {

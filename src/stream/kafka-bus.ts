@@ -11,7 +11,7 @@ import {
   type Producer,
   type TopicMessages,
 } from 'kafkajs';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError, within } from '../domain/index.js';
 import {
   TOPICS,
   type BatchHandler,
@@ -937,24 +937,6 @@ function abortedBeforeSending(topic: Topic, records: number, reason: unknown): A
 }
 
 const HEALTH_TIMEOUT_MS = 3_000;
-
-/** `work`, or a rejection once `ms` have passed or the signal aborts. */
-async function within<T>(work: Promise<T>, ms: number, signal?: AbortSignal): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    onAbort = () => reject(signal?.reason ?? new Error('aborted'));
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-  work.catch(() => undefined);
-  try {
-    return await Promise.race([work, limit]);
-  } finally {
-    clearTimeout(timer);
-    if (onAbort) signal?.removeEventListener('abort', onAbort);
-  }
-}
 
 /**
  * Runs an admin lookup again while Kafka answers with a retriable error (e.g. a new topic's

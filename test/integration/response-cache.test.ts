@@ -1,3 +1,4 @@
+import { startLoopbackApi } from '../support/api.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import {
   MINUTE_US,
   SECOND_US,
 } from '../../src/domain/index.js';
-import { startApiServer, type ApiServer } from '../../src/graphql/index.js';
+import type { ApiServer } from '../../src/graphql/index.js';
 
 /**
  * The response cache, against the same platform served twice: once with the cache and
@@ -61,9 +62,8 @@ async function advance(us: number): Promise<void> {
 beforeAll(async () => {
   platform = await createPlatform(config, { clock });
   await platform.start({ live: false });
-  const options = { host: '127.0.0.1', port: 0, development: false, ready: () => true };
-  cached = await startApiServer(platform.api, { ...options, responseCacheBytes: 8 << 20 });
-  fresh = await startApiServer(platform.api, options);
+  cached = await startLoopbackApi(platform, { responseCacheBytes: 8 << 20 });
+  fresh = await startLoopbackApi(platform);
 });
 
 afterAll(async () => {

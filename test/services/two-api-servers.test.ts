@@ -1,3 +1,4 @@
+import { stopChildren } from '../support/processes.js';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -87,16 +88,7 @@ describe('two API servers and a sink as processes (services tier)', () => {
   });
 
   afterAll(async () => {
-    await Promise.all(
-      children.map(
-        (child) =>
-          new Promise<void>((resolve) => {
-            if (child.exitCode !== null) return resolve();
-            child.once('exit', () => resolve());
-            child.kill('SIGTERM');
-          }),
-      ),
-    );
+    await stopChildren(children);
     if (home) await rm(home, { recursive: true, force: true });
   });
 
