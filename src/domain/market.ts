@@ -26,6 +26,11 @@ export interface Trade {
   readonly size: number;
   readonly id: string;
   readonly exchange: string;
+  /**
+   * The source's own event time in epoch **nanoseconds** when it has one finer than µs
+   * (Polygon's `sip_timestamp`): kept whole so nothing is lost; `ts` is its floor in µs.
+   */
+  readonly tsNanos?: bigint;
 }
 
 /** The order of one symbol's trades: by event time, then by the source's sequence number. */
@@ -71,6 +76,44 @@ export interface SymbolInfo {
   readonly currency: string;
   readonly active: boolean;
 }
+
+/** A news article about one or more tickers (Polygon `/v2/reference/news`, RSS, JSON files). */
+export interface NewsItem {
+  /** The publisher's or vendor's id: duplicates are dropped by it. */
+  readonly id: string;
+  /** Publication time, epoch µs. */
+  readonly publishedAt: number;
+  readonly tickers: readonly string[];
+  readonly title: string;
+  readonly description: string;
+  readonly url: string;
+  /** Publisher or feed name. */
+  readonly source: string;
+}
+
+/**
+ * A corporate action on its ex-date: prices before the ex-date are adjusted by it.
+ * A split of `splitTo` new shares for every `splitFrom` old (2-for-1: from 1, to 2); a
+ * cash dividend of `cashAmount` per share in `currency`.
+ */
+export type CorporateAction =
+  | {
+      readonly kind: 'split';
+      readonly symbol: string;
+      /** `YYYY-MM-DD`, the first session that trades on the new basis. */
+      readonly exDate: string;
+      readonly splitFrom: number;
+      readonly splitTo: number;
+      readonly source: string;
+    }
+  | {
+      readonly kind: 'dividend';
+      readonly symbol: string;
+      readonly exDate: string;
+      readonly cashAmount: number;
+      readonly currency: string;
+      readonly source: string;
+    };
 
 /** Length of each bar interval, in the domain's time unit (µs). */
 export const BAR_INTERVAL_US: Readonly<Record<BarInterval, number>> = Object.freeze({

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
+import { authorize } from './authorize.js';
 import { LakeResolver } from './lake-resolver.js';
 import { MarketResolver } from './market-resolver.js';
 
@@ -22,5 +23,10 @@ const TOPICS_UNUSED: PubSub = {
 };
 
 export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: RESOLVERS, validate: false, pubSub: TOPICS_UNUSED });
+  return buildSchema({
+    resolvers: RESOLVERS,
+    validate: false,
+    pubSub: TOPICS_UNUSED,
+    authChecker: authorize,
+  });
 }

@@ -7,4 +7,5 @@ export {
 } from './simulator.js';
 export { SimulatorFeed } from './simulator-feed.js';
 export { Ingestor, type IngestResult, type MarketBatch, type Reject } from './ingestor.js';
+export type { Source, SourceRecord } from './source.js';
 export { backfillFromSimulator, type BackfillResult, type HistorySink } from './backfill.js';
