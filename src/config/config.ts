@@ -19,6 +19,7 @@ import {
   symbolList,
   text,
   topicPrefix,
+  url,
 } from './parsers.js';
 import { BUS_TOPICS, deriveProfile, type Profile } from './profile.js';
 import { ROLES, roleList } from './roles.js';
@@ -269,6 +270,53 @@ export const SETTINGS = {
     description:
       'MongoDB connection string for master data and job state (empty: embedded, in-process).',
     parse: optional(mongoUri),
+  },
+  polygonApiKey: {
+    env: 'POLYGON_API_KEY',
+    default: '',
+    description:
+      'API key of Polygon (Massive) for `ingest --source polygon` and `polygon-ws`; sent only in the `Authorization` header and the WebSocket `auth` action, never logged.',
+    parse: optionalText,
+  },
+  polygonApiUrl: {
+    env: 'POLYGON_API_URL',
+    default: 'https://api.polygon.io',
+    description: 'Base URL of the Polygon REST API (a proxy, or a test server).',
+    parse: url('http', 'https'),
+  },
+  polygonWsUrl: {
+    env: 'POLYGON_WS_URL',
+    default: 'wss://socket.polygon.io/stocks',
+    description:
+      'Polygon stocks WebSocket (`wss://delayed.polygon.io/stocks` for the 15-minute delayed feed).',
+    parse: url('ws', 'wss'),
+  },
+  polygonCallsPerMinute: {
+    env: 'POLYGON_CALLS_PER_MINUTE',
+    default: '5',
+    description:
+      'Client-side limit of Polygon REST calls per sliding minute (the free tier allows 5); `0` turns it off for paid plans.',
+    parse: integer(0, 1_000_000),
+  },
+  polygonMaxRetries: {
+    env: 'POLYGON_MAX_RETRIES',
+    default: '5',
+    description:
+      'Retries of a Polygon REST call answered 429 (after `Retry-After`), 5xx or not at all (exponential backoff with jitter).',
+    parse: integer(0, 100),
+  },
+  polygonBackoffMs: {
+    env: 'POLYGON_BACKOFF_MS',
+    default: '1000',
+    description:
+      'First backoff of a Polygon retry or WebSocket reconnect, ms; it doubles each attempt (capped at 60 s for REST, 30 s for the socket).',
+    parse: integer(1, 600_000),
+  },
+  yahooApiUrl: {
+    env: 'YAHOO_API_URL',
+    default: 'https://query1.finance.yahoo.com',
+    description: 'Base URL of the Yahoo Finance chart endpoint (`/v8/finance/chart/{symbol}`).',
+    parse: url('http', 'https'),
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

@@ -262,3 +262,19 @@ export const mongoUri: Parser<string> = (raw, env) => {
 export function redactCredentials(uri: string): string {
   return uri.replace(/^([a-z0-9+.-]+:\/\/)[^@/?#]*@/i, '$1***@');
 }
+
+/** An absolute URL of one of the given schemes (`https:`, `wss:`, …), without a trailing slash. */
+export function url(...schemes: string[]): Parser<string> {
+  return (raw, env) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw configError(env, raw, `an absolute ${schemes.join(' or ')} URL`);
+    }
+    if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) {
+      throw configError(env, raw, `an absolute ${schemes.join(' or ')} URL`);
+    }
+    return raw.replace(/\/+$/, '');
+  };
+}

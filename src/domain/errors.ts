@@ -21,6 +21,9 @@ export const ERROR_CODES = [
   'SCHEMA_MISMATCH',
   'RATE_LIMITED',
   'UNAVAILABLE',
+  // A vendor (Polygon, Yahoo) answered 2xx with a body outside its documented format (not
+  // JSON, no `results` array): the page cannot be trusted, so the source stops with this.
+  'UPSTREAM_MALFORMED',
   'INTERNAL',
 ] as const;
 

@@ -49,8 +49,12 @@ export interface Quote {
   readonly askSize: number;
 }
 
-/** Bar lengths the platform builds: 1-second bars for live charts, 1-minute bars everywhere. */
-export type BarInterval = '1s' | '1m';
+/**
+ * Bar lengths: the platform builds 1-second bars for live charts and 1-minute bars
+ * everywhere; vendors also deliver daily bars (Polygon aggregates, Yahoo's chart), whose
+ * `ts` is the UTC midnight of the session's date.
+ */
+export type BarInterval = '1s' | '1m' | '1d';
 
 /** OHLCV of the trades in [ts, ts + interval). */
 export interface Bar {
@@ -119,6 +123,7 @@ export type CorporateAction =
 export const BAR_INTERVAL_US: Readonly<Record<BarInterval, number>> = Object.freeze({
   '1s': SECOND_US,
   '1m': MINUTE_US,
+  '1d': DAY_US,
 });
 
 /**
