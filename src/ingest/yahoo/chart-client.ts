@@ -30,7 +30,7 @@ export interface YahooRange {
  * The endpoint's `open/high/low/close` are split-adjusted (only `adjclose` also takes
  * dividends out). The lake keeps prices raw and adjusts on read from the corporate
  * actions (docs/sources.md), so each bar is un-adjusted here: prices multiplied, volume
- * divided, by the splits after its date that the same answer lists. The chart carries
+ * divided, by the splits after its date that the same answer lists (dividends likewise). The chart carries
  * no VWAP or trade count: `vwap` is the typical price (h+l+c)/3 and `tradeCount` 0.
  */
 export class YahooChartClient {
@@ -68,11 +68,7 @@ export class YahooChartClient {
 }
 
 /** Reads one chart answer (documented shape: `chart.result[0]` with `timestamp`, `indicators.quote[0]`, `events`). */
-export function chartRecords(
-  symbol: string,
-  body: string,
-  path: string,
-): SourceRecord[] {
+export function chartRecords(symbol: string, body: string, path: string): SourceRecord[] {
   const malformed = (why: string) =>
     new AlphalakeError('UPSTREAM_MALFORMED', `Yahoo ${path}: malformed chart (${why})`, {
       vendor: 'Yahoo',
@@ -155,6 +151,9 @@ export function chartRecords(
     };
     records.push({ kind: 'corporate-action', value });
   }
+  /** The product of the splits after `date`: how far Yahoo scaled that day's prices down. */
+  const splitFactorAfter = (date: string) =>
+    splits.filter((s) => s.date > date).reduce((f, s) => f * s.ratio, 1);
   for (const [key, raw] of Object.entries((events['dividends'] ?? {}) as Record<string, unknown>)) {
     const dividend = raw as Record<string, unknown>;
     const date = dividend['date'];
@@ -168,11 +167,13 @@ export function chartRecords(
       });
       continue;
     }
+    const exDate = localDate(date, gmtOffset);
     const value: CorporateAction = {
       kind: 'dividend',
       symbol,
-      exDate: localDate(date, gmtOffset),
-      cashAmount: amount,
+      exDate,
+      // Split-adjusted like the prices: back to the amount paid per share of the day.
+      cashAmount: amount * splitFactorAfter(exDate),
       currency,
       source: 'yahoo',
     };
@@ -194,7 +195,7 @@ export function chartRecords(
     const date = localDate(t, gmtOffset);
     const ts = Date.parse(`${date}T00:00:00Z`) * 1000;
     // Undo the split adjustment: splits after this bar's date scaled its prices down.
-    const factor = splits.filter((s) => s.date > date).reduce((f, s) => f * s.ratio, 1);
+    const factor = splitFactorAfter(date);
     const [open, high, low, close] = (['open', 'high', 'low', 'close'] as const).map(
       (c) => (row[c] as number) * factor,
     ) as [number, number, number, number];
