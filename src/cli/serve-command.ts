@@ -3,6 +3,8 @@ import { createPlatform } from '../app.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import { startApiServer, type ApiServer } from '../graphql/index.js';
+import { POLYGON_DATASETS } from '../ingest/index.js';
+import { ingestFromVendor, VENDOR_SOURCES, type VendorIngestFlags } from './source-ingest.js';
 
 /** Settings every role command takes as flags (each overrides its variable). */
 interface CommonFlags {
@@ -66,20 +68,65 @@ export function speedCommand(): Command {
     });
 }
 
-/** `alphalake ingest --source simulator`: a producer onto the bus. */
+/**
+ * `alphalake ingest --source …`: a producer onto the bus. The simulator runs as the
+ * `ingest` role; a vendor source (Polygon REST or WebSocket, Yahoo) runs to its end or
+ * until SIGINT, through the same Ingestor (src/cli/source-ingest.ts).
+ */
 export function ingestCommand(): Command {
   return new Command('ingest')
     .description(
-      'Run a producer alone: the market simulator fills the lake history up to now (through the sink’s commit path), then publishes live trades onto Kafka. Needs KAFKA_BROKERS.',
+      'Run a producer: `simulator` fills the lake history up to now (through the sink’s commit path), then publishes live trades onto Kafka (needs KAFKA_BROKERS). `polygon` reads history from Polygon’s REST API (--dataset, --symbols, --from, --to), `polygon-ws` streams Polygon’s WebSocket until stopped, `yahoo` reads daily bars, splits and dividends; they publish to the configured bus (with the in-process bus the sink runs here and commits before exit). See docs/sources.md.',
     )
     .addOption(
-      new Option('--source <source>', 'where the ticks come from')
-        .choices(['simulator'])
+      new Option('--source <source>', 'where the records come from')
+        .choices(['simulator', ...VENDOR_SOURCES])
         .default('simulator'),
     )
+    .addOption(new Option('--symbols <list>', 'comma-separated tickers (vendor sources)'))
+    .addOption(
+      new Option(
+        '--from <time>',
+        'start of the range, ISO date or time, UTC, inclusive (polygon, yahoo)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--to <time>',
+        'end of the range, ISO date or time, UTC, exclusive (polygon, yahoo)',
+      ),
+    )
+    .addOption(
+      new Option('--dataset <dataset>', 'what `polygon` fetches')
+        .choices([...POLYGON_DATASETS])
+        .default('trades'),
+    )
+    .addOption(
+      new Option('--interval <interval>', 'bar width of `--dataset aggregates`')
+        .choices(['1s', '1m', '1d'])
+        .default('1m'),
+    )
+    .addOption(
+      new Option('--channels <list>', 'channels of `polygon-ws`: T, Q, A, AM').default('T,Q,AM'),
+    )
     .addOption(homeOption())
-    .action(async (flags: CommonFlags & { source: string }) => {
-      await serve(loadConfig({ ...settingsOf({ ...flags, role: 'ingest' }), SIM_ENABLED: 'true' }));
+    .action(async (flags: CommonFlags & Omit<VendorIngestFlags, 'source'> & { source: string }) => {
+      if (flags.source === 'simulator') {
+        await serve(
+          loadConfig({ ...settingsOf({ ...flags, role: 'ingest' }), SIM_ENABLED: 'true' }),
+        );
+        return;
+      }
+      const settings = settingsOf(flags);
+      // With Kafka the sink runs elsewhere; with the in-process bus it must run here.
+      const role = loadConfig(settings).kafkaBrokers ? 'ingest' : 'all';
+      const config = loadConfig({ ...settings, SIM_ENABLED: 'false', ALPHALAKE_ROLE: role });
+      const started = Date.now();
+      const s = await ingestFromVendor(config, flags as VendorIngestFlags);
+      console.log(
+        `alphalake: ${flags.source}: ${s.trades} trades, ${s.quotes} quotes, ${s.bars} bars, ${s.news} news, ${s.corporateActions} corporate actions read; ${s.accepted} accepted, ${s.rejected} rejected, ${s.malformed} malformed (${Date.now() - started} ms)`,
+      );
+      process.exit(0);
     });
 }
 

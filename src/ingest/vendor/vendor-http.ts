@@ -1,5 +1,5 @@
 import { AlphalakeError } from '../../domain/index.js';
-import { CallLimiter, realSleep, type Sleep } from './call-limiter.js';
+import { realSleep, type CallLimiter, type Sleep } from './call-limiter.js';
 
 /** The slice of WHATWG `fetch` the vendor clients use (global in Node ≥ 18). */
 export type Fetch = (

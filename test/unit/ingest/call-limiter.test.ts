@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CallLimiter } from '../../../src/ingest/vendor/index.js';
+import { CallLimiter } from '../../../src/ingest/index.js';
 
 /** A virtual clock: `sleep` moves time forward instead of waiting, and records each wait. */
 function virtualTime(start = 0) {

@@ -4,9 +4,9 @@ import {
   PolygonRestClient,
   PolygonRestSource,
   type PolygonRestOptions,
-} from '../../../src/ingest/polygon/index.js';
+} from '../../../src/ingest/index.js';
 import type { SourceRecord } from '../../../src/ingest/index.js';
-import type { RetryNotice } from '../../../src/ingest/vendor/index.js';
+import type { RetryNotice } from '../../../src/ingest/index.js';
 import {
   fixtureLines,
   rawBigInt,

@@ -5,7 +5,7 @@ import {
   PolygonRestClient,
   PolygonWebSocketSource,
   type PolygonSocketEvent,
-} from '../../../src/ingest/polygon/index.js';
+} from '../../../src/ingest/index.js';
 import {
   fixtureLines,
   rawBigInt,

@@ -1,0 +1,135 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  fixtureLines,
+  startPolygonRest,
+  startYahoo,
+  type VendorServer,
+} from '../support/vendor-servers.js';
+
+/**
+ * `alphalake ingest --source polygon|yahoo` as a user runs it, against local servers that
+ * speak the vendors' wire formats: a range read to its end and committed, a refused key,
+ * and the key in no line the process prints.
+ */
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const KEY = 'pk_cli_test_3e9f0a7b6c5d';
+const homes: string[] = [];
+const servers: VendorServer[] = [];
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.close()));
+  for (const home of homes) rmSync(home, { recursive: true, force: true });
+});
+
+function run(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const home = mkdtempSync(path.join(tmpdir(), 'alphalake-ingest-'));
+  homes.push(home);
+  const child = spawn(process.execPath, [CLI, 'ingest', '--home', home, ...args], {
+    env: { ...process.env, NODE_ENV: '', SIM_SYMBOLS: 'AAPL', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return new Promise((resolve) =>
+    child.on('close', (code) => resolve({ code, output: `${output}\nHOME=${home}` })),
+  );
+}
+
+describe('alphalake ingest --source polygon | yahoo', () => {
+  it('reads every page of a range, publishes it, exits 0 with a summary, and never prints the key', async () => {
+    const server = await startPolygonRest({
+      apiKey: KEY,
+      routes: { '/v3/trades/AAPL': 'polygon/trades-AAPL.json' },
+    });
+    servers.push(server);
+    const { code, output } = await run(
+      [
+        '--source',
+        'polygon',
+        '--dataset',
+        'trades',
+        '--symbols',
+        'AAPL',
+        '--from',
+        '2018-02-02',
+        '--to',
+        '2018-02-03',
+      ],
+      { POLYGON_API_KEY: KEY, POLYGON_API_URL: server.url, POLYGON_CALLS_PER_MINUTE: '0' },
+    );
+    expect(code, output).toBe(0);
+    const n = fixtureLines('polygon/trades-AAPL.json').length;
+    expect(output).toMatch(
+      new RegExp(
+        `alphalake: polygon: ${n} trades, 0 quotes, 0 bars, 0 news, 0 corporate actions read; ${n} accepted, 0 rejected, 0 malformed`,
+      ),
+    );
+    expect(output).not.toContain(KEY);
+  });
+
+  it('exits 2 naming the refused key, without printing it', async () => {
+    const server = await startPolygonRest({
+      apiKey: KEY,
+      routes: { '/v3/trades/AAPL': 'polygon/trades-AAPL.json' },
+    });
+    servers.push(server);
+    const wrong = 'pk_cli_wrong_aa00bb11cc22';
+    const { code, output } = await run(
+      ['--source', 'polygon', '--symbols', 'AAPL', '--from', '2018-02-02', '--to', '2018-02-03'],
+      { POLYGON_API_KEY: wrong, POLYGON_API_URL: server.url },
+    );
+    expect(code, output).toBe(2);
+    expect(output).toMatch(
+      /alphalake: BAD_USER_INPUT: Polygon \/v3\/trades\/AAPL: HTTP 401, the API key was refused/,
+    );
+    expect(output).not.toContain(wrong);
+  });
+
+  it('keeps Yahoo’s splits and dividends as corporate actions beside the lake', async () => {
+    const server = await startYahoo({ symbols: { AAPL: 'yahoo/chart-AAPL.json' } });
+    servers.push(server);
+    const { code, output } = await run(
+      ['--source', 'yahoo', '--symbols', 'AAPL', '--from', '2020-08-01', '--to', '2020-09-03'],
+      { YAHOO_API_URL: server.url },
+    );
+    expect(code, output).toBe(0);
+    expect(output).toMatch(
+      /alphalake: yahoo: 0 trades, 0 quotes, 6 bars, 0 news, 2 corporate actions read; 0 accepted, 0 rejected, 1 malformed/,
+    );
+    const home = /HOME=(.*)$/.exec(output)?.[1] as string;
+    const file = path.join(home, 'corporate-actions', 'yahoo.jsonl');
+    expect(existsSync(file), readdirSync(home).join(',')).toBe(true);
+    expect(
+      readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { kind: string; exDate: string }),
+    ).toEqual([
+      {
+        kind: 'split',
+        symbol: 'AAPL',
+        exDate: '2020-08-31',
+        splitFrom: 1,
+        splitTo: 4,
+        source: 'yahoo',
+      },
+      {
+        kind: 'dividend',
+        symbol: 'AAPL',
+        exDate: '2020-08-07',
+        cashAmount: 0.82,
+        currency: 'USD',
+        source: 'yahoo',
+      },
+    ]);
+  });
+});
