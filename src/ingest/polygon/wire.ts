@@ -183,7 +183,7 @@ export function quoteOfV3(symbol: string, r: Record<string, unknown>): SourceRec
 }
 
 /**
- * An aggregate bar (`/v2/aggs/...`): `t` is the window's start in ms, `vw` the VWAP, `n`
+ * An aggregate bar (`/v2/aggs/...`): `t` is the window's start in ms (see utcMidnight for `1d`), `vw` the VWAP, `n`
  * the number of trades (absent on some old bars: then the bar is malformed, not guessed).
  */
 export function barOfAggregate(
@@ -195,7 +195,7 @@ export function barOfAggregate(
     const value: Bar = {
       symbol,
       interval,
-      ts: num(r, 't') * 1000,
+      ts: interval === '1d' ? utcMidnight(num(r, 't')) : num(r, 't') * 1000,
       open: num(r, 'o'),
       high: num(r, 'h'),
       low: num(r, 'l'),
@@ -206,6 +206,14 @@ export function barOfAggregate(
     };
     return { kind: 'bar', value };
   });
+}
+
+/**
+ * A daily bar's `t` is the session's midnight in New York (04:00 or 05:00 UTC); the
+ * domain puts a `1d` bar at the UTC midnight of its date, as Yahoo's are.
+ */
+function utcMidnight(ms: number): number {
+  return Math.floor(ms / 86_400_000) * 86_400_000 * 1000;
 }
 
 /** A news article (`/v2/reference/news`): `published_utc` is RFC 3339. */

@@ -263,6 +263,34 @@ describe('Polygon REST client against a local Polygon server', () => {
     expect(tickerPages.flatMap((p) => p.malformed).map((m) => m.column)).toEqual(['name']);
   });
 
+  it('puts a daily aggregate (t = midnight in New York) at the UTC midnight of its date', async () => {
+    const { server, client } = await polygon({
+      routes: { '/v2/aggs/ticker/AAPL/range/1/day': 'polygon/aggs-AAPL-day.json' },
+    });
+    const range = {
+      from: Date.parse('2021-01-04T00:00:00Z') * 1000,
+      to: Date.parse('2021-01-06T00:00:00Z') * 1000,
+    };
+    const bars = (
+      await collect(client.aggregates('AAPL', '1d', range, new AbortController().signal))
+    ).flat();
+    expect(
+      bars.map((b) =>
+        b.kind === 'bar' ? [b.value.interval, b.value.ts, b.value.close, b.value.tradeCount] : b,
+      ),
+    ).toEqual([
+      ['1d', Date.parse('2021-01-04T00:00:00Z') * 1000, 132.69, 1310228],
+      ['1d', Date.parse('2021-01-05T00:00:00Z') * 1000, 131.01, 707431],
+    ]);
+    // from/to in ms, `to` inclusive: the last ms before the range's end; unadjusted, ascending.
+    const asked = new URL(server.requests[0]?.url ?? '', server.url);
+    expect(asked.pathname).toBe(
+      `/v2/aggs/ticker/AAPL/range/1/day/${Date.parse('2021-01-04T00:00:00Z')}/${Date.parse('2021-01-06T00:00:00Z') - 1}`,
+    );
+    expect(asked.searchParams.get('adjusted')).toBe('false');
+    expect(asked.searchParams.get('sort')).toBe('asc');
+  });
+
   it('waits out a 429 for exactly its Retry-After, then carries on', async () => {
     const { client, notices } = await polygon(
       {
