@@ -4,9 +4,9 @@ import {
   PolygonRestClient,
   PolygonRestSource,
   type PolygonRestOptions,
+  type RetryNotice,
+  type SourceRecord,
 } from '../../../src/ingest/index.js';
-import type { SourceRecord } from '../../../src/ingest/index.js';
-import type { RetryNotice } from '../../../src/ingest/index.js';
 import {
   fixtureLines,
   rawBigInt,

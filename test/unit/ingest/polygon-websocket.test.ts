@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlphalakeError, type Trade } from '../../../src/domain/index.js';
-import type { SourceRecord } from '../../../src/ingest/index.js';
 import {
   PolygonRestClient,
   PolygonWebSocketSource,
   type PolygonSocketEvent,
+  type SourceRecord,
 } from '../../../src/ingest/index.js';
 import {
   fixtureLines,

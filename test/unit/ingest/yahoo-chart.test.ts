@@ -1,8 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAlphalakeError } from '../../../src/domain/index.js';
-import type { SourceRecord } from '../../../src/ingest/index.js';
-import type { RetryNotice } from '../../../src/ingest/index.js';
-import { YahooChartClient, YahooDailySource } from '../../../src/ingest/index.js';
+import {
+  YahooChartClient,
+  YahooDailySource,
+  type RetryNotice,
+  type SourceRecord,
+} from '../../../src/ingest/index.js';
 import {
   fixtureText,
   startYahoo,
