@@ -7,12 +7,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   fixtureLines,
   startPolygonRest,
+  startPolygonSocket,
   startYahoo,
+  tradeEvent,
   type VendorServer,
 } from '../support/vendor-servers.js';
 
 /**
- * `alphalake ingest --source polygon|yahoo` as a user runs it, against local servers that
+ * `alphalake ingest --source polygon|polygon-ws|yahoo` as a user runs it, against local servers that
  * speak the vendors' wire formats: a range read to its end and committed, a refused key,
  * and the key in no line the process prints.
  */
@@ -44,7 +46,7 @@ function run(
   );
 }
 
-describe('alphalake ingest --source polygon | yahoo', () => {
+describe('alphalake ingest --source polygon | polygon-ws | yahoo', () => {
   it('reads every page of a range, publishes it, exits 0 with a summary, and never prints the key', async () => {
     const server = await startPolygonRest({
       apiKey: KEY,
@@ -131,5 +133,73 @@ describe('alphalake ingest --source polygon | yahoo', () => {
         source: 'yahoo',
       },
     ]);
+  });
+
+  it('streams the Polygon WebSocket until SIGINT, then publishes what it had and exits 0', async () => {
+    const socket = await startPolygonSocket(KEY);
+    const rest = await startPolygonRest({
+      apiKey: KEY,
+      routes: { '/v3/trades/AAPL': 'polygon/trades-AAPL.json' },
+    });
+    servers.push(rest, { url: socket.url, requests: [], close: () => socket.close() });
+    const home = mkdtempSync(path.join(tmpdir(), 'alphalake-ingest-'));
+    homes.push(home);
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'ingest',
+        '--home',
+        home,
+        '--source',
+        'polygon-ws',
+        '--symbols',
+        'AAPL',
+        '--channels',
+        'T',
+      ],
+      {
+        env: {
+          ...process.env,
+          NODE_ENV: '',
+          SIM_SYMBOLS: 'AAPL',
+          POLYGON_API_KEY: KEY,
+          POLYGON_WS_URL: socket.url,
+          POLYGON_API_URL: rest.url,
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let output = '';
+    let marked: () => void = () => undefined;
+    const marker = new Promise<void>((resolve) => (marked = resolve));
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('polygon-ws success: all sent')) marked();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    const closed = new Promise<number | null>((resolve) =>
+      child.on('close', (code) => resolve(code)),
+    );
+    const ws = await socket.subscribed(0);
+    // Trades, then a status event the CLI logs once it has read everything before it.
+    ws.send(
+      JSON.stringify(
+        fixtureLines('polygon/trades-AAPL.json')
+          .slice(0, 5)
+          .map((l) => tradeEvent('AAPL', l)),
+      ),
+    );
+    ws.send(JSON.stringify([{ ev: 'status', status: 'success', message: 'all sent' }]));
+    await marker;
+    child.kill('SIGINT');
+    expect(await closed, output).toBe(0);
+    expect(output).toContain('alphalake: polygon-ws auth_success: authenticated');
+    expect(output).toMatch(
+      /alphalake: polygon-ws: 5 trades, 0 quotes, 0 bars, 0 news, 0 corporate actions read; 5 accepted, 0 rejected, 0 malformed/,
+    );
+    expect(output).not.toContain(KEY);
+    expect(socket.received[0]?.[1]).toBe(JSON.stringify({ action: 'subscribe', params: 'T.AAPL' }));
   });
 });
