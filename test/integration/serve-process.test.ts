@@ -24,7 +24,13 @@ interface Served {
 function serve(): Promise<Served> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
     // NODE_ENV unset, as in a user's shell (the test runner sets it to `test`).
-    env: { ...process.env, NODE_ENV: '', SIM_BACKFILL_SESSIONS: '1', BATCH_INTERVAL_SECONDS: '2' },
+    env: {
+      ...process.env,
+      NODE_ENV: '',
+      AUTH_MODE: 'off',
+      SIM_BACKFILL_SESSIONS: '1',
+      BATCH_INTERVAL_SECONDS: '2',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
