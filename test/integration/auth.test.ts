@@ -246,6 +246,35 @@ describe('auth with an HS256 secret', () => {
     expect([anonymous.status, anonymous.cache]).toEqual([401, null]);
   });
 
+  it('shares users and keys with the CLI while it runs, and takes the tokens `auth token` mints', async () => {
+    const run = promisify(execFile);
+    const cli = async (...args: string[]) =>
+      (
+        await run(process.execPath, [CLI, ...args], {
+          env: { PATH: process.env.PATH ?? '', ALPHALAKE_HOME: home, AUTH_JWT_SECRET: SECRET },
+        })
+      ).stdout.trim();
+    expect(await cli('users', 'add', 'cli-user', '--role', 'analyst')).toBe(
+      'added cli-user (analyst)',
+    );
+    const key = await cli('users', 'create-key', 'cli-user', '--label', 'from the CLI');
+    const id = key.split('_')[1] ?? '';
+    expect(await cli('users', 'list')).toContain(`key ${id}\tactive`);
+    const query = '{ me { user role via } }';
+    expect((await post(server.url, query, { 'x-api-key': key })).body).toEqual({
+      data: { me: { user: 'cli-user', role: 'analyst', via: 'api-key' } },
+    });
+    const minted = await cli('auth', 'token', '--user', 'tess', '--role', 'admin', '--ttl', '5m');
+    expect((await post(server.url, query, { authorization: `Bearer ${minted}` })).body).toEqual({
+      data: { me: { user: 'tess', role: 'admin', via: 'jwt' } },
+    });
+    expect(await cli('users', 'revoke-key', id)).toMatch(
+      new RegExp(`^revoked key ${id} of cli-user`),
+    );
+    const after = await post(server.url, query, { 'x-api-key': key });
+    expect([after.status, codes(after)]).toEqual([401, ['UNAUTHENTICATED']]);
+  });
+
   describe('over graphql-ws', () => {
     const clients: Client[] = [];
     const client = (connectionParams?: Record<string, unknown>) => {
