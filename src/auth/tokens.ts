@@ -72,7 +72,13 @@ export class TokenVerifier {
     };
     // The header's `alg` picks the key, and each key takes only its own algorithms, so a
     // token cannot have an RSA public key used as an HMAC secret (RFC 8725 §2.1, §3.1).
-    const hmac = isHmac(token);
+    const alg = algorithmOf(token);
+    if (alg === undefined) {
+      throw new AlphalakeError('UNAUTHENTICATED', 'the token is not a valid JWT', {
+        reason: 'malformed',
+      });
+    }
+    const hmac = alg.startsWith('HS');
     if (hmac && this.secret) {
       return (await jwtVerify(token, this.secret, { ...options, algorithms: ['HS256'] })).payload;
     }
@@ -121,15 +127,15 @@ function encode(secret: string): Uint8Array {
   return new TextEncoder().encode(secret);
 }
 
-/** Whether the token's protected header names an HMAC algorithm (HS256, HS384, HS512). */
-function isHmac(token: string): boolean {
+/** The `alg` of the token's protected header (RFC 7515 §4.1.1), or undefined if it has none. */
+function algorithmOf(token: string): string | undefined {
   const header = token.split('.', 1)[0] ?? '';
   try {
-    const alg = (JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as { alg?: unknown })
-      .alg;
-    return typeof alg === 'string' && alg.startsWith('HS');
+    const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8')) as unknown;
+    const alg = (parsed as { alg?: unknown } | null)?.alg;
+    return typeof alg === 'string' ? alg : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -129,10 +129,11 @@ export async function startApiServer(
       // validation, with the same codes as over HTTP.
       onSubscribe: async (ctx, id) => {
         try {
-          const params = ctx.connectionParams;
           const credentials =
-            credentialsFromConnectionParams(params) ??
-            credentialsFromHeaders(ctx.extra.request.headers);
+            options.auth.mode === 'off'
+              ? undefined
+              : (credentialsFromConnectionParams(ctx.connectionParams) ??
+                credentialsFromHeaders(ctx.extra.request.headers));
           const principal = await options.auth.authenticate(credentials);
           const byId = principals.get(ctx) ?? new Map<string, Principal>();
           byId.set(id, principal);

@@ -85,7 +85,10 @@ describe('HS256 tokens', () => {
       { user: 'bob', role: 'viewer', ttlSeconds: 3600, now: nowMicros() },
     );
     expect((await refusal(verifier.verify(other))).code).toBe('UNAUTHENTICATED');
-    expect((await refusal(verifier.verify('not.a.jwt'))).code).toBe('UNAUTHENTICATED');
+    expect(await refusal(verifier.verify('not.a.jwt'))).toEqual({
+      code: 'UNAUTHENTICATED',
+      message: 'the token is not a valid JWT',
+    });
   });
 
   it('refuses a token for another issuer or audience, without exp, or without a known role', async () => {
@@ -126,6 +129,14 @@ describe('HS256 tokens', () => {
       role: 'analyst',
       via: 'jwt',
     });
+  });
+
+  it('says UNAVAILABLE, not UNAUTHENTICATED, when the JWKS does not answer', async () => {
+    // Port 1 on loopback: nothing listens, the connection is refused at once.
+    const offline = new TokenVerifier({ ...SETTINGS, jwksUrl: 'http://127.0.0.1:1/jwks.json' });
+    const header = Buffer.from(JSON.stringify({ alg: 'ES256', kid: 'k' })).toString('base64url');
+    const payload = Buffer.from(JSON.stringify({ sub: 'a' })).toString('base64url');
+    expect((await refusal(offline.verify(`${header}.${payload}.c2ln`))).code).toBe('UNAVAILABLE');
   });
 
   it('will not mint without a secret, and says which variable to set', async () => {
