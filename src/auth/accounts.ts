@@ -14,28 +14,60 @@ export interface CreatedApiKey {
   readonly record: ApiKeyRecord;
 }
 
+/** One change to users or keys, as the audit log records it (issue 11: who, when, what, before, after). */
+export interface AccountChange {
+  readonly action: 'user.add' | 'user.set-role' | 'key.create' | 'key.revoke';
+  /** Who made it: `ApiContext.actor` over GraphQL, `cli:<os user>` from the CLI. */
+  readonly actor: string;
+  /** Epoch µs. */
+  readonly at: number;
+  /** The user's name or the key's id. */
+  readonly subject: string;
+  /** The record before and after; keys without their digest. Null where there is none. */
+  readonly before: Readonly<Record<string, unknown>> | null;
+  readonly after: Readonly<Record<string, unknown>> | null;
+}
+
+/**
+ * Where account changes go: the audit log (the master-data lane's) implements this; until
+ * the composition root wires it, changes go nowhere (`NO_AUDIT`). It is called after the
+ * store accepted the change, so a change the store refused is never recorded.
+ */
+export interface AccountAudit {
+  record(change: AccountChange): Promise<void>;
+}
+
+export const NO_AUDIT: AccountAudit = Object.freeze({ record: () => Promise.resolve() });
+
 /**
  * Users and their API keys over a UserStore: validates input, mints keys (the store only
- * ever sees their digests) and checks a presented key.
+ * ever sees their digests), checks a presented key, and reports every change to the audit.
  */
 export class Accounts {
   constructor(
     readonly store: UserStore,
     private readonly clock: Clock,
+    private readonly audit: AccountAudit = NO_AUDIT,
   ) {}
 
-  async addUser(name: string, role: string): Promise<User> {
+  async addUser(name: string, role: string, actor: string): Promise<User> {
     const user: User = {
       name: checkName(name),
       role: parseRole(role),
       createdAt: this.clock.now(),
     };
     await this.store.addUser(user);
+    await this.report('user.add', actor, user.name, null, { ...user });
     return user;
   }
 
-  setRole(name: string, role: string): Promise<User> {
-    return this.store.setRole(checkName(name), parseRole(role));
+  async setRole(name: string, role: string, actor: string): Promise<User> {
+    const checked = checkName(name);
+    const wanted = parseRole(role);
+    const before = await this.store.getUser(checked);
+    const after = await this.store.setRole(checked, wanted);
+    await this.report('user.set-role', actor, checked, before ? { ...before } : null, { ...after });
+    return after;
   }
 
   listUsers(): Promise<readonly User[]> {
@@ -46,7 +78,7 @@ export class Accounts {
     return this.store.listKeys(user);
   }
 
-  async createKey(user: string, label = ''): Promise<CreatedApiKey> {
+  async createKey(user: string, label: string, actor: string): Promise<CreatedApiKey> {
     if (label.length > LABEL_MAX) {
       throw new AlphalakeError(
         'BAD_USER_INPUT',
@@ -65,11 +97,28 @@ export class Accounts {
       createdAt: this.clock.now(),
     };
     await this.store.addKey(record);
+    await this.report('key.create', actor, record.id, null, shown(record));
     return { key: minted.key, record };
   }
 
-  revokeKey(id: string): Promise<ApiKeyRecord> {
-    return this.store.revokeKey(id, this.clock.now());
+  async revokeKey(id: string, actor: string): Promise<ApiKeyRecord> {
+    const before = await this.store.getKey(id);
+    const after = await this.store.revokeKey(id, this.clock.now());
+    // Revoking a revoked key changes nothing, so there is nothing to record.
+    if (before?.revokedAt === undefined) {
+      await this.report('key.revoke', actor, id, before ? shown(before) : null, shown(after));
+    }
+    return after;
+  }
+
+  private report(
+    action: AccountChange['action'],
+    actor: string,
+    subject: string,
+    before: AccountChange['before'],
+    after: AccountChange['after'],
+  ): Promise<void> {
+    return this.audit.record({ action, actor, at: this.clock.now(), subject, before, after });
   }
 
   /**
@@ -88,6 +137,12 @@ export class Accounts {
     }
     return { user: user.name, role: user.role, via: 'api-key', keyId: record.id };
   }
+}
+
+/** A key as the audit log shows it: everything but its digest. */
+function shown(key: ApiKeyRecord): Record<string, unknown> {
+  const { hash: _hash, ...rest } = key;
+  return rest;
 }
 
 function checkName(name: string): string {

@@ -1,5 +1,11 @@
 /** Public surface of src/auth: users, roles, API keys and JWTs (docs/auth.md). */
-export { Accounts, type CreatedApiKey } from './accounts.js';
+export {
+  Accounts,
+  NO_AUDIT,
+  type AccountAudit,
+  type AccountChange,
+  type CreatedApiKey,
+} from './accounts.js';
 export { API_KEY_PREFIX, apiKeyId } from './api-keys.js';
 export {
   credentialsFromConnectionParams,

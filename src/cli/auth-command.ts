@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { userInfo } from 'node:os';
 import { authSettingsOf, openUserStore } from '../app.js';
 import { Accounts, API_ROLES, mintToken, parseRole } from '../auth/index.js';
 import { durationSeconds, type Config } from '../config/index.js';
@@ -44,6 +45,8 @@ export function usersCommand(config: Config): Command {
   const users = new Command('users').description(
     'Manage users and their API keys (the store under ALPHALAKE_HOME, or MongoDB with MONGODB_URI).',
   );
+  // Who acted, for the audit log: the operating-system user running the CLI.
+  const actor = `cli:${userInfo().username}`;
   const withAccounts = async (work: (accounts: Accounts) => Promise<void>) => {
     const store = await openUserStore(config);
     try {
@@ -61,7 +64,7 @@ export function usersCommand(config: Config): Command {
     )
     .action((name: string, flags: { role: string }) =>
       withAccounts(async (accounts) => {
-        const user = await accounts.addUser(name, flags.role);
+        const user = await accounts.addUser(name, flags.role, actor);
         console.log(`added ${user.name} (${user.role})`);
       }),
     );
@@ -74,7 +77,7 @@ export function usersCommand(config: Config): Command {
     )
     .action((name: string, flags: { role: string }) =>
       withAccounts(async (accounts) => {
-        const user = await accounts.setRole(name, flags.role);
+        const user = await accounts.setRole(name, flags.role, actor);
         console.log(`${user.name} is now ${user.role}`);
       }),
     );
@@ -103,7 +106,7 @@ export function usersCommand(config: Config): Command {
     .addOption(new Option('--label <text>', 'what the key is for').default(''))
     .action((name: string, flags: { label: string }) =>
       withAccounts(async (accounts) => {
-        const created = await accounts.createKey(name, flags.label);
+        const created = await accounts.createKey(name, flags.label, actor);
         console.error(
           `API key ${created.record.id} for ${name}: shown this once, store it now. Send it as \`x-api-key: <key>\` or \`Authorization: ApiKey <key>\`.`,
         );
@@ -116,7 +119,7 @@ export function usersCommand(config: Config): Command {
     .argument('<id>', 'the key id (the part after `alk_`, before the second `_`)')
     .action((id: string) =>
       withAccounts(async (accounts) => {
-        const key = await accounts.revokeKey(id);
+        const key = await accounts.revokeKey(id, actor);
         console.log(`revoked key ${key.id} of ${key.user} (${isoOfMicros(key.revokedAt ?? 0)})`);
       }),
     );

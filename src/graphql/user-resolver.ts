@@ -128,21 +128,21 @@ export class UserResolver {
   @Authorized('admin')
   @Mutation(() => UserType, { description: 'Adds a user; CONFLICT when the name is taken.' })
   async addUser(
-    @Ctx() { services }: ApiContext,
+    @Ctx() { services, actor }: ApiContext,
     @Arg('name') name: string,
     @Arg('role', () => Role) role: ApiRole,
   ): Promise<UserType> {
-    return UserType.from(await services.accounts.addUser(name, role), []);
+    return UserType.from(await services.accounts.addUser(name, role, actor), []);
   }
 
   @Authorized('admin')
   @Mutation(() => UserType, { description: "Changes a user's role; their API keys follow it." })
   async setUserRole(
-    @Ctx() { services }: ApiContext,
+    @Ctx() { services, actor }: ApiContext,
     @Arg('name') name: string,
     @Arg('role', () => Role) role: ApiRole,
   ): Promise<UserType> {
-    const user = await services.accounts.setRole(name, role);
+    const user = await services.accounts.setRole(name, role, actor);
     return UserType.from(user, await services.accounts.listKeys(user.name));
   }
 
@@ -151,11 +151,11 @@ export class UserResolver {
     description: 'Creates an API key for a user; the answer holds the key, shown this once.',
   })
   async createApiKey(
-    @Ctx() { services }: ApiContext,
+    @Ctx() { services, actor }: ApiContext,
     @Arg('user') user: string,
     @Arg('label', { defaultValue: '' }) label: string,
   ): Promise<CreatedApiKeyType> {
-    const created = await services.accounts.createKey(user, label);
+    const created = await services.accounts.createKey(user, label, actor);
     return Object.assign(new CreatedApiKeyType(), {
       key: created.key,
       apiKey: ApiKeyType.from(created.record),
@@ -166,7 +166,10 @@ export class UserResolver {
   @Mutation(() => ApiKeyType, {
     description: 'Revokes an API key by its id: it never authenticates again.',
   })
-  async revokeApiKey(@Ctx() { services }: ApiContext, @Arg('id') id: string): Promise<ApiKeyType> {
-    return ApiKeyType.from(await services.accounts.revokeKey(id));
+  async revokeApiKey(
+    @Ctx() { services, actor }: ApiContext,
+    @Arg('id') id: string,
+  ): Promise<ApiKeyType> {
+    return ApiKeyType.from(await services.accounts.revokeKey(id, actor));
   }
 }

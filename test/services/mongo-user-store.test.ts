@@ -47,7 +47,7 @@ describe('the user store app.ts opens', () => {
     const store = await openUserStore(config);
     try {
       expect(store).toBeInstanceOf(MongoUserStore);
-      await new Accounts(store, systemClock).addUser('wired', 'analyst');
+      await new Accounts(store, systemClock).addUser('wired', 'analyst', 'test');
     } finally {
       await store.close();
     }
