@@ -213,7 +213,8 @@ interface Row extends Figure {
 async function startServer(env: Record<string, string>): Promise<Server> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'serve'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', ...env },
+    // Auth off: this measures the read path, not token verification.
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'off', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

@@ -9,6 +9,17 @@ import {
   openMedallion,
   type Medallion,
 } from './batch/index.js';
+import {
+  Accounts,
+  FileUserStore,
+  jwtAuthenticator,
+  MongoUserStore,
+  OPEN_DOOR,
+  requireVerifiableTokens,
+  type Authenticator,
+  type AuthSettings,
+  type UserStore,
+} from './auth/index.js';
 import type { BusProfile, Config, LakeProfile, Role, SpeedStoreProfile } from './config/index.js';
 import {
   calendarNamed,
@@ -70,6 +81,11 @@ export interface Platform {
   /** The simulator as a live source, once started. */
   readonly feed: SimulatorFeed | undefined;
   readonly api: ApiServices;
+  /**
+   * Who a request is (AUTH_MODE): the GraphQL server asks it for every request's
+   * principal before anything runs.
+   */
+  readonly auth: Authenticator;
   readonly ready: boolean;
   /** Each configured backend and whether it answers now (for `/readyz`). */
   backends(signal?: AbortSignal): Promise<Readonly<Record<string, BackendHealth>>>;
@@ -103,6 +119,9 @@ export async function createPlatform(
   const clock = deps.clock ?? systemClock;
   const roles = config.roles;
   const runs = (role: Role) => roles.includes(role);
+  // Before anything is opened: a server that could verify no token must not start.
+  const authSettings = authSettingsOf(config);
+  if (runs('api')) requireVerifiableTokens(authSettings);
   const store = openLakeStore(config.profile.lake);
   const bus = await openBus(config.profile.bus);
   // Only the api and the speed layer use the speed store: a sink or a producer alone
@@ -123,6 +142,10 @@ export async function createPlatform(
     ...(queryCache ? { queryCache } : {}),
   });
   const metrics = new MetricsRegistry();
+  // Only the api reads users and keys: other roles get an unopened embedded store.
+  const users = runs('api') ? await openUserStore(config) : FileUserStore.inHome(config.home);
+  const accounts = new Accounts(users, clock);
+  const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
     allowedLatenessUs: 2 * SECOND_US,
@@ -240,12 +263,14 @@ export async function createPlatform(
       lake: new LakeBrowser(store),
       watermark: () => sink.watermark(),
       metrics,
+      accounts,
       async dataVersion() {
         const snapshots = await Promise.all([tables.trades.snapshot(), tables.bars1m.snapshot()]);
         const versions = snapshots.map((s) => `${s.metadata.id}@${s.version}`);
         return `${sink.watermark() ?? '-'}/${versions.join('/')}`;
       },
     },
+    auth,
     get ready() {
       return ready;
     },
@@ -357,6 +382,7 @@ export async function createPlatform(
       }
       await bus.close();
       await speedStore.close();
+      await users.close();
     },
   };
 }
@@ -377,6 +403,25 @@ async function relayLiveTrades(bus: StreamBus, hub: LiveHub, signal: AbortSignal
       ),
     { group: `api-live-${randomUUID()}`, signal },
   );
+}
+
+/** The auth settings of a config (AUTH_*), for the server and `alphalake auth token`. */
+export function authSettingsOf(config: Config): AuthSettings {
+  return {
+    mode: config.authMode,
+    ...(config.authJwtSecret === undefined ? {} : { secret: config.authJwtSecret }),
+    ...(config.authJwksUrl === undefined ? {} : { jwksUrl: config.authJwksUrl }),
+    issuer: config.authJwtIssuer,
+    audience: config.authJwtAudience,
+    roleClaim: config.authRoleClaim,
+  };
+}
+
+/** Users and API keys: a file under ALPHALAKE_HOME, or MongoDB (MONGODB_URI). */
+export async function openUserStore(config: Config): Promise<UserStore> {
+  const mdm = config.profile.mdm;
+  if (mdm.backend === 'embedded') return FileUserStore.inHome(config.home);
+  return MongoUserStore.connect(mdm.uri);
 }
 
 /** The stream bus: in-process, or Kafka (KAFKA_BROKERS). */

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
+import { authCommand, usersCommand } from './auth-command.js';
 import { lakeCommand } from './lake-command.js';
 import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
 
@@ -31,6 +32,8 @@ const program = new Command('alphalake')
   .addCommand(sinkCommand())
   .addCommand(speedCommand())
   .addCommand(ingestCommand())
+  .addCommand(authCommand(config))
+  .addCommand(usersCommand(config))
   .addCommand(
     lakeCommand({
       s3: {

@@ -11,9 +11,12 @@ interface CommonFlags {
   home?: string;
 }
 
-function settingsOf(flags: CommonFlags & { port?: string; host?: string; role?: string }) {
+function settingsOf(
+  flags: CommonFlags & { port?: string; host?: string; role?: string; auth?: string },
+) {
   return {
     ...process.env,
+    ...(flags.auth ? { AUTH_MODE: flags.auth } : {}),
     ...(flags.port ? { PORT: flags.port } : {}),
     ...(flags.host ? { HOST: flags.host } : {}),
     ...(flags.home ? { ALPHALAKE_HOME: flags.home } : {}),
@@ -39,9 +42,23 @@ export function serveCommand(): Command {
     .addOption(new Option('-p, --port <port>', 'HTTP/WebSocket port (PORT)'))
     .addOption(new Option('--host <host>', 'interface to bind (HOST)'))
     .addOption(homeOption())
-    .action(async (flags: { port?: string; host?: string; home?: string; role?: string }) => {
-      await serve(loadConfig(settingsOf(flags)));
-    });
+    .addOption(
+      new Option(
+        '--auth <mode>',
+        'jwt: every request needs a token or API key; off: no authentication, local use only (AUTH_MODE)',
+      ).choices(['jwt', 'off']),
+    )
+    .action(
+      async (flags: {
+        port?: string;
+        host?: string;
+        home?: string;
+        role?: string;
+        auth?: string;
+      }) => {
+        await serve(loadConfig(settingsOf(flags)));
+      },
+    );
 }
 
 /** `alphalake sink`: the bus → Delta lake sink alone (exactly once, docs/sink.md). */
@@ -130,6 +147,20 @@ export function ingestCommand(): Command {
     });
 }
 
+/** AUTH_MODE=off, said where nobody can miss it: stderr, framed, before the URL. */
+function warnAuthOff(): void {
+  const rule = '!'.repeat(78);
+  console.warn(
+    [
+      rule,
+      '!! AUTHENTICATION IS OFF (AUTH_MODE=off): anyone who reaches this port is an admin.',
+      '!! For local use only. Set AUTH_MODE=jwt with AUTH_JWT_SECRET or AUTH_JWKS_URL',
+      '!! before exposing this server (docs/auth.md).',
+      rule,
+    ].join('\n'),
+  );
+}
+
 /**
  * Starts the roles of `config.roles` in this process; the GraphQL server only when it
  * runs `api`. Stops on SIGINT/SIGTERM, flushing the lake when it runs the sink.
@@ -148,7 +179,9 @@ export async function serve(config: Config): Promise<void> {
   }
   let server: ApiServer | undefined;
   if (platform.roles.includes('api')) {
+    if (platform.auth.mode === 'off') warnAuthOff();
     server = await startApiServer(platform.api, {
+      auth: platform.auth,
       host: config.host,
       port: config.port,
       development: config.environment === 'development',

@@ -5,10 +5,12 @@ import {
   brokerList,
   byteSize,
   cassandraReplication,
+  claimName,
   clientId,
   contactPointList,
   dataCenterName,
   integer,
+  jwtSecret,
   keyspaceName,
   lakeLocation,
   mongoUri,
@@ -317,6 +319,46 @@ export const SETTINGS = {
     default: 'https://query1.finance.yahoo.com',
     description: 'Base URL of the Yahoo Finance chart endpoint (`/v8/finance/chart/{symbol}`).',
     parse: url('http', 'https'),
+  },
+  authMode: {
+    env: 'AUTH_MODE',
+    default: 'jwt',
+    description:
+      '`jwt`: every GraphQL request needs a JWT (`Authorization: Bearer`) or an API key, and a server refuses to start unless `AUTH_JWT_SECRET` or `AUTH_JWKS_URL` is set; `off`: no authentication, everyone is an admin (local use only; `npm start` runs so, and says so).',
+    parse: oneOf('jwt', 'off'),
+  },
+  authJwtSecret: {
+    env: 'AUTH_JWT_SECRET',
+    default: '',
+    description:
+      'Shared secret (32+ bytes) that signs and verifies HS256 tokens, and with which `alphalake auth token` mints them.',
+    parse: optional(jwtSecret),
+  },
+  authJwksUrl: {
+    env: 'AUTH_JWKS_URL',
+    default: '',
+    description:
+      "An identity provider's JSON Web Key Set URL: RS256 and ES256 tokens are verified with its keys (fetched and cached by `jose`).",
+    parse: optional(url('http', 'https')),
+  },
+  authJwtIssuer: {
+    env: 'AUTH_JWT_ISSUER',
+    default: 'alphalake',
+    description: 'The `iss` claim every token must carry (and minted tokens do).',
+    parse: text,
+  },
+  authJwtAudience: {
+    env: 'AUTH_JWT_AUDIENCE',
+    default: 'alphalake',
+    description: 'An `aud` value every token must carry (and minted tokens do).',
+    parse: text,
+  },
+  authRoleClaim: {
+    env: 'AUTH_ROLE_CLAIM',
+    default: 'role',
+    description:
+      'The token claim that names the role: `viewer`, `analyst` or `admin`, or an array of them (the highest counts).',
+    parse: claimName,
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

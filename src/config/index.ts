@@ -18,3 +18,4 @@ export type {
 export { ROLES } from './roles.js';
 export type { Role } from './roles.js';
 export type { CassandraReplication } from './parsers.js';
+export { durationSeconds } from './parsers.js';

@@ -278,3 +278,35 @@ export function url(...schemes: string[]): Parser<string> {
     return raw.replace(/\/+$/, '');
   };
 }
+/**
+ * An HS256 secret: at least 32 bytes, the size of the hash's output, as RFC 7518 §3.2
+ * requires of an HMAC key (a shorter one can be brute-forced from any token).
+ */
+export const jwtSecret: Parser<string> = (raw, env) => {
+  if (Buffer.byteLength(raw, 'utf8') < 32) {
+    throw new AlphalakeError(
+      'BAD_USER_INPUT',
+      `${env} is too short: an HS256 secret needs at least 32 bytes (RFC 7518 §3.2); generate one with \`openssl rand -base64 48\``,
+      { env },
+    );
+  }
+  return raw;
+};
+
+/** A JWT claim name: a JSON object key, printable and short. */
+export const claimName: Parser<string> = (raw, env) => {
+  if (!/^[\x21-\x7e]{1,100}$/.test(raw)) throw configError(env, raw, 'a claim name');
+  return raw;
+};
+
+const DURATION_UNITS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3_600, d: 86_400 };
+
+/** A duration such as `90s`, `15m`, `1h` or `7d`, in whole seconds (1 s to 366 days). */
+export const durationSeconds: Parser<number> = (raw, env) => {
+  const match = /^(\d+)([smhd])$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS[match[2] ?? ''] ?? 0) : 0;
+  if (!match || seconds < 1 || seconds > 366 * 86_400) {
+    throw configError(env, raw, 'a duration such as 90s, 15m, 1h or 7d (at most 366d)');
+  }
+  return seconds;
+};

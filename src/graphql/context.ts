@@ -1,3 +1,4 @@
+import type { Accounts, Principal } from '../auth/index.js';
 import type { LakeBrowser, MarketData } from '../batch/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
@@ -11,6 +12,8 @@ export interface ApiServices {
   readonly watermark: () => number | undefined;
   /** Served at `/metrics` in the Prometheus text format. */
   readonly metrics: MetricsRegistry;
+  /** Users and API keys (the `users` query and the admin mutations). */
+  readonly accounts: Accounts;
   /**
    * What a settled answer depends on besides the request: the watermark and the lake
    * tables' versions, as one token (it changes whenever any of them does). Checking it
@@ -22,6 +25,15 @@ export interface ApiServices {
 
 export interface ApiContext {
   readonly services: ApiServices;
+  /**
+   * Who sent the request, verified (src/auth): with AUTH_MODE=jwt a request without valid
+   * credentials is refused before any resolver runs, so a resolver always sees one; with
+   * AUTH_MODE=off it is the anonymous admin. Undefined only where no request is
+   * authenticated at all, and then every `@Authorized` field answers UNAUTHENTICATED.
+   */
+  readonly principal: Principal | undefined;
+  /** Who acted, as the audit log records it (`actorOf(principal)`). */
+  readonly actor: string;
   /**
    * Called by a root field's resolver when its answer is settled: it read only the lake
    * below the watermark (or only the watermark), so the response may be cached against

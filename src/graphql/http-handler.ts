@@ -1,5 +1,12 @@
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
+import {
+  actorOf,
+  credentialsFromHeaders,
+  type Authenticator,
+  type Principal,
+} from '../auth/index.js';
+import { isAlphalakeError } from '../domain/index.js';
 import type { ApiContext, ApiServices } from './context.js';
 import {
   isGraphQLBody,
@@ -13,22 +20,58 @@ import {
 export const RESPONSE_CACHE_HEADER = 'alphalake-response-cache';
 
 /**
- * GraphQL over HTTP through Apollo Server (what @as-integrations/express5 does), with the
- * response cache in front: a request whose answer is cached is sent from memory; any
- * other runs through Apollo, and its response is kept when every root field declared
- * itself settled (see response-cache.ts) and the data version did not move meanwhile.
+ * GraphQL over HTTP through Apollo Server (what @as-integrations/express5 does), with
+ * authentication and the response cache in front. The caller's credentials are checked
+ * first: without valid ones the request is answered 401 UNAUTHENTICATED (503 UNAVAILABLE
+ * when the identity provider's keys cannot be fetched) before anything is parsed, so an
+ * anonymous caller learns nothing of the schema, a field or a record. Then a request
+ * whose answer is cached for the caller's role is sent from memory; any other runs
+ * through Apollo, and its response is kept when every root field declared itself settled
+ * (see response-cache.ts) and the data version did not move meanwhile.
  */
 export function graphqlHttpHandler(
   apollo: ApolloServer<ApiContext>,
   services: ApiServices,
   cache: ResponseCache | undefined,
+  auth: Authenticator,
 ): RequestHandler {
   // Misses of one key in flight: the first request computes, the others wait for it (a
   // new data version would otherwise send every concurrent client through Apollo at once).
   const inflight = new Map<string, Promise<CachedResponse | undefined>>();
   return (req, res, next) => {
-    handle(apollo, services, cache, inflight, req, res).catch(next);
+    authenticated(auth, req, res)
+      .then((principal) =>
+        principal === undefined
+          ? undefined
+          : handle(apollo, services, cache, inflight, principal, req, res),
+      )
+      .catch(next);
   };
+}
+
+/** The request's principal, or undefined once the refusal has been sent. */
+async function authenticated(
+  auth: Authenticator,
+  req: Request,
+  res: Response,
+): Promise<Principal | undefined> {
+  try {
+    // With auth off nothing is read, not even a malformed header.
+    return await auth.authenticate(
+      auth.mode === 'off' ? undefined : credentialsFromHeaders(req.headers),
+    );
+  } catch (error) {
+    if (!isAlphalakeError(error, 'UNAUTHENTICATED') && !isAlphalakeError(error, 'UNAVAILABLE')) {
+      throw error;
+    }
+    const unauthenticated = error.code === 'UNAUTHENTICATED';
+    res
+      .status(unauthenticated ? 401 : 503)
+      // RFC 6750 §3: a 401 names the scheme the client should use.
+      .set(unauthenticated ? { 'www-authenticate': 'Bearer realm="alphalake"' } : {})
+      .json({ errors: [{ message: error.message, extensions: { code: error.code } }] });
+    return undefined;
+  }
 }
 
 async function handle(
@@ -36,16 +79,17 @@ async function handle(
   services: ApiServices,
   cache: ResponseCache | undefined,
   inflight: Map<string, Promise<CachedResponse | undefined>>,
+  principal: Principal,
   req: Request,
   res: Response,
 ): Promise<void> {
   const body: unknown = req.body;
   if (!cache || req.method !== 'POST' || !isGraphQLBody(body)) {
-    await execute(apollo, services, req, res, undefined);
+    await execute(apollo, services, principal, req, res, undefined);
     return;
   }
   const version = await services.dataVersion();
-  const key = responseKey(version, body, req.headers.accept ?? '');
+  const key = responseKey(version, principal.role, body, req.headers.accept ?? '');
   const hit = cache.get(key);
   if (hit !== undefined) {
     send(res, hit, 'hit');
@@ -58,14 +102,14 @@ async function handle(
       send(res, shared, 'hit');
       return;
     }
-    await execute(apollo, services, req, res, undefined);
+    await execute(apollo, services, principal, req, res, undefined);
     return;
   }
   let settle!: (response: CachedResponse | undefined) => void;
   inflight.set(key, new Promise((resolve) => (settle = resolve)));
   let stored: CachedResponse | undefined;
   try {
-    stored = await execute(apollo, services, req, res, {
+    stored = await execute(apollo, services, principal, req, res, {
       cache,
       key,
       version,
@@ -88,6 +132,7 @@ interface CacheTarget {
 async function execute(
   apollo: ApolloServer<ApiContext>,
   services: ApiServices,
+  principal: Principal,
   req: Request,
   res: Response,
   target: CacheTarget | undefined,
@@ -107,6 +152,8 @@ async function execute(
     },
     context: async () => ({
       services,
+      principal,
+      actor: actorOf(principal),
       settle: () => {
         settled++;
       },

@@ -1,5 +1,5 @@
 import { GraphQLJSONObject } from 'graphql-scalars';
-import { Arg, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import type { LakeRows } from '../batch/index.js';
 import type { ApiContext } from './context.js';
 
@@ -45,6 +45,7 @@ export class LakeRowsType {
 /** Read access to the lake's tables, as they are stored. */
 @Resolver()
 export class LakeResolver {
+  @Authorized('viewer')
   @Query(() => LakeRowsType, {
     description:
       'Rows of a Delta table under the lake root (a medallion name such as `bronze.trades`, or a relative folder), at its latest or a given version, at most `limit` (default 100, max 10000). A path outside the lake root is BAD_USER_INPUT.',

@@ -1,6 +1,7 @@
 import {
   Arg,
   Args,
+  Authorized,
   ArgsType,
   Ctx,
   Field,
@@ -40,11 +41,13 @@ interface SubscribeData {
 /** Market data: history through the lambda view, live updates from the hub. */
 @Resolver()
 export class MarketResolver {
+  @Authorized('viewer')
   @Query(() => [SymbolType], { description: 'Tickers known to master data.' })
   async symbols(@Ctx() { services }: ApiContext): Promise<SymbolType[]> {
     return (await services.market.symbols()).map(SymbolType.from);
   }
 
+  @Authorized('viewer')
   @Query(() => [BarType], {
     description:
       '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now, at most 20000 bars.',
@@ -59,6 +62,7 @@ export class MarketResolver {
     return bars;
   }
 
+  @Authorized('viewer')
   @Query(() => [TradeType], {
     description:
       'Trades of a symbol in [from, to), oldest first, through the lambda view. Defaults: the last 7 days up to now, at most 1000 trades.',
@@ -73,6 +77,7 @@ export class MarketResolver {
     return trades;
   }
 
+  @Authorized('viewer')
   @Query(() => LakeStatusType, { description: 'The batch layer watermark.' })
   lakeStatus(@Ctx() { services, settle }: ApiContext): LakeStatusType {
     // The watermark is part of the data version a cached response is keyed by.
@@ -84,6 +89,7 @@ export class MarketResolver {
     });
   }
 
+  @Authorized('viewer')
   @Subscription(() => TradeType, {
     name: 'trades',
     description: 'Live trades of the given symbols.',
@@ -94,6 +100,7 @@ export class MarketResolver {
     return TradeType.from(trade);
   }
 
+  @Authorized('viewer')
   @Subscription(() => BarType, {
     name: 'bars',
     description:

@@ -12,8 +12,11 @@ import { LRUCache } from 'lru-cache';
  * old entries age out of the byte-bounded LRU. An answer that touched the speed layer
  * (ts ≥ watermark), or any root field that did not declare itself settled, is never kept.
  *
- * Keys do not include who asked: responses are the same for every client today. When
- * authorization makes them differ, the caller's role belongs in the key.
+ * Keys include the caller's role: what `@Authorized` lets through depends on it and on
+ * nothing else about the caller, so one role's answer is never served to another (a
+ * viewer never receives an admin's cached answer, nor an admin a viewer's FORBIDDEN).
+ * A field whose answer depends on who asks beyond their role (`me`) never settles. A
+ * request without valid credentials is refused before the cache is consulted.
  */
 export interface CachedResponse {
   readonly status: number;
@@ -89,9 +92,15 @@ export function isGraphQLBody(body: unknown): body is GraphQLBody {
 }
 
 /** The cache key of a request at a data version. */
-export function responseKey(dataVersion: string, body: GraphQLBody, accept: string): string {
+export function responseKey(
+  dataVersion: string,
+  role: string,
+  body: GraphQLBody,
+  accept: string,
+): string {
   return JSON.stringify([
     dataVersion,
+    role,
     accept,
     body.query,
     body.variables ?? null,

@@ -5,12 +5,19 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import express from 'express';
-import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
+import {
+  actorOf,
+  credentialsFromConnectionParams,
+  credentialsFromHeaders,
+  type Authenticator,
+  type Principal,
+} from '../auth/index.js';
 import type { ApiContext, ApiServices } from './context.js';
 import { isoOfMicros } from '../domain/index.js';
 import { formatError } from './errors.js';
@@ -37,6 +44,11 @@ export interface ApiServerOptions {
   readonly development: boolean;
   /** Readiness: true once the platform has started (history backfilled, consumers running). */
   readonly ready: () => boolean;
+  /**
+   * Who each request is (src/auth): asked before any GraphQL runs, over HTTP and for every
+   * WebSocket subscription. `OPEN_DOOR` when AUTH_MODE=off.
+   */
+  readonly auth: Authenticator;
   /** Bound (bytes) of the cache of settled responses; 0 or absent: no cache. */
   readonly responseCacheBytes?: number;
   /**
@@ -104,12 +116,41 @@ export async function startApiServer(
   });
   const format = (formatted: GraphQLFormattedError, error: unknown) =>
     formatError(formatted, error, { development: options.development });
-  const context = async (): Promise<ApiContext> => ({ services });
+  // Each subscription's principal, found by its socket's context and the operation's id.
+  const principals = new WeakMap<object, Map<string, Principal>>();
 
   const wsCleanup = useServer(
     {
       schema,
-      context,
+      // Credentials are checked for every operation, not once per connection, so a token
+      // that expired since the socket opened starts nothing new. They come from
+      // connectionParams (browsers cannot set WebSocket headers), else from the upgrade
+      // request's headers. A refusal is the operation's error, before parsing or
+      // validation, with the same codes as over HTTP.
+      onSubscribe: async (ctx, id) => {
+        try {
+          const credentials =
+            options.auth.mode === 'off'
+              ? undefined
+              : (credentialsFromConnectionParams(ctx.connectionParams) ??
+                credentialsFromHeaders(ctx.extra.request.headers));
+          const principal = await options.auth.authenticate(credentials);
+          const byId = principals.get(ctx) ?? new Map<string, Principal>();
+          byId.set(id, principal);
+          principals.set(ctx, byId);
+          return undefined;
+        } catch (error) {
+          if (!(error instanceof AlphalakeError)) throw error;
+          return [new GraphQLError(error.message, { originalError: error })];
+        }
+      },
+      onComplete: (ctx, id) => {
+        principals.get(ctx)?.delete(id);
+      },
+      context: (ctx, id): ApiContext => {
+        const principal = principals.get(ctx)?.get(id);
+        return { services, principal, actor: actorOf(principal) };
+      },
       validate: (schema, document) =>
         validate(schema, document, [...specifiedRules, costLimitRule()]),
       onError: (_ctx, _id, _payload, errors) =>
@@ -239,7 +280,7 @@ export async function startApiServer(
     GRAPHQL_PATH,
     requireJsonBody,
     express.json({ limit: BODY_LIMIT }),
-    graphqlHttpHandler(apollo, services, responseCache),
+    graphqlHttpHandler(apollo, services, responseCache, options.auth),
   );
   // Whatever no route above served, and every error, is answered as JSON (http-errors.ts).
   app.use(notFound);

@@ -192,7 +192,9 @@ describe('microsecond fidelity: delta-rs ⇄ alphalake lake, CLI and GraphQL', (
     const LAKE_ROWS = `query($table: String!) { lakeRows(table: $table, limit: 10) { table version columns { name type } rows } }`;
 
     beforeAll(async () => {
-      platform = await createPlatform(configWith({ home, port: 0, simulatorEnabled: false }));
+      platform = await createPlatform(
+        configWith({ home, port: 0, simulatorEnabled: false, authMode: 'off' }),
+      );
       await platform.start({ live: false });
       server = await startLoopbackApi(platform);
     });

@@ -26,7 +26,12 @@ beforeAll(async () => {
       `no Chromium at ${CHROMIUM}: run \`npm run test:e2e\` (scripts/chromium finds or installs one) or set ALPHALAKE_CHROMIUM`,
     );
   }
-  const config = configWith({ home, backfillSessions: 1, simulatorTradesPerSecond: 2 });
+  const config = configWith({
+    home,
+    backfillSessions: 1,
+    simulatorTradesPerSecond: 2,
+    authMode: 'off',
+  });
   platform = await createPlatform(config);
   await platform.start();
   server = await startApiServer(platform.api, {
@@ -34,6 +39,7 @@ beforeAll(async () => {
     port: 0,
     development: false,
     ready: () => true,
+    auth: platform.auth,
   });
   browser = await chromium.launch({
     executablePath: CHROMIUM,

@@ -170,12 +170,15 @@ describe.each(MODES)('HTTP errors with NODE_ENV=$nodeEnv', ({ nodeEnv, developme
     const before = process.env['NODE_ENV'];
     process.env['NODE_ENV'] = nodeEnv;
     try {
-      platform = await createPlatform(configWith({ home, port: 0, backfillSessions: 0 }));
+      platform = await createPlatform(
+        configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' }),
+      );
       server = await startApiServer(platform.api, {
         host: '127.0.0.1',
         port: 0,
         development,
         ready: () => true,
+        auth: platform.auth,
       });
     } finally {
       process.env['NODE_ENV'] = before;

@@ -17,7 +17,9 @@ let platform: Platform;
 let server: ApiServer;
 
 beforeAll(async () => {
-  platform = await createPlatform(configWith({ home, port: 0, simulatorEnabled: false }));
+  platform = await createPlatform(
+    configWith({ home, port: 0, simulatorEnabled: false, authMode: 'off' }),
+  );
   await platform.start({ live: false });
   server = await startLoopbackApi(platform, { backends: (signal) => platform.backends(signal) });
 });
@@ -74,6 +76,7 @@ describe('/readyz on a platform with history', () => {
         port: 0,
         backfillSessions: 1,
         simulatorTradesPerSecond: 0.5,
+        authMode: 'off',
       }),
       { clock },
     );

@@ -21,7 +21,13 @@ import type { ApiServer } from '../../src/graphql/index.js';
  */
 const T0 = Date.parse('2026-11-20T15:07:30Z') * 1_000; // µs
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-it-cache-'));
-const config = configWith({ home, port: 0, backfillSessions: 1, simulatorTradesPerSecond: 0.5 });
+const config = configWith({
+  home,
+  port: 0,
+  backfillSessions: 1,
+  simulatorTradesPerSecond: 0.5,
+  authMode: 'off',
+});
 const clock = new ManualClock(T0);
 let platform: Platform;
 let cached: ApiServer;

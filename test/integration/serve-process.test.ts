@@ -19,21 +19,33 @@ interface Served {
   child: ChildProcess;
   url: string;
   exited: Promise<number | null>;
+  /** What it printed up to the URL. */
+  output: string;
 }
 
 function serve(): Promise<Served> {
-  const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--home', home], {
-    // NODE_ENV unset, as in a user's shell (the test runner sets it to `test`).
-    env: { ...process.env, NODE_ENV: '', SIM_BACKFILL_SESSIONS: '1', BATCH_INTERVAL_SECONDS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // `--auth off`, as `npm start` runs it.
+  const child = spawn(
+    process.execPath,
+    [CLI, 'serve', '--auth', 'off', '--port', '0', '--home', home],
+    {
+      // NODE_ENV unset, as in a user's shell (the test runner sets it to `test`).
+      env: {
+        ...process.env,
+        NODE_ENV: '',
+        SIM_BACKFILL_SESSIONS: '1',
+        BATCH_INTERVAL_SECONDS: '2',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let output = '';
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /GraphQL on (http:\/\/\S+\/graphql)/.exec(output);
-      if (match) resolve({ child, url: match[1]!, exited });
+      if (match) resolve({ child, url: match[1]!, exited, output });
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
@@ -79,6 +91,8 @@ describe('alphalake serve', () => {
 
   it('answers with lake history at once and the current minute from the speed layer', async () => {
     running = await serve();
+    // Auth off is said loudly, before the URL.
+    expect(running.output).toContain('AUTHENTICATION IS OFF (AUTH_MODE=off)');
     // GraphiQL needs introspection, whatever NODE_ENV defaults to.
     const introspection = await fetch(running.url, {
       method: 'POST',

@@ -54,6 +54,7 @@ describe('distributed roles (services tier)', () => {
     const env = {
       PATH: process.env.PATH ?? '',
       ALPHALAKE_HOME: home,
+      AUTH_MODE: 'off',
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: `alphalake-roles-${id}.`,
       CASSANDRA_CONTACT_POINTS: endpoints.cassandra.contactPoints.join(','),

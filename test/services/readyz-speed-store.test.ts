@@ -70,6 +70,7 @@ beforeAll(async () => {
       cassandraContactPoints: [`127.0.0.1:${relay.port}`],
       cassandraLocalDataCenter: endpoints.cassandra.localDataCenter,
       cassandraKeyspace: keyspace,
+      authMode: 'off',
     }),
   );
   await platform.start({ live: false });

@@ -97,6 +97,7 @@ describe('two API servers and a sink as processes (services tier)', () => {
     const env = {
       PATH: process.env.PATH ?? '',
       ALPHALAKE_HOME: home,
+      AUTH_MODE: 'off',
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
       KAFKA_TOPIC_PREFIX: prefix,
       KAFKA_PARTITIONS: String(PARTITIONS),

@@ -3,7 +3,8 @@ import { startApiServer, type ApiServer, type ApiServerOptions } from '../../src
 
 /**
  * The platform's GraphQL server on a free loopback port, as tests use it: production
- * error masking, ready when the platform is. `overrides` adds or replaces options.
+ * error masking, ready when the platform is, authenticating as the platform's config
+ * says (AUTH_MODE). `overrides` adds or replaces options.
  */
 export function startLoopbackApi(
   platform: Platform,
@@ -14,6 +15,7 @@ export function startLoopbackApi(
     port: 0,
     development: false,
     ready: () => platform.ready,
+    auth: platform.auth,
     ...overrides,
   });
 }

@@ -1,0 +1,180 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AlphalakeError } from '../domain/index.js';
+import type { ApiRole } from './roles.js';
+import {
+  byCreation,
+  byName,
+  keyIdTaken,
+  noSuchKey,
+  noSuchUser,
+  userExists,
+  type ApiKeyRecord,
+  type User,
+  type UserStore,
+} from './user-store.js';
+
+interface Document {
+  readonly format: 1;
+  readonly users: User[];
+  readonly keys: ApiKeyRecord[];
+}
+
+/** How long a writer waits for another's lock before giving up, and when a lock is stale. */
+const LOCK_WAIT_MS = 10_000;
+const LOCK_STALE_MS = 30_000;
+
+/**
+ * The embedded user store: one JSON document (`auth/users.json` under ALPHALAKE_HOME).
+ *
+ * Why not an embedded database such as @seald-io/nedb: nedb holds the data set in the
+ * memory of one process and appends to (and compacts) its file on its own schedule, so
+ * `alphalake users add` run beside a serving process would go unseen by the server until
+ * it restarts, and could be lost at its next compaction. Here every read reads the file
+ * (a few kilobytes: one user per person, a few keys each) and every change is a
+ * read-modify-write under an exclusive lock file, written to a temporary file and renamed
+ * over the old one (rename is atomic on POSIX), so the CLI and the server share it safely
+ * and a crash leaves the old or the new document, never half of one.
+ */
+export class FileUserStore implements UserStore {
+  private readonly lockPath: string;
+
+  constructor(private readonly file: string) {
+    this.lockPath = `${file}.lock`;
+  }
+
+  /** The store under a home folder (ALPHALAKE_HOME). */
+  static inHome(home: string): FileUserStore {
+    return new FileUserStore(path.join(home, 'auth', 'users.json'));
+  }
+
+  async addUser(user: User): Promise<void> {
+    await this.change((doc) => {
+      if (doc.users.some((u) => u.name === user.name)) throw userExists(user.name);
+      doc.users.push({ name: user.name, role: user.role, createdAt: user.createdAt });
+    });
+  }
+
+  async setRole(name: string, role: ApiRole): Promise<User> {
+    return this.change((doc) => {
+      const index = doc.users.findIndex((u) => u.name === name);
+      const found = doc.users[index];
+      if (found === undefined) throw noSuchUser(name);
+      const changed = { ...found, role };
+      doc.users[index] = changed;
+      return changed;
+    });
+  }
+
+  async getUser(name: string): Promise<User | undefined> {
+    return (await this.read()).users.find((u) => u.name === name);
+  }
+
+  async listUsers(): Promise<readonly User[]> {
+    return [...(await this.read()).users].sort(byName);
+  }
+
+  async addKey(key: ApiKeyRecord): Promise<void> {
+    await this.change((doc) => {
+      if (!doc.users.some((u) => u.name === key.user)) throw noSuchUser(key.user);
+      if (doc.keys.some((k) => k.id === key.id)) throw keyIdTaken(key.id);
+      doc.keys.push({ ...key });
+    });
+  }
+
+  async getKey(id: string): Promise<ApiKeyRecord | undefined> {
+    return (await this.read()).keys.find((k) => k.id === id);
+  }
+
+  async listKeys(user?: string): Promise<readonly ApiKeyRecord[]> {
+    const keys = (await this.read()).keys;
+    return keys.filter((k) => user === undefined || k.user === user).sort(byCreation);
+  }
+
+  async revokeKey(id: string, at: number): Promise<ApiKeyRecord> {
+    return this.change((doc) => {
+      const index = doc.keys.findIndex((k) => k.id === id);
+      const found = doc.keys[index];
+      if (found === undefined) throw noSuchKey(id);
+      if (found.revokedAt !== undefined) return found;
+      const revoked = { ...found, revokedAt: at };
+      doc.keys[index] = revoked;
+      return revoked;
+    });
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held open between calls.
+  }
+
+  private async read(): Promise<Document> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { format: 1, users: [], keys: [] };
+      }
+      throw error;
+    }
+    const doc = JSON.parse(text) as Partial<Document>;
+    if (doc.format !== 1 || !Array.isArray(doc.users) || !Array.isArray(doc.keys)) {
+      throw new AlphalakeError(
+        'INTERNAL',
+        `${this.file} is not a user store this version of alphalake reads`,
+      );
+    }
+    return doc as Document;
+  }
+
+  /** Runs `edit` on the current document under the lock and writes the result. */
+  private async change<T>(edit: (doc: Document) => T): Promise<T> {
+    await mkdir(path.dirname(this.file), { recursive: true });
+    const release = await this.lock();
+    try {
+      const doc = await this.read();
+      const result = edit(doc);
+      const temporary = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      const handle = await open(temporary, 'w', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify(doc, null, 2)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temporary, this.file);
+      return result;
+    } finally {
+      await release();
+    }
+  }
+
+  private async lock(): Promise<() => Promise<void>> {
+    const deadline = Date.now() + LOCK_WAIT_MS;
+    for (;;) {
+      try {
+        const handle = await open(this.lockPath, 'wx');
+        await handle.close();
+        return () => rm(this.lockPath, { force: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      // A writer that died while holding the lock leaves it behind: a lock older than
+      // any write could take is removed.
+      const held = await stat(this.lockPath).catch(() => undefined);
+      if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
+        await rm(this.lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new AlphalakeError(
+          'UNAVAILABLE',
+          `the user store ${this.file} stayed locked for ${LOCK_WAIT_MS / 1000} s (${this.lockPath})`,
+        );
+      }
+      await sleep(10);
+    }
+  }
+}
