@@ -135,9 +135,16 @@ export function ingestCommand(): Command {
         return;
       }
       const settings = settingsOf(flags);
-      // With Kafka the sink runs elsewhere; with the in-process bus it must run here.
+      // With Kafka the sink runs elsewhere; with the in-process bus it must run here (the
+      // in-process bus reaches only this process, so every role). It opens no port and
+      // answers no request, so it needs no token settings: auth is moot here.
       const role = loadConfig(settings).kafkaBrokers ? 'ingest' : 'all';
-      const config = loadConfig({ ...settings, SIM_ENABLED: 'false', ALPHALAKE_ROLE: role });
+      const config = loadConfig({
+        ...settings,
+        SIM_ENABLED: 'false',
+        ALPHALAKE_ROLE: role,
+        AUTH_MODE: 'off',
+      });
       const started = Date.now();
       const s = await ingestFromVendor(config, flags as VendorIngestFlags);
       console.log(
