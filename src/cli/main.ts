@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { lakeCommand } from './lake-command.js';
 import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
+import { workerCommand } from './worker-command.js';
 
 // `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -31,6 +32,7 @@ const program = new Command('alphalake')
   .addCommand(sinkCommand())
   .addCommand(speedCommand())
   .addCommand(ingestCommand())
+  .addCommand(workerCommand())
   .addCommand(
     lakeCommand({
       s3: {
