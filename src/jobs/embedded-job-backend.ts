@@ -88,23 +88,32 @@ export class EmbeddedJobBackend implements JobBackend {
   }
 }
 
-/** One process per folder: `LOCK` holds the owner's pid; a dead owner's lock is taken over. */
+/** Lock files held by backends of this process. */
+const heldLocks = new Set<string>();
+
+/**
+ * One process per folder: `LOCK` holds the owner's pid. A lock whose pid is not alive is
+ * stale (its process died) and taken over; so is one with our own pid that no backend of
+ * this process holds (a container restarted under the same pid).
+ */
 function takeLock(file: string): string {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(file, 'wx');
       writeSync(fd, String(process.pid));
       closeSync(fd);
+      heldLocks.add(file);
       return file;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number(readFileSync(file, 'utf8').trim());
-      // Our own pid: another backend of this process holds the folder (a crashed
-      // process leaves a dead pid, taken over below).
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      const ours = owner === process.pid;
+      const live =
+        Number.isInteger(owner) && owner > 0 && (ours ? heldLocks.has(file) : isAlive(owner));
+      if (live) {
         throw new AlphalakeError(
           'CONFLICT',
-          `the embedded job store in ${path.dirname(file)} is in use by process ${owner}: one process at a time runs embedded jobs (set MONGODB_URI for several workers)`,
+          `the embedded job store in ${path.dirname(file)} is in use by ${ours ? 'this process' : `process ${owner}`}: one process at a time runs embedded jobs (set MONGODB_URI for several workers; remove ${file} if no such process uses it)`,
           { folder: path.dirname(file), pid: owner },
         );
       }
@@ -124,6 +133,7 @@ function isAlive(pid: number): boolean {
 }
 
 function releaseLock(file: string): void {
+  heldLocks.delete(file);
   rmSync(file, { force: true });
 }
 

@@ -39,6 +39,14 @@ describe('embedded job store lock', () => {
       const second = new EmbeddedJobBackend(jobs);
       await second.connect();
       await second.disconnect();
+      // Our own pid, held by no backend here (a container restarted under the same pid).
+      writeFileSync(path.join(jobs, 'LOCK'), String(process.pid));
+      const third = new EmbeddedJobBackend(jobs);
+      await third.connect();
+      await expect(new EmbeddedJobBackend(jobs).connect()).rejects.toMatchObject({
+        code: 'CONFLICT',
+      });
+      await third.disconnect();
     } finally {
       rmSync(folder, { recursive: true, force: true });
     }
