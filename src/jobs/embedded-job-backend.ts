@@ -86,6 +86,11 @@ export class EmbeddedJobBackend implements JobBackend {
   async recordRows(jobId: string, rows: number): Promise<void> {
     await this.repository.recordRows(jobId, rows);
   }
+
+  /** nedb's ids: 16 letters and digits. */
+  isJobId(id: string): boolean {
+    return /^[A-Za-z0-9]{16}$/.test(id);
+  }
 }
 
 /** Lock files held by backends of this process. */

@@ -13,4 +13,6 @@ import type { AgendaBackend } from 'agenda';
 export interface JobBackend extends AgendaBackend {
   /** Records the rows a job has done so far; a job removed meanwhile is ignored. */
   recordRows(jobId: string, rows: number): Promise<void>;
+  /** Whether `id` has the form of this store's job ids (a lookup of any other finds nothing). */
+  isJobId(id: string): boolean;
 }

@@ -109,7 +109,8 @@ export class JobService {
   }
 
   async get(id: string): Promise<JobStatus | undefined> {
-    const job = await this.#backend.repository.getJobById(id).catch(() => null);
+    if (!this.#backend.isJobId(id)) return undefined;
+    const job = await this.#backend.repository.getJobById(id);
     return job && kindOfName(job.name) ? statusOf(job) : undefined;
   }
 
@@ -151,13 +152,30 @@ export class JobService {
   /**
    * The job's status now, then each change of its state, progress, rows or error, until
    * it completes or finally fails (the last status says which). NOT_FOUND for an unknown
-   * id; ends early when the signal aborts. The store is polled (every JOBS_POLL_MS), so
-   * a worker in another process is followed as well as one in this process.
+   * id; ends early when the signal aborts or the consumer returns (a closed
+   * subscription stops polling at once). The store is polled (every JOBS_POLL_MS), so a
+   * worker in another process is followed as well as one in this process.
    */
-  async *watch(id: string, signal?: AbortSignal): AsyncGenerator<JobStatus> {
+  watch(id: string, signal?: AbortSignal): AsyncIterableIterator<JobStatus> {
+    const stop = new AbortController();
+    signal?.addEventListener('abort', () => stop.abort(), { once: true });
+    const statuses = this.#follow(id, stop.signal);
+    return {
+      next: () => statuses.next(),
+      async return() {
+        stop.abort();
+        await statuses.return(undefined);
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  async *#follow(id: string, signal: AbortSignal): AsyncGenerator<JobStatus, void> {
     let last: string | undefined;
-    for (;;) {
-      signal?.throwIfAborted();
+    while (!signal.aborted) {
       const status = await this.get(id);
       if (!status) {
         if (last === undefined) throw new AlphalakeError('NOT_FOUND', `no job ${id}`, { id });
@@ -176,7 +194,7 @@ export class JobService {
       }
       if (status.state === 'COMPLETED' || status.state === 'FAILED') return;
       try {
-        await sleep(this.#pollMs, undefined, signal ? { signal } : {});
+        await sleep(this.#pollMs, undefined, { signal });
       } catch {
         return;
       }

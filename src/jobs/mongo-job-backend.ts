@@ -54,8 +54,13 @@ export class MongoJobBackend implements JobBackend {
     await this.#client.close();
   }
 
+  /** An ObjectId in hex, as @agendajs/mongo-backend hands ids out. */
+  isJobId(id: string): boolean {
+    return /^[0-9a-f]{24}$/i.test(id);
+  }
+
   async recordRows(jobId: string, rows: number): Promise<void> {
-    if (!ObjectId.isValid(jobId)) return;
+    if (!this.isJobId(jobId)) return;
     await this.#db
       .collection(JOBS_COLLECTION)
       .updateOne({ _id: new ObjectId(jobId) }, { $set: { 'data.rows': rows } });

@@ -70,6 +70,8 @@ export function jobBackendContract(factories: readonly JobBackendFactory[]): voi
           { lastModifiedBy: 'worker-a' },
         );
         expect(typeof saved._id).toBe('string');
+        expect(backend.isJobId(saved._id!)).toBe(true);
+        expect(backend.isJobId('no-such-job')).toBe(false);
         const read = await backend.repository.getJobById(saved._id!);
         expect(read).toMatchObject({
           _id: saved._id,
