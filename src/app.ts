@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
-  maintainLake,
   LakeSink,
   LambdaView,
   MarketData,
@@ -20,10 +20,19 @@ import {
   type AuthSettings,
   type UserStore,
 } from './auth/index.js';
-import type { BusProfile, Config, LakeProfile, Role, SpeedStoreProfile } from './config/index.js';
+import {
+  ROLES,
+  type BusProfile,
+  type Config,
+  type JobsProfile,
+  type LakeProfile,
+  type Role,
+  type SpeedStoreProfile,
+} from './config/index.js';
 import {
   calendarNamed,
   floorToMinute,
+  invariant,
   isoOfMicros,
   MINUTE_US,
   SECOND_US,
@@ -45,6 +54,17 @@ import {
   s3ObjectStore,
   type ObjectStore,
 } from './lake/index.js';
+import {
+  EmbeddedJobBackend,
+  JobService,
+  JobWorker,
+  MongoJobBackend,
+  simulatorBackfill,
+  type BackfillSource,
+  type JobBackend,
+  type JobResources,
+  type MaintainedTable,
+} from './jobs/index.js';
 import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
 import {
   CassandraSpeedStore,
@@ -86,6 +106,12 @@ export interface Platform {
    * principal before anything runs.
    */
   readonly auth: Authenticator;
+  /**
+   * Jobs as the API sees them, when this process opened the job store: the embedded
+   * store only in a process that runs every role (it is one process's), MongoDB in any
+   * api process. Undefined elsewhere.
+   */
+  readonly jobs: JobService | undefined;
   readonly ready: boolean;
   /** Each configured backend and whether it answers now (for `/readyz`). */
   backends(signal?: AbortSignal): Promise<Readonly<Record<string, BackendHealth>>>;
@@ -98,6 +124,11 @@ export interface Platform {
    * with `live: false` and call `feed.pump` and `sink.flush` themselves.
    */
   start(options?: { live?: boolean }): Promise<StartReport>;
+  /**
+   * Runs a job worker in this process (`alphalake worker`, or `start` per
+   * JOBS_SERVE_WORKER): it opens the job store if the platform has not.
+   */
+  startJobWorker(): Promise<JobWorker>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +141,8 @@ const MEBIBYTE = 1024 * 1024;
 
 export interface PlatformDependencies {
   readonly clock?: Clock;
+  /** Open the job store even where the API would not (the `alphalake worker` process). */
+  readonly jobStore?: boolean;
 }
 
 export async function createPlatform(
@@ -235,6 +268,51 @@ export async function createPlatform(
       })
     : undefined;
   const speed = new SpeedLayer(bus, speedStore, hub);
+  const lakeTables: Record<string, MaintainedTable> = Object.fromEntries(
+    [tables.trades, tables.bars1m, tables.rejects].map((t) => [t.tablePath.replace('/', '.'), t]),
+  );
+  const backfillSources: Record<string, BackfillSource> = simulator
+    ? { simulator: simulatorBackfill({ simulator, ingestor, sink, now: () => clock.now() }) }
+    : {};
+  const jobResources: JobResources = {
+    tables: lakeTables,
+    ...(runs('sink') ? { syncLake: () => sink.flush() } : {}),
+    backfillSources,
+  };
+  // The embedded job store belongs to one process: the one that runs every role.
+  const opensJobStore =
+    deps.jobStore === true ||
+    (runs('api') && (config.profile.jobs.backend === 'mongodb' || roles.length === ROLES.length));
+  const jobBackend = opensJobStore ? openJobBackend(config.profile.jobs) : undefined;
+  if (jobBackend) await jobBackend.connect();
+  const jobs = jobBackend
+    ? new JobService(
+        jobBackend,
+        { tables: Object.keys(lakeTables), backfillSources: Object.keys(backfillSources) },
+        { pollMs: config.jobsPollMs },
+      )
+    : undefined;
+  let worker: JobWorker | undefined;
+  const startJobWorker = async (): Promise<JobWorker> => {
+    if (worker) return worker;
+    invariant(jobBackend, 'the job store is open wherever a worker may start');
+    worker = new JobWorker(jobBackend, jobResources, {
+      name: `${hostname()}:${process.pid}`,
+      pollMs: config.jobsPollMs,
+      lockLifetimeMs: config.jobsLockLifetimeMs,
+      maxRetries: config.jobsMaxRetries,
+      retryDelayMs: config.jobsRetryDelayMs,
+      schedules: {
+        sync: config.jobsSyncCron,
+        compact: config.jobsCompactCron,
+        vacuum: config.jobsVacuumCron,
+        checkpoint: config.jobsCheckpointCron,
+        refreshMasterData: config.jobsMdmRefreshCron,
+      },
+    });
+    await worker.start();
+    return worker;
+  };
   const lifetime = new AbortController();
   let feed: SimulatorFeed | undefined;
   let ready = false;
@@ -264,6 +342,7 @@ export async function createPlatform(
       watermark: () => sink.watermark(),
       metrics,
       accounts,
+      ...(jobs ? { jobs } : {}),
       async dataVersion() {
         const snapshots = await Promise.all([tables.trades.snapshot(), tables.bars1m.snapshot()]);
         const versions = snapshots.map((s) => `${s.metadata.id}@${s.version}`);
@@ -271,9 +350,11 @@ export async function createPlatform(
       },
     },
     auth,
+    jobs,
     get ready() {
       return ready;
     },
+    startJobWorker,
 
     async backends(signal) {
       const down = (error: unknown) => ({ ready: false, detail: (error as Error).message });
@@ -342,22 +423,11 @@ export async function createPlatform(
         );
         if (live) void feed.run(signal);
       }
-      if (live && runs('sink') && config.maintenanceIntervalMinutes > 0) {
-        const maintenance = setInterval(() => {
-          maintainLake(tables, signal)
-            .then(({ results }) => {
-              for (const r of results.filter((r) => r.status !== 'unchanged')) {
-                console.log(
-                  `alphalake: maintenance of ${r.table}: ${r.status}`,
-                  r.error ??
-                    `${r.filesRemoved} → ${r.filesAdded} files, ${r.filesVacuumed} vacuumed`,
-                );
-              }
-            })
-            .catch((error) => console.error('lake maintenance failed:', error));
-        }, config.maintenanceIntervalMinutes * 60_000);
-        signal.addEventListener('abort', () => clearInterval(maintenance), { once: true });
-      }
+      // Maintenance (compaction, vacuum, checkpoints) runs as scheduled jobs (src/jobs).
+      const serveWorker =
+        config.jobsServeWorker === 'on' ||
+        (config.jobsServeWorker === 'auto' && config.profile.jobs.backend === 'embedded');
+      if (live && jobBackend && serveWorker) await startJobWorker();
       if (live && runs('speed')) {
         const retention = config.speedRetentionMinutes * MINUTE_US;
         const evict = setInterval(() => {
@@ -376,6 +446,7 @@ export async function createPlatform(
 
     async stop() {
       lifetime.abort();
+      await worker?.stop();
       loopDelay.disable();
       if (runs('sink')) {
         await sink.flush().catch((error) => console.error('final lake flush failed:', error));
@@ -383,6 +454,7 @@ export async function createPlatform(
       await bus.close();
       await speedStore.close();
       await users.close();
+      await jobBackend?.disconnect();
     },
   };
 }
@@ -435,6 +507,12 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
     replicationFactor: profile.replicationFactor,
     compression: profile.compression,
   });
+}
+
+/** The job store: a folder under ALPHALAKE_HOME, or MongoDB (MONGODB_URI). */
+function openJobBackend(profile: JobsProfile): JobBackend {
+  if (profile.backend === 'embedded') return new EmbeddedJobBackend(profile.folder);
+  return MongoJobBackend.create(profile.uri);
 }
 
 /** The object store the lake lives on: a local folder, or S3 (LAKE_URI=s3://…). */

@@ -9,6 +9,7 @@ import { isAlphalakeError } from '../domain/index.js';
 import { authCommand, usersCommand } from './auth-command.js';
 import { lakeCommand } from './lake-command.js';
 import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
+import { workerCommand } from './worker-command.js';
 
 // `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -34,6 +35,7 @@ const program = new Command('alphalake')
   .addCommand(ingestCommand())
   .addCommand(authCommand(config))
   .addCommand(usersCommand(config))
+  .addCommand(workerCommand())
   .addCommand(
     lakeCommand({
       s3: {

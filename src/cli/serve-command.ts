@@ -31,7 +31,7 @@ const homeOption = () =>
 export function serveCommand(): Command {
   return new Command('serve')
     .description(
-      'Run the platform: simulator → stream bus → speed layer and lake, GraphQL on one port. With --role, only the roles given (GraphQL only with `api`). Settings come from the environment (see README); flags override them.',
+      'Run the platform: simulator → stream bus → speed layer and lake, GraphQL on one port, and (with the embedded job store, JOBS_SERVE_WORKER) a job worker for scheduled maintenance and enqueued jobs. With --role, only the roles given (GraphQL only with `api`). Settings come from the environment (see README); flags override them.',
     )
     .addOption(
       new Option(

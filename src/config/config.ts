@@ -3,6 +3,7 @@ import { AlphalakeError } from '../domain/index.js';
 import {
   boolean,
   brokerList,
+  cronSchedule,
   byteSize,
   cassandraReplication,
   claimName,
@@ -43,7 +44,7 @@ export const SETTINGS = {
     env: 'ALPHALAKE_HOME',
     default: './data',
     description:
-      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place) and the cache of S3 objects under `cache/`.',
+      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/` and the embedded job store under `jobs/` (unless `MONGODB_URI` is set).',
     parse: (raw: string) => path.resolve(raw),
   },
   host: {
@@ -107,13 +108,6 @@ export const SETTINGS = {
     default: '15',
     description: 'How often the batch sink moves completed minutes from the stream into the lake.',
     parse: positiveNumber,
-  },
-  maintenanceIntervalMinutes: {
-    env: 'LAKE_MAINTENANCE_INTERVAL_MINUTES',
-    default: '60',
-    description:
-      'How often the lake tables are compacted (OPTIMIZE) and vacuumed (files replaced over 7 days ago); `0` turns it off.',
-    parse: integer(0, 60 * 24 * 7),
   },
   speedRetentionMinutes: {
     env: 'SPEED_RETENTION_MINUTES',
@@ -359,6 +353,75 @@ export const SETTINGS = {
     description:
       'The token claim that names the role: `viewer`, `analyst` or `admin`, or an array of them (the highest counts).',
     parse: claimName,
+  },
+  jobsSyncCron: {
+    env: 'JOBS_SYNC_CRON',
+    default: '',
+    description:
+      'Cron schedule (UTC) of the stream → lake sync job (`lake.sync`, a sink flush); empty: none, as the sink flushes every `BATCH_INTERVAL_SECONDS` itself.',
+    parse: cronSchedule,
+  },
+  jobsCompactCron: {
+    env: 'JOBS_COMPACT_CRON',
+    default: '0 * * * *',
+    description:
+      'Cron schedule (UTC) of compaction (`lake.compact`, OPTIMIZE of every table); empty: none.',
+    parse: cronSchedule,
+  },
+  jobsVacuumCron: {
+    env: 'JOBS_VACUUM_CRON',
+    default: '30 3 * * *',
+    description:
+      'Cron schedule (UTC) of `lake.vacuum` (files replaced over 7 days ago deleted); empty: none.',
+    parse: cronSchedule,
+  },
+  jobsCheckpointCron: {
+    env: 'JOBS_CHECKPOINT_CRON',
+    default: '15 4 * * *',
+    description:
+      'Cron schedule (UTC) of `lake.checkpoint` (a checkpoint of each table, besides the one every 10 commits); empty: none.',
+    parse: cronSchedule,
+  },
+  jobsMdmRefreshCron: {
+    env: 'JOBS_MDM_REFRESH_CRON',
+    default: '',
+    description:
+      'Cron schedule (UTC) of `mdm.refresh` (reload master data from its sources); empty: none.',
+    parse: cronSchedule,
+  },
+  jobsPollMs: {
+    env: 'JOBS_POLL_MS',
+    default: '1000',
+    description:
+      'How often a worker looks for due jobs, and how often `jobProgress` reads a job’s progress (ms).',
+    parse: integer(10, 600_000),
+  },
+  jobsLockLifetimeMs: {
+    env: 'JOBS_LOCK_LIFETIME_MS',
+    default: '300000',
+    description:
+      'A running job reports progress at least this often (ms); one that does not (its worker died) is run again by another worker.',
+    parse: integer(500, 86_400_000),
+  },
+  jobsMaxRetries: {
+    env: 'JOBS_MAX_RETRIES',
+    default: '3',
+    description:
+      'Retries of a failed job (exponential backoff) before it stays failed; `BAD_USER_INPUT` and `NOT_IMPLEMENTED` are never retried.',
+    parse: integer(0, 100),
+  },
+  jobsRetryDelayMs: {
+    env: 'JOBS_RETRY_DELAY_MS',
+    default: '5000',
+    description: 'Delay before the first retry (ms); each next one doubles, up to an hour.',
+    parse: integer(0, 3_600_000),
+  },
+  jobsServeWorker: {
+    env: 'JOBS_SERVE_WORKER',
+    default: 'auto',
+    description:
+      'Whether `alphalake serve` runs a job worker in-process: `auto` does with the embedded job store (no other process may open it) and does not with MongoDB (run `alphalake worker`s); `on`, `off`.',
+    parse: oneOf('auto', 'on', 'off'),
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

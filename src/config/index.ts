@@ -9,6 +9,7 @@ export type {
   BusTopic,
   Concern,
   KafkaCompression,
+  JobsProfile,
   LakeProfile,
   MdmProfile,
   Profile,

@@ -1,3 +1,4 @@
+import { CronExpressionParser } from 'cron-parser';
 import path from 'node:path';
 import { AlphalakeError } from '../domain/index.js';
 
@@ -256,6 +257,25 @@ export const mongoUri: Parser<string> = (raw, env) => {
     throw configError(env, shown, 'a connection string mongodb://host[:port][,…]/database');
   }
   return raw;
+};
+
+/**
+ * A cron expression (five fields, or six with seconds first), checked by cron-parser, the
+ * parser Agenda schedules with; empty: no schedule.
+ */
+export const cronSchedule: Parser<string | undefined> = (raw, env) => {
+  const expression = raw.trim();
+  if (expression === '') return undefined;
+  try {
+    CronExpressionParser.parse(expression, { tz: 'UTC' });
+  } catch (error) {
+    throw configError(
+      env,
+      raw,
+      `a cron expression such as "0 3 * * *" (${(error as Error).message}), or empty for none`,
+    );
+  }
+  return expression;
 };
 
 /** A connection string with its password (and user) replaced, for logs and /readyz. */

@@ -14,6 +14,7 @@ export interface Profile {
   readonly speedStore: SpeedStoreProfile;
   readonly lake: LakeProfile;
   readonly mdm: MdmProfile;
+  readonly jobs: JobsProfile;
 }
 
 /** The bus topics, each named `KAFKA_TOPIC_PREFIX` + this name on Kafka. */
@@ -66,6 +67,15 @@ export type LakeProfile =
 
 export type MdmProfile =
   | { readonly backend: 'embedded' }
+  | {
+      readonly backend: 'mongodb';
+      /** Holds credentials when the URI does: log `describeProfile`, never this. */
+      readonly uri: string;
+    };
+
+/** Where jobs, their locks and history live: a folder under ALPHALAKE_HOME, or MongoDB (MONGODB_URI). */
+export type JobsProfile =
+  | { readonly backend: 'embedded'; readonly folder: string }
   | {
       readonly backend: 'mongodb';
       /** Holds credentials when the URI does: log `describeProfile`, never this. */
@@ -136,6 +146,9 @@ export function deriveProfile(settings: ProfileSettings): Profile {
   const mdm: MdmProfile = settings.mongodbUri
     ? { backend: 'mongodb', uri: settings.mongodbUri }
     : { backend: 'embedded' };
+  const jobs: JobsProfile = settings.mongodbUri
+    ? { backend: 'mongodb', uri: settings.mongodbUri }
+    : { backend: 'embedded', folder: path.join(settings.home, 'jobs') };
   const distributed = [
     bus.backend === 'kafka',
     speedStore.backend === 'cassandra',
@@ -147,10 +160,10 @@ export function deriveProfile(settings: ProfileSettings): Profile {
     : distributed.some(Boolean)
       ? 'mixed'
       : 'embedded';
-  return deepFreeze({ kind, bus, speedStore, lake, mdm });
+  return deepFreeze({ kind, bus, speedStore, lake, mdm, jobs });
 }
 
-export type Concern = 'bus' | 'speedStore' | 'lake' | 'mdm';
+export type Concern = 'bus' | 'speedStore' | 'lake' | 'mdm' | 'jobs';
 
 /** What /readyz and the logs show of a profile: backends and where they are, no secrets. */
 export interface ProfileDescription {
@@ -161,7 +174,7 @@ export interface ProfileDescription {
 }
 
 export function describeProfile(profile: Profile): ProfileDescription {
-  const { bus, speedStore, lake, mdm } = profile;
+  const { bus, speedStore, lake, mdm, jobs } = profile;
   return deepFreeze({
     kind: profile.kind,
     backends: {
@@ -190,6 +203,10 @@ export function describeProfile(profile: Profile): ProfileDescription {
         mdm.backend === 'mongodb'
           ? { backend: 'mongodb', location: redactCredentials(mdm.uri) }
           : { backend: 'embedded', location: 'in-process' },
+      jobs:
+        jobs.backend === 'mongodb'
+          ? { backend: 'mongodb', location: redactCredentials(jobs.uri) }
+          : { backend: 'embedded', location: jobs.folder },
     },
   });
 }

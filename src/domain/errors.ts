@@ -24,6 +24,9 @@ export const ERROR_CODES = [
   // A vendor (Polygon, Yahoo) answered 2xx with a body outside its documented format (not
   // JSON, no `results` array): the page cannot be trusted, so the source stops with this.
   'UPSTREAM_MALFORMED',
+  // A job whose code is not there yet (retrain until the ML work lands, refresh of master
+  // data until the MDM store does): it fails with this reason, never with a fake success.
+  'NOT_IMPLEMENTED',
   'INTERNAL',
 ] as const;
 

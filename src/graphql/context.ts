@@ -1,5 +1,6 @@
 import type { Accounts, Principal } from '../auth/index.js';
 import type { LakeBrowser, MarketData } from '../batch/index.js';
+import type { JobService } from '../jobs/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
@@ -21,6 +22,8 @@ export interface ApiServices {
    * LAKE_SNAPSHOT_REFRESH_MS), so it is cheap but asynchronous.
    */
   readonly dataVersion: () => Promise<string>;
+  /** Jobs (enqueue, status, progress); absent where this process has no job store. */
+  readonly jobs?: JobService;
 }
 
 export interface ApiContext {

@@ -2,12 +2,13 @@ import 'reflect-metadata';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { authorize } from './authorize.js';
+import { JobResolver } from './job-resolver.js';
 import { LakeResolver } from './lake-resolver.js';
 import { MarketResolver } from './market-resolver.js';
 import { UserResolver } from './user-resolver.js';
 
 /** Every resolver of the API, in one list. */
-export const RESOLVERS = [MarketResolver, LakeResolver, UserResolver] as const;
+export const RESOLVERS = [MarketResolver, LakeResolver, UserResolver, JobResolver] as const;
 
 /**
  * type-graphql insists on a PubSub once a schema has subscriptions, but ours all

@@ -143,6 +143,7 @@ describe('config', () => {
       speedStore: { backend: 'memory', retentionMinutes: 120 },
       lake: { backend: 'local', root: '/srv/alphalake/lake' },
       mdm: { backend: 'embedded' },
+      jobs: { backend: 'embedded', folder: '/srv/alphalake/jobs' },
     });
   });
 
@@ -185,6 +186,10 @@ describe('config', () => {
         cacheMaxBytes: 512 * 1024 ** 2,
       },
       mdm: {
+        backend: 'mongodb',
+        uri: 'mongodb://lake:s3cret@mongo-1:27017,mongo-2:27017/alphalake?replicaSet=rs0',
+      },
+      jobs: {
         backend: 'mongodb',
         uri: 'mongodb://lake:s3cret@mongo-1:27017,mongo-2:27017/alphalake?replicaSet=rs0',
       },
@@ -307,10 +312,14 @@ describe('config', () => {
           backend: 'mongodb',
           location: 'mongodb://***@mongo-1:27017,mongo-2:27017/alphalake?replicaSet=rs0',
         },
+        jobs: {
+          backend: 'mongodb',
+          location: 'mongodb://***@mongo-1:27017,mongo-2:27017/alphalake?replicaSet=rs0',
+        },
       },
     });
     expect(profileSummary(loadConfig({ ALPHALAKE_HOME: '/srv/a' }).profile)).toBe(
-      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(in-process)',
+      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(in-process) jobs=embedded(/srv/a/jobs)',
     );
   });
 

@@ -13,7 +13,7 @@ import {
 } from 'dockerfile-ast';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { LIBRARY_VARIABLES, loadConfig, SETTINGS } from '../../../src/config/index.js';
+import { LIBRARY_VARIABLES, loadConfig, ROLES, SETTINGS } from '../../../src/config/index.js';
 
 /**
  * Docker is not available where the tests run, so the deployment files are checked the
@@ -100,8 +100,14 @@ describe('docker-compose.yml', () => {
     expect(validate(unknownCondition)).toContain('must be equal to one of the allowed values');
   });
 
-  it('runs the four alphalake roles and the servers they need', () => {
-    expect(alphalakeServices.map(([name]) => name)).toEqual(['api', 'sink', 'speed', 'ingest']);
+  it('runs the four alphalake roles, a job worker and the servers they need', () => {
+    expect(alphalakeServices.map(([name]) => name)).toEqual([
+      'api',
+      'sink',
+      'speed',
+      'ingest',
+      'worker',
+    ]);
     for (const [name, service] of alphalakeServices) {
       expect(service.depends_on, name).toEqual({
         kafka: { condition: 'service_healthy' },
@@ -173,9 +179,19 @@ describe('docker-compose.yml', () => {
         ]),
       );
       const command = service.command ?? [];
-      const role = command[0] === 'serve' ? command[command.indexOf('--role') + 1] : command[0];
+      // A job worker is no role: it takes the configured ones (all) and runs jobs only.
+      const role =
+        command[0] === 'serve'
+          ? command[command.indexOf('--role') + 1]
+          : command[0] === 'worker'
+            ? 'all'
+            : command[0];
       const config = loadConfig({ ...env, ALPHALAKE_ROLE: role });
-      expect([name, config.roles, config.profile.kind]).toEqual([name, [role], 'distributed']);
+      expect([name, config.roles, config.profile.kind]).toEqual([
+        name,
+        role === 'all' ? ROLES : [role],
+        'distributed',
+      ]);
     }
   });
 });
@@ -300,6 +316,7 @@ describe('the commands the image runs', () => {
       'alphalake sink',
       'alphalake speed',
       'alphalake ingest --source simulator',
+      'alphalake worker',
     ]);
     const gaps = (await Promise.all(commands.map(gap))).filter((g) => g !== undefined);
     expect(gaps).toEqual(KNOWN_GAPS);

@@ -1,0 +1,235 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient } from 'graphql-ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createPlatform, type Platform } from '../../src/app.js';
+import { configWith, type Config } from '../../src/config/index.js';
+import { calendarNamed, isoOfMicros, ManualClock, type Trade } from '../../src/domain/index.js';
+import type { ApiServer } from '../../src/graphql/index.js';
+import { MarketSimulator } from '../../src/ingest/index.js';
+import { startLoopbackApi } from '../support/api.js';
+
+/**
+ * Jobs end to end in the embedded profile: mutations enqueue jobs on the embedded job
+ * store, the in-process worker runs them, `jobProgress` over graphql-ws follows one, and
+ * the oracle for a backfill is the simulator's own tape, trade for trade.
+ */
+const at = (iso: string): number => Date.parse(iso) * 1_000;
+const T0 = at('2026-11-20T15:07:30Z');
+const FROM = at('2026-11-20T00:00:00Z');
+const TO = at('2026-11-20T15:00:00Z');
+const home = mkdtempSync(path.join(tmpdir(), 'alphalake-jobs-'));
+const config: Config = configWith({
+  home,
+  port: 0,
+  backfillSessions: 0,
+  simulatorTradesPerSecond: 0.5,
+  jobsPollMs: 50,
+  jobsRetryDelayMs: 10,
+  jobsCompactCron: undefined,
+  jobsVacuumCron: undefined,
+  jobsCheckpointCron: undefined,
+});
+let platform: Platform;
+let server: ApiServer;
+
+interface GqlResult<T> {
+  data?: T;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+async function gql<T = Record<string, unknown>>(
+  query: string,
+  variables: Record<string, unknown> = {},
+): Promise<GqlResult<T>> {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return (await response.json()) as GqlResult<T>;
+}
+
+interface JobView {
+  id: string;
+  kind: string;
+  state: string;
+  percent: number | null;
+  rows: number | null;
+  lastError: string | null;
+  failCount: number;
+}
+
+const JOB_FIELDS = 'id kind state percent rows lastError failCount';
+
+async function job(id: string): Promise<JobView & { history: { event: string }[] }> {
+  const result = await gql<{ job: JobView & { history: { event: string }[] } }>(
+    `query($id: ID!) { job(id: $id) { ${JOB_FIELDS} history { event } } }`,
+    { id },
+  );
+  expect(result.errors).toBeUndefined();
+  return result.data!.job;
+}
+
+/** Every event of `jobProgress(jobId)` until the server completes the subscription. */
+function followProgress(jobId: string): Promise<JobView[]> {
+  const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, lazy: true });
+  const events: JobView[] = [];
+  return new Promise<JobView[]>((resolve, reject) => {
+    client.subscribe<{ jobProgress: JobView }>(
+      {
+        query: `subscription($id: ID!) { jobProgress(jobId: $id) { ${JOB_FIELDS} } }`,
+        variables: { id: jobId },
+      },
+      {
+        next: (message) => {
+          if (message.errors) reject(new Error(JSON.stringify(message.errors)));
+          else events.push(message.data!.jobProgress);
+        },
+        error: reject,
+        complete: () => resolve(events),
+      },
+    );
+  }).finally(() => client.dispose());
+}
+
+/** Polls `job(id)` until it is COMPLETED or FAILED. */
+async function settled(id: string): Promise<JobView & { history: { event: string }[] }> {
+  for (;;) {
+    const view = await job(id);
+    if (view.state === 'COMPLETED' || view.state === 'FAILED') return view;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+beforeAll(async () => {
+  platform = await createPlatform(config, { clock: new ManualClock(T0) });
+  await platform.start({ live: false });
+  await platform.startJobWorker();
+  server = await startLoopbackApi(platform);
+});
+
+afterAll(async () => {
+  await server?.close();
+  await platform?.stop();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe('jobs over GraphQL (embedded)', () => {
+  let backfillId: string;
+
+  it('backfill answers a job id; progress arrives over jobProgress; the rows are then in the lake', async () => {
+    const enqueued = await gql<{ backfill: string }>(
+      `mutation($from: DateTime!, $to: DateTime!) {
+        backfill(source: "simulator", symbols: [], from: $from, to: $to)
+      }`,
+      { from: isoOfMicros(FROM), to: isoOfMicros(TO) },
+    );
+    expect(enqueued.errors).toBeUndefined();
+    backfillId = enqueued.data!.backfill;
+    expect(typeof backfillId).toBe('string');
+
+    const events = await followProgress(backfillId);
+    const last = events.at(-1)!;
+    expect(last.state).toBe('COMPLETED');
+    expect(last.percent).toBe(100);
+    // Progress came before completion: the running job reported a share below 100.
+    const running = events.filter((e) => e.state === 'RUNNING');
+    expect(running.length).toBeGreaterThan(0);
+    expect(running.some((e) => e.percent !== null && e.percent < 100)).toBe(true);
+    const percents = events.flatMap((e) => (e.percent === null ? [] : [e.percent]));
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+
+    // The oracle: the simulator's tape of [FROM, TO), generated afresh.
+    const simulator = new MarketSimulator({
+      seed: config.simulatorSeed,
+      symbols: config.simulatorSymbols,
+      calendar: calendarNamed(config.simulatorCalendar),
+      tradesPerSecond: config.simulatorTradesPerSecond,
+    });
+    const expected: Trade[] = [];
+    for (const second of simulator.tape(FROM, TO, { quotes: false }))
+      expected.push(...second.trades);
+    expect(last.rows).toBe(expected.length);
+
+    const aapl = expected.filter((t) => t.symbol === 'AAPL');
+    const served = await gql<{
+      trades: { tsMicros: number; seq: number; price: number; size: number }[];
+    }>(
+      `query($from: DateTime!, $to: DateTime!) {
+        trades(symbol: "AAPL", from: $from, to: $to, limit: 100000) { tsMicros seq price size source }
+      }`,
+      { from: isoOfMicros(FROM), to: isoOfMicros(TO) },
+    );
+    expect(served.errors).toBeUndefined();
+    expect(served.data!.trades).toEqual(
+      aapl.map((t) => ({
+        tsMicros: t.ts,
+        seq: t.seq,
+        price: t.price,
+        size: t.size,
+        source: 'LAKE',
+      })),
+    );
+    expect(platform.sink.watermark()).toBe(TO);
+  });
+
+  it('lists jobs and shows a job’s history', async () => {
+    const view = await job(backfillId);
+    expect(view.history.map((h) => h.event)).toEqual(['locked', 'start', 'success', 'complete']);
+    const page = await gql<{ jobs: { total: number; jobs: { id: string }[] } }>(
+      '{ jobs(kind: BACKFILL, state: COMPLETED) { total jobs { id } } }',
+    );
+    expect(page.data!.jobs).toEqual({ total: 1, jobs: [{ id: backfillId }] });
+  });
+
+  it('retrain fails with NOT_IMPLEMENTED as its reason, once, never a success', async () => {
+    const enqueued = await gql<{ retrain: string }>('mutation { retrain(model: "lstm-5m") }');
+    expect(enqueued.errors).toBeUndefined();
+    const view = await settled(enqueued.data!.retrain);
+    expect(view).toMatchObject({ kind: 'RETRAIN', state: 'FAILED', failCount: 1 });
+    expect(view.lastError).toBe(
+      'retraining "lstm-5m" needs a model trainer, and none is installed yet (the ML work)',
+    );
+    expect(view.history.map((h) => h.event)).not.toContain('success');
+    expect(view.history.map((h) => h.event)).toContain('retry:exhausted');
+  });
+
+  it('compacts and vacuums a table; an unknown table is BAD_USER_INPUT at once', async () => {
+    const compacted = await gql<{ compact: string }>(
+      'mutation { compact(table: "bronze.trades") }',
+    );
+    expect(compacted.errors).toBeUndefined();
+    expect((await settled(compacted.data!.compact)).state).toBe('COMPLETED');
+    const vacuumed = await gql<{ vacuum: string }>(
+      'mutation { vacuum(table: "silver.bars_1m", retentionHours: 200) }',
+    );
+    expect(vacuumed.errors).toBeUndefined();
+    expect(await settled(vacuumed.data!.vacuum)).toMatchObject({
+      state: 'COMPLETED',
+      percent: 100,
+    });
+    const unknown = await gql('mutation { compact(table: "gold.nothing") }');
+    expect(unknown.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const ragged = await gql(
+      'mutation { backfill(source: "simulator", from: "2026-11-19T00:00:30Z", to: "2026-11-19T01:00:00Z") }',
+    );
+    expect(ragged.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const missing = await gql('{ job(id: "no-such-job") { id } }');
+    expect(missing).toEqual({ data: { job: null } });
+  });
+
+  it('keeps every job across a restart of the platform', async () => {
+    const before = await gql<{ jobs: { total: number } }>('{ jobs { total } }');
+    await server.close();
+    await platform.stop();
+    platform = await createPlatform(config, { clock: new ManualClock(T0) });
+    await platform.start({ live: false });
+    server = await startLoopbackApi(platform);
+    const after = await gql<{ jobs: { total: number } }>('{ jobs { total } }');
+    expect(after.data!.jobs.total).toBe(before.data!.jobs.total);
+    expect((await job(backfillId)).state).toBe('COMPLETED');
+  });
+});
