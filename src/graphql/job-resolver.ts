@@ -172,12 +172,6 @@ function jobsOf(context: ApiContext): JobService {
   return jobs;
 }
 
-/**
- * Who enqueued a job. No request carries a principal until authentication lands
- * (issue 11, auth); until then every mutation is recorded as the API's.
- */
-const REQUESTER = 'api';
-
 /** Jobs: mutations enqueue them and answer with the job's id; queries and a subscription follow them. */
 @Resolver(() => JobType)
 export class JobResolver {
@@ -193,7 +187,8 @@ export class JobResolver {
     @Arg('from', () => DateTimeScalar) from: number,
     @Arg('to', () => DateTimeScalar) to: number,
   ): Promise<string> {
-    return (await jobsOf(context).enqueue('backfill', { source, symbols, from, to }, REQUESTER)).id;
+    return (await jobsOf(context).enqueue('backfill', { source, symbols, from, to }, context.actor))
+      .id;
   }
 
   @Authorized('analyst')
@@ -202,7 +197,7 @@ export class JobResolver {
       'Enqueues compaction (OPTIMIZE) of a lake table (`silver.bars_1m`, …); answers the job id.',
   })
   async compact(@Ctx() context: ApiContext, @Arg('table') table: string): Promise<string> {
-    return (await jobsOf(context).enqueue('compact', { table }, REQUESTER)).id;
+    return (await jobsOf(context).enqueue('compact', { table }, context.actor)).id;
   }
 
   @Authorized('admin')
@@ -222,7 +217,7 @@ export class JobResolver {
           table,
           ...(retentionHours === undefined || retentionHours === null ? {} : { retentionHours }),
         },
-        REQUESTER,
+        context.actor,
       )
     ).id;
   }
@@ -233,7 +228,7 @@ export class JobResolver {
       'Enqueues retraining of a model; answers the job id. Until a trainer is installed the job fails with NOT_IMPLEMENTED (never a pretended success).',
   })
   async retrain(@Ctx() context: ApiContext, @Arg('model') model: string): Promise<string> {
-    return (await jobsOf(context).enqueue('retrain', { model }, REQUESTER)).id;
+    return (await jobsOf(context).enqueue('retrain', { model }, context.actor)).id;
   }
 
   @Authorized('analyst')

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createPlatform, type Platform } from '../../src/app.js';
+import { authSettingsOf, createPlatform, type Platform } from '../../src/app.js';
+import { mintToken, type ApiRole } from '../../src/auth/index.js';
 import { configWith, type Config } from '../../src/config/index.js';
 import { calendarNamed, isoOfMicros, ManualClock, type Trade } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
@@ -24,6 +25,8 @@ const home = mkdtempSync(path.join(tmpdir(), 'alphalake-jobs-'));
 const config: Config = configWith({
   home,
   port: 0,
+  authMode: 'jwt',
+  authJwtSecret: 'jobs-integration-secret-of-32-bytes-or-more',
   backfillSessions: 0,
   simulatorTradesPerSecond: 0.5,
   jobsPollMs: 50,
@@ -40,13 +43,22 @@ interface GqlResult<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
+/** A token as `alphalake auth token` mints it; `issuedAt` in epoch µs (an old one has expired). */
+const token = (role: ApiRole, issuedAt = Date.now() * 1_000) =>
+  mintToken(authSettingsOf(config), { user: `${role}-user`, role, ttlSeconds: 600, now: issuedAt });
+
 async function gql<T = Record<string, unknown>>(
   query: string,
   variables: Record<string, unknown> = {},
+  authorization?: string,
 ): Promise<GqlResult<T>> {
   const response = await fetch(server.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      // An admin may do everything the jobs API offers; the role tests below say otherwise.
+      authorization: authorization ?? `Bearer ${await token('admin')}`,
+    },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GqlResult<T>;
@@ -74,8 +86,14 @@ async function job(id: string): Promise<JobView & { history: { event: string }[]
 }
 
 /** Every event of `jobProgress(jobId)` until the server completes the subscription. */
-function followProgress(jobId: string): Promise<JobView[]> {
-  const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, lazy: true });
+async function followProgress(jobId: string): Promise<JobView[]> {
+  const authorization = `Bearer ${await token('viewer')}`;
+  const client = createClient({
+    url: server.wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: true,
+    connectionParams: { authorization },
+  });
   const events: JobView[] = [];
   return new Promise<JobView[]>((resolve, reject) => {
     client.subscribe<{ jobProgress: JobView }>(
@@ -120,12 +138,31 @@ afterAll(async () => {
 describe('jobs over GraphQL (embedded)', () => {
   let backfillId: string;
 
-  it('backfill answers a job id; progress arrives over jobProgress; the rows are then in the lake', async () => {
+  const BACKFILL = `mutation($from: DateTime!, $to: DateTime!) {
+    backfill(source: "simulator", symbols: [], from: $from, to: $to)
+  }`;
+
+  it('refuses a backfill to a viewer (FORBIDDEN), and to a tampered or expired token (UNAUTHENTICATED)', async () => {
+    const range = { from: isoOfMicros(FROM), to: isoOfMicros(TO) };
+    const viewer = await token('viewer');
+    // The viewer's header and claims under an analyst token's signature: a role raised by hand.
+    const signature = (await token('analyst')).split('.')[2];
+    const tampered = `${viewer.split('.').slice(0, 2).join('.')}.${signature}`;
+    const expired = await token('analyst', (Date.now() - 3_600_000) * 1_000);
+    const codeOf = (result: GqlResult<unknown>) => result.errors?.[0]?.extensions?.code;
+    expect(codeOf(await gql(BACKFILL, range, `Bearer ${viewer}`))).toBe('FORBIDDEN');
+    expect(codeOf(await gql(BACKFILL, range, `Bearer ${tampered}`))).toBe('UNAUTHENTICATED');
+    expect(codeOf(await gql(BACKFILL, range, `Bearer ${expired}`))).toBe('UNAUTHENTICATED');
+    // None of them enqueued anything.
+    const listed = await gql<{ jobs: { total: number } }>('{ jobs(kind: BACKFILL) { total } }');
+    expect(listed.data?.jobs.total).toBe(0);
+  });
+
+  it('backfill as an analyst answers a job id; progress arrives over jobProgress; the rows are then in the lake', async () => {
     const enqueued = await gql<{ backfill: string }>(
-      `mutation($from: DateTime!, $to: DateTime!) {
-        backfill(source: "simulator", symbols: [], from: $from, to: $to)
-      }`,
+      BACKFILL,
       { from: isoOfMicros(FROM), to: isoOfMicros(TO) },
+      `Bearer ${await token('analyst')}`,
     );
     expect(enqueued.errors).toBeUndefined();
     backfillId = enqueued.data!.backfill;
