@@ -17,7 +17,8 @@ import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 9's fault acceptance, through the whole distributed stack: an `alphalake serve
- * --role api`, a `speed`, a `sink` and an `ingest --source simulator` process on a
+ * --role api`, a speed worker (`serve --role speed,api`, so that a subscription is served
+ * by the speed layer's hub), a `sink` and an `ingest --source simulator` process on a
  * private Kafka and a private Cassandra (scripts/services with a home and ports of this
  * test's; the shared servers are never stopped), the lake in a local folder.
  *
@@ -31,8 +32,10 @@ import { endpoints, repoRoot, requireService } from './endpoints.js';
  * Afterwards the simulator's tape (deterministic: regenerated here) is the oracle, per
  * symbol (a symbol is one partition's key, so its order is the tape's): bronze.trades,
  * read with delta-rs, holds every trade of the tape up to its newest one exactly once;
- * the speed store holds the same trades, field for field; a live GraphQL subscription
- * opened before the faults received each of them once, in order.
+ * the speed store holds the same trades, field for field; live GraphQL subscriptions
+ * opened before the faults, on the api process (its live relay reads Kafka) and on the
+ * speed worker (its hub hears of a trade once Cassandra has it, so it stalls while
+ * Cassandra is frozen and catches up after), received each of them once, in order.
  */
 const CLI = path.join(repoRoot, 'dist/src/cli/main.js');
 const OUTAGE_MS = 30_000;
@@ -74,8 +77,36 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
   const roles: Role[] = [];
   let api = '';
   let ingest: Role | undefined;
-  let client: Client | undefined;
-  const received: Trade[] = [];
+  const clients: Client[] = [];
+  /** What the api process's subscription got: its live relay reads Kafka. */
+  const receivedByRelay: Trade[] = [];
+  /** What the speed worker's subscription got: its speed layer writes Cassandra first. */
+  const receivedBySpeed: Trade[] = [];
+
+  /** Subscribes to every simulated symbol's trades at `url`; resolves once connected. */
+  function subscribe(url: string, into: Trade[]): Promise<void> {
+    const symbols = loadConfig({}).simulatorSymbols;
+    const client = createClient({ url, webSocketImpl: WebSocket, lazy: false });
+    clients.push(client);
+    return new Promise<void>((resolve, reject) => {
+      client.on('connected', () => resolve());
+      client.subscribe<{ trades: ReceivedTrade }>(
+        {
+          query: `subscription { trades(symbols: ${JSON.stringify(symbols)}) { symbol tsMicros seq price size id exchange } }`,
+        },
+        {
+          next: ({ data }) => {
+            const t = data?.trades;
+            if (!t) return;
+            const { tsMicros, ...rest } = t;
+            into.push({ ...rest, ts: tsMicros });
+          },
+          error: reject,
+          complete: () => undefined,
+        },
+      );
+    });
+  }
   let kafkaBackAt = 0;
 
   function start(args: readonly string[], ready: RegExp): Promise<[Role, RegExpExecArray]> {
@@ -140,41 +171,27 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
       BATCH_INTERVAL_SECONDS: '2',
     };
     const running = /running, ready in/;
+    const graphql = /GraphQL on (http:\/\/\S+) \(subscriptions on (ws:\/\/\S+)\)/;
     await start(['sink'], running);
-    await start(['speed'], running);
-    const [, match] = await start(
-      ['serve', '--role', 'api', '--port', '0'],
-      /GraphQL on (http:\/\/\S+) \(subscriptions on (ws:\/\/\S+)\)/,
-    );
+    // The speed worker also serves GraphQL: its subscriptions come from its speed layer's
+    // hub, which hears of a trade only once the speed store has it.
+    const [, speedMatch] = await start(['serve', '--role', 'speed,api', '--port', '0'], graphql);
+    const [, match] = await start(['serve', '--role', 'api', '--port', '0'], graphql);
     api = match[1]!;
-    const config = loadConfig({});
-    client = createClient({ url: match[2]!, webSocketImpl: WebSocket, lazy: false });
-    const subscribed = new Promise<void>((resolve, reject) => {
-      client!.subscribe<{ trades: ReceivedTrade }>(
-        {
-          query: `subscription { trades(symbols: ${JSON.stringify(config.simulatorSymbols)}) { symbol tsMicros seq price size id exchange } }`,
-        },
-        {
-          next: ({ data }) => {
-            const t = data?.trades;
-            if (!t) return;
-            const { tsMicros, ...rest } = t;
-            received.push({ ...rest, ts: tsMicros });
-          },
-          error: reject,
-          complete: () => undefined,
-        },
-      );
-      client!.on('connected', () => resolve());
-    });
-    await subscribed;
+    await Promise.all([
+      subscribe(match[2]!, receivedByRelay),
+      subscribe(speedMatch[2]!, receivedBySpeed),
+    ]);
     [ingest] = await start(['ingest', '--source', 'simulator'], running);
-    await until('trades on the subscription', async () => received.length > 0);
+    await until(
+      'trades on the subscriptions',
+      async () => receivedByRelay.length > 0 && receivedBySpeed.length > 0,
+    );
     await until('/readyz ready', async () => (await readyz()).status === 200);
   });
 
   afterAll(async () => {
-    await client?.dispose();
+    for (const client of clients) await client.dispose();
     // The sink flushes on SIGTERM; the others just stop.
     await stopChildren(roles.map((r) => r.child));
     // A test that failed half-way may leave Cassandra frozen: thaw it so `down` can stop it.
@@ -244,7 +261,7 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
     await until('/readyz ready after Kafka is back', async () => (await readyz()).status === 200);
   });
 
-  it('afterwards the lake, the speed store and the subscription hold every trade once', async () => {
+  it('afterwards the lake, the speed store and both subscriptions hold every trade once', async () => {
     // A minute of trading after the faults, so the lake holds minutes past them.
     await sleep(70_000 - (Date.now() - kafkaBackAt / 1_000));
     // The producer stops, then the sink (which flushes what it consumed into the lake).
@@ -295,12 +312,18 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
         });
         expect(await store.trades(symbol, range, expected.length + 1)).toEqual(expected);
         // The subscription: from its first trade of the symbol on, each once, in order.
-        await until(`${symbol} on the subscription`, async () =>
-          received.some((t) => t.symbol === symbol && t.ts >= last!),
-        );
-        const live = received.filter((t) => t.symbol === symbol && t.ts <= last!);
-        expect(live.length).toBeGreaterThan(0);
-        expect(live).toEqual(expected.filter((t) => t.ts >= live[0]!.ts));
+        // The subscriptions: from their first trade of the symbol on, each once, in order.
+        for (const [name, received] of [
+          ['api (relay from Kafka)', receivedByRelay],
+          ['speed worker (after Cassandra)', receivedBySpeed],
+        ] as const) {
+          await until(`${symbol} on the ${name} subscription`, async () =>
+            received.some((t) => t.symbol === symbol && t.ts >= last!),
+          );
+          const live = received.filter((t) => t.symbol === symbol && t.ts <= last!);
+          expect(live.length, name).toBeGreaterThan(0);
+          expect(live, name).toEqual(expected.filter((t) => t.ts >= live[0]!.ts));
+        }
       }
     } finally {
       await store.close();
