@@ -108,6 +108,8 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
     });
   }
   let kafkaBackAt = 0;
+  /** Wall clock (µs) just before the ingest process was started and once it was running. */
+  let ingestStarted: [number, number] = [0, 0];
 
   function start(args: readonly string[], ready: RegExp): Promise<[Role, RegExpExecArray]> {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -182,7 +184,9 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
       subscribe(match[2]!, receivedByRelay),
       subscribe(speedMatch[2]!, receivedBySpeed),
     ]);
+    const spawnedAt = Date.now() * 1_000;
     [ingest] = await start(['ingest', '--source', 'simulator'], running);
+    ingestStarted = [spawnedAt, Date.now() * 1_000];
     await until(
       'trades on the subscriptions',
       async () => receivedByRelay.length > 0 && receivedBySpeed.length > 0,
@@ -278,7 +282,10 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
     const lake = JSON.parse(stdout) as { symbol: string[]; ts: number[]; id: string[] };
     expect(new Set(lake.id).size).toBe(lake.id.length);
     const config = loadConfig({});
+    // A fresh lake: the feed starts at the minute its process started in, so the lake's
+    // first trade lies in that minute (a lost first minute would show here).
     const from = floorToMinute(Math.min(...lake.ts));
+    expect(ingestStarted.map(floorToMinute)).toContain(from);
     const newest = new Map<string, number>();
     lake.symbol.forEach((symbol, i) =>
       newest.set(symbol, Math.max(newest.get(symbol) ?? 0, lake.ts[i]!)),
