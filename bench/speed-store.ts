@@ -11,8 +11,9 @@ import { envNumber } from './lake-data.js';
 
 /**
  * Speed store write throughput: trades and 1-second bars written the way the speed layer
- * writes them (one caller, `SPEED_BENCH_CALL_ROWS` rows per call across
- * `SPEED_BENCH_SYMBOLS` symbols, each call awaited), into the real Cassandra of the
+ * writes them (`SPEED_BENCH_CALLERS` callers, default 1, each awaiting its calls of
+ * `SPEED_BENCH_CALL_ROWS` rows across `SPEED_BENCH_SYMBOLS` symbols; the speed layer has
+ * one caller per Kafka partition it handles at once), into the real Cassandra of the
  * services tier (`ALPHALAKE_SERVICES_HOST`, `ALPHALAKE_CASSANDRA_PORT`; a keyspace of its
  * own, dropped at the end) — against the goal (50K rows/s) and the memory store as the
  * ceiling. SPEED_BENCH_ROWS (default 500K) rows of each kind;
@@ -23,6 +24,7 @@ export async function run(): Promise<void> {
   const rows = envNumber('SPEED_BENCH_ROWS', 500_000);
   const symbols = envNumber('SPEED_BENCH_SYMBOLS', 100);
   const callRows = envNumber('SPEED_BENCH_CALL_ROWS', 5_000);
+  const callers = envNumber('SPEED_BENCH_CALLERS', 1);
   const maxInFlight = envNumber(
     'SPEED_BENCH_MAX_IN_FLIGHT',
     CASSANDRA_SPEED_STORE_DEFAULTS.maxInFlight,
@@ -43,7 +45,7 @@ export async function run(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ');
   console.log(
-    `speed store writes: ${rows.toLocaleString()} trades and ${rows.toLocaleString()} 1s bars, ${symbols} symbols, ${callRows.toLocaleString()} rows per call`,
+    `speed store writes: ${rows.toLocaleString()} trades and ${rows.toLocaleString()} 1s bars, ${symbols} symbols, ${callRows.toLocaleString()} rows per call, ${callers} caller(s)`,
   );
   console.log(
     `  Cassandra ${contactPoint}, keyspace ${keyspace}, maxInFlight ${maxInFlight}, rowsPerBatch ${rowsPerBatch}`,
@@ -63,7 +65,15 @@ export async function run(): Promise<void> {
     const timed = async <T>(rowsOf: readonly T[], write: (part: T[]) => Promise<void>) => {
       const cpu = process.cpuUsage();
       const start = performance.now();
-      for (let i = 0; i < rowsOf.length; i += callRows) await write(rowsOf.slice(i, i + callRows));
+      // `callers` loops, each awaiting its own calls, take the next slice of rows in turn.
+      let next = 0;
+      const caller = async () => {
+        for (let i = next; i < rowsOf.length; i = next) {
+          next += callRows;
+          await write(rowsOf.slice(i, i + callRows));
+        }
+      };
+      await Promise.all(Array.from({ length: callers }, caller));
       const used = process.cpuUsage(cpu);
       return { seconds: (performance.now() - start) / 1000, cpu: (used.user + used.system) / 1e6 };
     };

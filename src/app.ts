@@ -473,7 +473,7 @@ async function relayLiveTrades(bus: StreamBus, hub: LiveHub, signal: AbortSignal
         'trade',
         records.map((record) => record.value),
       ),
-    { group: `api-live-${randomUUID()}`, signal },
+    { group: `api-live-${randomUUID()}`, concurrentPartitions: true, signal },
   );
 }
 

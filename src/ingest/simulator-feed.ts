@@ -13,9 +13,9 @@ import type { MarketSimulator, TapeSecond } from './simulator.js';
 const BATCH_LIMIT = 20_000;
 
 /**
- * Plays the simulator as a live source in wall-clock time: every second of the tape
- * is published once that second has passed. Started behind the clock, it first
- * catches up in large batches.
+ * Plays the simulator as a live source in wall-clock time: every trade and quote of the
+ * tape is published once its event time has passed (checked every tick). Started behind
+ * the clock, it first catches up in large batches.
  */
 export class SimulatorFeed {
   private cursor: number;
@@ -37,7 +37,7 @@ export class SimulatorFeed {
     return this.cursor;
   }
 
-  /** Publishes every tape second that ends at or before `until`. Returns trades published. */
+  /** Publishes every tape record before `until`. Returns trades published. */
   async pump(until: number): Promise<number> {
     let trades: Trade[] = [];
     let quotes: Quote[] = [];
@@ -60,7 +60,7 @@ export class SimulatorFeed {
         const tape = this.simulator.sessionTape(session, Math.max(this.cursor, session.open));
         this.current = { session, tape };
       }
-      const next = this.current.pending ?? this.current.tape.next().value;
+      const next: TapeSecond | undefined = this.current.pending ?? this.current.tape.next().value;
       this.current.pending = undefined;
       if (next === undefined) {
         this.cursor = Math.max(this.cursor, this.current.session.close);
@@ -68,7 +68,19 @@ export class SimulatorFeed {
         continue;
       }
       if (next.ts + SECOND_US > until) {
-        this.current.pending = next;
+        // The second is still running: what has happened by `until` goes out now, the
+        // rest stays pending. A live feed delivers a trade as it happens; holding a whole
+        // second back cost every trade up to a second (bench/subscription-latency.ts).
+        const due = next.trades.filter((t) => t.ts < until);
+        const dueQuotes = next.quotes.filter((q) => q.ts < until);
+        trades.push(...due);
+        quotes.push(...dueQuotes);
+        this.current.pending = {
+          ts: next.ts,
+          trades: due.length === 0 ? next.trades : next.trades.filter((t) => t.ts >= until),
+          quotes: dueQuotes.length === 0 ? next.quotes : next.quotes.filter((q) => q.ts >= until),
+        };
+        this.cursor = Math.max(this.cursor, until);
         break;
       }
       trades.push(...next.trades);
@@ -80,8 +92,12 @@ export class SimulatorFeed {
     return published;
   }
 
-  /** Pumps on a timer (every `tickMs` milliseconds of wall time) until the signal aborts. */
-  run(signal: AbortSignal, tickMs = 250): Promise<void> {
+  /**
+   * Pumps on a timer (every `tickMs` milliseconds of wall time) until the signal aborts.
+   * The tick bounds how long a trade waits after its event time (half of it on average);
+   * a tick with nothing due costs a look at the next tape second.
+   */
+  run(signal: AbortSignal, tickMs = 20): Promise<void> {
     return new Promise((resolve) => {
       let busy = false;
       const timer = setInterval(() => {

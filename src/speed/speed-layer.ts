@@ -21,12 +21,16 @@ export class SpeedLayer {
   ) {}
 
   async start(signal: AbortSignal): Promise<void> {
+    // Partitions are keyed by symbol and the bars are built per symbol, so the partitions'
+    // handlers share no state and may run at once (each waits on the store).
     await this.bus.subscribe<Trade>('trades', (records) => this.onTrades(records), {
       group: 'speed-layer',
+      concurrentPartitions: true,
       signal,
     });
     await this.bus.subscribe<Quote>('quotes', (records) => this.onQuotes(records), {
       group: 'speed-layer',
+      concurrentPartitions: true,
       signal,
     });
   }

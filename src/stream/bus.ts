@@ -59,6 +59,14 @@ export interface SubscribeOptions {
    * committed offset. An exactly-once sink answers with the offsets its own table holds.
    */
   readonly startOffsets?: (partitions: readonly number[]) => Promise<StartOffsets>;
+  /**
+   * The handler may run for several partitions at once (each partition's batches still
+   * one at a time, in offset order). Without it one partition's handler waits for
+   * another's: with a handler that waits on I/O (the speed layer writing the speed store)
+   * the partitions' waits add up in every record's latency (bench/subscription-latency.ts).
+   * The in-process bus has one partition per topic and ignores it.
+   */
+  readonly concurrentPartitions?: boolean;
   readonly signal?: AbortSignal;
 }
 

@@ -641,6 +641,10 @@ class Subscription<T> {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // kafkajs hands one partition's batches over one at a time, in order, in either case.
+      partitionsConsumedConcurrently: options.concurrentPartitions
+        ? this.bus.options.partitions
+        : 1,
       eachBatch: (payload) => this.onBatch(payload),
     });
     await ready;

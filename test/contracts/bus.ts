@@ -340,6 +340,40 @@ export function describeBusContract(backend: BusBackend): void {
       });
     });
 
+    it('with concurrentPartitions, still runs one handler at a time per partition, in order', async () => {
+      const bus = await backend.open();
+      const inbox = new Inbox<Trade>();
+      const running = new Set<number>();
+      const overlaps: number[] = [];
+      await bus.subscribe<Trade>(
+        'trades',
+        async (records) => {
+          const partition = records[0]!.partition;
+          if (running.has(partition)) overlaps.push(partition);
+          running.add(partition);
+          // A handler that waits on I/O, as the speed layer's store writes do.
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          running.delete(partition);
+          await inbox.handler(records);
+        },
+        { group: groupName(), concurrentPartitions: true },
+      );
+      const symbols = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'TSLA', 'GOOGL'];
+      const sent = Array.from({ length: 300 }, (_, i) => trade(symbols[i % symbols.length]!, i));
+      for (let i = 0; i < sent.length; i += 10) {
+        await bus.publish(
+          'trades',
+          sent.slice(i, i + 10).map((t) => ({ key: t.symbol, value: t })),
+        );
+      }
+      await eventually(() => inbox.records.length >= sent.length);
+      expect(overlaps).toEqual([]);
+      expect(inbox.records).toHaveLength(sent.length);
+      expect(inbox.byKey()).toEqual(
+        new Map(symbols.map((s) => [s, sent.filter((t) => t.symbol === s)] as const)),
+      );
+    });
+
     it('delivers a batch again when its handler failed, before anything after it', async () => {
       const bus = await backend.open();
       const seen: number[] = [];

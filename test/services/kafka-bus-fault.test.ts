@@ -5,29 +5,10 @@
  * wait says nothing of it was sent, and once the broker is back every trade published is
  * consumed exactly once.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, symlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Trade } from '../../src/domain/index.js';
 import { KafkaBus, TOPICS, type KafkaBusOptions, type Topic } from '../../src/stream/index.js';
-import { repoRoot } from './endpoints.js';
-
-const run = promisify(execFile);
-
-/** A port nothing listens on now (the OS picks it). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { privateServer, type PrivateServer } from '../support/private-services.js';
 
 const T0 = 1_764_547_200_000_000;
 const trade = (serial: number): Trade => ({
@@ -41,50 +22,17 @@ const trade = (serial: number): Trade => ({
 });
 
 describe('Kafka bus while the broker is gone (private broker)', () => {
-  let home = '';
-  let env: NodeJS.ProcessEnv = {};
+  let kafka: PrivateServer | undefined;
   let brokers: string[] = [];
-  const services = async (command: 'up' | 'down') => {
-    try {
-      await run(path.join(repoRoot, 'scripts', 'services', command), ['kafka'], {
-        env,
-        timeout: 280_000,
-      });
-    } catch (error) {
-      const { stdout = '', stderr = '' } = error as { stdout?: string; stderr?: string };
-      throw new Error(
-        `scripts/services/${command} kafka (private broker) failed:\n${stdout}${stderr}`,
-      );
-    }
-  };
 
   beforeAll(async () => {
-    home = await mkdtemp(path.join(tmpdir(), 'alphalake-kafka-fault-'));
-    // The jars the shared servers were fetched with; only data, logs and pids are private.
-    const sharedHome = process.env.ALPHALAKE_SERVICES_HOME ?? path.join(repoRoot, '.services');
-    const jars = path.join(sharedHome, 'cache', 'kafka', 'lib');
-    if (!existsSync(jars)) {
-      throw new Error(
-        `no Kafka jars in ${jars}: run \`scripts/services/fetch kafka\` (or point ALPHALAKE_SERVICES_HOME at the services home that has them)`,
-      );
-    }
-    await symlink(path.join(sharedHome, 'cache'), path.join(home, 'cache'));
-    const [port, controller] = [await freePort(), await freePort()];
-    env = {
-      ...process.env,
-      ALPHALAKE_SERVICES_HOME: home,
-      ALPHALAKE_KAFKA_PORT: String(port),
-      ALPHALAKE_KAFKA_CONTROLLER_PORT: String(controller),
-      ALPHALAKE_KAFKA_HEAP: '384m',
-    };
-    brokers = [`127.0.0.1:${port}`];
-    await services('up');
+    kafka = await privateServer('kafka', { heap: '384m' });
+    brokers = [kafka.address];
+    await kafka.up();
   });
 
   afterAll(async () => {
-    if (home === '') return;
-    await services('down').catch(() => undefined);
-    await rm(home, { recursive: true, force: true });
+    await kafka?.remove();
   });
 
   it('holds publishes within the buffer bound while the broker is down, and loses nothing', async () => {
@@ -132,7 +80,7 @@ describe('Kafka bus while the broker is gone (private broker)', () => {
     }
 
     expect((await producer.health()).ready).toBe(true);
-    await services('down');
+    await kafka!.down();
     const down = await producer.health();
     expect(down.ready).toBe(false);
     expect(down.detail).toMatch(/does not answer/);
@@ -162,7 +110,7 @@ describe('Kafka bus while the broker is gone (private broker)', () => {
     expect(largest).toBeLessThanOrEqual(bound);
     expect(producer.buffered().bytes).toBeLessThanOrEqual(bound);
 
-    await services('up');
+    await kafka!.up();
     await Promise.all(waiting);
     expect((await producer.health()).ready).toBe(true);
     for (let i = 0; i < 10; i++) {
