@@ -171,6 +171,8 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
       SIM_BACKFILL_SESSIONS: '0',
       SIM_TRADES_PER_SECOND: String(TRADES_PER_SECOND),
       BATCH_INTERVAL_SECONDS: '2',
+      // The faults under test are the backends'; auth has its own tests (auth.test.ts).
+      AUTH_MODE: 'off',
     };
     const running = /running, ready in/;
     const graphql = /GraphQL on (http:\/\/\S+) \(subscriptions on (ws:\/\/\S+)\)/;
