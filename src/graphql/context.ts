@@ -20,8 +20,19 @@ export interface ApiServices {
   readonly dataVersion: () => Promise<string>;
 }
 
+/** One HTTP request as the access log and the request metrics see it. */
+export interface ApiRequest {
+  /** From `x-request-id`, or generated; returned in that header. */
+  readonly id: string;
+  /** The operation's name and type, once Apollo has resolved them. */
+  operation?: string;
+  type?: string;
+}
+
 export interface ApiContext {
   readonly services: ApiServices;
+  /** The HTTP request being served (absent over WebSocket). */
+  readonly request?: ApiRequest;
   /**
    * Called by a root field's resolver when its answer is settled: it read only the lake
    * below the watermark (or only the watermark), so the response may be cached against

@@ -40,7 +40,10 @@ export class MetricsRegistry {
     help: string,
     labelNames: readonly L[] = [],
   ): Counter<L> {
-    return new Counter<L>({ name, help, labelNames, registers: [this.registry] });
+    return (
+      this.existing<Counter<L>>(name) ??
+      new Counter<L>({ name, help, labelNames, registers: [this.registry] })
+    );
   }
 
   /**
@@ -52,16 +55,19 @@ export class MetricsRegistry {
     help: string,
     read: () => number | undefined | Promise<number | undefined>,
   ): Gauge {
-    return new Gauge({
-      name,
-      help,
-      registers: [this.registry],
-      async collect() {
-        const value = await read();
-        if (value === undefined || !Number.isFinite(value)) this.remove();
-        else this.set(value);
-      },
-    });
+    return (
+      this.existing<Gauge>(name) ??
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const value = await read();
+          if (value === undefined || !Number.isFinite(value)) this.remove();
+          else this.set(value);
+        },
+      })
+    );
   }
 
   /** A gauge with labels, each series read when scraped (e.g. one per lake table). */
@@ -71,17 +77,20 @@ export class MetricsRegistry {
     labelNames: readonly L[],
     read: () => Promise<readonly { labels: LabelValues<L>; value: number }[]>,
   ): Gauge<L> {
-    return new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers: [this.registry],
-      async collect() {
-        const samples = await read();
-        this.reset();
-        for (const { labels, value } of samples) this.set(labels, value);
-      },
-    });
+    return (
+      this.existing<Gauge<L>>(name) ??
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          const samples = await read();
+          this.reset();
+          for (const { labels, value } of samples) this.set(labels, value);
+        },
+      })
+    );
   }
 
   /** A histogram; `buckets` are upper bounds in the metric's unit. */
@@ -91,13 +100,24 @@ export class MetricsRegistry {
     labelNames: readonly L[],
     buckets: readonly number[],
   ): Histogram<L> {
-    return new Histogram<L>({
-      name,
-      help,
-      labelNames,
-      buckets: [...buckets],
-      registers: [this.registry],
-    });
+    return (
+      this.existing<Histogram<L>>(name) ??
+      new Histogram<L>({
+        name,
+        help,
+        labelNames,
+        buckets: [...buckets],
+        registers: [this.registry],
+      })
+    );
+  }
+
+  /**
+   * A metric already registered under `name`: two API servers over one platform (tests,
+   * a second port) share the platform's series instead of failing on the second.
+   */
+  private existing<M>(name: string): M | undefined {
+    return this.registry.getSingleMetric(name) as M | undefined;
   }
 
   /** The exposition text. */
