@@ -5,7 +5,7 @@ export {
   type ApiServerOptions,
   type BackendHealth,
 } from './server.js';
-export { buildApiSchema } from './schema.js';
+export { apiSchemaSdl, buildApiSchema } from './schema.js';
 export type { ApiContext, ApiServices } from './context.js';
 export { DateTimeScalar } from './scalars.js';
 export {
