@@ -2,6 +2,7 @@
  * `npm run bench [-- name ...]`: every benchmark (or those named), one after another;
  * figures are printed, never asserted.
  */
+import { run as apiLimits } from './api-limits.js';
 import { run as busKafka } from './bus-kafka.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
@@ -14,6 +15,7 @@ const benches: [string, () => Promise<void>][] = [
   ['speed-store', speedStore],
   ['bus-kafka', busKafka],
   ['read-path', readPath],
+  ['api-limits', apiLimits],
 ];
 
 const wanted = process.argv.slice(2);

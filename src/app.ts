@@ -458,6 +458,11 @@ function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSource
     'Open live subscriptions (trades and bars).',
     () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
   );
+  metrics.monotonic(
+    'alphalake_live_messages_dropped_total',
+    'Live updates dropped because a subscriber fell too far behind (its queue was full).',
+    () => hub.dropped(),
+  );
   // Event-loop delay since the previous scrape: a request handler that blocks the loop
   // (a large synchronous serialization, say) shows here before anywhere else.
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });

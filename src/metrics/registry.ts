@@ -70,6 +70,25 @@ export class MetricsRegistry {
     );
   }
 
+  /**
+   * A counter whose total another object keeps (a count since start), read when scraped:
+   * typed `counter` so that `rate()` applies.
+   */
+  monotonic(name: string, help: string, read: () => number): Counter {
+    return (
+      this.existing<Counter>(name) ??
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      })
+    );
+  }
+
   /** A gauge with labels, each series read when scraped (e.g. one per lake table). */
   labelledGauge<L extends string>(
     name: string,

@@ -24,6 +24,12 @@ export class LiveHub {
     trade: new Set(),
     bar: new Set(),
   };
+  private droppedUpdates = 0;
+
+  /** Updates dropped since start because a subscriber's queue was full (for metrics). */
+  dropped(): number {
+    return this.droppedUpdates;
+  }
 
   publish<C extends Channel>(channel: C, updates: readonly LiveChannels[C][]): void {
     const subscribers = this.subscribers[channel] as Set<Subscriber<C>>;
@@ -47,12 +53,18 @@ export class LiveHub {
   ): AsyncIterableIterator<LiveChannels[C]> {
     const set = this.subscribers[channel] as Set<Subscriber<C>>;
     const queue: LiveChannels[C][] = [];
+    const countDrop = (): void => {
+      this.droppedUpdates++;
+    };
     let wake: (() => void) | undefined;
     let done = false;
     const subscriber: Subscriber<C> = {
       symbols: new Set(symbols),
       push(update) {
-        if (queue.length >= QUEUE_LIMIT) queue.shift();
+        if (queue.length >= QUEUE_LIMIT) {
+          queue.shift();
+          countDrop();
+        }
         queue.push(update);
         wake?.();
       },
