@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
 import { ManualClock } from '../../src/domain/index.js';
@@ -191,6 +192,36 @@ describe('rate limit', () => {
     const other = await post(limited, { query: ALLOWED }, { 'x-client': 'calm' });
     expect(other.status).toBe(200);
     expect(other.body.errors).toBeUndefined();
+  });
+
+  it('refuses a WebSocket handshake over the limit the same way', async () => {
+    const refusal = await new Promise<{ status: number; retryAfter: string; body: string }>(
+      (resolve, reject) => {
+        const socket = new WebSocket(limited.wsUrl, 'graphql-transport-ws', {
+          headers: { 'x-client': 'flood' },
+        });
+        socket.on('open', () => reject(new Error('the handshake was accepted')));
+        socket.on('error', () => {});
+        socket.on('unexpected-response', (_req, res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              retryAfter: String(res.headers['retry-after']),
+              body,
+            }),
+          );
+        });
+      },
+    );
+    expect(refusal.status).toBe(429);
+    expect(Number(refusal.retryAfter)).toBeGreaterThan(0);
+    const body = JSON.parse(refusal.body) as GraphQLAnswer['body'];
+    expect(body.errors?.[0]?.extensions).toEqual({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: Number(refusal.retryAfter),
+    });
   });
 });
 
