@@ -458,6 +458,14 @@ function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSource
     'Open live subscriptions (trades and bars).',
     () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
   );
+  metrics.gauge(
+    'alphalake_ingest_lag_seconds',
+    'How far the newest trade to reach the live path (speed layer, subscriptions) trails the clock by its event time: the ingest lag of the speed path.',
+    () => {
+      const latest = hub.latest('trade');
+      return latest === undefined ? undefined : (clock.now() - latest) / SECOND_US;
+    },
+  );
   metrics.monotonic(
     'alphalake_live_messages_dropped_total',
     'Live updates dropped because a subscriber fell too far behind (its queue was full).',

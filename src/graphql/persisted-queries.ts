@@ -114,3 +114,19 @@ export function allowListPlugin(options: PersistedQueriesOptions): ApolloServerP
     },
   };
 }
+
+/**
+ * `allowlist` only, for graphql-ws (which has no persisted queries): the refusal of a
+ * subscription whose text is not on the list, or undefined when it may run.
+ */
+export function allowListRefusal(
+  options: PersistedQueriesOptions,
+  query: string,
+): AlphalakeError | undefined {
+  if (options.mode !== 'allowlist') return undefined;
+  if (options.allowList?.get(sha256Hex(query)) === query) return undefined;
+  return new AlphalakeError(
+    'PERSISTED_QUERY_NOT_ALLOWED',
+    'this server runs only the operations on its allow-list (PERSISTED_QUERIES=allowlist): this subscription is not on it',
+  );
+}

@@ -5,7 +5,7 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import express, { type RequestHandler } from 'express';
-import { specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -34,6 +34,7 @@ import {
 } from './observability.js';
 import {
   allowListPlugin,
+  allowListRefusal,
   apolloPersistedQueries,
   type PersistedQueriesOptions,
 } from './persisted-queries.js';
@@ -157,6 +158,12 @@ export async function startApiServer(
       schema,
       context,
       validate: (schema, document) => validate(schema, document, [...specifiedRules, ...rules]),
+      onSubscribe: (_ctx, _id, payload) => {
+        const refusal = allowListRefusal(persisted, payload.query);
+        return refusal
+          ? [new GraphQLError(refusal.message, { originalError: refusal })]
+          : undefined;
+      },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => format(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) =>

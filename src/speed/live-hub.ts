@@ -25,6 +25,15 @@ export class LiveHub {
     bar: new Set(),
   };
   private droppedUpdates = 0;
+  private readonly latestTs: { [C in Channel]: number | undefined } = {
+    trade: undefined,
+    bar: undefined,
+  };
+
+  /** Event time (epoch µs) of the newest update published on `channel` (for metrics). */
+  latest(channel: Channel): number | undefined {
+    return this.latestTs[channel];
+  }
 
   /** Updates dropped since start because a subscriber's queue was full (for metrics). */
   dropped(): number {
@@ -32,6 +41,9 @@ export class LiveHub {
   }
 
   publish<C extends Channel>(channel: C, updates: readonly LiveChannels[C][]): void {
+    let newest = this.latestTs[channel] ?? -Infinity;
+    for (const update of updates) if (update.ts > newest) newest = update.ts;
+    if (newest > -Infinity) this.latestTs[channel] = newest;
     const subscribers = this.subscribers[channel] as Set<Subscriber<C>>;
     if (subscribers.size === 0) return;
     for (const update of updates) {

@@ -6,9 +6,10 @@ import path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { createClient } from 'graphql-ws';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
-import { ManualClock } from '../../src/domain/index.js';
+import { ManualClock, SECOND_US } from '../../src/domain/index.js';
 import { sha256Hex, type ApiServer } from '../../src/graphql/index.js';
 
 /**
@@ -23,6 +24,7 @@ const config = configWith({ home, port: 0, backfillSessions: 1, maxScanRows: 10 
 const logs = capturedLogger();
 const SECRET = 'Bearer sk-live-0123456789-very-secret';
 const ALLOWED = '{ lakeStatus { watermark } }';
+const clock = new ManualClock(T0);
 let platform: Platform;
 let server: ApiServer;
 let limited: ApiServer;
@@ -58,7 +60,7 @@ const codes = (answer: GraphQLAnswer) =>
   (answer.body.errors ?? []).map((error) => error.extensions?.['code']);
 
 beforeAll(async () => {
-  platform = await createPlatform(config, { clock: new ManualClock(T0), logger: logs.logger });
+  platform = await createPlatform(config, { clock, logger: logs.logger });
   await platform.start({ live: false });
   server = await startLoopbackApi(platform, { logger: logs.logger });
   limited = await startLoopbackApi(platform, {
@@ -237,6 +239,29 @@ describe('persisted queries', () => {
     expect(byHash.body).toEqual(registered.body);
   });
 
+  it('refuses a subscription that is not on the allow-list over WebSocket too', async () => {
+    const client = createClient({ url: allowListed.wsUrl, webSocketImpl: WebSocket, lazy: true });
+    try {
+      const errors = await new Promise<readonly { extensions?: Record<string, unknown> }[]>(
+        (resolve, reject) => {
+          client.subscribe(
+            { query: 'subscription { trades(symbols: ["AAPL"]) { symbol } }' },
+            {
+              next: () => reject(new Error('a trade arrived')),
+              error: (error) => resolve(error as { extensions?: Record<string, unknown> }[]),
+              complete: () => reject(new Error('completed without an error')),
+            },
+          );
+        },
+      );
+      expect(errors.map((error) => error.extensions?.['code'])).toEqual([
+        'PERSISTED_QUERY_NOT_ALLOWED',
+      ]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('runs only the allow-list in allowlist mode, by hash or by text', async () => {
     const persistedQuery = { version: 1, sha256Hash: sha256Hex(ALLOWED) };
     const byHash = await post(allowListed, { extensions: { persistedQuery } });
@@ -271,6 +296,9 @@ describe('observability', () => {
 
   it('serves /metrics in the Prometheus text format, with request, error, lake and process metrics', async () => {
     await post(server, { query: `query Watermark ${ALLOWED}` });
+    // A minute of live trades through the speed layer: the ingest lag has something to say.
+    clock.advance(60 * SECOND_US);
+    await platform.feed!.pump(clock.now());
     const response = await fetch(new URL('/metrics', server.url));
     expect(response.headers.get('content-type')).toMatch(/^text\/plain;.*version=0\.0\.4/);
     const text = await response.text();
@@ -300,6 +328,8 @@ describe('observability', () => {
       'alphalake_lake_rows_written_total',
       'alphalake_lake_watermark_lag_seconds',
       'alphalake_live_subscribers',
+      'alphalake_live_messages_dropped_total',
+      'alphalake_ingest_lag_seconds',
       'alphalake_graphql_websocket_connections',
       'alphalake_event_loop_delay_p99_seconds',
       'process_resident_memory_bytes',
