@@ -213,8 +213,17 @@ interface Row extends Figure {
 async function startServer(env: Record<string, string>): Promise<Server> {
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
   const child = spawn(process.execPath, [path.join(root, 'dist/src/cli/main.js'), 'serve'], {
-    // Auth off: this measures the read path, not token verification.
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', AUTH_MODE: 'off', ...env },
+    // Auth off, no rate limit (one address sends every request) and no access log line per request
+    // (the child's stdout is read here): the figures are the read path's own.
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      AUTH_MODE: 'off',
+      RATE_LIMIT_REQUESTS: '0',
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

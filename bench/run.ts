@@ -2,6 +2,7 @@
  * `npm run bench [-- name ...]`: every benchmark (or those named), one after another;
  * figures are printed, never asserted.
  */
+import { run as apiLimits } from './api-limits.js';
 import { run as busKafka } from './bus-kafka.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
@@ -16,6 +17,7 @@ const benches: [string, () => Promise<void>][] = [
   ['bus-kafka', busKafka],
   ['read-path', readPath],
   ['subscription-latency', subscriptionLatency],
+  ['api-limits', apiLimits],
 ];
 
 const wanted = process.argv.slice(2);

@@ -74,6 +74,7 @@ import {
   type CassandraReplication,
   type SpeedStore,
 } from './speed/index.js';
+import { createLogger, setProcessLogger, type Logger } from './logging/index.js';
 import { MetricsRegistry } from './metrics/index.js';
 import { KafkaBus, MemoryBus, type StreamBus } from './stream/index.js';
 import type { ApiServices, BackendHealth } from './graphql/index.js';
@@ -112,6 +113,8 @@ export interface Platform {
    * api process. Undefined elsewhere.
    */
   readonly jobs: JobService | undefined;
+  /** The process's structured log (JSON lines). */
+  readonly logger: Logger;
   readonly ready: boolean;
   /** Each configured backend and whether it answers now (for `/readyz`). */
   backends(signal?: AbortSignal): Promise<Readonly<Record<string, BackendHealth>>>;
@@ -143,6 +146,8 @@ export interface PlatformDependencies {
   readonly clock?: Clock;
   /** Open the job store even where the API would not (the `alphalake worker` process). */
   readonly jobStore?: boolean;
+  /** Where the platform logs. @default JSON lines on stdout at LOG_LEVEL */
+  readonly logger?: Logger;
 }
 
 export async function createPlatform(
@@ -150,6 +155,9 @@ export async function createPlatform(
   deps: PlatformDependencies = {},
 ): Promise<Platform> {
   const clock = deps.clock ?? systemClock;
+  const logger = deps.logger ?? createLogger({ level: config.logLevel });
+  setProcessLogger(logger);
+  configureDuckDB({ maxConnections: config.duckdbConnections });
   const roles = config.roles;
   const runs = (role: Role) => roles.includes(role);
   // Before anything is opened: a server that could verify no token must not start.
@@ -165,7 +173,6 @@ export async function createPlatform(
       : new MemorySpeedStore();
   const hub = new LiveHub();
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
-  configureDuckDB({ maxConnections: config.duckdbConnections });
   const queryCache =
     config.lakeQueryCacheMb > 0
       ? new QueryCache({ maxBytes: config.lakeQueryCacheMb * MEBIBYTE })
@@ -173,6 +180,7 @@ export async function createPlatform(
   const tables = await openMedallion(store, {
     refreshIntervalMs: config.lakeSnapshotRefreshMs,
     ...(queryCache ? { queryCache } : {}),
+    ...queryBounds(config),
   });
   const metrics = new MetricsRegistry();
   // Only the api reads users and keys: other roles get an unopened embedded store.
@@ -185,6 +193,7 @@ export async function createPlatform(
     rowsWritten: metrics.counter(
       'alphalake_lake_rows_written_total',
       'Rows committed to the lake, by table.',
+      ['table'],
     ),
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
@@ -196,68 +205,10 @@ export async function createPlatform(
     metrics.counter(
       'alphalake_ingested_records_total',
       'Records from sources, by source, kind and outcome (accepted or rejected).',
+      ['source', 'kind', 'outcome'],
     ),
   );
-  metrics.gauge(
-    'alphalake_lake_watermark_seconds',
-    'Event time up to which the lake is complete.',
-    () => {
-      const watermark = sink.watermark();
-      return watermark === undefined ? undefined : watermark / SECOND_US;
-    },
-  );
-  metrics.gauge(
-    'alphalake_lake_watermark_lag_seconds',
-    'How far the lake watermark trails the clock.',
-    () => {
-      const watermark = sink.watermark();
-      return watermark === undefined ? undefined : (clock.now() - watermark) / SECOND_US;
-    },
-  );
-  metrics.gauge(
-    'alphalake_live_subscribers',
-    'Open live subscriptions (trades and bars).',
-    () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
-  );
-  // Event-loop delay since the previous scrape: a request handler that blocks the loop
-  // (a large synchronous serialization, say) shows here before anywhere else.
-  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-  loopDelay.enable();
-  const loopDelaySeconds = (read: () => number) => () => (loopDelay.count > 0 ? read() / 1e9 : 0);
-  metrics.gauge(
-    'alphalake_event_loop_delay_p99_seconds',
-    'Event-loop delay, 99th percentile since the previous scrape.',
-    loopDelaySeconds(() => loopDelay.percentile(99)),
-  );
-  metrics.gauge(
-    'alphalake_event_loop_delay_max_seconds',
-    'Event-loop delay, maximum since the previous scrape (reset by each scrape).',
-    loopDelaySeconds(() => {
-      const max = loopDelay.max;
-      loopDelay.reset();
-      return max;
-    }),
-  );
-  if (queryCache) {
-    metrics.gauge(
-      'alphalake_lake_query_cache_bytes',
-      'Estimated size of the cached lake query results (bounded by LAKE_QUERY_CACHE_MB).',
-      () => queryCache.stats().bytes,
-    );
-    metrics.gauge(
-      'alphalake_lake_query_cache_hits',
-      'Lake queries answered from the cache since start.',
-      () => queryCache.stats().hits,
-    );
-    metrics.gauge(
-      'alphalake_lake_query_cache_misses',
-      'Lake queries run in DuckDB since start (cache misses).',
-      () => queryCache.stats().misses,
-    );
-  }
-  metrics.gauge('process_resident_memory_bytes', 'Resident memory of this process.', () =>
-    process.memoryUsage.rss(),
-  );
+  registerPlatformMetrics(metrics, { clock, sink, hub, tables, queryCache });
   const calendar = calendarNamed(config.simulatorCalendar);
   const simulator = config.simulatorEnabled
     ? new MarketSimulator({
@@ -335,10 +286,16 @@ export async function createPlatform(
     get feed() {
       return feed;
     },
+    logger,
     api: {
       market,
       hub,
-      lake: new LakeBrowser(store),
+      lake: new LakeBrowser(
+        store,
+        config.duckdbStatementTimeoutMs > 0
+          ? { statementTimeoutMs: config.duckdbStatementTimeoutMs }
+          : {},
+      ),
       watermark: () => sink.watermark(),
       metrics,
       accounts,
@@ -409,7 +366,7 @@ export async function createPlatform(
         const follow = setInterval(() => {
           sink
             .refreshWatermark()
-            .catch((error) => console.error('watermark refresh failed:', error));
+            .catch((error) => logger.error({ err: error }, 'watermark refresh failed'));
         }, config.batchIntervalSeconds * 1000);
         signal.addEventListener('abort', () => clearInterval(follow), { once: true });
       }
@@ -436,7 +393,7 @@ export async function createPlatform(
           const before = Math.min(watermark - 5 * MINUTE_US, clock.now() - retention);
           speed
             .evictBefore(before)
-            .catch((error) => console.error('speed eviction failed:', error));
+            .catch((error) => logger.error({ err: error }, 'speed eviction failed'));
         }, 30_000);
         signal.addEventListener('abort', () => clearInterval(evict), { once: true });
       }
@@ -447,9 +404,10 @@ export async function createPlatform(
     async stop() {
       lifetime.abort();
       await worker?.stop();
-      loopDelay.disable();
       if (runs('sink')) {
-        await sink.flush().catch((error) => console.error('final lake flush failed:', error));
+        await sink
+          .flush()
+          .catch((error) => logger.error({ err: error }, 'final lake flush failed'));
       }
       await bus.close();
       await speedStore.close();
@@ -552,4 +510,115 @@ function replicationOf(map: Readonly<Record<string, string | number>>): Cassandr
     factor: Math.max(...Object.values(perDc)),
     dataCenters: perDc,
   };
+}
+
+/** What bounds every lake query the API runs: rows it may scan, time it may take. */
+function queryBounds(config: Config): { maxScanRows?: number; statementTimeoutMs?: number } {
+  return {
+    ...(config.maxScanRows > 0 ? { maxScanRows: config.maxScanRows } : {}),
+    ...(config.duckdbStatementTimeoutMs > 0
+      ? { statementTimeoutMs: config.duckdbStatementTimeoutMs }
+      : {}),
+  };
+}
+
+interface MetricSources {
+  readonly clock: Clock;
+  readonly sink: LakeSink;
+  readonly hub: LiveHub;
+  readonly tables: Medallion;
+  readonly queryCache: QueryCache | undefined;
+}
+
+/**
+ * The platform's gauges, read at each scrape: the lake's watermark and its age, each
+ * table's version, live subscribers, event-loop delay and the query cache. prom-client's
+ * default metrics (process memory and CPU, heap, GC, `nodejs_eventloop_lag_*`) come with
+ * the registry; the API server adds its request metrics.
+ */
+function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSources): void {
+  const { clock, sink, hub, tables, queryCache } = sources;
+  metrics.gauge(
+    'alphalake_lake_watermark_seconds',
+    'Event time up to which the lake is complete.',
+    () => {
+      const watermark = sink.watermark();
+      return watermark === undefined ? undefined : watermark / SECOND_US;
+    },
+  );
+  metrics.gauge(
+    'alphalake_lake_watermark_lag_seconds',
+    'How far the lake watermark trails the clock (the watermark age; the ingest lag of the batch layer).',
+    () => {
+      const watermark = sink.watermark();
+      return watermark === undefined ? undefined : (clock.now() - watermark) / SECOND_US;
+    },
+  );
+  metrics.labelledGauge(
+    'alphalake_lake_table_version',
+    'The latest committed version of each lake table (Delta PROTOCOL.md "Delta Log Entries").',
+    ['table'],
+    async () => {
+      const all = [tables.trades, tables.bars1m, tables.rejects];
+      const snapshots = await Promise.all(all.map((table) => table.snapshot()));
+      return snapshots.map((snapshot, i) => ({
+        labels: { table: all[i]!.tablePath },
+        value: snapshot.version,
+      }));
+    },
+  );
+  metrics.gauge(
+    'alphalake_live_subscribers',
+    'Open live subscriptions (trades and bars).',
+    () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
+  );
+  metrics.gauge(
+    'alphalake_ingest_lag_seconds',
+    'How far the newest trade to reach the live path (speed layer, subscriptions) trails the clock by its event time: the ingest lag of the speed path.',
+    () => {
+      const latest = hub.latest('trade');
+      return latest === undefined ? undefined : (clock.now() - latest) / SECOND_US;
+    },
+  );
+  metrics.monotonic(
+    'alphalake_live_messages_dropped_total',
+    'Live updates dropped because a subscriber fell too far behind (its queue was full).',
+    () => hub.dropped(),
+  );
+  // Event-loop delay since the previous scrape: a request handler that blocks the loop
+  // (a large synchronous serialization, say) shows here before anywhere else.
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  const loopDelaySeconds = (read: () => number) => () => (loopDelay.count > 0 ? read() / 1e9 : 0);
+  metrics.gauge(
+    'alphalake_event_loop_delay_p99_seconds',
+    'Event-loop delay, 99th percentile since the previous scrape.',
+    loopDelaySeconds(() => loopDelay.percentile(99)),
+  );
+  metrics.gauge(
+    'alphalake_event_loop_delay_max_seconds',
+    'Event-loop delay, maximum since the previous scrape (reset by each scrape).',
+    loopDelaySeconds(() => {
+      const max = loopDelay.max;
+      loopDelay.reset();
+      return max;
+    }),
+  );
+  if (queryCache) {
+    metrics.gauge(
+      'alphalake_lake_query_cache_bytes',
+      'Estimated size of the cached lake query results (bounded by LAKE_QUERY_CACHE_MB).',
+      () => queryCache.stats().bytes,
+    );
+    metrics.gauge(
+      'alphalake_lake_query_cache_hits',
+      'Lake queries answered from the cache since start.',
+      () => queryCache.stats().hits,
+    );
+    metrics.gauge(
+      'alphalake_lake_query_cache_misses',
+      'Lake queries run in DuckDB since start (cache misses).',
+      () => queryCache.stats().misses,
+    );
+  }
 }

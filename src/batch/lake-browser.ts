@@ -1,5 +1,6 @@
 import { AlphalakeError } from '../domain/index.js';
 import {
+  type TableReadOptions,
   DeltaTable,
   lakeValueToJson,
   typeName,
@@ -38,7 +39,14 @@ export interface LakeRows {
  * hidden or `_` folder (e.g. `_delta_log`) is BAD_USER_INPUT before anything is read.
  */
 export class LakeBrowser {
-  constructor(private readonly store: ObjectStore) {}
+  /**
+   * `read.statementTimeoutMs` bounds each read. (No scan bound: a read takes the first
+   * `limit` rows in file order, so DuckDB stops early whatever the table's size.)
+   */
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly read: Pick<TableReadOptions, 'statementTimeoutMs'> = {},
+  ) {}
 
   async rows(query: LakeRowsQuery): Promise<LakeRows> {
     const tablePath = resolveTablePath(query.table);
@@ -53,7 +61,7 @@ export class LakeBrowser {
         version: query.version,
       });
     }
-    const table = await DeltaTable.open(this.store, tablePath);
+    const table = await DeltaTable.open(this.store, tablePath, query.signal, this.read);
     const snapshot: Snapshot = await table.snapshot(
       query.version === undefined ? undefined : { version: query.version },
       query.signal,

@@ -12,6 +12,7 @@ import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
 import type { Counter } from '../metrics/index.js';
 import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
+import { processLogger } from '../logging/index.js';
 
 /**
  * The Delta `txn` appId of the sink's event-time progress; its version is the watermark
@@ -158,7 +159,9 @@ export class LakeSink implements HistorySink {
     );
     if (options.timer === false) return;
     const timer = setInterval(() => {
-      this.flush().catch((error) => console.error('lake sink flush failed:', error));
+      this.flush().catch((error) =>
+        processLogger().error({ err: error }, 'lake sink flush failed'),
+      );
     }, this.options.intervalMs);
     signal.addEventListener('abort', () => clearInterval(timer), { once: true });
   }

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { authCommand, usersCommand } from './auth-command.js';
 import { lakeCommand } from './lake-command.js';
+import { schemaCommand } from './schema-command.js';
 import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
 import { workerCommand } from './worker-command.js';
 
@@ -36,6 +37,7 @@ const program = new Command('alphalake')
   .addCommand(authCommand(config))
   .addCommand(usersCommand(config))
   .addCommand(workerCommand())
+  .addCommand(schemaCommand())
   .addCommand(
     lakeCommand({
       s3: {

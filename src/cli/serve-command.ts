@@ -2,9 +2,15 @@ import { Command, Option } from 'commander';
 import { createPlatform } from '../app.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
-import { startApiServer, type ApiServer } from '../graphql/index.js';
 import { POLYGON_DATASETS } from '../ingest/index.js';
 import { ingestFromVendor, VENDOR_SOURCES, type VendorIngestFlags } from './source-ingest.js';
+import {
+  DEFAULT_LIMITS,
+  loadPersistedQueryManifest,
+  startApiServer,
+  type ApiServer,
+  type ApiServerOptions,
+} from '../graphql/index.js';
 
 /** Settings every role command takes as flags (each overrides its variable). */
 interface CommonFlags {
@@ -168,6 +174,37 @@ function warnAuthOff(): void {
   );
 }
 
+/** The API's limits, rate limit and persisted queries, from config. */
+export function apiLimits(
+  config: Config,
+): Pick<ApiServerOptions, 'limits' | 'rateLimit' | 'persistedQueries'> {
+  return {
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxDepth: config.maxQueryDepth,
+      maxAliases: config.maxAliases,
+      maxDirectives: config.maxDirectives,
+      maxCost: config.maxQueryCost,
+      maxPageSize: config.maxPageSize,
+    },
+    ...(config.rateLimitRequests > 0
+      ? {
+          rateLimit: {
+            requests: config.rateLimitRequests,
+            windowSeconds: config.rateLimitWindowSeconds,
+          },
+        }
+      : {}),
+    persistedQueries:
+      config.persistedQueries === 'allowlist'
+        ? {
+            mode: 'allowlist',
+            allowList: loadPersistedQueryManifest(config.persistedQueriesFile ?? ''),
+          }
+        : { mode: config.persistedQueries },
+  };
+}
+
 /**
  * Starts the roles of `config.roles` in this process; the GraphQL server only when it
  * runs `api`. Stops on SIGINT/SIGTERM, flushing the lake when it runs the sink.
@@ -195,6 +232,8 @@ export async function serve(config: Config): Promise<void> {
       ready: () => platform.ready,
       responseCacheBytes: config.responseCacheMb * 1024 * 1024,
       backends: (signal) => platform.backends(signal),
+      ...apiLimits(config),
+      logger: platform.logger,
     });
     console.log(
       `alphalake: GraphQL on ${server.url} (subscriptions on ${server.wsUrl}), ready in ${Date.now() - started} ms`,

@@ -144,6 +144,89 @@ export const SETTINGS = {
       'DuckDB statements that may run at once (the connection pool); more wait their turn.',
     parse: integer(1, 256),
   },
+  duckdbStatementTimeoutMs: {
+    env: 'DUCKDB_STATEMENT_TIMEOUT_MS',
+    default: '30000',
+    description:
+      'How long one DuckDB query of the lake may run before its connection is interrupted and the request fails with `QUERY_TIMEOUT`; `0`: no limit.',
+    parse: integer(0, 86_400_000),
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    description:
+      'Lowest level of the JSON log lines written to stdout: `fatal`, `error`, `warn`, `info`, `debug`, `trace` or `silent`.',
+    parse: oneOf('fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'),
+  },
+  maxQueryDepth: {
+    env: 'API_MAX_DEPTH',
+    default: '12',
+    description:
+      'Deepest selection a GraphQL operation may have (fragments count as they expand); deeper ones are refused before execution with `QUERY_TOO_DEEP`.',
+    parse: integer(1, 1_000),
+  },
+  maxAliases: {
+    env: 'API_MAX_ALIASES',
+    default: '30',
+    description:
+      'Most aliases in one GraphQL operation; more are refused before execution with `TOO_MANY_ALIASES`.',
+    parse: integer(0, 100_000),
+  },
+  maxDirectives: {
+    env: 'API_MAX_DIRECTIVES',
+    default: '50',
+    description:
+      'Most directives in one GraphQL operation; more are refused before execution with `TOO_MANY_DIRECTIVES`.',
+    parse: integer(0, 100_000),
+  },
+  maxQueryCost: {
+    env: 'API_MAX_COST',
+    default: '200000',
+    description:
+      'Most rows one GraphQL operation may ask for (each history field counts its `limit` or default, times the lists above it); more is refused before execution with `QUERY_TOO_COMPLEX`.',
+    parse: integer(1, 1_000_000_000),
+  },
+  maxPageSize: {
+    env: 'API_MAX_PAGE_SIZE',
+    default: '100000',
+    description:
+      'Largest `limit` one field may ask for; a larger one is refused before execution with `PAGE_TOO_LARGE`.',
+    parse: integer(1, 10_000_000),
+  },
+  maxScanRows: {
+    env: 'API_MAX_SCAN_ROWS',
+    default: '50000000',
+    description:
+      "Most rows a lake query may scan, estimated before it runs from the Delta log's per-file `numRecords` of the files it would read; a query over it is refused with `QUERY_TOO_EXPENSIVE`; `0`: no limit.",
+    parse: integer(0, Number.MAX_SAFE_INTEGER),
+  },
+  rateLimitRequests: {
+    env: 'RATE_LIMIT_REQUESTS',
+    default: '1200',
+    description:
+      'GraphQL requests one client (its user, or its IP address when auth is off) may make per `RATE_LIMIT_WINDOW_SECONDS`; more are answered 429 `RATE_LIMITED` with `Retry-After`; `0` turns the limit off.',
+    parse: integer(0, 100_000_000),
+  },
+  rateLimitWindowSeconds: {
+    env: 'RATE_LIMIT_WINDOW_SECONDS',
+    default: '60',
+    description: 'The window of `RATE_LIMIT_REQUESTS`.',
+    parse: integer(1, 86_400),
+  },
+  persistedQueries: {
+    env: 'PERSISTED_QUERIES',
+    default: 'auto',
+    description:
+      "`auto`: Apollo automatic persisted queries (a client may send a query's SHA-256 instead of its text); `allowlist`: only the operations in `PERSISTED_QUERIES_FILE` run, by hash or text; `off`: queries are sent as text.",
+    parse: oneOf('off', 'auto', 'allowlist'),
+  },
+  persistedQueriesFile: {
+    env: 'PERSISTED_QUERIES_FILE',
+    default: '',
+    description:
+      'The allow-list for `PERSISTED_QUERIES=allowlist`: an Apollo persisted query manifest (JSON, `operations: [{ id, body }]`).',
+    parse: optionalText,
+  },
   s3Endpoint: {
     env: 'S3_ENDPOINT',
     default: '',
@@ -494,6 +577,12 @@ function checkConsistency(values: SettingValues): void {
     throw inconsistent(
       `ALPHALAKE_ROLE=${shown} runs the ${roles.includes('api') ? 'api without the speed' : 'speed layer without the api'} role, but CASSANDRA_CONTACT_POINTS is empty: the api reads what the speed layer writes, so they must share a speed store. Set CASSANDRA_CONTACT_POINTS, or run api and speed together.`,
       ['ALPHALAKE_ROLE', 'CASSANDRA_CONTACT_POINTS'],
+    );
+  }
+  if (values.persistedQueries === 'allowlist' && values.persistedQueriesFile === undefined) {
+    throw inconsistent(
+      'PERSISTED_QUERIES=allowlist runs only the operations of an allow-list, but PERSISTED_QUERIES_FILE is empty: name the manifest file, or use PERSISTED_QUERIES=auto.',
+      ['PERSISTED_QUERIES', 'PERSISTED_QUERIES_FILE'],
     );
   }
   const replication = values.cassandraReplication;

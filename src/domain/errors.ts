@@ -19,6 +19,22 @@ export const ERROR_CODES = [
   'CONFLICT',
   'UNSUPPORTED_TABLE_FEATURE',
   'SCHEMA_MISMATCH',
+  // Limits on what one request may ask (src/graphql/limits.ts, src/lake/read/query.ts),
+  // each refused before anything runs: a selection deeper than API_MAX_DEPTH, more rows
+  // asked than API_MAX_COST, more aliases or directives than allowed, a `limit` over
+  // API_MAX_PAGE_SIZE, a lake query whose files hold more rows than API_MAX_SCAN_ROWS.
+  'QUERY_TOO_DEEP',
+  'QUERY_TOO_COMPLEX',
+  'TOO_MANY_ALIASES',
+  'TOO_MANY_DIRECTIVES',
+  'PAGE_TOO_LARGE',
+  'QUERY_TOO_EXPENSIVE',
+  // A DuckDB statement interrupted at DUCKDB_STATEMENT_TIMEOUT_MS.
+  'QUERY_TIMEOUT',
+  // PERSISTED_QUERIES=allowlist: an operation that is not on the allow-list.
+  'PERSISTED_QUERY_NOT_ALLOWED',
+  // Over RATE_LIMIT_REQUESTS per window: HTTP 429 with Retry-After and
+  // extensions.retryAfterSeconds.
   'RATE_LIMITED',
   'UNAVAILABLE',
   // A vendor (Polygon, Yahoo) answered 2xx with a body outside its documented format (not

@@ -26,8 +26,19 @@ export interface ApiServices {
   readonly jobs?: JobService;
 }
 
+/** One HTTP request as the access log and the request metrics see it. */
+export interface ApiRequest {
+  /** From `x-request-id`, or generated; returned in that header. */
+  readonly id: string;
+  /** The operation's name and type, once Apollo has resolved them. */
+  operation?: string;
+  type?: string;
+}
+
 export interface ApiContext {
   readonly services: ApiServices;
+  /** The HTTP request being served (absent over WebSocket). */
+  readonly request?: ApiRequest;
   /**
    * Who sent the request, verified (src/auth): with AUTH_MODE=jwt a request without valid
    * credentials is refused before any resolver runs, so a resolver always sees one; with

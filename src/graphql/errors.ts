@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import { AlphalakeError } from '../domain/index.js';
+import { processLogger, type Logger } from '../logging/index.js';
 
 /**
  * What a client sees when something fails. An AlphalakeError keeps its message and
@@ -11,7 +12,7 @@ import { AlphalakeError } from '../domain/index.js';
 export function formatError(
   formatted: GraphQLFormattedError,
   error: unknown,
-  options: { development: boolean },
+  options: { development: boolean; logger?: Logger },
 ): GraphQLFormattedError {
   const cause = alphalakeCause(error);
   if (cause) {
@@ -29,11 +30,12 @@ export function formatError(
     code === 'BAD_USER_INPUT' ||
     code === 'BAD_REQUEST' ||
     code === 'PERSISTED_QUERY_NOT_FOUND' ||
+    code === 'PERSISTED_QUERY_NOT_SUPPORTED' ||
     code === 'OPERATION_RESOLUTION_FAILURE'
   ) {
     return formatted;
   }
-  console.error('internal error:', error);
+  (options.logger ?? processLogger()).error({ err: error }, 'internal error');
   if (options.development)
     return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
   return {

@@ -2,6 +2,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ErrorCode } from '../domain/index.js';
+import { processLogger } from '../logging/index.js';
 
 /**
  * The HTTP requests the server refuses before any GraphQL runs, answered in the same
@@ -18,6 +19,7 @@ export type HttpErrorCode = Extract<
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
   | 'INTERNAL'
 >;
 
@@ -28,6 +30,7 @@ export const HTTP_STATUS: Readonly<Record<HttpErrorCode, number>> = {
   METHOD_NOT_ALLOWED: 405,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
+  RATE_LIMITED: 429,
   INTERNAL: 500,
 };
 
@@ -40,17 +43,24 @@ export function sendHttpError(
   code: HttpErrorCode,
   message: string,
   headers: Record<string, string> = {},
+  extensions: Record<string, string | number> = {},
 ): void {
   res
     .status(HTTP_STATUS[code])
     .set(headers)
-    .json({ errors: [{ message, extensions: { code } }] });
+    .json({ errors: [{ message, extensions: { code, ...extensions } }] });
 }
 
 /** Refuses a WebSocket upgrade with the same JSON body, written on the raw socket. */
-export function rejectUpgrade(socket: Duplex, code: HttpErrorCode, message: string): void {
+export function rejectUpgrade(
+  socket: Duplex,
+  code: HttpErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+  extensions: Record<string, string | number> = {},
+): void {
   const status = HTTP_STATUS[code];
-  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const body = JSON.stringify({ errors: [{ message, extensions: { code, ...extensions } }] });
   // The HTTP server stops watching an upgraded socket: a client that resets it must not
   // raise an unhandled 'error'.
   socket.on('error', () => socket.destroy());
@@ -59,6 +69,9 @@ export function rejectUpgrade(socket: Duplex, code: HttpErrorCode, message: stri
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'Connection: close\r\n' +
       'Content-Type: application/json; charset=utf-8\r\n' +
+      Object.entries(headers)
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('') +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n` +
       body,
   );
@@ -147,6 +160,6 @@ export const jsonErrors: ErrorRequestHandler = (error: unknown, req, res, next) 
   if (status >= 400 && status < 500 && failure.expose === true && message) {
     return sendHttpError(res, status === 413 ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST', message);
   }
-  console.error(`internal error serving ${req.method} ${req.path}:`, error);
+  processLogger().error({ err: error }, `internal error serving ${req.method} ${req.path}`);
   sendHttpError(res, 'INTERNAL', 'Unexpected error.');
 };

@@ -8,6 +8,7 @@ import {
 } from '../auth/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import type { ApiContext, ApiServices } from './context.js';
+import type { RequestLocals } from './observability.js';
 import {
   isGraphQLBody,
   responseKey,
@@ -92,6 +93,7 @@ async function handle(
   const key = responseKey(version, principal.role, body, req.headers.accept ?? '');
   const hit = cache.get(key);
   if (hit !== undefined) {
+    nameCachedOperation(res, body);
     send(res, hit, 'hit');
     return;
   }
@@ -99,6 +101,7 @@ async function handle(
   if (pending !== undefined) {
     const shared = await pending;
     if (shared !== undefined) {
+      nameCachedOperation(res, body);
       send(res, shared, 'hit');
       return;
     }
@@ -157,6 +160,7 @@ async function execute(
       settle: () => {
         settled++;
       },
+      request: (res.locals as RequestLocals).apiRequest,
     }),
   });
   const status = response.status ?? 200;
@@ -191,4 +195,12 @@ function send(res: Response, response: CachedResponse, outcome: string | undefin
   if (outcome !== undefined) res.setHeader(RESPONSE_CACHE_HEADER, outcome);
   res.setHeader('content-length', response.body.byteLength);
   res.end(response.body);
+}
+
+/** A cached answer is a query's (only queries are kept), under the name the client sent. */
+function nameCachedOperation(res: Response, body: { operationName?: unknown }): void {
+  const request = (res.locals as RequestLocals).apiRequest;
+  if (request === undefined) return;
+  request.type = 'query';
+  if (typeof body.operationName === 'string') request.operation = body.operationName;
 }

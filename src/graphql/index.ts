@@ -5,7 +5,7 @@ export {
   type ApiServerOptions,
   type BackendHealth,
 } from './server.js';
-export { buildApiSchema } from './schema.js';
+export { apiSchemaSdl, buildApiSchema } from './schema.js';
 export type { ApiContext, ApiServices } from './context.js';
 export { DateTimeScalar } from './scalars.js';
 export {
@@ -15,3 +15,15 @@ export {
   type ResponseCacheStats,
 } from './response-cache.js';
 export { RESPONSE_CACHE_HEADER } from './http-handler.js';
+export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
+export {
+  allowListPlugin,
+  apolloPersistedQueries,
+  loadPersistedQueryManifest,
+  sha256Hex,
+  type PersistedQueriesMode,
+  type PersistedQueriesOptions,
+} from './persisted-queries.js';
+export { clientAddress, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+export { REQUEST_ID_HEADER } from './observability.js';
+export type { ApiRequest } from './context.js';

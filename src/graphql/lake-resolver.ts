@@ -5,13 +5,13 @@ import type { ApiContext } from './context.js';
 
 @ObjectType('LakeColumn', { description: 'A column of a Delta table.' })
 export class LakeColumnType {
-  @Field()
+  @Field({ description: 'The column’s logical name.' })
   name!: string;
 
   @Field({ description: 'Delta type, e.g. `timestamp`, `decimal(38,18)`, `array<string>`.' })
   type!: string;
 
-  @Field()
+  @Field({ description: 'Whether the column may hold nulls.' })
   nullable!: boolean;
 }
 
@@ -23,7 +23,7 @@ export class LakeRowsType {
   @Field(() => Int, { description: 'The table version read.' })
   version!: number;
 
-  @Field(() => [LakeColumnType])
+  @Field(() => [LakeColumnType], { description: 'The table schema’s columns, in order.' })
   columns!: LakeColumnType[];
 
   @Field(() => [GraphQLJSONObject], {
@@ -52,9 +52,20 @@ export class LakeResolver {
   })
   async lakeRows(
     @Ctx() { services }: ApiContext,
-    @Arg('table') table: string,
-    @Arg('version', () => Int, { nullable: true }) version?: number,
-    @Arg('limit', () => Int, { nullable: true }) limit?: number,
+    @Arg('table', {
+      description: 'A medallion name (`bronze.trades`) or a folder under the lake root.',
+    })
+    table: string,
+    @Arg('version', () => Int, {
+      nullable: true,
+      description: 'The table version to read (time travel); the latest when absent.',
+    })
+    version?: number,
+    @Arg('limit', () => Int, {
+      nullable: true,
+      description: 'At most this many rows (default 100, max 10000).',
+    })
+    limit?: number,
   ): Promise<LakeRowsType> {
     return LakeRowsType.from(await services.lake.rows({ table, version, limit }));
   }

@@ -20,7 +20,7 @@ import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
 /** Which rows of one symbol a history query wants. */
 @ArgsType()
 class RangeArgs {
-  @Field()
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
   symbol!: string;
 
   @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
@@ -96,7 +96,11 @@ export class MarketResolver {
     subscribe: ({ args, context }: SubscribeData) =>
       context.services.hub.subscribe('trade', context.services.market.checkSymbols(args.symbols)),
   })
-  tradeStream(@Root() trade: Trade, @Arg('symbols', () => [String]) _symbols: string[]): TradeType {
+  tradeStream(
+    @Root() trade: Trade,
+    @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
+    _symbols: string[],
+  ): TradeType {
     return TradeType.from(trade);
   }
 
@@ -112,7 +116,11 @@ export class MarketResolver {
       );
     },
   })
-  barStream(@Root() bar: Bar, @Arg('symbols', () => [String]) _symbols: string[]): BarType {
+  barStream(
+    @Root() bar: Bar,
+    @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
+    _symbols: string[],
+  ): BarType {
     return BarType.from(bar);
   }
 }

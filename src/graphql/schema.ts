@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import type { GraphQLSchema } from 'graphql';
+import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
 import { authorize } from './authorize.js';
 import { JobResolver } from './job-resolver.js';
@@ -24,11 +24,35 @@ const TOPICS_UNUSED: PubSub = {
   },
 };
 
-export function buildApiSchema(): Promise<GraphQLSchema> {
-  return buildSchema({
+/** The root operation types' descriptions: type-graphql sets none of its own. */
+const ROOT_DESCRIPTIONS = {
+  Query: 'Reads: market data through the lambda view, and the lake as stored.',
+  Mutation: 'Writes and jobs, each allowed by role.',
+  Subscription: 'Live updates over graphql-ws on the same URL.',
+} as const;
+
+export async function buildApiSchema(): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
     resolvers: RESOLVERS,
     validate: false,
     pubSub: TOPICS_UNUSED,
     authChecker: authorize,
   });
+  for (const root of [
+    schema.getQueryType(),
+    schema.getMutationType(),
+    schema.getSubscriptionType(),
+  ]) {
+    if (root && !root.description)
+      root.description = ROOT_DESCRIPTIONS[root.name as keyof typeof ROOT_DESCRIPTIONS];
+  }
+  return schema;
+}
+
+/**
+ * The schema in SDL (GraphQL spec, "Type System"), as `schema.graphql` holds it: what
+ * `npm run schema` writes and a test compares with the code.
+ */
+export async function apiSchemaSdl(): Promise<string> {
+  return `${printSchema(await buildApiSchema())}\n`;
 }

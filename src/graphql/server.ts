@@ -4,7 +4,7 @@ import {
   ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import { GraphQLError, specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -28,8 +28,24 @@ import {
   notFound,
   rejectUpgrade,
   requireJsonBody,
+  sendHttpError,
 } from './http-errors.js';
-import { costLimitRule } from './limits.js';
+import { DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
+import { processLogger, type Logger } from '../logging/index.js';
+import {
+  apiMetrics,
+  operationRecorder,
+  reenterRequestScope,
+  requestObserver,
+  type ApiMetrics,
+} from './observability.js';
+import {
+  allowListPlugin,
+  allowListRefusal,
+  apolloPersistedQueries,
+  type PersistedQueriesOptions,
+} from './persisted-queries.js';
+import { RateLimiter, type RateLimitOptions } from './rate-limit.js';
 import { AlphalakeError } from '../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
 import { buildApiSchema } from './schema.js';
@@ -56,6 +72,14 @@ export interface ApiServerOptions {
    * them and is not ready (503) while one is down. @default none
    */
   readonly backends?: (signal: AbortSignal) => Promise<Readonly<Record<string, BackendHealth>>>;
+  /** What one operation may ask for (limits.ts). @default DEFAULT_LIMITS */
+  readonly limits?: QueryLimits;
+  /** A per-client rate limit on GraphQL requests and WebSocket handshakes. @default none */
+  readonly rateLimit?: RateLimitOptions;
+  /** Automatic persisted queries, or an allow-list. @default { mode: 'auto' } */
+  readonly persistedQueries?: PersistedQueriesOptions;
+  /** Where the access log and errors go. @default the process logger (src/logging) */
+  readonly logger?: Logger;
 }
 
 /** One backend as `/readyz` shows it. */
@@ -93,6 +117,10 @@ export async function startApiServer(
   options: ApiServerOptions,
 ): Promise<ApiServer> {
   const schema = await buildApiSchema();
+  const logger = options.logger ?? processLogger();
+  const rules = limitRules(options.limits ?? DEFAULT_LIMITS);
+  const rateLimiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+  const persisted = options.persistedQueries ?? { mode: 'auto' };
   const app = express();
   const httpServer = createServer(app);
   // Upgrades are routed here rather than by ws's `path` option, which answers any other
@@ -102,6 +130,7 @@ export async function startApiServer(
     const code = error.message === 'Invalid HTTP method' ? 'METHOD_NOT_ALLOWED' : 'BAD_REQUEST';
     rejectUpgrade(socket, code, `WebSocket handshake refused: ${error.message}`);
   });
+  const metrics = apiMetrics(services.metrics, () => wsServer.clients.size);
   httpServer.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== GRAPHQL_PATH) {
@@ -112,10 +141,28 @@ export async function startApiServer(
       );
       return;
     }
-    wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+    const upgrade = () =>
+      wsServer.handleUpgrade(req, socket, head, (ws) => wsServer.emit('connection', ws, req));
+    if (!rateLimiter) return upgrade();
+    rateLimiter.check(req).then((decision) => {
+      if (decision.allowed) return upgrade();
+      metrics.errors.inc({ code: 'RATE_LIMITED' });
+      const { retryAfterSeconds } = decision;
+      rejectUpgrade(
+        socket,
+        'RATE_LIMITED',
+        rateLimitMessage(retryAfterSeconds),
+        { 'Retry-After': String(retryAfterSeconds) },
+        { retryAfterSeconds },
+      );
+    }, socket.destroy.bind(socket));
   });
-  const format = (formatted: GraphQLFormattedError, error: unknown) =>
-    formatError(formatted, error, { development: options.development });
+  const format = (formatted: GraphQLFormattedError, error: unknown) => {
+    const shown = formatError(formatted, error, { development: options.development, logger });
+    const code = shown.extensions?.code;
+    metrics.errors.inc({ code: typeof code === 'string' ? code : 'INTERNAL' });
+    return shown;
+  };
   // Each subscription's principal, found by its socket's context and the operation's id.
   const principals = new WeakMap<object, Map<string, Principal>>();
 
@@ -127,7 +174,9 @@ export async function startApiServer(
       // connectionParams (browsers cannot set WebSocket headers), else from the upgrade
       // request's headers. A refusal is the operation's error, before parsing or
       // validation, with the same codes as over HTTP.
-      onSubscribe: async (ctx, id) => {
+      onSubscribe: async (ctx, id, payload) => {
+        const refusal = allowListRefusal(persisted, payload.query);
+        if (refusal) return [new GraphQLError(refusal.message, { originalError: refusal })];
         try {
           const credentials =
             options.auth.mode === 'off'
@@ -151,8 +200,7 @@ export async function startApiServer(
         const principal = principals.get(ctx)?.get(id);
         return { services, principal, actor: actorOf(principal) };
       },
-      validate: (schema, document) =>
-        validate(schema, document, [...specifiedRules, costLimitRule()]),
+      validate: (schema, document) => validate(schema, document, [...specifiedRules, ...rules]),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => format(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -172,7 +220,8 @@ export async function startApiServer(
     // own handlers (on unless NODE_ENV=test) would stop the server and re-raise the signal,
     // killing the process before the flush.
     stopOnTerminationSignals: false,
-    validationRules: [costLimitRule()],
+    validationRules: rules,
+    persistedQueries: apolloPersistedQueries(persisted),
     formatError: format,
     // Never, not even in development: a stack trace names the server's files. Development
     // shows internal messages (formatError); the stack goes to the server's log.
@@ -182,6 +231,8 @@ export async function startApiServer(
       ApolloServerPluginLandingPageDisabled(),
       // No @cacheControl hints in this schema: the plugin would only wrap every field's resolver.
       ApolloServerPluginCacheControlDisabled(),
+      operationRecorder(),
+      allowListPlugin(persisted),
       {
         // HTTP serves queries and mutations; a subscription sent here would run once
         // with no event, so it is refused before execution with the right address.
@@ -229,6 +280,23 @@ export async function startApiServer(
 
   // Express names its version in every response otherwise.
   app.disable('x-powered-by');
+  app.use(requestObserver(logger, metrics, GRAPHQL_PATH));
+  // GraphQL first: every request walks the routes in order, and this is the busy one.
+  app.all(GRAPHQL_PATH, methodNotAllowed(['GET', 'POST']));
+  app.get(GRAPHQL_PATH, (req, res, next) => {
+    const wantsPage =
+      req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
+    if (!wantsPage) return next();
+    res.type('html').send(graphiqlPage(GRAPHQL_PATH));
+  });
+  app.use(
+    GRAPHQL_PATH,
+    ...(rateLimiter ? [rateLimit(rateLimiter, metrics)] : []),
+    requireJsonBody,
+    express.json({ limit: BODY_LIMIT }),
+    reenterRequestScope,
+    graphqlHttpHandler(apollo, services, responseCache, options.auth),
+  );
   const readOnly = methodNotAllowed(['GET', 'HEAD']);
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -257,8 +325,9 @@ export async function startApiServer(
     });
   });
   app.all('/readyz', readOnly);
-  app.get('/metrics', (_req, res) => {
-    res.type('text/plain; version=0.0.4').send(services.metrics.render());
+  app.get('/metrics', async (_req, res) => {
+    const text = await services.metrics.render();
+    res.type(services.metrics.contentType).send(text);
   });
   app.all('/metrics', readOnly);
   for (const [name, file] of Object.entries(GRAPHIQL_ASSETS)) {
@@ -269,19 +338,6 @@ export async function startApiServer(
     });
     app.all(asset, readOnly);
   }
-  app.all(GRAPHQL_PATH, methodNotAllowed(['GET', 'POST']));
-  app.get(GRAPHQL_PATH, (req, res, next) => {
-    const wantsPage =
-      req.accepts(['application/json', 'text/html']) === 'text/html' && !req.query.query;
-    if (!wantsPage) return next();
-    res.type('html').send(graphiqlPage(GRAPHQL_PATH));
-  });
-  app.use(
-    GRAPHQL_PATH,
-    requireJsonBody,
-    express.json({ limit: BODY_LIMIT }),
-    graphqlHttpHandler(apollo, services, responseCache, options.auth),
-  );
   // Whatever no route above served, and every error, is answered as JSON (http-errors.ts).
   app.use(notFound);
   app.use(jsonErrors);
@@ -296,6 +352,28 @@ export async function startApiServer(
       await apollo.stop();
     },
   };
+}
+
+/** Refuses a request over the rate limit before its body is read. */
+function rateLimit(limiter: RateLimiter, metrics: ApiMetrics): RequestHandler {
+  return (req, res, next) => {
+    limiter.check(req).then((decision) => {
+      if (decision.allowed) return next();
+      metrics.errors.inc({ code: 'RATE_LIMITED' });
+      const { retryAfterSeconds } = decision;
+      sendHttpError(
+        res,
+        'RATE_LIMITED',
+        rateLimitMessage(retryAfterSeconds),
+        { 'Retry-After': String(retryAfterSeconds) },
+        { retryAfterSeconds },
+      );
+    }, next);
+  };
+}
+
+function rateLimitMessage(retryAfterSeconds: number): string {
+  return `too many requests: the rate limit is spent, try again in ${retryAfterSeconds} s`;
 }
 
 function listen(server: Server, host: string, port: number): Promise<void> {

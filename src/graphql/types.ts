@@ -20,19 +20,19 @@ registerEnumType(ViewSourceEnum, {
 
 @ObjectType('Symbol', { description: 'A ticker known to master data.' })
 export class SymbolType {
-  @Field()
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
   symbol!: string;
 
-  @Field()
+  @Field({ description: 'The issuer’s name.' })
   name!: string;
 
   @Field({ description: 'Primary listing exchange (MIC).' })
   exchange!: string;
 
-  @Field()
+  @Field({ description: 'ISO 4217 code of the currency it trades in.' })
   currency!: string;
 
-  @Field()
+  @Field({ description: 'Whether it trades today (false once delisted).' })
   active!: boolean;
 
   static from(info: SymbolInfo): SymbolType {
@@ -45,7 +45,7 @@ export class SymbolType {
 // wrapper (most of the execution time of a list of thousands of bars).
 @ObjectType('Trade', { description: 'One print on the tape.', simpleResolvers: true })
 export class TradeType {
-  @Field()
+  @Field({ description: 'The ticker traded.' })
   symbol!: string;
 
   @Field(() => DateTimeScalar, { description: 'Event time (microseconds kept).' })
@@ -63,16 +63,16 @@ export class TradeType {
   })
   seq!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Price per share.' })
   price!: number;
 
   @Field(() => Float, { description: 'Shares.' })
   size!: number;
 
-  @Field()
+  @Field({ description: 'The source’s id of the trade, unique per symbol.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'Exchange (MIC) where it printed.' })
   exchange!: string;
 
   @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
@@ -92,7 +92,7 @@ export class TradeType {
   simpleResolvers: true,
 })
 export class BarType {
-  @Field()
+  @Field({ description: 'The ticker.' })
   symbol!: string;
 
   @Field({ description: 'Bar length, e.g. `1m`.' })
@@ -106,25 +106,25 @@ export class BarType {
   })
   tsMicros!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Price of the first trade in the interval.' })
   open!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Highest trade price in the interval.' })
   high!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Lowest trade price in the interval.' })
   low!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Price of the last trade in the interval.' })
   close!: number;
 
-  @Field(() => Float)
+  @Field(() => Float, { description: 'Shares traded in the interval.' })
   volume!: number;
 
   @Field(() => Float, { description: 'Volume-weighted average price.' })
   vwap!: number;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'Trades in the interval.' })
   tradeCount!: number;
 
   @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })

@@ -9,6 +9,7 @@ import {
 } from '../domain/index.js';
 import type { Ingestor } from './ingestor.js';
 import type { MarketSimulator, TapeSecond } from './simulator.js';
+import { processLogger } from '../logging/index.js';
 
 const BATCH_LIMIT = 20_000;
 
@@ -104,7 +105,7 @@ export class SimulatorFeed {
         if (busy) return;
         busy = true;
         this.pump(this.clock.now())
-          .catch((error) => console.error('simulator feed failed:', error))
+          .catch((error) => processLogger().error({ err: error }, 'simulator feed failed'))
           .finally(() => (busy = false));
       }, tickMs);
       signal.addEventListener(

@@ -87,6 +87,10 @@ export interface TableReadOptions {
   readonly refreshIntervalMs?: number;
   /** Results of queries over a table version, shared by every reader (none when absent). */
   readonly queryCache?: QueryCache;
+  /** Each query's bound on the rows it may scan (QueryOptions.maxScanRows). @default none */
+  readonly maxScanRows?: number;
+  /** Each query's DuckDB statement timeout (QueryOptions.timeoutMs). @default none */
+  readonly statementTimeoutMs?: number;
 }
 
 /**
@@ -157,6 +161,7 @@ export class DeltaTable {
   private refreshing: Promise<Snapshot> | undefined;
   private readonly refreshIntervalMs: number;
   private readonly queryCache: QueryCache | undefined;
+  private readonly readOptions: TableReadOptions;
 
   private constructor(
     readonly store: ObjectStore,
@@ -165,6 +170,7 @@ export class DeltaTable {
   ) {
     this.refreshIntervalMs = read.refreshIntervalMs ?? 0;
     this.queryCache = read.queryCache;
+    this.readOptions = read;
   }
 
   /** Opens an existing table; NOT_FOUND if `tablePath` has no `_delta_log`. */
@@ -337,7 +343,7 @@ export class DeltaTable {
 
   async query(options: QueryOptions = {}): Promise<QueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
-    return querySnapshot(this.store, snapshot, options, this.queryCache);
+    return querySnapshot(this.store, snapshot, this.bounded(options), this.queryCache);
   }
 
   /**
@@ -346,7 +352,18 @@ export class DeltaTable {
    */
   async queryColumns(options: QueryOptions = {}): Promise<ColumnarQueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
-    return queryColumnsSnapshot(this.store, snapshot, options, this.queryCache);
+    return queryColumnsSnapshot(this.store, snapshot, this.bounded(options), this.queryCache);
+  }
+
+  /** The query with this table's bounds where it sets none of its own. */
+  private bounded(options: QueryOptions): QueryOptions {
+    const { maxScanRows, statementTimeoutMs } = this.readOptions;
+    if (maxScanRows === undefined && statementTimeoutMs === undefined) return options;
+    return {
+      ...options,
+      maxScanRows: options.maxScanRows ?? maxScanRows,
+      timeoutMs: options.timeoutMs ?? statementTimeoutMs,
+    };
   }
 
   /** Commits, newest first, whose commit files are still in the log. */

@@ -1,2 +1,9 @@
-/** Public surface of src/metrics: the registry behind `/metrics`. */
-export { Counter, Gauge, MetricsRegistry, type Labels } from './registry.js';
+/** Public surface of src/metrics: the prom-client registry behind `/metrics`. */
+export {
+  MetricsRegistry,
+  type Counter,
+  type Gauge,
+  type Histogram,
+  type Labels,
+  type MetricsRegistryOptions,
+} from './registry.js';

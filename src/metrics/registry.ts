@@ -1,83 +1,153 @@
+import {
+  collectDefaultMetrics,
+  Counter,
+  Gauge,
+  Histogram,
+  Registry,
+  type LabelValues,
+} from 'prom-client';
+
 /**
- * A small metrics registry in the Prometheus text exposition format (version 0.0.4):
- * counters that services increment and gauges read when scraped. Served at `/metrics`.
+ * The process's metrics, kept by prom-client and served at `/metrics` in the Prometheus
+ * text exposition format (version 0.0.4, "Exposition formats" in the Prometheus docs).
+ * Each registry is its own prom-client `Registry` (not the library's global one), so two
+ * platforms in one process (tests) never see each other's series. Services receive the
+ * counters they increment; gauges are read when scraped.
  */
-export type Labels = Readonly<Record<string, string>>;
+export type Labels = LabelValues<string>;
 
-interface Family {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge';
-}
-
-export class Counter {
-  private readonly values = new Map<string, { labels: Labels; value: number }>();
-
-  constructor(readonly family: Family) {}
-
-  inc(labels: Labels = {}, by = 1): void {
-    const key = labelKey(labels);
-    const entry = this.values.get(key);
-    if (entry) entry.value += by;
-    else this.values.set(key, { labels, value: by });
-  }
-
-  samples(): { labels: Labels; value: number }[] {
-    return [...this.values.values()];
-  }
-}
-
-export class Gauge {
-  constructor(
-    readonly family: Family,
-    private readonly read: () => number | undefined,
-  ) {}
-
-  samples(): { labels: Labels; value: number }[] {
-    const value = this.read();
-    return value === undefined || !Number.isFinite(value) ? [] : [{ labels: {}, value }];
-  }
+export interface MetricsRegistryOptions {
+  /**
+   * prom-client's default metrics: process CPU, memory, file descriptors, heap, GC and
+   * event-loop lag (`process_*`, `nodejs_*`). @default true
+   */
+  readonly defaultMetrics?: boolean;
 }
 
 export class MetricsRegistry {
-  private readonly metrics: (Counter | Gauge)[] = [];
+  /** The prom-client registry behind `/metrics`. */
+  readonly registry = new Registry();
 
-  counter(name: string, help: string): Counter {
-    const counter = new Counter({ name, help, type: 'counter' });
-    this.metrics.push(counter);
-    return counter;
-  }
-
-  gauge(name: string, help: string, read: () => number | undefined): Gauge {
-    const gauge = new Gauge({ name, help, type: 'gauge' }, read);
-    this.metrics.push(gauge);
-    return gauge;
-  }
-
-  /** The exposition text, one family after another. */
-  render(): string {
-    const lines: string[] = [];
-    for (const metric of this.metrics) {
-      const { name, help, type } = metric.family;
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const sample of metric.samples()) {
-        lines.push(`${name}${formatLabels(sample.labels)} ${sample.value}`);
-      }
+  constructor(options: MetricsRegistryOptions = {}) {
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     }
-    return `${lines.join('\n')}\n`;
+  }
+
+  /** A counter; `labelNames` lists every label its `inc` calls may give. */
+  counter<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[] = [],
+  ): Counter<L> {
+    return (
+      this.existing<Counter<L>>(name) ??
+      new Counter<L>({ name, help, labelNames, registers: [this.registry] })
+    );
+  }
+
+  /**
+   * A gauge read when scraped. `read` may answer undefined (nothing to say yet, e.g. no
+   * watermark): the series is then left out rather than shown as 0.
+   */
+  gauge(
+    name: string,
+    help: string,
+    read: () => number | undefined | Promise<number | undefined>,
+  ): Gauge {
+    return (
+      this.existing<Gauge>(name) ??
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        async collect() {
+          const value = await read();
+          if (value === undefined || !Number.isFinite(value)) this.remove();
+          else this.set(value);
+        },
+      })
+    );
+  }
+
+  /**
+   * A counter whose total another object keeps (a count since start), read when scraped:
+   * typed `counter` so that `rate()` applies.
+   */
+  monotonic(name: string, help: string, read: () => number): Counter {
+    return (
+      this.existing<Counter>(name) ??
+      new Counter({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      })
+    );
+  }
+
+  /** A gauge with labels, each series read when scraped (e.g. one per lake table). */
+  labelledGauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Promise<readonly { labels: LabelValues<L>; value: number }[]>,
+  ): Gauge<L> {
+    return (
+      this.existing<Gauge<L>>(name) ??
+      new Gauge<L>({
+        name,
+        help,
+        labelNames,
+        registers: [this.registry],
+        async collect() {
+          const samples = await read();
+          this.reset();
+          for (const { labels, value } of samples) this.set(labels, value);
+        },
+      })
+    );
+  }
+
+  /** A histogram; `buckets` are upper bounds in the metric's unit. */
+  histogram<L extends string = string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    buckets: readonly number[],
+  ): Histogram<L> {
+    return (
+      this.existing<Histogram<L>>(name) ??
+      new Histogram<L>({
+        name,
+        help,
+        labelNames,
+        buckets: [...buckets],
+        registers: [this.registry],
+      })
+    );
+  }
+
+  /**
+   * A metric already registered under `name`: two API servers over one platform (tests,
+   * a second port) share the platform's series instead of failing on the second.
+   */
+  private existing<M>(name: string): M | undefined {
+    return this.registry.getSingleMetric(name) as M | undefined;
+  }
+
+  /** The exposition text. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** The media type of `render`'s text. */
+  get contentType(): string {
+    return this.registry.contentType;
   }
 }
 
-function labelKey(labels: Labels): string {
-  return Object.keys(labels)
-    .sort()
-    .map((k) => `${k}=${labels[k]}`)
-    .join(',');
-}
-
-function formatLabels(labels: Labels): string {
-  const keys = Object.keys(labels).sort();
-  if (keys.length === 0) return '';
-  const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-  return `{${keys.map((k) => `${k}="${escape(labels[k]!)}"`).join(',')}}`;
-}
+export type { Counter, Gauge, Histogram };

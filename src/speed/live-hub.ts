@@ -24,8 +24,26 @@ export class LiveHub {
     trade: new Set(),
     bar: new Set(),
   };
+  private droppedUpdates = 0;
+  private readonly latestTs: { [C in Channel]: number | undefined } = {
+    trade: undefined,
+    bar: undefined,
+  };
+
+  /** Event time (epoch µs) of the newest update published on `channel` (for metrics). */
+  latest(channel: Channel): number | undefined {
+    return this.latestTs[channel];
+  }
+
+  /** Updates dropped since start because a subscriber's queue was full (for metrics). */
+  dropped(): number {
+    return this.droppedUpdates;
+  }
 
   publish<C extends Channel>(channel: C, updates: readonly LiveChannels[C][]): void {
+    let newest = this.latestTs[channel] ?? -Infinity;
+    for (const update of updates) if (update.ts > newest) newest = update.ts;
+    if (newest > -Infinity) this.latestTs[channel] = newest;
     const subscribers = this.subscribers[channel] as Set<Subscriber<C>>;
     if (subscribers.size === 0) return;
     for (const update of updates) {
@@ -47,12 +65,18 @@ export class LiveHub {
   ): AsyncIterableIterator<LiveChannels[C]> {
     const set = this.subscribers[channel] as Set<Subscriber<C>>;
     const queue: LiveChannels[C][] = [];
+    const countDrop = (): void => {
+      this.droppedUpdates++;
+    };
     let wake: (() => void) | undefined;
     let done = false;
     const subscriber: Subscriber<C> = {
       symbols: new Set(symbols),
       push(update) {
-        if (queue.length >= QUEUE_LIMIT) queue.shift();
+        if (queue.length >= QUEUE_LIMIT) {
+          queue.shift();
+          countDrop();
+        }
         queue.push(update);
         wake?.();
       },

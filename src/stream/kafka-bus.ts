@@ -26,6 +26,7 @@ import {
 } from './bus.js';
 import { corrupt } from './codec-bytes.js';
 import { codecFor, decodeMessage, type Encoding, type RecordCodec } from './codec.js';
+import { processLogger } from '../logging/index.js';
 
 /** Options of the Kafka bus; src/config fills them from the environment, app.ts passes them. */
 export interface KafkaBusOptions {
@@ -506,7 +507,7 @@ export class KafkaBus implements StreamBus {
           // and sequence numbers, so the broker drops what it already has (KIP-98).
           if (!isTransient(error) || this.closed) break;
           if (attempt === 1 || attempt % 10 === 0) {
-            console.warn(
+            processLogger().warn(
               `Kafka bus: the broker does not take ${this.bufferedRecords} buffered records ` +
                 `(attempt ${attempt}), publishing waits: ${(error as Error).message}`,
             );
@@ -627,7 +628,7 @@ class Subscription<T> {
       // just started) is waited out; subscribe fails only on one it will not restart from.
       if (!event.payload.restart) {
         failed(event.payload.error);
-        console.error(
+        processLogger().error(
           `stream consumer ${options.group} on ${this.name} stopped for good: ${event.payload.error.message}`,
         );
       }
@@ -688,7 +689,7 @@ class Subscription<T> {
       try {
         await this.consumer.commitOffsets(offsets);
       } catch (error) {
-        console.warn(
+        processLogger().warn(
           `stream consumer ${this.options.group}: committing ${this.name} offsets failed, ` +
             `the batches since the last commit will be delivered again: ${(error as Error).message}`,
         );
@@ -785,9 +786,9 @@ class Subscription<T> {
 
   /** Leaves `offset` unconsumed: logged, then read again after `retryDelayMs`. */
   private async retryFrom(partition: number, offset: string, error: unknown): Promise<void> {
-    console.error(
-      `stream consumer ${this.options.group} failed on ${this.name}[${partition}] at ${offset}:`,
-      error,
+    processLogger().error(
+      { err: error },
+      `stream consumer ${this.options.group} failed on ${this.name}[${partition}] at ${offset}`,
     );
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
@@ -819,7 +820,7 @@ function groupByTopic(batch: readonly Pending[]): TopicMessages[] {
 }
 
 /**
- * kafkajs' log lines on the console. A failed request is not logged here: kafkajs retries
+ * kafkajs' log lines, in the process log. A failed request is not logged here: kafkajs retries
  * it, or its error reaches the caller, which says what it means.
  */
 const logCreator: logCreatorType =
@@ -833,8 +834,8 @@ const logCreator: logCreatorType =
     if (namespace === 'Connection' && message.startsWith('Response')) return;
     const line = `kafkajs ${label}: ${message}${error ? ` (${error})` : ''}`;
     // A failure kafkajs is about to retry is a warning; what it gives up on is an error.
-    if (label === 'ERROR' && retryCount === undefined) console.error(line);
-    else console.warn(line);
+    if (label === 'ERROR' && retryCount === undefined) processLogger().error({ namespace }, line);
+    else processLogger().warn({ namespace }, line);
   };
 
 const COMPRESSION = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP } as const;

@@ -11,6 +11,7 @@ import type {
   SubscribeOptions,
   Topic,
 } from './bus.js';
+import { processLogger } from '../logging/index.js';
 
 interface Consumer {
   readonly group: string;
@@ -158,7 +159,7 @@ export class MemoryBus implements StreamBus {
             await consumer.handler(batch);
           } catch (error) {
             // The batch stays unconsumed; the consumer retries it on the next publish.
-            console.error(`stream consumer failed on ${batch[0]?.topic}:`, error);
+            processLogger().error({ err: error, topic: batch[0]?.topic }, 'stream consumer failed');
             break;
           }
           if (consumer.signal?.aborted) {

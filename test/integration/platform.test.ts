@@ -292,21 +292,36 @@ describe('walking skeleton', () => {
       'from after to',
       'query { bars(symbol: "AAPL", from: "2026-11-20T10:00:00Z", to: "2026-11-19T10:00:00Z") { ts } }',
     ],
-    ['a limit of 10^9', 'query { trades(symbol: "AAPL", limit: 1000000000) { ts } }'],
     ['a malformed date', 'query { bars(symbol: "AAPL", from: "yesterday-ish") { ts } }'],
     ['an impossible date', 'query { bars(symbol: "AAPL", from: "2026-13-45T99:00:00Z") { ts } }'],
-    [
-      'aliases that add up to too many rows',
-      `query { ${Array.from({ length: 3 }, (_, i) => `b${i}: bars(symbol: "AAPL", limit: 100000) { ts }`).join(' ')} }`,
-    ],
     ['a subscription sent over HTTP', 'subscription { trades(symbols: ["AAPL"]) { symbol } }'],
-    [
-      'too many root fields',
-      `query { ${Array.from({ length: 25 }, (_, i) => `s${i}: symbols { symbol }`).join(' ')} }`,
-    ],
   ])('answers %s with BAD_USER_INPUT and stays up', async (_case, query) => {
     const result = await gql(query);
     expect(result.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const health = await fetch(server.url.replace('/graphql', '/healthz'));
+    expect(health.status).toBe(200);
+  });
+
+  // Refused while the document is validated, before anything runs (src/graphql/limits.ts).
+  it.each([
+    [
+      'a limit of 10^9',
+      'query { trades(symbol: "AAPL", limit: 1000000000) { ts } }',
+      ['PAGE_TOO_LARGE', 'QUERY_TOO_COMPLEX'],
+    ],
+    [
+      'aliases that add up to too many rows',
+      `query { ${Array.from({ length: 3 }, (_, i) => `b${i}: bars(symbol: "AAPL", limit: 100000) { ts }`).join(' ')} }`,
+      ['QUERY_TOO_COMPLEX'],
+    ],
+    [
+      'too many root fields',
+      `query { ${Array.from({ length: 25 }, (_, i) => `s${i}: symbols { symbol }`).join(' ')} }`,
+      ['QUERY_TOO_COMPLEX'],
+    ],
+  ])('answers %s with its limit code and stays up', async (_case, query, codes) => {
+    const result = await gql(query);
+    expect(result.errors?.map((error) => error.extensions?.code)).toEqual(codes);
     const health = await fetch(server.url.replace('/graphql', '/healthz'));
     expect(health.status).toBe(200);
   });
@@ -365,7 +380,7 @@ describe('walking skeleton', () => {
     ).toBeGreaterThan(0);
     expect(
       value(
-        /^alphalake_ingested_records_total\{kind="trade",outcome="rejected",source="test-feed"\} (\d+)$/m,
+        /^alphalake_ingested_records_total\{source="test-feed",kind="trade",outcome="rejected"\} (\d+)$/m,
       ),
     ).toBe(3);
     expect(value(/^alphalake_lake_watermark_seconds (\d+)$/m)).toBe(

@@ -171,6 +171,11 @@ function statsOf(file: AddFile): ParsedStats | null {
   return stats;
 }
 
+/** The rows `file` holds by its statistics, if it has them. */
+export function fileRecords(file: AddFile): number | undefined {
+  return numberOrUndefined(statsOf(file)?.numRecords);
+}
+
 /** Whether any row of `file` may satisfy every filter. `false` only when certain. */
 export function fileMayMatch(file: AddFile, filters: readonly BoundFilter[]): boolean {
   for (const bound of filters) {

@@ -13,7 +13,7 @@ import { AlphalakeError } from '../../domain/index.js';
 import { decodeActionPath, type AddFile } from '../log/index.js';
 import { sqlString, withDuckDB } from '../storage/index.js';
 import { joinKey, type ObjectStore } from '../storage/index.js';
-import { bindFilters, pruneFiles, type BoundFilter, type Filter } from './pruning.js';
+import { bindFilters, fileRecords, pruneFiles, type BoundFilter, type Filter } from './pruning.js';
 import type { QueryCache } from './query-cache.js';
 import {
   decimalOf,
@@ -57,6 +57,19 @@ export interface QueryOptions {
    */
   readonly aggregate?: AggregateSql;
   readonly signal?: AbortSignal;
+  /**
+   * The most rows the query may scan: the `numRecords` statistics (PROTOCOL.md "Per-file
+   * Statistics") of the files left after pruning are added up before DuckDB runs, and a
+   * query over the bound is refused with QUERY_TOO_EXPENSIVE. A file without statistics
+   * counts as none (the protocol makes them optional; our writer always records them).
+   * @default no bound
+   */
+  readonly maxScanRows?: number;
+  /**
+   * How long the DuckDB statement may run before its connection is interrupted; the
+   * query then fails with QUERY_TIMEOUT. @default no limit
+   */
+  readonly timeoutMs?: number;
 }
 
 /** A value bound as a parameter of the query, never interpolated into its text. */
@@ -215,6 +228,16 @@ async function runQuery(
   }
   const files = options.prune === false ? [...snapshot.files] : pruneFiles(snapshot.files, bound);
   const result = { filesScanned: files.length, filesTotal: snapshot.files.length };
+  if (options.maxScanRows !== undefined && options.maxScanRows > 0) {
+    const rows = estimatedRows(files);
+    if (rows > options.maxScanRows) {
+      throw new AlphalakeError(
+        'QUERY_TOO_EXPENSIVE',
+        `the query would scan about ${rows} rows of ${snapshot.tablePath} (${files.length} files), over the limit of ${options.maxScanRows}: narrow its time range`,
+        { estimatedRows: rows, maxScanRows: options.maxScanRows, files: files.length },
+      );
+    }
+  }
   if (files.length === 0 || options.limit === 0) {
     const empty = Object.fromEntries(output.map((c) => [c.name, { values: [] as unknown[] }]));
     return { length: 0, columns: empty, ...result };
@@ -232,84 +255,113 @@ async function runQuery(
     ),
   );
 
-  return withDuckDB(async (connection) => {
-    await loadFileColumns(connection, paths).catch((error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      if (/No files found|No such file|Cannot open file/i.test(message)) {
-        throw new AlphalakeError(
-          'NOT_FOUND',
-          `a data file of table ${snapshot.tablePath} is missing: ${message}`,
-          {},
-          { cause: error },
-        );
-      }
-      throw error;
-    });
-    const params: DuckDBValue[] = [];
-    const param = (value: DuckDBValue): string => {
-      params.push(value);
-      return `$${params.length}`;
-    };
-    const partitionSet = new Set(snapshot.partitionColumns);
-    const groups = new Map<string, { file: AddFile; path: string }[]>();
-    files.forEach((file, i) => {
-      const path = paths[i] as string;
-      const present = fileColumnsCache.get(path) ?? [];
-      const key = JSON.stringify([
-        snapshot.partitionColumns.map((name) => partitionRaw(file, findColumn(schema, name))),
-        neededColumns
-          .filter((c) => !partitionSet.has(c.name) && present.includes(physicalName(c)))
-          .map((c) => c.name),
-      ]);
-      const group = groups.get(key) ?? [];
-      group.push({ file, path });
-      groups.set(key, group);
-    });
-
-    const branches = [...groups.values()].map((group) => {
-      const first = group[0] as { file: AddFile; path: string };
-      const present = fileColumnsCache.get(first.path) ?? [];
-      const projection = neededColumns.map((column) => {
-        const target = duckdbType(column.type);
-        if (partitionSet.has(column.name)) {
-          const raw =
-            first.file.partitionValues[column.name] ??
-            first.file.partitionValues[physicalName(column)] ??
-            null;
-          if (raw === null || (raw === '' && column.type !== 'string'))
-            return `CAST(NULL AS ${target}) AS ${quoteIdent(column.name)}`;
-          return `CAST(${param(raw)} AS ${target}) AS ${quoteIdent(column.name)}`;
+  const timeout =
+    options.timeoutMs !== undefined && options.timeoutMs > 0
+      ? AbortSignal.timeout(options.timeoutMs)
+      : undefined;
+  const signal =
+    timeout === undefined
+      ? options.signal
+      : options.signal === undefined
+        ? timeout
+        : AbortSignal.any([options.signal, timeout]);
+  try {
+    return await withDuckDB(async (connection) => {
+      await loadFileColumns(connection, paths).catch((error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (/No files found|No such file|Cannot open file/i.test(message)) {
+          throw new AlphalakeError(
+            'NOT_FOUND',
+            `a data file of table ${snapshot.tablePath} is missing: ${message}`,
+            {},
+            { cause: error },
+          );
         }
-        const physical = physicalName(column);
-        if (!present.includes(physical))
-          return `CAST(NULL AS ${target}) AS ${quoteIdent(column.name)}`;
-        const source = quoteIdent(physical);
-        return typeof column.type === 'string'
-          ? `CAST(${source} AS ${target}) AS ${quoteIdent(column.name)}`
-          : `${source} AS ${quoteIdent(column.name)}`;
+        throw error;
       });
-      const list = group.map((g) => sqlString(g.path)).join(', ');
-      return `SELECT ${projection.join(', ')} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`;
-    });
+      const params: DuckDBValue[] = [];
+      const param = (value: DuckDBValue): string => {
+        params.push(value);
+        return `$${params.length}`;
+      };
+      const partitionSet = new Set(snapshot.partitionColumns);
+      const groups = new Map<string, { file: AddFile; path: string }[]>();
+      files.forEach((file, i) => {
+        const path = paths[i] as string;
+        const present = fileColumnsCache.get(path) ?? [];
+        const key = JSON.stringify([
+          snapshot.partitionColumns.map((name) => partitionRaw(file, findColumn(schema, name))),
+          neededColumns
+            .filter((c) => !partitionSet.has(c.name) && present.includes(physicalName(c)))
+            .map((c) => c.name),
+        ]);
+        const group = groups.get(key) ?? [];
+        group.push({ file, path });
+        groups.set(key, group);
+      });
 
-    const where = bound.map((b) => filterSql(b, param));
-    const select = output.map((column) => outputExpr(column)).join(', ');
-    const whereSql = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
-    let sql: string;
-    if (options.aggregate) {
-      const scanColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
-      const scan = `SELECT ${scanColumns} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
-      sql = `WITH scan AS (${scan}) SELECT ${select} FROM (${options.aggregate.sql(param)}) AS a`;
-    } else {
-      sql = `SELECT ${select} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
+      const branches = [...groups.values()].map((group) => {
+        const first = group[0] as { file: AddFile; path: string };
+        const present = fileColumnsCache.get(first.path) ?? [];
+        const projection = neededColumns.map((column) => {
+          const target = duckdbType(column.type);
+          if (partitionSet.has(column.name)) {
+            const raw =
+              first.file.partitionValues[column.name] ??
+              first.file.partitionValues[physicalName(column)] ??
+              null;
+            if (raw === null || (raw === '' && column.type !== 'string'))
+              return `CAST(NULL AS ${target}) AS ${quoteIdent(column.name)}`;
+            return `CAST(${param(raw)} AS ${target}) AS ${quoteIdent(column.name)}`;
+          }
+          const physical = physicalName(column);
+          if (!present.includes(physical))
+            return `CAST(NULL AS ${target}) AS ${quoteIdent(column.name)}`;
+          const source = quoteIdent(physical);
+          return typeof column.type === 'string'
+            ? `CAST(${source} AS ${target}) AS ${quoteIdent(column.name)}`
+            : `${source} AS ${quoteIdent(column.name)}`;
+        });
+        const list = group.map((g) => sqlString(g.path)).join(', ');
+        return `SELECT ${projection.join(', ')} FROM read_parquet([${list}], hive_partitioning = false, union_by_name = true)`;
+      });
+
+      const where = bound.map((b) => filterSql(b, param));
+      const select = output.map((column) => outputExpr(column)).join(', ');
+      const whereSql = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '';
+      let sql: string;
+      if (options.aggregate) {
+        const scanColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
+        const scan = `SELECT ${scanColumns} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
+        sql = `WITH scan AS (${scan}) SELECT ${select} FROM (${options.aggregate.sql(param)}) AS a`;
+      } else {
+        sql = `SELECT ${select} FROM (${branches.join(' UNION ALL ')}) AS t${whereSql}`;
+      }
+      if (options.orderBy && options.orderBy.length > 0) {
+        sql += ` ORDER BY ${options.orderBy.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
+      }
+      if (options.limit !== undefined) sql += ` LIMIT ${options.limit}`;
+      const materialized = await connection.run(sql, params.length > 0 ? params : undefined);
+      return { ...readColumns(materialized, output), ...result };
+    }, signal);
+  } catch (error) {
+    if (timeout?.aborted && !options.signal?.aborted) {
+      throw new AlphalakeError(
+        'QUERY_TIMEOUT',
+        `the query of ${snapshot.tablePath} ran over the statement timeout of ${options.timeoutMs} ms and was interrupted`,
+        { timeoutMs: options.timeoutMs },
+        { cause: error },
+      );
     }
-    if (options.orderBy && options.orderBy.length > 0) {
-      sql += ` ORDER BY ${options.orderBy.map((o) => `${quoteIdent(o.column)} ${o.desc ? 'DESC' : 'ASC'}`).join(', ')}`;
-    }
-    if (options.limit !== undefined) sql += ` LIMIT ${options.limit}`;
-    const materialized = await connection.run(sql, params.length > 0 ? params : undefined);
-    return { ...readColumns(materialized, output), ...result };
-  }, options.signal);
+    throw error;
+  }
+}
+
+/** The rows `files` hold by their statistics (0 for a file without them). */
+export function estimatedRows(files: readonly AddFile[]): number {
+  let rows = 0;
+  for (const file of files) rows += fileRecords(file) ?? 0;
+  return rows;
 }
 
 async function loadFileColumns(
