@@ -21,9 +21,13 @@ let platform: Platform;
 let server: ApiServer;
 
 beforeAll(async () => {
-  platform = await createPlatform(configWith({ home, port: 0, backfillSessions: 1 }), {
-    clock: new ManualClock(T0),
-  });
+  platform = await createPlatform(
+    // Auth off as `npm start` runs: these examples are about queries (docs/auth.md has tokens).
+    configWith({ home, port: 0, backfillSessions: 1, authMode: 'off' }),
+    {
+      clock: new ManualClock(T0),
+    },
+  );
   await platform.start({ live: false });
   server = await startLoopbackApi(platform);
 });

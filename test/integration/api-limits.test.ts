@@ -20,7 +20,8 @@ import { sha256Hex, type ApiServer } from '../../src/graphql/index.js';
 const T0 = Date.parse('2026-11-20T15:07:30Z') * 1_000; // µs
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-it-limits-'));
 // A scan bound far below one session of history: every bars query over the lake is refused.
-const config = configWith({ home, port: 0, backfillSessions: 1, maxScanRows: 10 });
+// Auth off: the limits hold before and without authentication (the rate limit counts per IP).
+const config = configWith({ home, port: 0, backfillSessions: 1, maxScanRows: 10, authMode: 'off' });
 const logs = capturedLogger();
 const SECRET = 'Bearer sk-live-0123456789-very-secret';
 const ALLOWED = '{ lakeStatus { watermark } }';
