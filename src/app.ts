@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
@@ -34,7 +35,14 @@ import {
   s3ObjectStore,
   type ObjectStore,
 } from './lake/index.js';
-import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
+import {
+  EmbeddedMasterDataStore,
+  MasterData,
+  MongoMasterDataStore,
+  type MasterDataStore,
+  type SymbolDirectory,
+} from './mdm/index.js';
+import type { MdmProfile } from './config/index.js';
 import {
   CassandraSpeedStore,
   LiveHub,
@@ -65,6 +73,8 @@ export interface Platform {
   readonly view: LambdaView;
   readonly market: MarketData;
   readonly directory: SymbolDirectory;
+  /** Master data over the embedded store or MongoDB (MONGODB_URI): the directory above. */
+  readonly masterData: MasterData;
   readonly ingestor: Ingestor;
   readonly simulator: MarketSimulator | undefined;
   /** The simulator as a live source, once started. */
@@ -112,7 +122,14 @@ export async function createPlatform(
       ? await openSpeedStore(config.profile.speedStore, clock)
       : new MemorySpeedStore();
   const hub = new LiveHub();
-  const directory = new MemorySymbolDirectory(config.simulatorSymbols);
+  const masterDataStore = await openMasterDataStore(config.profile.mdm, config.home);
+  const masterData = await MasterData.open(masterDataStore, {
+    clock,
+    unknownSymbols: config.mdmUnknownSymbols,
+  });
+  // The simulator's tickers exist from the first start on (created once, audited as `system`).
+  if (config.simulatorEnabled) await masterData.ensureSymbols(config.simulatorSymbols, 'system');
+  const directory: SymbolDirectory = masterData;
   configureDuckDB({ maxConnections: config.duckdbConnections });
   const queryCache =
     config.lakeQueryCacheMb > 0
@@ -229,6 +246,7 @@ export async function createPlatform(
     view,
     market,
     directory,
+    masterData,
     ingestor,
     simulator,
     get feed() {
@@ -236,6 +254,7 @@ export async function createPlatform(
     },
     api: {
       market,
+      masterData,
       hub,
       lake: new LakeBrowser(store),
       watermark: () => sink.watermark(),
@@ -243,7 +262,8 @@ export async function createPlatform(
       async dataVersion() {
         const snapshots = await Promise.all([tables.trades.snapshot(), tables.bars1m.snapshot()]);
         const versions = snapshots.map((s) => `${s.metadata.id}@${s.version}`);
-        return `${sink.watermark() ?? '-'}/${versions.join('/')}`;
+        // Adjusted reads depend on corporate actions and ticker changes too.
+        return `${sink.watermark() ?? '-'}/${versions.join('/')}/mdm@${masterData.revision}`;
       },
     },
     get ready() {
@@ -333,6 +353,15 @@ export async function createPlatform(
         }, config.maintenanceIntervalMinutes * 60_000);
         signal.addEventListener('abort', () => clearInterval(maintenance), { once: true });
       }
+      if (live && masterData.backend === 'mongodb') {
+        // Other processes edit master data in MongoDB too: reload it as often as the lake's watermark.
+        const reload = setInterval(() => {
+          masterData
+            .refresh()
+            .catch((error) => console.error('master data refresh failed:', error));
+        }, config.batchIntervalSeconds * 1000);
+        signal.addEventListener('abort', () => clearInterval(reload), { once: true });
+      }
       if (live && runs('speed')) {
         const retention = config.speedRetentionMinutes * MINUTE_US;
         const evict = setInterval(() => {
@@ -357,6 +386,7 @@ export async function createPlatform(
       }
       await bus.close();
       await speedStore.close();
+      await masterDataStore.close();
     },
   };
 }
@@ -390,6 +420,12 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
     replicationFactor: profile.replicationFactor,
     compression: profile.compression,
   });
+}
+
+/** The master-data store: embedded under ALPHALAKE_HOME/mdm, or MongoDB (MONGODB_URI). */
+function openMasterDataStore(profile: MdmProfile, home: string): Promise<MasterDataStore> {
+  if (profile.backend === 'embedded') return EmbeddedMasterDataStore.open(path.join(home, 'mdm'));
+  return MongoMasterDataStore.open({ uri: profile.uri });
 }
 
 /** The object store the lake lives on: a local folder, or S3 (LAKE_URI=s3://…). */

@@ -270,6 +270,13 @@ export const SETTINGS = {
       'MongoDB connection string for master data and job state (empty: embedded, in-process).',
     parse: optional(mongoUri),
   },
+  mdmUnknownSymbols: {
+    env: 'MDM_UNKNOWN_SYMBOLS',
+    default: 'reject',
+    description:
+      'What ingest does with a ticker master data does not know: `reject` it to `bronze.rejects` with `UNKNOWN_SYMBOL`, or create it as a `PENDING` symbol and accept the record (`pending`).',
+    parse: oneOf('reject', 'pending'),
+  },
 } as const satisfies Record<string, Setting<unknown>>;
 
 /**

@@ -1,10 +1,13 @@
 import type { LakeBrowser, MarketData } from '../batch/index.js';
+import type { MasterData } from '../mdm/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
 /** What resolvers may use: services, never adapters. */
 export interface ApiServices {
   readonly market: MarketData;
+  /** Symbols, ticker changes, corporate actions and the audit log (src/mdm). */
+  readonly masterData: MasterData;
   readonly hub: LiveHub;
   /** Exact rows of any Delta table under the lake root (`lakeRows`). */
   readonly lake: LakeBrowser;
@@ -28,4 +31,10 @@ export interface ApiContext {
    * the data version. Absent outside HTTP.
    */
   readonly settle?: () => void;
+  /**
+   * Who the request acts as, recorded in the audit log of master data. Authentication
+   * (issue 11, auth) sets it from the request's principal; absent, changes are recorded
+   * as `anonymous`.
+   */
+  readonly actor?: string;
 }
