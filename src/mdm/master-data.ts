@@ -163,8 +163,15 @@ export class MasterData implements SymbolDirectory {
   symbol(ticker: string, asOf?: string): SymbolView | undefined {
     const wanted = normalizeTicker(ticker);
     if (asOf !== undefined) {
-      const at = startOfDate(checkDate('asOf', asOf));
-      const symbol = this.snapshot.symbols.find((s) => tickerAt(this.segments(s), at) === wanted);
+      const date = checkDate('asOf', asOf);
+      const at = startOfDate(date);
+      // Listed on that date (a ticker reused later belongs to the symbol listed then).
+      const symbol = this.snapshot.symbols.find(
+        (s) =>
+          (s.listedDate === null || s.listedDate <= date) &&
+          (s.delistedDate === null || date < s.delistedDate) &&
+          tickerAt(this.segments(s), at) === wanted,
+      );
       return symbol && this.view(symbol);
     }
     const symbol = this.resolve(wanted);

@@ -6,7 +6,6 @@ import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
 import {
   aggregateBars,
-  isoOfMicros,
   ManualClock,
   MINUTE_US,
   type Bar,
@@ -526,6 +525,5 @@ describe('restart', () => {
     expect(bar[0]!.open).toBe(
       splitTape.find((t) => t.ts >= at('2024-03-04T14:30:00Z'))!.price * 0.5,
     );
-    void isoOfMicros;
   });
 });
