@@ -122,7 +122,12 @@ export async function createPlatform(
       ? await openSpeedStore(config.profile.speedStore, clock)
       : new MemorySpeedStore();
   const hub = new LiveHub();
-  const masterDataStore = await openMasterDataStore(config.profile.mdm, config.home);
+  // Only the api (reads, edits) and ingest (validation) use master data: a sink or a speed
+  // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
+  const masterDataStore =
+    runs('api') || runs('ingest')
+      ? await openMasterDataStore(config.profile.mdm, config.home)
+      : await EmbeddedMasterDataStore.open(undefined);
   const masterData = await MasterData.open(masterDataStore, {
     clock,
     unknownSymbols: config.mdmUnknownSymbols,

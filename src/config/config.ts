@@ -40,7 +40,7 @@ export const SETTINGS = {
     env: 'ALPHALAKE_HOME',
     default: './data',
     description:
-      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place) and the cache of S3 objects under `cache/`.',
+      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/`, and master data under `mdm/` (unless `MONGODB_URI` is set).',
     parse: (raw: string) => path.resolve(raw),
   },
   host: {

@@ -15,8 +15,8 @@ import { staleVersion } from './master-data-store.js';
 /**
  * The embedded master-data store: one @seald-io/nedb datastore per collection, each an
  * append-only file of JSON lines under `<ALPHALAKE_HOME>/mdm/` (NeDB appends every
- * insert, update and removal as a line and compacts the file when it loads it, so a
- * restart replays everything written). NeDB runs its operations one at a time through
+ * insert, update and removal as a line, a later line for an `_id` replacing the earlier
+ * ones, and compacts the file when it loads it, so a restart replays everything written). NeDB runs its operations one at a time through
  * an executor queue, which makes `update({ _id, version }, …)` a compare-and-set within
  * the process; a unique index on `ticker` refuses a second symbol with a taken ticker.
  * One process owns the folder: NeDB has no cross-process locking, so a deployment with
@@ -32,11 +32,16 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
     private readonly auditDb: Datastore<Document>,
   ) {}
 
-  /** Opens (creating) the store in `dir`, loading what an earlier process wrote. */
-  static async open(dir: string): Promise<EmbeddedMasterDataStore> {
-    await mkdir(dir, { recursive: true });
+  /**
+   * Opens (creating) the store in `dir`, loading what an earlier process wrote; with
+   * `dir` undefined, a store in memory only (for processes that keep no master data).
+   */
+  static async open(dir: string | undefined): Promise<EmbeddedMasterDataStore> {
+    if (dir !== undefined) await mkdir(dir, { recursive: true });
     const open = async (name: string) => {
-      const db = new Datastore<Document>({ filename: path.join(dir, `${name}.db`) });
+      const db = new Datastore<Document>(
+        dir === undefined ? { inMemoryOnly: true } : { filename: path.join(dir, `${name}.db`) },
+      );
       await db.loadDatabaseAsync();
       return db;
     };
@@ -114,13 +119,9 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
   }
 
   async close(): Promise<void> {
-    // Every write was appended to its file when its promise resolved; compacting now
-    // makes the next load quicker but is not needed for durability.
-    await Promise.all(
-      [this.symbolsDb, this.changesDb, this.actionsDb, this.auditDb].map((db) =>
-        db.compactDatafileAsync(),
-      ),
-    );
+    // Every write was appended to its file when its promise resolved. No compaction here:
+    // it rewrites the file from this process's memory, which would drop lines another
+    // process sharing the folder appended since (NeDB compacts on the next load anyway).
   }
 }
 

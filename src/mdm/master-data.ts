@@ -219,13 +219,14 @@ export class MasterData implements SymbolDirectory {
 
   // Writes: each goes to the store, then to memory, then to the audit log.
 
-  async createSymbol(input: SymbolInput, actor: string): Promise<SymbolRecord> {
+  /** `id` is for seeding only (a fixed id makes seeding idempotent across processes). */
+  async createSymbol(input: SymbolInput, actor: string, id?: string): Promise<SymbolRecord> {
     const fields = checkSymbolFields(input, true);
     // A former ticker of another symbol may be taken again (tickers are reused): a
     // query by it then finds the new symbol, and `asOf` finds the old one.
     const ticker = fields.ticker as string;
     const symbol: SymbolRecord = {
-      id: randomUUID(),
+      id: id ?? randomUUID(),
       ticker,
       name: fields.name as string,
       exchange: fields.exchange as string,
@@ -389,10 +390,10 @@ export class MasterData implements SymbolDirectory {
       await this.createSymbol(
         { ticker, name: ticker, exchange: 'XXXX', status: 'PENDING' },
         actor,
-      ).catch((error: unknown) => {
-        // Another process created it first: fine, it is known now.
+      ).catch(async (error: unknown) => {
+        // Another process created it first: it is known now.
         if (!(error instanceof AlphalakeError && error.code === 'CONFLICT')) throw error;
-        return this.refresh();
+        await this.refresh();
       });
     }
   }
@@ -401,7 +402,15 @@ export class MasterData implements SymbolDirectory {
   async ensureSymbols(tickers: readonly string[], actor: string): Promise<void> {
     for (const ticker of tickers) {
       if (this.isKnown(ticker)) continue;
-      await this.createSymbol({ ticker, ...knownListing(ticker) }, actor);
+      // A fixed id: processes sharing an embedded folder that seed at once write the same
+      // document (NeDB's later line for an `_id` wins on load), never two with one ticker.
+      await this.createSymbol({ ticker, ...knownListing(ticker) }, actor, `seed:${ticker}`).catch(
+        async (error: unknown) => {
+          // Another process (every role starts this way) created it first: it is known now.
+          if (!(error instanceof AlphalakeError && error.code === 'CONFLICT')) throw error;
+          await this.refresh();
+        },
+      );
     }
   }
 
