@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
@@ -126,7 +125,7 @@ export async function createPlatform(
   // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
   const masterDataStore =
     runs('api') || runs('ingest')
-      ? await openMasterDataStore(config.profile.mdm, config.home)
+      ? await openMasterDataStore(config.profile.mdm)
       : await EmbeddedMasterDataStore.open(undefined);
   const masterData = await MasterData.open(masterDataStore, {
     clock,
@@ -428,8 +427,8 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
 }
 
 /** The master-data store: embedded under ALPHALAKE_HOME/mdm, or MongoDB (MONGODB_URI). */
-function openMasterDataStore(profile: MdmProfile, home: string): Promise<MasterDataStore> {
-  if (profile.backend === 'embedded') return EmbeddedMasterDataStore.open(path.join(home, 'mdm'));
+function openMasterDataStore(profile: MdmProfile): Promise<MasterDataStore> {
+  if (profile.backend === 'embedded') return EmbeddedMasterDataStore.open(profile.dir);
   return MongoMasterDataStore.open({ uri: profile.uri });
 }
 

@@ -65,7 +65,11 @@ export type LakeProfile =
     };
 
 export type MdmProfile =
-  | { readonly backend: 'embedded' }
+  | {
+      readonly backend: 'embedded';
+      /** The folder of the embedded store's files: `mdm/` under ALPHALAKE_HOME. */
+      readonly dir: string;
+    }
   | {
       readonly backend: 'mongodb';
       /** Holds credentials when the URI does: log `describeProfile`, never this. */
@@ -135,7 +139,7 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         };
   const mdm: MdmProfile = settings.mongodbUri
     ? { backend: 'mongodb', uri: settings.mongodbUri }
-    : { backend: 'embedded' };
+    : { backend: 'embedded', dir: path.join(settings.home, 'mdm') };
   const distributed = [
     bus.backend === 'kafka',
     speedStore.backend === 'cassandra',
@@ -189,7 +193,7 @@ export function describeProfile(profile: Profile): ProfileDescription {
       mdm:
         mdm.backend === 'mongodb'
           ? { backend: 'mongodb', location: redactCredentials(mdm.uri) }
-          : { backend: 'embedded', location: 'in-process' },
+          : { backend: 'embedded', location: mdm.dir },
     },
   });
 }

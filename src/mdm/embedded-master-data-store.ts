@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import nedb from '@seald-io/nedb';
 import { AlphalakeError } from '../domain/index.js';
@@ -16,11 +16,16 @@ import { staleVersion } from './master-data-store.js';
  * The embedded master-data store: one @seald-io/nedb datastore per collection, each an
  * append-only file of JSON lines under `<ALPHALAKE_HOME>/mdm/` (NeDB appends every
  * insert, update and removal as a line, a later line for an `_id` replacing the earlier
- * ones, and compacts the file when it loads it, so a restart replays everything written). NeDB runs its operations one at a time through
- * an executor queue, which makes `update({ _id, version }, …)` a compare-and-set within
- * the process; a unique index on `ticker` refuses a second symbol with a taken ticker.
- * One process owns the folder: NeDB has no cross-process locking, so a deployment with
- * several processes uses MongoDB (MONGODB_URI).
+ * ones, and compacts the file when it loads it, so a restart replays everything
+ * written). NeDB runs its operations one at a time through an executor queue, which
+ * makes `update({ _id, version }, …)` a compare-and-set within the process; a unique
+ * index on `ticker` refuses a second symbol with a taken ticker.
+ *
+ * NeDB has no cross-process locking: a deployment whose processes share master data
+ * uses MongoDB (MONGODB_URI). Processes that share one folder anyway (split roles on one
+ * ALPHALAKE_HOME) load it one at a time under a lock (loading compacts the files: a
+ * rewrite and a rename that two loads at once would trip over), then append side by
+ * side; docs/mdm.md says what each then sees.
  */
 export class EmbeddedMasterDataStore implements MasterDataStore {
   readonly backend = 'embedded';
@@ -37,7 +42,12 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
    * `dir` undefined, a store in memory only (for processes that keep no master data).
    */
   static async open(dir: string | undefined): Promise<EmbeddedMasterDataStore> {
-    if (dir !== undefined) await mkdir(dir, { recursive: true });
+    if (dir === undefined) return EmbeddedMasterDataStore.load(undefined);
+    await mkdir(dir, { recursive: true });
+    return withFolderLock(path.join(dir, 'load.lock'), () => EmbeddedMasterDataStore.load(dir));
+  }
+
+  private static async load(dir: string | undefined): Promise<EmbeddedMasterDataStore> {
     const open = async (name: string) => {
       const db = new Datastore<Document>(
         dir === undefined ? { inMemoryOnly: true } : { filename: path.join(dir, `${name}.db`) },
@@ -126,6 +136,37 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 }
 
 type Document = Record<string, unknown> & { _id: string };
+
+/** A lock older than this was left by a process that died while loading. */
+const STALE_LOCK_MS = 60_000;
+const LOCK_POLL_MS = 25;
+
+/**
+ * Runs `work` holding a lock shared by processes on one machine: a directory that only
+ * one `mkdir` can create (atomic on local file systems). A lock left by a process that
+ * died holding it is taken over once it is older than STALE_LOCK_MS.
+ */
+async function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      await mkdir(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const since = await stat(lock).then(
+        (s) => Date.now() - s.mtimeMs,
+        () => 0,
+      );
+      if (since > STALE_LOCK_MS) await rmdir(lock).catch(() => undefined);
+      else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await rmdir(lock).catch(() => undefined);
+  }
+}
 
 /**
  * The package is CommonJS (`module.exports = Datastore`) while its types declare an ES

@@ -142,7 +142,7 @@ describe('config', () => {
       bus: { backend: 'memory' },
       speedStore: { backend: 'memory', retentionMinutes: 120 },
       lake: { backend: 'local', root: '/srv/alphalake/lake' },
-      mdm: { backend: 'embedded' },
+      mdm: { backend: 'embedded', dir: '/srv/alphalake/mdm' },
     });
   });
 
@@ -310,7 +310,7 @@ describe('config', () => {
       },
     });
     expect(profileSummary(loadConfig({ ALPHALAKE_HOME: '/srv/a' }).profile)).toBe(
-      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(in-process)',
+      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(/srv/a/mdm)',
     );
   });
 
