@@ -277,7 +277,8 @@ export async function createPlatform(
     async backends(signal) {
       const down = (error: unknown) => ({ ready: false, detail: (error as Error).message });
       const usesSpeedStore = runs('api') || runs('speed');
-      const [busHealth, lakeHealth, speedHealth] = await Promise.all([
+      const usesMasterData = runs('api') || runs('ingest');
+      const [busHealth, lakeHealth, speedHealth, masterDataHealth] = await Promise.all([
         bus.health(signal).catch(down),
         tables.bars1m.snapshot(undefined, signal).then((snapshot) => {
           const watermark = sink.watermark();
@@ -292,6 +293,7 @@ export async function createPlatform(
           };
         }, down),
         usesSpeedStore ? speedStore.health(signal).catch(down) : undefined,
+        usesMasterData ? masterData.health(signal).catch(down) : undefined,
       ]);
       return {
         bus: { backend: config.profile.bus.backend, ...busHealth },
@@ -299,6 +301,10 @@ export async function createPlatform(
         // A sink or a producer alone never opens the speed store: nothing to list.
         ...(speedHealth
           ? { speedStore: { backend: config.profile.speedStore.backend, ...speedHealth } }
+          : {}),
+        // Only api and ingest processes keep master data.
+        ...(masterDataHealth
+          ? { masterData: { backend: config.profile.mdm.backend, ...masterDataHealth } }
           : {}),
       };
     },

@@ -7,6 +7,7 @@ import type {
   AuditRecord,
   CorporateActionRecord,
   MasterDataStore,
+  MasterDataStoreHealth,
   SymbolChangeRecord,
   SymbolRecord,
 } from './master-data-store.js';
@@ -31,6 +32,7 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
   readonly backend = 'embedded';
 
   private constructor(
+    private readonly dir: string | undefined,
     private readonly symbolsDb: Datastore<Document>,
     private readonly changesDb: Datastore<Document>,
     private readonly actionsDb: Datastore<Document>,
@@ -56,6 +58,7 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
       return db;
     };
     const store = new EmbeddedMasterDataStore(
+      dir,
       await open('symbols'),
       await open('symbol-changes'),
       await open('corporate-actions'),
@@ -126,6 +129,11 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
     let cursor = this.auditDb.findAsync(filter).sort({ at: 1, _id: 1 });
     if (query.limit !== undefined) cursor = cursor.limit(query.limit);
     return (await cursor).map(fromDocument<AuditRecord>);
+  }
+
+  async health(): Promise<MasterDataStoreHealth> {
+    // In this process: it answers whenever the process does.
+    return { ready: true, detail: this.dir ? `NeDB files in ${this.dir}` : 'in memory' };
   }
 
   async close(): Promise<void> {

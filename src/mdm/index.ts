@@ -15,6 +15,7 @@ export {
   type AuditRecord,
   type CorporateActionRecord,
   type MasterDataStore,
+  type MasterDataStoreHealth,
   type SymbolChangeRecord,
   type SymbolRecord,
   type SymbolStatus,

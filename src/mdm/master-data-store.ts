@@ -128,7 +128,18 @@ export interface MasterDataStore {
   /** Matching records in the order they were written (by `at`, then id). */
   audit(query: AuditQuery): Promise<AuditRecord[]>;
 
+  /**
+   * Whether the store answers now (MongoDB: a `ping` within a timeout), for `/readyz`.
+   * Never throws: a store that cannot answer reports `ready: false` with why.
+   */
+  health(signal?: AbortSignal): Promise<MasterDataStoreHealth>;
+
   close(): Promise<void>;
+}
+
+export interface MasterDataStoreHealth {
+  readonly ready: boolean;
+  readonly detail: string;
 }
 
 /** The refusal of a compare-and-set: NOT_FOUND without the symbol, CONFLICT with a newer one. */

@@ -112,6 +112,11 @@ export class MasterData implements SymbolDirectory {
     return this.store.backend;
   }
 
+  /** Whether the store answers now (for `/readyz`). */
+  health(signal?: AbortSignal): ReturnType<MasterDataStore['health']> {
+    return this.store.health(signal);
+  }
+
   /** Changes whenever symbols, ticker changes or corporate actions do (adjusted reads depend on them). */
   get revision(): string {
     return this.snapshot.revision;

@@ -1,14 +1,18 @@
 import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError, within } from '../domain/index.js';
 import type {
   AuditQuery,
   AuditRecord,
   CorporateActionRecord,
   MasterDataStore,
+  MasterDataStoreHealth,
   SymbolChangeRecord,
   SymbolRecord,
 } from './master-data-store.js';
 import { staleVersion } from './master-data-store.js';
+
+/** How long `health` waits for MongoDB's answer (below `/readyz`'s own 3 s limit). */
+const HEALTH_TIMEOUT_MS = 2_000;
 
 /** MongoDB's duplicate-key error (a unique index refused a write). */
 const DUPLICATE_KEY = 11000;
@@ -36,6 +40,7 @@ export class MongoMasterDataStore implements MasterDataStore {
 
   private constructor(
     private readonly client: MongoClient,
+    private readonly db: Db,
     private readonly symbolsCollection: Collection<Document>,
     private readonly changesCollection: Collection<Document>,
     private readonly actionsCollection: Collection<Document>,
@@ -53,6 +58,7 @@ export class MongoMasterDataStore implements MasterDataStore {
       const collection = (name: string) => db.collection<Document>(`${prefix}${name}`);
       const store = new MongoMasterDataStore(
         client,
+        db,
         collection('symbols'),
         collection('symbol_changes'),
         collection('corporate_actions'),
@@ -132,6 +138,18 @@ export class MongoMasterDataStore implements MasterDataStore {
     let cursor = this.auditCollection.find(filter).sort({ at: 1, _id: 1 });
     if (query.limit !== undefined) cursor = cursor.limit(query.limit);
     return (await cursor.toArray()).map(fromDocument<AuditRecord>);
+  }
+
+  async health(signal?: AbortSignal): Promise<MasterDataStoreHealth> {
+    try {
+      await within(this.db.command({ ping: 1 }), HEALTH_TIMEOUT_MS, signal);
+      return { ready: true, detail: `MongoDB database ${this.db.databaseName}` };
+    } catch (error) {
+      return {
+        ready: false,
+        detail: `MongoDB database ${this.db.databaseName} does not answer: ${(error as Error).message}`,
+      };
+    }
   }
 
   async close(): Promise<void> {

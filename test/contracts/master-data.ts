@@ -114,6 +114,13 @@ export function masterDataStoreContract(backends: readonly MasterDataBackend[]):
         await backend.dispose?.();
       });
 
+      it('answers health while open', async () => {
+        const { store } = await fresh();
+        const health = await store.health();
+        expect(health.ready).toBe(true);
+        expect(health.detail).not.toBe('');
+      });
+
       it('inserts symbols and lists them by ticker; a taken id or ticker is CONFLICT', async () => {
         const { store } = await fresh();
         const msft = symbol({ id: 'sym-msft', ticker: 'MSFT', name: 'Microsoft', sector: null });

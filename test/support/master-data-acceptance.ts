@@ -202,7 +202,9 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
       platform = await createPlatform(config, { clock });
       expect(platform.masterData.backend).toBe(backend.store);
       await platform.start({ live: false });
-      server = await startLoopbackApi(platform);
+      server = await startLoopbackApi(platform, {
+        backends: (signal) => platform.backends(signal),
+      });
       const history = [...fbTape, ...metaTape, ...splitTape, ...dividendTape].sort(
         (a, b) => a.ts - b.ts || (a.symbol < b.symbol ? -1 : 1),
       );
@@ -541,6 +543,12 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
       });
     });
 
+    it('lists master data among the backends of /readyz', async () => {
+      const response = await fetch(new URL('/readyz', server.url));
+      const body = (await response.json()) as { backends: Record<string, unknown> };
+      expect(body.backends['masterData']).toMatchObject({ backend: backend.store, ready: true });
+    });
+
     describe('restart', () => {
       it('keeps every symbol, ticker change, corporate action and audit record', async () => {
         const query = `{ symbols { ${SYMBOL_FIELDS} } split: corporateActions(symbol: "SPLT") { id kind exDate splitFrom splitTo }
@@ -551,7 +559,9 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         await platform.stop();
         platform = await createPlatform(config, { clock });
         await platform.start({ live: false });
-        server = await startLoopbackApi(platform);
+        server = await startLoopbackApi(platform, {
+          backends: (signal) => platform.backends(signal),
+        });
         expect(await ok(query)).toEqual(before);
         // Adjusted reads come back the same too.
         const bar = await bars('SPLT', '2024-03-04T14:30:00Z', '2024-03-04T14:31:00Z');
