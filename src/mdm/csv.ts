@@ -73,17 +73,7 @@ export async function importSymbolsCsv(
       ...optional(row, 'status'),
     };
     results.push(
-      await outcome(line, key, async () => {
-        const existing = masterData.symbol(key);
-        if (!existing || existing.ticker !== key) {
-          await masterData.createSymbol({ ticker: key, ...fields }, actor);
-          return 'CREATED';
-        }
-        const { changes: _changes, ...record } = existing;
-        const updated = await masterData.updateSymbol(key, existing.version, fields, actor);
-        const same = SYMBOL_COLUMNS.every((c) => record[c] === updated[c]);
-        return same ? 'UNCHANGED' : 'UPDATED';
-      }),
+      await outcome(line, key, () => masterData.upsertSymbol({ ticker: key, ...fields }, actor)),
     );
   }
   return { results };
@@ -192,7 +182,7 @@ function firstLine(text: string): string[] {
     .filter(Boolean);
 }
 
-async function outcome(
+export async function outcome(
   line: number,
   key: string,
   run: () => Promise<ImportStatus>,

@@ -57,3 +57,8 @@ export {
   type ImportRowResult,
   type ImportStatus,
 } from './csv.js';
+export {
+  refreshReferenceData,
+  type ReferenceDataSource,
+  type ReferenceRefreshResult,
+} from './reference-data.js';

@@ -252,6 +252,55 @@ export class MasterData implements SymbolDirectory {
     return symbol;
   }
 
+  /**
+   * Creates the symbol a ticker names now, or updates it on its current version (an
+   * import's row, a reference-data refresh): what it did. A ticker that names a symbol
+   * only through history (a former ticker) makes a new symbol.
+   */
+  async upsertSymbol(
+    input: SymbolInput,
+    actor: string,
+  ): Promise<'CREATED' | 'UPDATED' | 'UNCHANGED'> {
+    const ticker = normalizeTicker(input.ticker);
+    const existing = this.snapshot.byTicker.get(ticker);
+    if (!existing) {
+      await this.createSymbol(input, actor);
+      return 'CREATED';
+    }
+    const { ticker: _ticker, ...patch } = input;
+    const updated = await this.updateSymbol(ticker, existing.version, patch, actor);
+    return updated === existing ? 'UNCHANGED' : 'UPDATED';
+  }
+
+  /**
+   * Adds a corporate action unless the same one is there already (a refresh run again):
+   * CONFLICT when one of that kind on that date differs from it.
+   */
+  async addCorporateActionOnce(
+    input: CorporateActionInput,
+    actor: string,
+  ): Promise<'CREATED' | 'UNCHANGED'> {
+    const symbol = this.require(input.symbol);
+    const action = checkAction(input, symbol);
+    const existing = this.snapshot.actions.find((a) => a.id === action.id);
+    if (existing) {
+      // The same terms, whoever recorded them first and under whichever ticker.
+      const terms = (a: CorporateActionRecord) =>
+        a.kind === 'split'
+          ? [a.kind, a.exDate, a.splitFrom, a.splitTo]
+          : [a.kind, a.exDate, a.cashAmount, a.currency];
+      const same = terms(existing).every((value, i) => value === terms(action)[i]);
+      if (same) return 'UNCHANGED';
+      throw new AlphalakeError(
+        'CONFLICT',
+        `a different ${action.kind} of ${symbol.ticker} on ${action.exDate} is recorded already (${existing.source}); remove it first`,
+        { id: action.id },
+      );
+    }
+    await this.addCorporateAction(input, actor);
+    return 'CREATED';
+  }
+
   /** Compare-and-set on `expectedVersion`: CONFLICT when someone else changed it first. */
   async updateSymbol(
     ticker: string,

@@ -9,6 +9,10 @@ import {
   exportCorporateActionsCsv,
   importCorporateActionsCsv,
   MasterData,
+  refreshReferenceData,
+  type CorporateActionInput,
+  type ReferenceDataSource,
+  type SymbolInput,
   type UnknownSymbolPolicy,
 } from '../../../src/mdm/index.js';
 import { MemoryBus } from '../../../src/stream/index.js';
@@ -164,5 +168,65 @@ describe('corporate actions CSV', () => {
         importCorporateActionsCsv(masterData, 'symbol,kind,when\nAAPL,split,x', 'ada'),
       ),
     ).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('reference data refresh', () => {
+  /** A vendor feed as the source clients hand it over (the records a Polygon client would yield). */
+  const feed = (symbols: SymbolInput[], actions: CorporateActionInput[]): ReferenceDataSource => ({
+    name: 'polygon',
+    async *symbols() {
+      yield* symbols;
+    },
+    async *corporateActions() {
+      yield* actions;
+    },
+  });
+
+  it('creates and updates symbols, adds actions once, reports each record, and audits as the source', async () => {
+    const { masterData } = await open();
+    await masterData.createSymbol({ ticker: 'AAPL', name: 'Apple', exchange: 'XNAS' }, 'ada');
+    const source = feed(
+      [
+        { ticker: 'AAPL', name: 'Apple Inc.', exchange: 'XNAS', sector: 'Technology' },
+        { ticker: 'NVDA', name: 'NVIDIA Corporation', exchange: 'XNAS' },
+        { ticker: 'BAD', name: 'Bad', exchange: 'no-mic' },
+      ],
+      [
+        { symbol: 'NVDA', kind: 'split', exDate: '2024-06-10', splitFrom: 1, splitTo: 10 },
+        { symbol: 'AAPL', kind: 'dividend', exDate: '2024-05-10', cashAmount: 0.25 },
+      ],
+    );
+    const first = await refreshReferenceData(masterData, source);
+    expect(first.symbols.results.map((r) => [r.line, r.key, r.status, r.code ?? null])).toEqual([
+      [1, 'AAPL', 'UPDATED', null],
+      [2, 'NVDA', 'CREATED', null],
+      [3, 'BAD', 'ERROR', 'BAD_USER_INPUT'],
+    ]);
+    expect(first.corporateActions.results.map((r) => r.status)).toEqual(['CREATED', 'CREATED']);
+    expect(masterData.symbol('AAPL')).toMatchObject({ name: 'Apple Inc.', sector: 'Technology' });
+    expect(masterData.corporateActions('NVDA').map((a) => a.source)).toEqual(['polygon']);
+
+    // Again: nothing changes, nothing is audited.
+    const audited = (await masterData.auditLog()).length;
+    const again = await refreshReferenceData(masterData, source);
+    expect(again.symbols.results.map((r) => r.status)).toEqual(['UNCHANGED', 'UNCHANGED', 'ERROR']);
+    expect(again.corporateActions.results.map((r) => r.status)).toEqual(['UNCHANGED', 'UNCHANGED']);
+    expect(await masterData.auditLog()).toHaveLength(audited);
+    expect(
+      (await masterData.auditLog({ actor: 'reference:polygon' })).map((r) => r.action),
+    ).toEqual(['symbol.update', 'symbol.create', 'corporateAction.add', 'corporateAction.add']);
+
+    // A vendor that now says otherwise is reported, never written over.
+    const changed = await refreshReferenceData(
+      masterData,
+      feed([], [{ symbol: 'AAPL', kind: 'dividend', exDate: '2024-05-10', cashAmount: 0.24 }]),
+    );
+    expect(changed.corporateActions.results.map((r) => [r.status, r.code])).toEqual([
+      ['ERROR', 'CONFLICT'],
+    ]);
+    expect(
+      masterData.corporateActions('AAPL').map((a) => a.kind === 'dividend' && a.cashAmount),
+    ).toEqual([0.25]);
   });
 });
