@@ -92,6 +92,8 @@ interface Snapshot {
 export class MasterData implements SymbolDirectory {
   private snapshot: Snapshot = snapshotOf([], [], []);
   private auditSequence = 0;
+  /** Writes of this process applied to `snapshot` (see `refresh`). */
+  private localWrites = 0;
   readonly unknownSymbols: UnknownSymbolPolicy;
 
   private constructor(
@@ -124,12 +126,25 @@ export class MasterData implements SymbolDirectory {
 
   /** Reloads symbols, changes and actions from the store (writes by other processes). */
   async refresh(): Promise<void> {
-    const [symbols, changes, actions] = await Promise.all([
-      this.store.symbols(),
-      this.store.changes(),
-      this.store.corporateActions(),
-    ]);
-    this.snapshot = snapshotOf(symbols, changes, actions);
+    for (;;) {
+      const writes = this.localWrites;
+      const [symbols, changes, actions] = await Promise.all([
+        this.store.symbols(),
+        this.store.changes(),
+        this.store.corporateActions(),
+      ]);
+      // A write of this process that landed while reading may be missing from what was
+      // read: read again rather than let the older copy replace it.
+      if (writes !== this.localWrites) continue;
+      this.snapshot = snapshotOf(symbols, changes, actions);
+      return;
+    }
+  }
+
+  /** Replaces the in-memory copy after a write of this process. */
+  private applyLocal(snapshot: Snapshot): void {
+    this.localWrites++;
+    this.snapshot = snapshot;
   }
 
   // SymbolDirectory
@@ -389,10 +404,8 @@ export class MasterData implements SymbolDirectory {
     // leaves the rename without history: the audit record below still says what won).
     await this.store.insertChange(change);
     this.putSymbol(next);
-    this.snapshot = snapshotOf(
-      this.snapshot.symbols,
-      [...this.snapshot.changes, change],
-      this.snapshot.actions,
+    this.applyLocal(
+      snapshotOf(this.snapshot.symbols, [...this.snapshot.changes, change], this.snapshot.actions),
     );
     await this.audit(actor, 'symbol.rename', current.id, current, { ...next, change });
     return next;
@@ -405,10 +418,9 @@ export class MasterData implements SymbolDirectory {
     const symbol = this.require(input.symbol);
     const action = checkAction(input, symbol);
     await this.store.insertCorporateAction(action);
-    this.snapshot = snapshotOf(this.snapshot.symbols, this.snapshot.changes, [
-      ...this.snapshot.actions,
-      action,
-    ]);
+    this.applyLocal(
+      snapshotOf(this.snapshot.symbols, this.snapshot.changes, [...this.snapshot.actions, action]),
+    );
     await this.audit(actor, 'corporateAction.add', action.id, null, action);
     return action;
   }
@@ -418,10 +430,12 @@ export class MasterData implements SymbolDirectory {
     if (!removed) {
       throw new AlphalakeError('NOT_FOUND', `no corporate action with id ${id}`, { id });
     }
-    this.snapshot = snapshotOf(
-      this.snapshot.symbols,
-      this.snapshot.changes,
-      this.snapshot.actions.filter((a) => a.id !== id),
+    this.applyLocal(
+      snapshotOf(
+        this.snapshot.symbols,
+        this.snapshot.changes,
+        this.snapshot.actions.filter((a) => a.id !== id),
+      ),
     );
     await this.audit(actor, 'corporateAction.remove', id, removed, null);
     return removed;
@@ -511,10 +525,12 @@ export class MasterData implements SymbolDirectory {
 
   private putSymbol(symbol: SymbolRecord): void {
     const others = this.snapshot.symbols.filter((s) => s.id !== symbol.id);
-    this.snapshot = snapshotOf(
-      [...others, symbol].sort((a, b) => (a.ticker < b.ticker ? -1 : 1)),
-      this.snapshot.changes,
-      this.snapshot.actions,
+    this.applyLocal(
+      snapshotOf(
+        [...others, symbol].sort((a, b) => (a.ticker < b.ticker ? -1 : 1)),
+        this.snapshot.changes,
+        this.snapshot.actions,
+      ),
     );
   }
 
