@@ -25,6 +25,7 @@ import {
   type BusProfile,
   type Config,
   type JobsProfile,
+  type MdmProfile,
   type LakeProfile,
   type Role,
   type SpeedStoreProfile,
@@ -65,7 +66,13 @@ import {
   type JobResources,
   type MaintainedTable,
 } from './jobs/index.js';
-import { MemorySymbolDirectory, type SymbolDirectory } from './mdm/index.js';
+import {
+  EmbeddedMasterDataStore,
+  MasterData,
+  MongoMasterDataStore,
+  type MasterDataStore,
+  type SymbolDirectory,
+} from './mdm/index.js';
 import {
   CassandraSpeedStore,
   LiveHub,
@@ -97,6 +104,8 @@ export interface Platform {
   readonly view: LambdaView;
   readonly market: MarketData;
   readonly directory: SymbolDirectory;
+  /** Master data over the embedded store or MongoDB (MONGODB_URI): the directory above. */
+  readonly masterData: MasterData;
   readonly ingestor: Ingestor;
   readonly simulator: MarketSimulator | undefined;
   /** The simulator as a live source, once started. */
@@ -172,7 +181,19 @@ export async function createPlatform(
       ? await openSpeedStore(config.profile.speedStore, clock)
       : new MemorySpeedStore();
   const hub = new LiveHub();
-  const directory = new MemorySymbolDirectory(config.simulatorSymbols);
+  // Only the api (reads, edits) and ingest (validation) use master data: a sink or a speed
+  // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
+  const masterDataStore =
+    runs('api') || runs('ingest')
+      ? await openMasterDataStore(config.profile.mdm)
+      : await EmbeddedMasterDataStore.open(undefined);
+  const masterData = await MasterData.open(masterDataStore, {
+    clock,
+    unknownSymbols: config.mdmUnknownSymbols,
+  });
+  // The simulator's tickers exist from the first start on (created once, audited as `system`).
+  if (config.simulatorEnabled) await masterData.ensureSymbols(config.simulatorSymbols, 'system');
+  const directory: SymbolDirectory = masterData;
   const queryCache =
     config.lakeQueryCacheMb > 0
       ? new QueryCache({ maxBytes: config.lakeQueryCacheMb * MEBIBYTE })
@@ -185,7 +206,17 @@ export async function createPlatform(
   const metrics = new MetricsRegistry();
   // Only the api reads users and keys: other roles get an unopened embedded store.
   const users = runs('api') ? await openUserStore(config) : FileUserStore.inHome(config.home);
-  const accounts = new Accounts(users, clock);
+  // User and key changes go to master data's audit log, beside symbol edits.
+  const accounts = new Accounts(users, clock, {
+    record: (change) =>
+      masterData.recordChange(
+        change.actor,
+        change.action,
+        change.subject,
+        change.before,
+        change.after,
+      ),
+  });
   const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
@@ -281,6 +312,7 @@ export async function createPlatform(
     view,
     market,
     directory,
+    masterData,
     ingestor,
     simulator,
     get feed() {
@@ -289,6 +321,7 @@ export async function createPlatform(
     logger,
     api: {
       market,
+      masterData,
       hub,
       lake: new LakeBrowser(
         store,
@@ -303,7 +336,8 @@ export async function createPlatform(
       async dataVersion() {
         const snapshots = await Promise.all([tables.trades.snapshot(), tables.bars1m.snapshot()]);
         const versions = snapshots.map((s) => `${s.metadata.id}@${s.version}`);
-        return `${sink.watermark() ?? '-'}/${versions.join('/')}`;
+        // Adjusted reads depend on corporate actions and ticker changes too.
+        return `${sink.watermark() ?? '-'}/${versions.join('/')}/mdm@${masterData.revision}`;
       },
     },
     auth,
@@ -316,7 +350,8 @@ export async function createPlatform(
     async backends(signal) {
       const down = (error: unknown) => ({ ready: false, detail: (error as Error).message });
       const usesSpeedStore = runs('api') || runs('speed');
-      const [busHealth, lakeHealth, speedHealth] = await Promise.all([
+      const usesMasterData = runs('api') || runs('ingest');
+      const [busHealth, lakeHealth, speedHealth, masterDataHealth] = await Promise.all([
         bus.health(signal).catch(down),
         tables.bars1m.snapshot(undefined, signal).then((snapshot) => {
           const watermark = sink.watermark();
@@ -331,6 +366,7 @@ export async function createPlatform(
           };
         }, down),
         usesSpeedStore ? speedStore.health(signal).catch(down) : undefined,
+        usesMasterData ? masterData.health(signal).catch(down) : undefined,
       ]);
       return {
         bus: { backend: config.profile.bus.backend, ...busHealth },
@@ -338,6 +374,10 @@ export async function createPlatform(
         // A sink or a producer alone never opens the speed store: nothing to list.
         ...(speedHealth
           ? { speedStore: { backend: config.profile.speedStore.backend, ...speedHealth } }
+          : {}),
+        // Only api and ingest processes keep master data.
+        ...(masterDataHealth
+          ? { masterData: { backend: config.profile.mdm.backend, ...masterDataHealth } }
           : {}),
       };
     },
@@ -385,6 +425,15 @@ export async function createPlatform(
         config.jobsServeWorker === 'on' ||
         (config.jobsServeWorker === 'auto' && config.profile.jobs.backend === 'embedded');
       if (live && jobBackend && serveWorker) await startJobWorker();
+      if (live && masterData.backend === 'mongodb') {
+        // Other processes edit master data in MongoDB too: reload it as often as the lake's watermark.
+        const reload = setInterval(() => {
+          masterData
+            .refresh()
+            .catch((error) => logger.error({ err: error }, 'master data refresh failed'));
+        }, config.batchIntervalSeconds * 1000);
+        signal.addEventListener('abort', () => clearInterval(reload), { once: true });
+      }
       if (live && runs('speed')) {
         const retention = config.speedRetentionMinutes * MINUTE_US;
         const evict = setInterval(() => {
@@ -413,6 +462,7 @@ export async function createPlatform(
       await speedStore.close();
       await users.close();
       await jobBackend?.disconnect();
+      await masterDataStore.close();
     },
   };
 }
@@ -473,6 +523,11 @@ function openJobBackend(profile: JobsProfile): JobBackend {
   return MongoJobBackend.create(profile.uri);
 }
 
+/** The master-data store: embedded under ALPHALAKE_HOME/mdm, or MongoDB (MONGODB_URI). */
+function openMasterDataStore(profile: MdmProfile): Promise<MasterDataStore> {
+  if (profile.backend === 'embedded') return EmbeddedMasterDataStore.open(profile.dir);
+  return MongoMasterDataStore.open({ uri: profile.uri });
+}
 /** The object store the lake lives on: a local folder, or S3 (LAKE_URI=s3://…). */
 function openLakeStore(lake: LakeProfile): ObjectStore {
   if (lake.backend === 'local') return localObjectStore(lake.root);

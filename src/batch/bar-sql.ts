@@ -5,7 +5,7 @@ import {
   type LakeBarInterval,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
-import { BARS_1M_TABLE } from './tables.js';
+import { BARS_1M_TABLE, TRADES_TABLE } from './tables.js';
 
 /**
  * Bars computed inside DuckDB, over the rows the lake's scan selects (the relation
@@ -118,4 +118,71 @@ function combineMinutesSql(minutes: string, width: string): string {
 
 function quote(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A span of event time [from, to) (epoch µs) and the factors raw prices and volumes in
+ * it are multiplied by: the cumulative adjustment factors of corporate actions
+ * (src/mdm/adjustments.ts). The spans given to the queries below cover the time line.
+ */
+export interface FactorSpan {
+  readonly from: number;
+  readonly to: number;
+  readonly price: number;
+  readonly volume: number;
+}
+
+/**
+ * The factor spans as a relation `factors(lo, hi, price, volume)` inside the query, every
+ * value a bound parameter: a VALUES list DuckDB joins like any table.
+ */
+function factorsSql(spans: readonly FactorSpan[], param: (value: number) => string): string {
+  const rows = spans.map(
+    (s) =>
+      `(CAST(${param(s.from)} AS BIGINT), CAST(${param(s.to)} AS BIGINT), ` +
+      `CAST(${param(s.price)} AS DOUBLE), CAST(${param(s.volume)} AS DOUBLE))`,
+  );
+  return `(VALUES ${rows.join(', ')}) AS factors(lo, hi, price, volume)`;
+}
+
+/** The join of each scanned row to the one span holding its event time. */
+const FACTOR_JOIN = 'ON epoch_us(s.ts) >= factors.lo AND epoch_us(s.ts) < factors.hi';
+
+/** `silver.bars_1m`'s bar columns as an adjusted read returns them: volume becomes a double. */
+export const ADJUSTED_BAR_OUTPUT: readonly ColumnSpec[] = BARS_1M_TABLE.schema
+  .filter((c) =>
+    ['ts', 'open', 'high', 'low', 'close', 'volume', 'vwap', 'trade_count'].includes(c.name),
+  )
+  .map((c) => (c.name === 'volume' ? { ...c, type: 'double' as const } : c));
+
+/**
+ * Adjusted 1-minute bars: the scanned `silver.bars_1m` rows joined to the factor spans,
+ * open/high/low/close/vwap times the price factor and volume times the volume factor,
+ * each one IEEE-754 double multiplication in DuckDB. The stored rows stay raw.
+ */
+export function adjustedBarsSql(spans: readonly FactorSpan[]): AggregateSql {
+  return {
+    output: ADJUSTED_BAR_OUTPUT,
+    sql: (param) =>
+      `SELECT s.ts AS ts, s.open * factors.price AS open, s.high * factors.price AS high, ` +
+      `s.low * factors.price AS low, s.close * factors.price AS close, ` +
+      `CAST(s.volume AS DOUBLE) * factors.volume AS volume, s.vwap * factors.price AS vwap, ` +
+      `s.trade_count AS trade_count FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN}`,
+  };
+}
+
+/** `bronze.trades`' columns as an adjusted read returns them: size becomes a double. */
+export const ADJUSTED_TRADE_OUTPUT: readonly ColumnSpec[] = TRADES_TABLE.schema
+  .filter((c) => c.name !== 'date')
+  .map((c) => (c.name === 'size' ? { ...c, type: 'double' as const } : c));
+
+/** Adjusted trades: price times the price factor, size times the volume factor, in DuckDB. */
+export function adjustedTradesSql(spans: readonly FactorSpan[]): AggregateSql {
+  return {
+    output: ADJUSTED_TRADE_OUTPUT,
+    sql: (param) =>
+      `SELECT s.symbol AS symbol, s.ts AS ts, s.seq AS seq, s.price * factors.price AS price, ` +
+      `CAST(s.size AS DOUBLE) * factors.volume AS size, s.id AS id, s.exchange AS exchange ` +
+      `FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN}`,
+  };
 }

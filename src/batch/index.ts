@@ -15,7 +15,17 @@ export {
   type ServedTrade,
   type ViewSource,
 } from './lambda-view.js';
-export { BAR_OUTPUT, barsFromTradesSql, coarserBarsSql, intervalMicros } from './bar-sql.js';
+export {
+  ADJUSTED_BAR_OUTPUT,
+  ADJUSTED_TRADE_OUTPUT,
+  adjustedBarsSql,
+  adjustedTradesSql,
+  BAR_OUTPUT,
+  barsFromTradesSql,
+  coarserBarsSql,
+  intervalMicros,
+  type FactorSpan,
+} from './bar-sql.js';
 export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {

@@ -1,4 +1,4 @@
-import { utcDate, type Bar, type Trade } from '../domain/index.js';
+import { DAY_US, utcDate, type Bar, type Trade } from '../domain/index.js';
 import {
   LakeTimestamp,
   type ColumnarQueryResult,
@@ -6,6 +6,7 @@ import {
   type Filter,
 } from '../lake/index.js';
 import type { SpeedStore, TimeRange } from '../speed/index.js';
+import { adjustedBarsSql, adjustedTradesSql, type FactorSpan } from './bar-sql.js';
 import type { Medallion } from './medallion.js';
 
 /** Which layer served a row. */
@@ -39,18 +40,42 @@ export class LambdaView {
     private readonly watermark: () => number | undefined,
   ) {}
 
+  /**
+   * `factors`, when given, adjusts the bars for corporate actions (src/mdm/adjustments.ts):
+   * the lake's rows in the DuckDB query (a join to the factor spans), the speed layer's
+   * here, each value times the factor of the span its bar starts in. Both are one
+   * IEEE-754 double multiplication by the same factor, so a bar adjusted on either side
+   * of the watermark is the same number (docs/mdm.md, "Adjusted prices").
+   */
   async bars(
     symbol: string,
     range: TimeRange,
     limit: number,
     trace?: ReadTrace,
+    factors?: readonly FactorSpan[],
   ): Promise<ServedBar[]> {
     const { lake, speed } = this.split(range);
     if (speed && trace) trace.speed = true;
-    const served: ServedBar[] = lake ? await this.lakeBars(symbol, lake, limit) : [];
+    const served: ServedBar[] = lake ? await this.lakeBars(symbol, lake, limit, factors) : [];
     const room = limit - served.length;
     const fromSpeed = speed && room > 0 ? await this.speed.bars(symbol, '1m', speed, room) : [];
-    for (const bar of fromSpeed) served.push({ ...bar, source: 'SPEED' });
+    for (const bar of fromSpeed) {
+      const span = factors && spanAt(factors, bar.ts);
+      served.push(
+        span
+          ? {
+              ...bar,
+              open: bar.open * span.price,
+              high: bar.high * span.price,
+              low: bar.low * span.price,
+              close: bar.close * span.price,
+              volume: bar.volume * span.volume,
+              vwap: bar.vwap * span.price,
+              source: 'SPEED',
+            }
+          : { ...bar, source: 'SPEED' },
+      );
+    }
     return served;
   }
 
@@ -58,35 +83,95 @@ export class LambdaView {
    * Bars from `silver.bars_1m`, read as columns (the lake caches them per table version)
    * and made into bars here: one object per bar, nothing per row in between.
    */
-  private async lakeBars(symbol: string, range: TimeRange, limit: number): Promise<ServedBar[]> {
+  private async lakeBars(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    factors: readonly FactorSpan[] | undefined,
+  ): Promise<ServedBar[]> {
     const result = await this.tables.bars1m.queryColumns({
       columns: BAR_COLUMNS,
       filters: lakeFilters(symbol, range),
       orderBy: BAR_ORDER,
       limit,
+      ...(factors ? { aggregate: adjustedBarsSql(factors) } : {}),
     });
     return barsFromColumns(symbol, result);
   }
 
+  /**
+   * The raw close of the symbol's last 1-minute bar before `ts` within `lookbackUs` (the
+   * price a cash dividend's factor divides by), from the speed store above the watermark
+   * and the lake below it; undefined when there is none.
+   */
+  async closeBefore(
+    symbol: string,
+    ts: number,
+    lookbackUs = 31 * DAY_US,
+  ): Promise<number | undefined> {
+    const { lake, speed } = this.split({ from: ts - lookbackUs, to: ts });
+    if (speed) {
+      const bars = await this.speed.bars(symbol, '1m', speed, 100_000);
+      const last = bars.at(-1);
+      if (last) return last.close;
+    }
+    if (!lake) return undefined;
+    const result = await this.tables.bars1m.queryColumns({
+      columns: ['ts', 'close'],
+      filters: lakeFilters(symbol, lake),
+      orderBy: [{ column: 'ts', desc: true }],
+      limit: 1,
+    });
+    if (result.length === 0) return undefined;
+    return Number((result.columns.close as { values: ArrayLike<unknown> }).values[0]);
+  }
+
+  /** `factors` adjusts prices and sizes as in `bars`: in DuckDB below the watermark. */
   async trades(
     symbol: string,
     range: TimeRange,
     limit: number,
     trace?: ReadTrace,
+    factors?: readonly FactorSpan[],
   ): Promise<ServedTrade[]> {
     const { lake, speed } = this.split(range);
     if (speed && trace) trace.speed = true;
     const fromLake = lake
-      ? (await this.queryLake(this.tables.trades, symbol, lake, limit, TRADE_ORDER)).map(
-          tradeFromRow,
-        )
+      ? (await this.lakeTrades(symbol, lake, limit, factors)).map(tradeFromRow)
       : [];
     const room = limit - fromLake.length;
     const fromSpeed = speed && room > 0 ? await this.speed.trades(symbol, speed, room) : [];
     return [
       ...fromLake.map((trade) => ({ ...trade, source: 'LAKE' as const })),
-      ...fromSpeed.map((trade) => ({ ...trade, source: 'SPEED' as const })),
+      ...fromSpeed.map((trade) => {
+        const span = factors && spanAt(factors, trade.ts);
+        return span
+          ? {
+              ...trade,
+              price: trade.price * span.price,
+              size: trade.size * span.volume,
+              source: 'SPEED' as const,
+            }
+          : { ...trade, source: 'SPEED' as const };
+      }),
     ];
+  }
+
+  private async lakeTrades(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    factors: readonly FactorSpan[] | undefined,
+  ): Promise<Record<string, unknown>[]> {
+    if (!factors) return this.queryLake(this.tables.trades, symbol, range, limit, TRADE_ORDER);
+    const result = await this.tables.trades.query({
+      columns: TRADE_COLUMNS,
+      filters: lakeFilters(symbol, range),
+      orderBy: TRADE_ORDER,
+      limit,
+      aggregate: adjustedTradesSql(factors),
+    });
+    return result.rows;
   }
 
   /** The 1-minute bar with the latest start: live, so always the speed store's. */
@@ -171,6 +256,12 @@ function columnMicros(value: unknown): number {
 }
 
 const BAR_ORDER = [{ column: 'ts' }];
+const TRADE_COLUMNS = ['symbol', 'ts', 'seq', 'price', 'size', 'id', 'exchange'];
+
+/** The span holding `ts` (the spans cover the time line). */
+function spanAt(spans: readonly FactorSpan[], ts: number): FactorSpan | undefined {
+  return spans.find((s) => ts >= s.from && ts < s.to);
+}
 /** A symbol's trades in their total order, (ts, seq) (docs/time.md). */
 const TRADE_ORDER = [{ column: 'ts' }, { column: 'seq' }];
 

@@ -7,7 +7,14 @@ import {
   type Clock,
   type SymbolInfo,
 } from '../domain/index.js';
-import type { SymbolDirectory } from '../mdm/index.js';
+import {
+  actionFactor,
+  adjustmentSpans,
+  isIdentity,
+  type SymbolDirectory,
+  type SymbolSeries,
+} from '../mdm/index.js';
+import type { FactorSpan } from './bar-sql.js';
 import type { LambdaView, ReadTrace, ServedBar, ServedTrade } from './lambda-view.js';
 
 /** Largest page a client may ask for in one query. */
@@ -24,6 +31,11 @@ export interface RangeQuery {
   /** Exclusive, epoch µs. */
   readonly to?: number | undefined;
   readonly limit?: number | undefined;
+  /**
+   * Adjust prices and volumes for the symbol's splits and cash dividends (the default);
+   * false reads the raw rows as stored.
+   */
+  readonly adjusted?: boolean | undefined;
 }
 
 /**
@@ -41,15 +53,57 @@ export class MarketData {
     return this.directory.list();
   }
 
-  /** `trace`, when given, learns whether the answer read the speed layer. */
+  /**
+   * `trace`, when given, learns whether the answer read the speed layer.
+   *
+   * The symbol is resolved through its ticker changes (docs/mdm.md): the range is cut
+   * into the spans in which the security traded under each of its tickers, and each span
+   * is read under the ticker of its time, so a query by `FB` or by `META` returns one
+   * series across the change (each bar names the ticker it traded under).
+   */
   async bars(query: RangeQuery, trace?: ReadTrace): Promise<ServedBar[]> {
-    const { symbol, range, limit } = this.check(query, DEFAULT_BAR_LIMIT);
-    return this.view.bars(symbol, range, limit, trace);
+    const { series, range, limit } = this.check(query, DEFAULT_BAR_LIMIT);
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
+    const served: ServedBar[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = limit - served.length;
+      if (room <= 0) break;
+      served.push(...(await this.view.bars(segment.ticker, segment, room, trace, factors)));
+    }
+    return served;
   }
 
   async trades(query: RangeQuery, trace?: ReadTrace): Promise<ServedTrade[]> {
-    const { symbol, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
-    return this.view.trades(symbol, range, limit, trace);
+    const { series, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
+    const served: ServedTrade[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = limit - served.length;
+      if (room <= 0) break;
+      served.push(...(await this.view.trades(segment.ticker, segment, room, trace, factors)));
+    }
+    return served;
+  }
+
+  /**
+   * The cumulative adjustment factors of a symbol's corporate actions as spans of event
+   * time (src/mdm/adjustments.ts), or undefined when they are all 1 (no actions): then
+   * the adjusted read is the raw read. A dividend's factor needs the raw close of the
+   * last bar before its ex-date, read under the ticker of that time.
+   */
+  private async factors(series: SymbolSeries): Promise<FactorSpan[] | undefined> {
+    if (series.actions.length === 0) return undefined;
+    const factors = await Promise.all(
+      series.actions.map(async (action) => {
+        if (action.kind !== 'dividend') return actionFactor(action, undefined);
+        const exTs = actionFactor(action, undefined).exTs;
+        const ticker = series.segments.find((s) => exTs - 1 >= s.from && exTs - 1 < s.to)?.ticker;
+        const close = ticker === undefined ? undefined : await this.view.closeBefore(ticker, exTs);
+        return actionFactor(action, close);
+      }),
+    );
+    const spans = adjustmentSpans(factors);
+    return isIdentity(spans) ? undefined : spans;
   }
 
   /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
@@ -73,7 +127,13 @@ export class MarketData {
   }
 
   private check(query: RangeQuery, defaultLimit: number) {
-    const [symbol] = this.checkSymbols([query.symbol]);
+    const symbol = query.symbol.trim().toUpperCase();
+    const series = this.directory.series(symbol);
+    if (!series) {
+      throw new AlphalakeError('BAD_USER_INPUT', `unknown symbol ${JSON.stringify(symbol)}`, {
+        symbol,
+      });
+    }
     const to = query.to ?? this.clock.now() + MINUTE_US;
     const from = query.from ?? to - DEFAULT_LOOKBACK_US;
     if (from > to) {
@@ -88,6 +148,20 @@ export class MarketData {
         limit,
       });
     }
-    return { symbol: symbol!, range: { from, to }, limit };
+    return { series, range: { from, to }, limit };
   }
+}
+
+/** The parts of `range` in each of the symbol's ticker segments, in time order. */
+function segmentsIn(
+  series: SymbolSeries,
+  range: { from: number; to: number },
+): { ticker: string; from: number; to: number }[] {
+  return series.segments
+    .map((s) => ({
+      ticker: s.ticker,
+      from: Math.max(s.from, range.from),
+      to: Math.min(s.to, range.to),
+    }))
+    .filter((s) => s.from < s.to);
 }

@@ -44,7 +44,7 @@ export const SETTINGS = {
     env: 'ALPHALAKE_HOME',
     default: './data',
     description:
-      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/` and the embedded job store under `jobs/` (unless `MONGODB_URI` is set).',
+      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/`, and master data under `mdm/` and the embedded job store under `jobs/` (unless `MONGODB_URI` is set).',
     parse: (raw: string) => path.resolve(raw),
   },
   host: {
@@ -505,6 +505,13 @@ export const SETTINGS = {
     description:
       'Whether `alphalake serve` runs a job worker in-process: `auto` does with the embedded job store (no other process may open it) and does not with MongoDB (run `alphalake worker`s); `on`, `off`.',
     parse: oneOf('auto', 'on', 'off'),
+  },
+  mdmUnknownSymbols: {
+    env: 'MDM_UNKNOWN_SYMBOLS',
+    default: 'reject',
+    description:
+      'What ingest does with a ticker master data does not know: `reject` it to `bronze.rejects` with `UNKNOWN_SYMBOL`, or create it as a `PENDING` symbol and accept the record (`pending`).',
+    parse: oneOf('reject', 'pending'),
   },
 } as const satisfies Record<string, Setting<unknown>>;
 

@@ -66,7 +66,11 @@ export type LakeProfile =
     };
 
 export type MdmProfile =
-  | { readonly backend: 'embedded' }
+  | {
+      readonly backend: 'embedded';
+      /** The folder of the embedded store's files: `mdm/` under ALPHALAKE_HOME. */
+      readonly dir: string;
+    }
   | {
       readonly backend: 'mongodb';
       /** Holds credentials when the URI does: log `describeProfile`, never this. */
@@ -145,7 +149,7 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         };
   const mdm: MdmProfile = settings.mongodbUri
     ? { backend: 'mongodb', uri: settings.mongodbUri }
-    : { backend: 'embedded' };
+    : { backend: 'embedded', dir: path.join(settings.home, 'mdm') };
   const jobs: JobsProfile = settings.mongodbUri
     ? { backend: 'mongodb', uri: settings.mongodbUri }
     : { backend: 'embedded', folder: path.join(settings.home, 'jobs') };
@@ -202,7 +206,7 @@ export function describeProfile(profile: Profile): ProfileDescription {
       mdm:
         mdm.backend === 'mongodb'
           ? { backend: 'mongodb', location: redactCredentials(mdm.uri) }
-          : { backend: 'embedded', location: 'in-process' },
+          : { backend: 'embedded', location: mdm.dir },
       jobs:
         jobs.backend === 'mongodb'
           ? { backend: 'mongodb', location: redactCredentials(jobs.uri) }

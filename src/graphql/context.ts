@@ -1,12 +1,15 @@
 import type { Accounts, Principal } from '../auth/index.js';
 import type { LakeBrowser, MarketData } from '../batch/index.js';
 import type { JobService } from '../jobs/index.js';
+import type { MasterData } from '../mdm/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
 /** What resolvers may use: services, never adapters. */
 export interface ApiServices {
   readonly market: MarketData;
+  /** Symbols, ticker changes, corporate actions and the audit log (src/mdm). */
+  readonly masterData: MasterData;
   readonly hub: LiveHub;
   /** Exact rows of any Delta table under the lake root (`lakeRows`). */
   readonly lake: LakeBrowser;

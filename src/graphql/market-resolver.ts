@@ -15,7 +15,7 @@ import type { Bar, Trade } from '../domain/index.js';
 import { currentThenLive } from '../speed/index.js';
 import type { ApiContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
-import { BarType, LakeStatusType, SymbolType, TradeType } from './types.js';
+import { BarType, LakeStatusType, TradeType } from './types.js';
 
 /** Which rows of one symbol a history query wants. */
 @ArgsType()
@@ -31,6 +31,13 @@ class RangeArgs {
 
   @Field(() => Int, { nullable: true, description: 'At most this many rows (max 100000).' })
   limit?: number;
+
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and volumes adjusted for the symbol's splits and cash dividends (docs/mdm.md); false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
 }
 
 interface SubscribeData {
@@ -41,16 +48,9 @@ interface SubscribeData {
 /** Market data: history through the lambda view, live updates from the hub. */
 @Resolver()
 export class MarketResolver {
-  @Authorized('viewer')
-  @Query(() => [SymbolType], { description: 'Tickers known to master data.' })
-  async symbols(@Ctx() { services }: ApiContext): Promise<SymbolType[]> {
-    return (await services.market.symbols()).map(SymbolType.from);
-  }
-
-  @Authorized('viewer')
   @Query(() => [BarType], {
     description:
-      '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it. Defaults: the last 7 days up to now, at most 20000 bars.',
+      '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it; adjusted for splits and dividends unless `adjusted: false`; through ticker changes (FB before 2022-06-09, META after). Defaults: the last 7 days up to now, at most 20000 bars.',
   })
   async bars(
     @Ctx() { services, settle }: ApiContext,
@@ -65,7 +65,7 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => [TradeType], {
     description:
-      'Trades of a symbol in [from, to), oldest first, through the lambda view. Defaults: the last 7 days up to now, at most 1000 trades.',
+      'Trades of a symbol in [from, to), oldest first, through the lambda view; adjusted for splits and dividends unless `adjusted: false`; through ticker changes. Defaults: the last 7 days up to now, at most 1000 trades.',
   })
   async trades(
     @Ctx() { services, settle }: ApiContext,

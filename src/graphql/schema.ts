@@ -5,10 +5,17 @@ import { authorize } from './authorize.js';
 import { JobResolver } from './job-resolver.js';
 import { LakeResolver } from './lake-resolver.js';
 import { MarketResolver } from './market-resolver.js';
+import { MasterDataResolver } from './mdm-resolver.js';
 import { UserResolver } from './user-resolver.js';
 
 /** Every resolver of the API, in one list. */
-export const RESOLVERS = [MarketResolver, LakeResolver, UserResolver, JobResolver] as const;
+export const RESOLVERS = [
+  MarketResolver,
+  LakeResolver,
+  MasterDataResolver,
+  UserResolver,
+  JobResolver,
+] as const;
 
 /**
  * type-graphql insists on a PubSub once a schema has subscriptions, but ours all

@@ -1,6 +1,5 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { ServedBar, ServedTrade } from '../batch/index.js';
-import type { SymbolInfo } from '../domain/index.js';
 import { DateTimeScalar } from './scalars.js';
 import { GraphQLSafeInt } from 'graphql-scalars';
 
@@ -17,28 +16,6 @@ registerEnumType(ViewSourceEnum, {
     SPEED: { description: 'The speed layer, at or above the watermark.' },
   },
 });
-
-@ObjectType('Symbol', { description: 'A ticker known to master data.' })
-export class SymbolType {
-  @Field({ description: 'The ticker, e.g. `AAPL`.' })
-  symbol!: string;
-
-  @Field({ description: 'The issuer’s name.' })
-  name!: string;
-
-  @Field({ description: 'Primary listing exchange (MIC).' })
-  exchange!: string;
-
-  @Field({ description: 'ISO 4217 code of the currency it trades in.' })
-  currency!: string;
-
-  @Field({ description: 'Whether it trades today (false once delisted).' })
-  active!: boolean;
-
-  static from(info: SymbolInfo): SymbolType {
-    return Object.assign(new SymbolType(), info);
-  }
-}
 
 // simpleResolvers: these fields are plain properties with no middleware or auth of their
 // own, so graphql-js reads them directly instead of through type-graphql's per-field

@@ -75,6 +75,15 @@ export class Ingestor {
   }
 
   async ingest(batch: MarketBatch, source: string): Promise<IngestResult> {
+    if (this.directory.admitUnknown) {
+      const unknown = new Set<string>();
+      const note = (symbol: unknown) => {
+        if (typeof symbol === 'string' && !this.directory.isKnown(symbol)) unknown.add(symbol);
+      };
+      for (const trade of batch.trades) note(trade.symbol);
+      for (const quote of batch.quotes) note(quote.symbol);
+      if (unknown.size > 0) await this.directory.admitUnknown([...unknown], `ingest:${source}`);
+    }
     const { trades, quotes, rejects } = this.check(batch, source);
     await this.bus.publish(
       'trades',

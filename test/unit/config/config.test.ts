@@ -142,7 +142,7 @@ describe('config', () => {
       bus: { backend: 'memory' },
       speedStore: { backend: 'memory', retentionMinutes: 120 },
       lake: { backend: 'local', root: '/srv/alphalake/lake' },
-      mdm: { backend: 'embedded' },
+      mdm: { backend: 'embedded', dir: '/srv/alphalake/mdm' },
       jobs: { backend: 'embedded', folder: '/srv/alphalake/jobs' },
     });
   });
@@ -319,7 +319,7 @@ describe('config', () => {
       },
     });
     expect(profileSummary(loadConfig({ ALPHALAKE_HOME: '/srv/a' }).profile)).toBe(
-      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(in-process) jobs=embedded(/srv/a/jobs)',
+      'embedded: bus=memory(in-process) speedStore=memory(in-process) lake=local(/srv/a/lake) mdm=embedded(/srv/a/mdm) jobs=embedded(/srv/a/jobs)',
     );
   });
 

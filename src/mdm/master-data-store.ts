@@ -1,0 +1,164 @@
+import { AlphalakeError, type CorporateAction } from '../domain/index.js';
+
+/**
+ * The master-data store port: symbols, their ticker changes, corporate actions and the
+ * audit log, as documents. Adapters sit beside it (`embedded-master-data-store.ts` on
+ * @seald-io/nedb under ALPHALAKE_HOME, `mongo-master-data-store.ts` on MongoDB); one
+ * contract suite (test/contracts/master-data.ts) runs on both. The store checks only
+ * what it must enforce atomically: unique ids and tickers, and the symbol's version on
+ * every replace (compare-and-set). Validation, history and audit policy live in
+ * `MasterData` (master-data.ts).
+ */
+
+export const SYMBOL_STATUSES = ['ACTIVE', 'DELISTED', 'PENDING'] as const;
+/**
+ * ACTIVE: listed and trading; DELISTED: no longer trading (its history stays queryable
+ * and it stays in the point-in-time universe of the dates it was listed); PENDING:
+ * created by ingest for an unknown ticker (MDM_UNKNOWN_SYMBOLS=pending) and not yet
+ * reviewed by an admin.
+ */
+export type SymbolStatus = (typeof SYMBOL_STATUSES)[number];
+
+export const ASSET_CLASSES = ['EQUITY', 'ETF', 'ADR', 'FUND', 'INDEX', 'CRYPTO', 'OTHER'] as const;
+export type AssetClass = (typeof ASSET_CLASSES)[number];
+
+/** One security over its life: `id` stays the same when its ticker changes. */
+export interface SymbolRecord {
+  readonly id: string;
+  /** The ticker it trades under now (unique among symbols). */
+  readonly ticker: string;
+  readonly name: string;
+  /** Primary listing venue, an ISO 10383 market identifier code (MIC), e.g. XNAS. */
+  readonly exchange: string;
+  readonly assetClass: AssetClass;
+  /** ISO 4217 code of the trading currency. */
+  readonly currency: string;
+  readonly sector: string | null;
+  readonly industry: string | null;
+  /** `YYYY-MM-DD`: first session; null when unknown (listed since forever). */
+  readonly listedDate: string | null;
+  /** `YYYY-MM-DD`: first session it no longer trades; null while listed. */
+  readonly delistedDate: string | null;
+  readonly status: SymbolStatus;
+  /** Compare-and-set token: 1 on creation, +1 on every change. */
+  readonly version: number;
+  /** When the version was written, epoch µs. */
+  readonly updatedAt: number;
+}
+
+/** A ticker change of one symbol (FB → META on 2022-06-09): `toTicker` from that date on. */
+export interface SymbolChangeRecord {
+  readonly id: string;
+  readonly symbolId: string;
+  readonly fromTicker: string;
+  readonly toTicker: string;
+  /** `YYYY-MM-DD`: the first session under `toTicker`. */
+  readonly effectiveDate: string;
+}
+
+/**
+ * A corporate action of one symbol. `symbol` is the ticker it was entered under; the
+ * action belongs to the security (`symbolId`), so it follows ticker changes.
+ */
+export type CorporateActionRecord = CorporateAction & {
+  readonly id: string;
+  readonly symbolId: string;
+};
+
+/** What an audit record says was done. */
+export const AUDIT_ACTIONS = [
+  'symbol.create',
+  'symbol.update',
+  'symbol.delist',
+  'symbol.rename',
+  'corporateAction.add',
+  'corporateAction.remove',
+  // Users and API keys (src/auth) are recorded in the same log: one place for who changed what.
+  'user.add',
+  'user.set-role',
+  'key.create',
+  'key.revoke',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+/** One change to master data: who, when, what, and the record before and after it. */
+export interface AuditRecord {
+  readonly id: string;
+  /** Epoch µs. */
+  readonly at: number;
+  readonly actor: string;
+  readonly action: AuditAction;
+  /** The id of the symbol or corporate action changed. */
+  readonly entity: string;
+  /** The record before (null on creation) and after (null on removal). */
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
+export interface AuditQuery {
+  readonly entity?: string | undefined;
+  readonly actor?: string | undefined;
+  /** Records at or after this time, epoch µs. */
+  readonly from?: number | undefined;
+  /** At most this many, the oldest first. */
+  readonly limit?: number | undefined;
+}
+
+export interface MasterDataStore {
+  /** Which adapter this is, for `/readyz` and logs. */
+  readonly backend: 'embedded' | 'mongodb';
+
+  symbols(): Promise<SymbolRecord[]>;
+  /** CONFLICT when the id or the ticker is taken. */
+  insertSymbol(symbol: SymbolRecord): Promise<void>;
+  /**
+   * Compare-and-set: replaces the symbol `next.id` if its stored version is still
+   * `expectedVersion`, atomically. CONFLICT when it is not (another edit won), or when
+   * `next.ticker` is another symbol's; NOT_FOUND when there is no such symbol.
+   */
+  replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void>;
+
+  changes(): Promise<SymbolChangeRecord[]>;
+  /** CONFLICT when the id is taken. */
+  insertChange(change: SymbolChangeRecord): Promise<void>;
+
+  corporateActions(): Promise<CorporateActionRecord[]>;
+  /** CONFLICT when the id is taken (ids are `symbolId:kind:exDate`: one of a kind a day). */
+  insertCorporateAction(action: CorporateActionRecord): Promise<void>;
+  /** The removed action, or undefined when there was none. */
+  deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined>;
+
+  /** Append-only: there is no update or delete of audit records. */
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Matching records in the order they were written (by `at`, then id). */
+  audit(query: AuditQuery): Promise<AuditRecord[]>;
+
+  /**
+   * Whether the store answers now (MongoDB: a `ping` within a timeout), for `/readyz`.
+   * Never throws: a store that cannot answer reports `ready: false` with why.
+   */
+  health(signal?: AbortSignal): Promise<MasterDataStoreHealth>;
+
+  close(): Promise<void>;
+}
+
+export interface MasterDataStoreHealth {
+  readonly ready: boolean;
+  readonly detail: string;
+}
+
+/** The refusal of a compare-and-set: NOT_FOUND without the symbol, CONFLICT with a newer one. */
+export function staleVersion(
+  next: SymbolRecord,
+  expectedVersion: number,
+  current: number | undefined,
+): AlphalakeError {
+  if (current === undefined) {
+    return new AlphalakeError('NOT_FOUND', `no symbol with id ${next.id}`, { id: next.id });
+  }
+  return new AlphalakeError(
+    'CONFLICT',
+    `symbol ${next.ticker} was changed by someone else: version ${current}, not ${expectedVersion}; read it again and retry`,
+    { id: next.id, expectedVersion, currentVersion: current },
+  );
+}

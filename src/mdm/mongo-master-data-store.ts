@@ -1,0 +1,192 @@
+import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import { AlphalakeError, within } from '../domain/index.js';
+import type {
+  AuditQuery,
+  AuditRecord,
+  CorporateActionRecord,
+  MasterDataStore,
+  MasterDataStoreHealth,
+  SymbolChangeRecord,
+  SymbolRecord,
+} from './master-data-store.js';
+import { staleVersion } from './master-data-store.js';
+
+/** How long `health` waits for MongoDB's answer (below `/readyz`'s own 3 s limit). */
+const HEALTH_TIMEOUT_MS = 2_000;
+
+/** MongoDB's duplicate-key error (a unique index refused a write). */
+const DUPLICATE_KEY = 11000;
+
+type Document = Record<string, unknown> & { _id: string };
+
+export interface MongoMasterDataStoreOptions {
+  /** `mongodb://…`; the database is the URI's path, else `database`. */
+  readonly uri: string;
+  /** @default 'alphalake' (when the URI names none) */
+  readonly database?: string;
+  /** Prefix of the collections' names. @default 'mdm_' */
+  readonly collectionPrefix?: string;
+}
+
+/**
+ * The master-data store on MongoDB (the `mongodb` driver). Every record is one document
+ * whose `_id` is the record's id; a unique index on `symbols.ticker` refuses a taken
+ * ticker, and a replace filtered on `{ _id, version }` is the compare-and-set (MongoDB
+ * applies a single-document write atomically: "Atomicity and Transactions" in the
+ * MongoDB manual), so of two edits of the same version exactly one matches.
+ */
+export class MongoMasterDataStore implements MasterDataStore {
+  readonly backend = 'mongodb';
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+    private readonly symbolsCollection: Collection<Document>,
+    private readonly changesCollection: Collection<Document>,
+    private readonly actionsCollection: Collection<Document>,
+    private readonly auditCollection: Collection<Document>,
+  ) {}
+
+  static async open(options: MongoMasterDataStoreOptions): Promise<MongoMasterDataStore> {
+    const client = new MongoClient(options.uri);
+    await client.connect();
+    try {
+      const db: Db = client.db(
+        options.database ?? (hasDatabase(options.uri) ? undefined : 'alphalake'),
+      );
+      const prefix = options.collectionPrefix ?? 'mdm_';
+      const collection = (name: string) => db.collection<Document>(`${prefix}${name}`);
+      const store = new MongoMasterDataStore(
+        client,
+        db,
+        collection('symbols'),
+        collection('symbol_changes'),
+        collection('corporate_actions'),
+        collection('audit'),
+      );
+      await store.symbolsCollection.createIndex({ ticker: 1 }, { unique: true });
+      await store.auditCollection.createIndex({ at: 1, _id: 1 });
+      return store;
+    } catch (error) {
+      await client.close();
+      throw error;
+    }
+  }
+
+  async symbols(): Promise<SymbolRecord[]> {
+    const documents = await this.symbolsCollection.find({}).sort({ ticker: 1 }).toArray();
+    return documents.map(fromDocument<SymbolRecord>);
+  }
+
+  async insertSymbol(symbol: SymbolRecord): Promise<void> {
+    await this.symbolsCollection
+      .insertOne(toDocument(symbol))
+      .catch(duplicateToConflict('symbol', symbol));
+  }
+
+  async replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void> {
+    const { id: _id, ...fields } = next;
+    const result = await this.symbolsCollection
+      .replaceOne({ _id, version: expectedVersion }, fields)
+      .catch(duplicateToConflict('symbol', next));
+    if (result.matchedCount === 1) return;
+    const current = await this.symbolsCollection.findOne({ _id });
+    throw staleVersion(next, expectedVersion, current ? Number(current.version) : undefined);
+  }
+
+  async changes(): Promise<SymbolChangeRecord[]> {
+    const documents = await this.changesCollection
+      .find({})
+      .sort({ effectiveDate: 1, _id: 1 })
+      .toArray();
+    return documents.map(fromDocument<SymbolChangeRecord>);
+  }
+
+  async insertChange(change: SymbolChangeRecord): Promise<void> {
+    await this.changesCollection
+      .insertOne(toDocument(change))
+      .catch(duplicateToConflict('symbol change', change));
+  }
+
+  async corporateActions(): Promise<CorporateActionRecord[]> {
+    const documents = await this.actionsCollection.find({}).sort({ exDate: 1, _id: 1 }).toArray();
+    return documents.map(fromDocument<CorporateActionRecord>);
+  }
+
+  async insertCorporateAction(action: CorporateActionRecord): Promise<void> {
+    await this.actionsCollection
+      .insertOne(toDocument(action))
+      .catch(duplicateToConflict('corporate action', action));
+  }
+
+  async deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined> {
+    const removed = await this.actionsCollection.findOneAndDelete({ _id: id });
+    return removed ? fromDocument<CorporateActionRecord>(removed) : undefined;
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    await this.auditCollection
+      .insertOne(toDocument(record))
+      .catch(duplicateToConflict('audit', record));
+  }
+
+  async audit(query: AuditQuery): Promise<AuditRecord[]> {
+    const filter: Record<string, unknown> = {};
+    if (query.entity !== undefined) filter.entity = query.entity;
+    if (query.actor !== undefined) filter.actor = query.actor;
+    if (query.from !== undefined) filter.at = { $gte: query.from };
+    let cursor = this.auditCollection.find(filter).sort({ at: 1, _id: 1 });
+    if (query.limit !== undefined) cursor = cursor.limit(query.limit);
+    return (await cursor.toArray()).map(fromDocument<AuditRecord>);
+  }
+
+  async health(signal?: AbortSignal): Promise<MasterDataStoreHealth> {
+    try {
+      await within(this.db.command({ ping: 1 }), HEALTH_TIMEOUT_MS, signal);
+      return { ready: true, detail: `MongoDB database ${this.db.databaseName}` };
+    } catch (error) {
+      return {
+        ready: false,
+        detail: `MongoDB database ${this.db.databaseName} does not answer: ${(error as Error).message}`,
+      };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+function hasDatabase(uri: string): boolean {
+  const afterHosts = uri.replace(/^mongodb(\+srv)?:\/\/[^/]*/, '');
+  const name = afterHosts.replace(/^\//, '').split('?')[0] ?? '';
+  return name !== '';
+}
+
+function toDocument(record: { readonly id: string }): Document {
+  const { id, ...rest } = record;
+  return { _id: id, ...rest };
+}
+
+function fromDocument<T>(document: Record<string, unknown>): T {
+  const { _id, ...rest } = document;
+  return { id: _id, ...rest } as T;
+}
+
+function duplicateToConflict(
+  kind: string,
+  record: { readonly id: string; readonly ticker?: string },
+) {
+  return (error: unknown): never => {
+    if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) {
+      const onTicker = /ticker/.test(error.message);
+      throw new AlphalakeError(
+        'CONFLICT',
+        `a ${kind} with ${onTicker && record.ticker ? `ticker ${record.ticker}` : `id ${record.id}`} already exists`,
+        { id: record.id, ...(record.ticker ? { ticker: record.ticker } : {}) },
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+}
