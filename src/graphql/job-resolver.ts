@@ -73,16 +73,20 @@ registerEnumType(JobStateEnum, {
 
 @ObjectType('JobEvent', { description: 'Something that happened to a job.' })
 export class JobEventType {
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When it happened.' })
   at!: Date;
 
   @Field({ description: '`locked`, `start`, `success`, `fail`, `retry`, `retry:exhausted`, …' })
   event!: string;
 
-  @Field()
+  @Field({ description: 'What happened, in words (`retry #1 scheduled in 30000ms`).' })
   message!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description:
+      'The error message, on `fail`, `retry` and `retry:exhausted` events; null on the others.',
+  })
   error!: string | null;
 
   @Field(() => String, { nullable: true, description: 'The worker it happened on.' })
@@ -95,13 +99,13 @@ export class JobEventType {
 
 @ObjectType('Job', { description: 'A job: its request, where it is, its progress and last error.' })
 export class JobType {
-  @Field(() => ID)
+  @Field(() => ID, { description: 'Its id, as the mutation that enqueued it answered.' })
   id!: string;
 
-  @Field(() => JobKindEnum)
+  @Field(() => JobKindEnum, { description: 'What it does.' })
   kind!: JobKind;
 
-  @Field(() => JobStateEnum)
+  @Field(() => JobStateEnum, { description: 'Where it is now.' })
   state!: JobState;
 
   @Field(() => Float, {
@@ -123,7 +127,10 @@ export class JobType {
   })
   lastError!: string | null;
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description:
+      'Failures since its last success (0 after a success); retried up to JOBS_MAX_RETRIES times (default 3).',
+  })
   failCount!: number;
 
   @Field(() => String, {
@@ -138,13 +145,23 @@ export class JobType {
   @Field(() => String, { nullable: true, description: 'Cron expression (UTC) of a schedule.' })
   schedule!: string | null;
 
-  @Field(() => DateTimeScalar, { nullable: true })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'When it is next due (a queued job, a retry, a schedule’s next tick); null while a one-time run is in progress and once it has finished.',
+  })
   nextRunAt!: Date | null;
 
-  @Field(() => DateTimeScalar, { nullable: true })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When its last run started; null before the first.',
+  })
   lastRunAt!: Date | null;
 
-  @Field(() => DateTimeScalar, { nullable: true })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When its last run ended, in success or failure; null before the first ended.',
+  })
   lastFinishedAt!: Date | null;
 
   static from(status: JobStatus): JobType {
@@ -154,12 +171,16 @@ export class JobType {
 
 @ObjectType('JobPage', { description: 'A page of jobs, newest first, and how many match.' })
 export class JobPageType {
-  @Field(() => [JobType])
+  @Field(() => [JobType], { description: 'This page of them, newest first.' })
   jobs!: JobType[];
 
-  @Field(() => Int)
+  @Field(() => Int, { description: 'How many jobs match the filters, on every page.' })
   total!: number;
 }
+
+const JOB_ID_ARG = 'The job’s id, as the mutation that enqueued it answered.';
+const TABLE_ARG =
+  'A lake table by its dotted name (`silver.bars_1m`); BAD_USER_INPUT for one the lake does not have.';
 
 function jobsOf(context: ApiContext): JobService {
   const jobs = context.services.jobs;
@@ -182,10 +203,22 @@ export class JobResolver {
   })
   async backfill(
     @Ctx() context: ApiContext,
-    @Arg('source') source: string,
-    @Arg('symbols', () => [String], { defaultValue: [] }) symbols: string[],
-    @Arg('from', () => DateTimeScalar) from: number,
-    @Arg('to', () => DateTimeScalar) to: number,
+    @Arg('source', {
+      description:
+        'A backfill source the worker has (`simulator`); an unknown one is BAD_USER_INPUT.',
+    })
+    source: string,
+    @Arg('symbols', () => [String], {
+      defaultValue: [],
+      description: 'The tickers to backfill; empty (the default): every one the source has.',
+    })
+    symbols: string[],
+    @Arg('from', () => DateTimeScalar, { description: 'Inclusive start, on a whole minute.' })
+    from: number,
+    @Arg('to', () => DateTimeScalar, {
+      description: 'Exclusive end, on a whole minute, after `from` and not past now.',
+    })
+    to: number,
   ): Promise<string> {
     return (await jobsOf(context).enqueue('backfill', { source, symbols, from, to }, context.actor))
       .id;
@@ -196,7 +229,10 @@ export class JobResolver {
     description:
       'Enqueues compaction (OPTIMIZE) of a lake table (`silver.bars_1m`, …); answers the job id.',
   })
-  async compact(@Ctx() context: ApiContext, @Arg('table') table: string): Promise<string> {
+  async compact(
+    @Ctx() context: ApiContext,
+    @Arg('table', { description: TABLE_ARG }) table: string,
+  ): Promise<string> {
     return (await jobsOf(context).enqueue('compact', { table }, context.actor)).id;
   }
 
@@ -207,8 +243,13 @@ export class JobResolver {
   })
   async vacuum(
     @Ctx() context: ApiContext,
-    @Arg('table') table: string,
-    @Arg('retentionHours', () => Float, { nullable: true }) retentionHours?: number,
+    @Arg('table', { description: TABLE_ARG }) table: string,
+    @Arg('retentionHours', () => Float, {
+      nullable: true,
+      description:
+        'Hours a replaced file is kept, 0 or more (default 168, 7 days); less than the table’s `delta.deletedFileRetentionDuration` fails the job with BAD_USER_INPUT.',
+    })
+    retentionHours?: number,
   ): Promise<string> {
     return (
       await jobsOf(context).enqueue(
@@ -227,7 +268,10 @@ export class JobResolver {
     description:
       'Enqueues retraining of a model; answers the job id. Until a trainer is installed the job fails with NOT_IMPLEMENTED (never a pretended success).',
   })
-  async retrain(@Ctx() context: ApiContext, @Arg('model') model: string): Promise<string> {
+  async retrain(
+    @Ctx() context: ApiContext,
+    @Arg('model', { description: 'The model’s name (not empty).' }) model: string,
+  ): Promise<string> {
     return (await jobsOf(context).enqueue('retrain', { model }, context.actor)).id;
   }
 
@@ -236,13 +280,19 @@ export class JobResolver {
     description:
       'Removes a job that has not finished (a running one stops at its next progress report); NOT_FOUND for an unknown id.',
   })
-  async cancelJob(@Ctx() context: ApiContext, @Arg('id', () => ID) id: string): Promise<boolean> {
+  async cancelJob(
+    @Ctx() context: ApiContext,
+    @Arg('id', () => ID, { description: JOB_ID_ARG }) id: string,
+  ): Promise<boolean> {
     return jobsOf(context).cancel(id);
   }
 
   @Authorized('viewer')
   @Query(() => JobType, { nullable: true, description: 'A job by id (null when there is none).' })
-  async job(@Ctx() context: ApiContext, @Arg('id', () => ID) id: string): Promise<JobType | null> {
+  async job(
+    @Ctx() context: ApiContext,
+    @Arg('id', () => ID, { description: JOB_ID_ARG }) id: string,
+  ): Promise<JobType | null> {
     const status = await jobsOf(context).get(id);
     return status ? JobType.from(status) : null;
   }
@@ -253,10 +303,20 @@ export class JobResolver {
   })
   async jobs(
     @Ctx() context: ApiContext,
-    @Arg('kind', () => JobKindEnum, { nullable: true }) kind?: JobKindEnum,
-    @Arg('state', () => JobStateEnum, { nullable: true }) state?: JobStateEnum,
-    @Arg('limit', () => Int, { nullable: true }) limit?: number,
-    @Arg('offset', () => Int, { nullable: true }) offset?: number,
+    @Arg('kind', () => JobKindEnum, { nullable: true, description: 'Only jobs of this kind.' })
+    kind?: JobKindEnum,
+    @Arg('state', () => JobStateEnum, { nullable: true, description: 'Only jobs in this state.' })
+    state?: JobStateEnum,
+    @Arg('limit', () => Int, {
+      nullable: true,
+      description: 'At most this many, 1–500 (default 50).',
+    })
+    limit?: number,
+    @Arg('offset', () => Int, {
+      nullable: true,
+      description: 'How many matching jobs to skip first, 0 or more (default 0).',
+    })
+    offset?: number,
   ): Promise<JobPageType> {
     const page = await jobsOf(context).list({
       ...(kind ? { kind: kind as JobKind } : {}),
@@ -285,7 +345,11 @@ export class JobResolver {
     subscribe: ({ args, context }: { args: { jobId: string }; context: ApiContext }) =>
       jobsOf(context).watch(args.jobId),
   })
-  jobProgress(@Root() status: JobStatus, @Arg('jobId', () => ID) _jobId: string): JobType {
+  jobProgress(
+    @Root() status: JobStatus,
+    @Arg('jobId', () => ID, { description: 'The job to follow: its id, as the mutation answered.' })
+    _jobId: string,
+  ): JobType {
     return JobType.from(status);
   }
 }

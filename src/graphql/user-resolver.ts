@@ -20,14 +20,33 @@ registerEnumType(Role, {
   name: 'Role',
   description:
     'viewer < analyst < admin: a viewer reads; an analyst also backfills and retrains; an admin also edits master data, vacuums and manages users.',
+  valuesConfig: {
+    viewer: { description: 'Reads: market data, the lake, jobs, and who they are (`me`).' },
+    analyst: {
+      description:
+        'A viewer who also enqueues backfills, compactions and retraining, and cancels jobs.',
+    },
+    admin: {
+      description:
+        'An analyst who also edits master data, vacuums, and manages users and API keys.',
+    },
+  },
 });
+
+const USER_NAME_RULE =
+  '1 to 64 letters, digits, `.`, `_`, `@` or `-`, starting with a letter or digit.';
 
 @ObjectType('Principal', { description: 'Who the request was authenticated as.' })
 class PrincipalType {
-  @Field()
+  @Field({
+    description:
+      'The user’s name: a JWT’s `sub`, the owner of an API key, or `anonymous` when auth is off.',
+  })
   user!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, {
+    description: 'What they may do: an API key acts with its owner’s current role.',
+  })
   role!: ApiRole;
 
   @Field({ description: '`jwt`, `api-key`, or `off` (AUTH_MODE=off: nobody signed in).' })
@@ -42,16 +61,19 @@ class ApiKeyType {
   @Field({ description: 'Public id: the middle of `alk_<id>_<secret>`.' })
   id!: string;
 
-  @Field()
+  @Field({ description: 'The user it acts as, with their current role.' })
   user!: string;
 
-  @Field()
+  @Field({ description: 'What it is for, as named at creation (empty when unnamed).' })
   label!: string;
 
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When it was created.' })
   createdAt!: number;
 
-  @Field(() => DateTimeScalar, { nullable: true })
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description: 'When it was revoked (it never authenticates again); null while it is valid.',
+  })
   revokedAt!: number | null;
 
   static from(key: ApiKeyRecord): ApiKeyType {
@@ -65,15 +87,15 @@ class ApiKeyType {
   }
 }
 
-@ObjectType('User')
+@ObjectType('User', { description: 'Someone who may use the API, and their role.' })
 class UserType {
-  @Field()
+  @Field({ description: 'Their name: a JWT’s `sub`, and what the audit log names them by.' })
   name!: string;
 
-  @Field(() => Role)
+  @Field(() => Role, { description: 'What they, and their API keys, may do.' })
   role!: ApiRole;
 
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When they were added.' })
   createdAt!: number;
 
   @Field(() => [ApiKeyType], { description: 'Their API keys, revoked ones too, oldest first.' })
@@ -89,12 +111,14 @@ class UserType {
   }
 }
 
-@ObjectType('CreatedApiKey')
+@ObjectType('CreatedApiKey', {
+  description: 'A new API key: the key itself, shown this once, and its record.',
+})
 class CreatedApiKeyType {
   @Field({ description: 'The key itself, shown this once: it is stored only as a digest.' })
   key!: string;
 
-  @Field(() => ApiKeyType)
+  @Field(() => ApiKeyType, { description: 'The key as `users` will show it from now on.' })
   apiKey!: ApiKeyType;
 }
 
@@ -129,8 +153,8 @@ export class UserResolver {
   @Mutation(() => UserType, { description: 'Adds a user; CONFLICT when the name is taken.' })
   async addUser(
     @Ctx() { services, actor }: ApiContext,
-    @Arg('name') name: string,
-    @Arg('role', () => Role) role: ApiRole,
+    @Arg('name', { description: `The new user's name: ${USER_NAME_RULE}` }) name: string,
+    @Arg('role', () => Role, { description: 'What they may do.' }) role: ApiRole,
   ): Promise<UserType> {
     return UserType.from(await services.accounts.addUser(name, role, actor), []);
   }
@@ -139,8 +163,8 @@ export class UserResolver {
   @Mutation(() => UserType, { description: "Changes a user's role; their API keys follow it." })
   async setUserRole(
     @Ctx() { services, actor }: ApiContext,
-    @Arg('name') name: string,
-    @Arg('role', () => Role) role: ApiRole,
+    @Arg('name', { description: 'The user; NOT_FOUND when there is none.' }) name: string,
+    @Arg('role', () => Role, { description: 'Their new role.' }) role: ApiRole,
   ): Promise<UserType> {
     const user = await services.accounts.setRole(name, role, actor);
     return UserType.from(user, await services.accounts.listKeys(user.name));
@@ -152,8 +176,13 @@ export class UserResolver {
   })
   async createApiKey(
     @Ctx() { services, actor }: ApiContext,
-    @Arg('user') user: string,
-    @Arg('label', { defaultValue: '' }) label: string,
+    @Arg('user', { description: 'The user the key acts as; NOT_FOUND when there is none.' })
+    user: string,
+    @Arg('label', {
+      defaultValue: '',
+      description: 'What the key is for, at most 200 characters (default empty).',
+    })
+    label: string,
   ): Promise<CreatedApiKeyType> {
     const created = await services.accounts.createKey(user, label, actor);
     return Object.assign(new CreatedApiKeyType(), {
@@ -168,7 +197,11 @@ export class UserResolver {
   })
   async revokeApiKey(
     @Ctx() { services, actor }: ApiContext,
-    @Arg('id') id: string,
+    @Arg('id', {
+      description:
+        'The key’s public id (`ApiKey.id`); NOT_FOUND when there is none. Revoking it again keeps the first `revokedAt`.',
+    })
+    id: string,
   ): Promise<ApiKeyType> {
     return ApiKeyType.from(await services.accounts.revokeKey(id, actor));
   }
