@@ -79,6 +79,8 @@ describe('auth with an HS256 secret', () => {
     });
     expect(config.authMode).toBe('jwt');
     platform = await createPlatform(config);
+    // No simulator, so master data starts empty: the live-trade test's ticker must exist.
+    await platform.masterData.ensureSymbols(['AAPL'], 'test');
     await platform.start({ live: false });
     server = await startLoopbackApi(platform, { responseCacheBytes: 8 * 1024 * 1024 });
   });

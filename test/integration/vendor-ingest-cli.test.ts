@@ -35,7 +35,8 @@ function run(
   const home = mkdtempSync(path.join(tmpdir(), 'alphalake-ingest-'));
   homes.push(home);
   const child = spawn(process.execPath, [CLI, 'ingest', '--home', home, ...args], {
-    env: { ...process.env, NODE_ENV: '', SIM_SYMBOLS: 'AAPL', ...env },
+    // A fresh home's master data knows no ticker: AAPL comes in as PENDING (MDM_UNKNOWN_SYMBOLS).
+    env: { ...process.env, NODE_ENV: '', MDM_UNKNOWN_SYMBOLS: 'pending', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -162,7 +163,7 @@ describe('alphalake ingest --source polygon | polygon-ws | yahoo', () => {
         env: {
           ...process.env,
           NODE_ENV: '',
-          SIM_SYMBOLS: 'AAPL',
+          MDM_UNKNOWN_SYMBOLS: 'pending',
           POLYGON_API_KEY: KEY,
           POLYGON_WS_URL: socket.url,
           POLYGON_API_URL: rest.url,
