@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
+  LakeCheckpointSink,
   maintainLake,
   LakeSink,
   LambdaView,
@@ -133,15 +134,7 @@ export async function createPlatform(
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
   const market = new MarketData(directory, view, clock);
-  const ingestor = new Ingestor(
-    bus,
-    directory,
-    clock,
-    metrics.counter(
-      'alphalake_ingested_records_total',
-      'Records from sources, by source, kind and outcome (accepted or rejected).',
-    ),
-  );
+  const ingestor = ingestorOf(bus, directory, clock, metrics);
   metrics.gauge(
     'alphalake_lake_watermark_seconds',
     'Event time up to which the lake is complete.',
@@ -359,6 +352,58 @@ export async function createPlatform(
       await speedStore.close();
     },
   };
+}
+
+function ingestorOf(
+  bus: StreamBus,
+  directory: SymbolDirectory,
+  clock: Clock,
+  metrics: MetricsRegistry,
+): Ingestor {
+  return new Ingestor(bus, directory, clock, {
+    records: metrics.counter(
+      'alphalake_ingested_records_total',
+      'Records from sources, by source, kind and outcome (accepted or rejected).',
+    ),
+    rejects: metrics.counter(
+      'alphalake_ingest_rejects_total',
+      'Records kept out of the lake, by source, kind and reason (duplicates as DUPLICATE).',
+    ),
+  });
+}
+
+/** What `alphalake backfill` needs: the lake's tables, the checking ingest path, the checkpoint sink. */
+export interface BackfillContext {
+  readonly tables: Medallion;
+  readonly ingestor: Ingestor;
+  readonly sink: LakeCheckpointSink;
+  readonly metrics: MetricsRegistry;
+}
+
+/**
+ * The lake and the ingest checks without the bus, speed store or servers: a backfill
+ * writes straight into the tables (src/ingest/file-backfill.ts). Its ingestor never
+ * publishes; an in-process bus stands in for the port.
+ */
+export async function createBackfillContext(
+  config: Config,
+  deps: PlatformDependencies = {},
+): Promise<BackfillContext> {
+  const clock = deps.clock ?? systemClock;
+  configureDuckDB({ maxConnections: config.duckdbConnections });
+  const tables = await openMedallion(openLakeStore(config.profile.lake));
+  const metrics = new MetricsRegistry();
+  const ingestor = ingestorOf(
+    new MemoryBus(),
+    new MemorySymbolDirectory(config.simulatorSymbols),
+    clock,
+    metrics,
+  );
+  const sink = new LakeCheckpointSink(
+    tables,
+    metrics.counter('alphalake_lake_rows_written_total', 'Rows committed to the lake, by table.'),
+  );
+  return { tables, ingestor, sink, metrics };
 }
 
 /**

@@ -8,6 +8,7 @@ export {
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
 export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
+export { LakeCheckpointSink } from './backfill-sink.js';
 export {
   LambdaView,
   type ReadTrace,

@@ -32,6 +32,9 @@ export const TRADES_TABLE: TableDefinition = {
     column('id', 'string'),
     column('exchange', 'string', true),
     column('date', 'date'),
+    // The source's event time in epoch ns when it has one (Polygon's sip_timestamp), whole:
+    // int64 holds epoch ns until 2262. NULL for sources with µs only and older rows.
+    column('ts_nanos', 'long', true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['symbol', 'ts', 'seq'],
@@ -70,6 +73,8 @@ export const REJECTS_TABLE: TableDefinition = {
     column('reason', 'string'),
     column('payload', 'string'),
     column('date', 'date'),
+    // What exactly was wrong when the reason alone does not say (a malformed row's column).
+    column('detail', 'string', true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['received_at'],

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { lakeCommand } from './lake-command.js';
-import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
+import { backfillCommand, ingestCommand } from './ingest-command.js';
+import { serveCommand, sinkCommand, speedCommand } from './serve-command.js';
 
 // `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -31,6 +32,7 @@ const program = new Command('alphalake')
   .addCommand(sinkCommand())
   .addCommand(speedCommand())
   .addCommand(ingestCommand())
+  .addCommand(backfillCommand())
   .addCommand(
     lakeCommand({
       s3: {

@@ -5,11 +5,11 @@ import { isoOfMicros } from '../domain/index.js';
 import { startApiServer, type ApiServer } from '../graphql/index.js';
 
 /** Settings every role command takes as flags (each overrides its variable). */
-interface CommonFlags {
+export interface CommonFlags {
   home?: string;
 }
 
-function settingsOf(flags: CommonFlags & { port?: string; host?: string; role?: string }) {
+export function settingsOf(flags: CommonFlags & { port?: string; host?: string; role?: string }) {
   return {
     ...process.env,
     ...(flags.port ? { PORT: flags.port } : {}),
@@ -19,7 +19,7 @@ function settingsOf(flags: CommonFlags & { port?: string; host?: string; role?: 
   };
 }
 
-const homeOption = () =>
+export const homeOption = () =>
   new Option('--home <dir>', 'data folder (embedded lake, file cache) (ALPHALAKE_HOME)');
 
 /** `alphalake serve`: the whole platform in one process, or the roles given, GraphQL on one port. */
@@ -63,23 +63,6 @@ export function speedCommand(): Command {
     .addOption(homeOption())
     .action(async (flags: CommonFlags) => {
       await serve(loadConfig(settingsOf({ ...flags, role: 'speed' })));
-    });
-}
-
-/** `alphalake ingest --source simulator`: a producer onto the bus. */
-export function ingestCommand(): Command {
-  return new Command('ingest')
-    .description(
-      'Run a producer alone: the market simulator fills the lake history up to now (through the sink’s commit path), then publishes live trades onto Kafka. Needs KAFKA_BROKERS.',
-    )
-    .addOption(
-      new Option('--source <source>', 'where the ticks come from')
-        .choices(['simulator'])
-        .default('simulator'),
-    )
-    .addOption(homeOption())
-    .action(async (flags: CommonFlags & { source: string }) => {
-      await serve(loadConfig({ ...settingsOf({ ...flags, role: 'ingest' }), SIM_ENABLED: 'true' }));
     });
 }
 

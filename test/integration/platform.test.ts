@@ -338,7 +338,7 @@ describe('walking skeleton', () => {
       filters: [{ column: 'source', op: '=', value: 'test-feed' }],
     });
     expect(rejects.rows.map((r) => r.reason).sort()).toEqual([
-      'PRICE_NOT_POSITIVE',
+      'NEGATIVE_PRICE',
       'QUOTE_CROSSED',
       'TIMESTAMP_IN_FUTURE',
       'UNKNOWN_SYMBOL',
