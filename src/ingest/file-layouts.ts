@@ -68,7 +68,7 @@ const optional = (row: Row, column: string): string | undefined => {
 function guarded(map: (row: Row) => SourceRecord): (row: Row, raw: string) => SourceRecord {
   return (row, raw) => {
     try {
-      return map(row);
+      return { ...map(row), raw } as SourceRecord;
     } catch (error) {
       if (!(error instanceof FieldError)) throw error;
       return { kind: 'malformed', raw, column: error.column, detail: error.message };
