@@ -4,6 +4,7 @@ import {
   LakeBrowser,
   LakeCheckpointSink,
   maintainLake,
+  RejectsLog,
   LakeSink,
   LambdaView,
   MarketData,
@@ -231,6 +232,7 @@ export async function createPlatform(
       market,
       hub,
       lake: new LakeBrowser(store),
+      rejects: new RejectsLog(tables.rejects),
       watermark: () => sink.watermark(),
       metrics,
       async dataVersion() {

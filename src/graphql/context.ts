@@ -1,4 +1,4 @@
-import type { LakeBrowser, MarketData } from '../batch/index.js';
+import type { LakeBrowser, MarketData, RejectsLog } from '../batch/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
 import type { LiveHub } from '../speed/index.js';
 
@@ -8,6 +8,8 @@ export interface ApiServices {
   readonly hub: LiveHub;
   /** Exact rows of any Delta table under the lake root (`lakeRows`). */
   readonly lake: LakeBrowser;
+  /** bronze.rejects, newest first (`rejects`). */
+  readonly rejects: Pick<RejectsLog, 'list'>;
   readonly watermark: () => number | undefined;
   /** Served at `/metrics` in the Prometheus text format. */
   readonly metrics: MetricsRegistry;

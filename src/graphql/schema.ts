@@ -4,9 +4,10 @@ import { buildSchema, type PubSub } from 'type-graphql';
 import { authorize } from './authorize.js';
 import { LakeResolver } from './lake-resolver.js';
 import { MarketResolver } from './market-resolver.js';
+import { RejectsResolver } from './rejects-resolver.js';
 
 /** Every resolver of the API, in one list. */
-export const RESOLVERS = [MarketResolver, LakeResolver] as const;
+export const RESOLVERS = [MarketResolver, LakeResolver, RejectsResolver] as const;
 
 /**
  * type-graphql insists on a PubSub once a schema has subscriptions, but ours all
