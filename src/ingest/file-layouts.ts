@@ -144,11 +144,13 @@ function micros(row: Row, column: string): number {
 
 /**
  * alphalake's own trade layout (what `alphalake lake read bronze/trades` writes): `symbol,
- * ts, seq, price, size, id, exchange` and optionally `ts_nanos`; `ts` in epoch µs or ISO-8601.
+ * ts, seq, price, size, id, exchange` and optionally `ts_nanos` (which may stand in for
+ * `ts`); `ts` in epoch µs or ISO-8601.
  */
 export const ALPHALAKE_TRADES: RowLayout = {
   name: 'trades',
-  required: ['symbol', 'ts', 'price', 'size', 'id'],
+  // `ts` or `ts_nanos`: the row mapper names `ts` when neither is there.
+  required: ['symbol', 'price', 'size', 'id'],
   toRecord: guarded((row) => {
     const tsNanos = optional(row, 'ts_nanos') === undefined ? undefined : nanos(row, 'ts_nanos');
     const trade: Trade = {
