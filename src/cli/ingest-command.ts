@@ -178,10 +178,12 @@ async function ingestFile(flags: IngestFlags): Promise<void> {
     ...(speed === undefined ? {} : { speed }),
   });
   const base = loadConfig({ ...settingsOf(flags), SIM_ENABLED: 'false' });
-  // With Kafka this process only produces (the sink role commits); in-process it runs every role.
+  // With Kafka this process only produces (the sink role commits). In-process it runs the
+  // ingest and sink roles together: a replay has no reader for the speed layer to serve,
+  // and its store would hold every replayed trade.
   const config: Config =
     base.profile.bus.backend === 'memory'
-      ? base
+      ? { ...base, roles: ['ingest', 'sink'] }
       : loadConfig({ ...settingsOf({ ...flags, role: 'ingest' }), SIM_ENABLED: 'false' });
   const platform = await createPlatform(config);
   const inProcess = config.profile.bus.backend === 'memory';

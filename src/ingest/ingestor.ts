@@ -84,7 +84,8 @@ export class Ingestor {
       ...base,
       futureToleranceUs: futureToleranceUs ?? base.futureToleranceUs ?? 5 * SECOND_US,
     };
-    this.deduper = new TradeDeduper(base.dedupeCapacity ?? 2_000_000);
+    // About 100 bytes a key: 500,000 keys hold some 50 MB.
+    this.deduper = new TradeDeduper(base.dedupeCapacity ?? 500_000);
   }
 
   private context(range?: ValidationContext['range']): ValidationContext {

@@ -30,8 +30,10 @@ export interface PolygonFixture {
 
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN'];
 const EXCHANGES = [4, 8, 11, 12];
-/** 2024-03-28T08:00:00Z in epoch ns. */
-const DAY_START_NS = 1_711_612_800_000_000_000n;
+/** 2024-03-28T13:30:00Z (the open, 09:30 New York) in epoch ns. */
+const DAY_START_NS = 1_711_632_600_000_000_000n;
+/** The rows spread over a 6.5-hour session, as a day's file does. */
+const SESSION_NS = 23_400_000_000_000;
 
 /** A small deterministic generator (mulberry32). */
 function random(seed: number): () => number {
@@ -75,8 +77,9 @@ export async function writePolygonTradesFile(
       buffer = '';
     }
   };
+  const meanStep = SESSION_NS / Math.max(1, rows);
   const trade = (symbol: string) => {
-    sip += BigInt(1 + Math.floor(next() * 40_000));
+    sip += BigInt(1 + Math.floor(next() * 2 * meanStep));
     const exchange = EXCHANGES[Math.floor(next() * EXCHANGES.length)]!;
     const key = `${symbol}-${exchange}`;
     const serial = (serials.get(key) ?? 0) + 1;
