@@ -41,6 +41,7 @@ export async function run(): Promise<void> {
     let peakHeap = baseline.heapUsed;
     // Heap still held after a full collection (node --expose-gc), at every lake flush.
     let peakRetained = baseline.heapUsed;
+    const held: string[] = [];
     const sampler = setInterval(() => {
       const now = process.memoryUsage();
       peakRss = Math.max(peakRss, now.rss);
@@ -48,17 +49,23 @@ export async function run(): Promise<void> {
     }, 50);
     let batches = 0;
     const started = performance.now();
-    const tally = await ingestSource({
+    let tally: { rowsRead: number } = { rowsRead: 0 };
+    const result = await ingestSource({
       source,
       ingestor: platform.ingestor,
       signal: new AbortController().signal,
-      afterBatch: async () => {
+      afterBatch: async (progress) => {
+        tally = progress;
         if (++batches % 20 === 0) {
           await new Promise((resolve) => setImmediate(resolve));
           await platform.sink.flush();
           if (global.gc) {
             global.gc();
-            peakRetained = Math.max(peakRetained, process.memoryUsage().heapUsed);
+            const heap = process.memoryUsage().heapUsed;
+            peakRetained = Math.max(peakRetained, heap);
+            held.push(
+              `${Math.round(tally.rowsRead / 1000)}k:${Math.round((heap - baseline.heapUsed) / 2 ** 20)}`,
+            );
           }
         }
       },
@@ -83,7 +90,7 @@ export async function run(): Promise<void> {
     const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
     const rate = (n: number, s: number) => `${Math.round(n / s).toLocaleString()} rows/s`;
     console.log(
-      `replay of a Polygon trades CSV, ${rows.toLocaleString()} rows (${fileMb.toFixed(0)} MB), ${tally.trades.toLocaleString()} valid trades, ${tally.rejected.toLocaleString()} rejects`,
+      `replay of a Polygon trades CSV, ${rows.toLocaleString()} rows (${fileMb.toFixed(0)} MB), ${result.trades.toLocaleString()} valid trades, ${result.rejected.toLocaleString()} rejects`,
     );
     console.log(
       `  file → validation → in-process bus → bronze.trades   ${replaySeconds.toFixed(2)} s   ${rate(rows, replaySeconds)}`,
@@ -99,7 +106,7 @@ export async function run(): Promise<void> {
     );
     console.log(
       global.gc
-        ? `  heap held after GC at each flush: peak ${mb(peakRetained)} (+${mb(peakRetained - baseline.heapUsed)}) for a ${fileMb.toFixed(0)} MB file; bound ${boundMb} MB: ${peakRetained - baseline.heapUsed <= boundMb * 2 ** 20 ? 'within' : 'OVER'}`
+        ? `  heap held after GC at each flush (rows read: MB over the start): ${held.join(' ')}; peak +${mb(peakRetained - baseline.heapUsed)} for a ${fileMb.toFixed(0)} MB file, bound ${boundMb} MB: ${peakRetained - baseline.heapUsed <= boundMb * 2 ** 20 ? 'within' : 'OVER'}`
         : '  (run with node --expose-gc for the heap held after GC)',
     );
   } finally {

@@ -80,4 +80,22 @@ export const REJECTS_TABLE: TableDefinition = {
   clusterBy: ['received_at'],
 };
 
-export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE] as const;
+/** News articles, one row per id (duplicates are dropped by id on the way in: src/batch/news-writer.ts). */
+export const NEWS_TABLE: TableDefinition = {
+  name: 'bronze.news',
+  path: 'bronze/news',
+  schema: [
+    column('id', 'string'),
+    column('published_at', 'timestamp'),
+    column('tickers', { type: 'array', elementType: 'string', containsNull: false }),
+    column('title', 'string'),
+    column('description', 'string'),
+    column('url', 'string'),
+    column('source', 'string'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['published_at'],
+};
+
+export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, NEWS_TABLE] as const;

@@ -29,6 +29,7 @@ export {
 } from './file-source.js';
 export { ROW_LAYOUTS, type RowLayout } from './file-layouts.js';
 export { ingestSource } from './replay.js';
+export { NewsFileSource } from './news-files.js';
 export { IngestTally } from './tally.js';
 export {
   backfillFile,

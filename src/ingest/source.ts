@@ -20,7 +20,7 @@ export type SourceRecord =
     }
   | { readonly kind: 'quote'; readonly value: Quote; readonly raw?: string }
   | { readonly kind: 'bar'; readonly value: Bar; readonly raw?: string }
-  | { readonly kind: 'news'; readonly value: NewsItem }
+  | { readonly kind: 'news'; readonly value: NewsItem; readonly raw?: string }
   | { readonly kind: 'corporate-action'; readonly value: CorporateAction }
   | {
       readonly kind: 'malformed';
