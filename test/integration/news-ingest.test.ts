@@ -5,7 +5,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMedallion } from '../../src/batch/index.js';
-import { LakeTimestamp, localObjectStore } from '../../src/lake/index.js';
+import { localObjectStore, type LakeTimestamp } from '../../src/lake/index.js';
 
 const CLI = path.resolve('dist/src/cli/main.js');
 const run = promisify(execFile);
