@@ -37,3 +37,12 @@ export {
   type CheckpointSink,
   type FileBackfillProgress,
 } from './file-backfill.js';
+export {
+  imperfectFeed,
+  SimulatorEvents,
+  withoutHalted,
+  type FeedImperfections,
+  type Halt,
+  type SimulatedNews,
+  type SimulatorEventSettings,
+} from './simulator-events.js';
