@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,7 +17,7 @@ import { writePolygonTradesFile, type PolygonFixture } from '../support/polygon-
  * last run reports the rows it skipped as already committed. Bad input fails with a
  * clear message, a non-zero exit and no rows written.
  */
-const ROWS = Number(process.env.ALPHALAKE_BACKFILL_ROWS ?? 300_000);
+const ROWS = Number(process.env.ALPHALAKE_BACKFILL_ROWS ?? 400_000);
 const KILLS = 5;
 const CLI = path.resolve('dist/src/cli/main.js');
 const run = promisify(execFile);
@@ -43,16 +43,35 @@ describe('alphalake backfill --source file', () => {
     const home = path.join(dir, 'home-kill');
     const tables = async () => openMedallion(localObjectStore(path.join(home, 'lake')));
     const held: number[] = [];
+    const log = path.join(home, 'lake', 'bronze', 'trades', '_delta_log');
+    /** Commits of bronze.trades that hold backfill chunks (their txn names the job). */
+    const chunkCommits = async () => {
+      const names = await readdir(log).catch(() => [] as string[]);
+      let count = 0;
+      for (const name of names.filter((n) => n.endsWith('.json'))) {
+        if ((await readFile(path.join(log, name), 'utf8')).includes('"appId":"backfill:')) count++;
+      }
+      return count;
+    };
     for (let kill = 0; kill < KILLS; kill++) {
       const child = spawn(process.execPath, [CLI, 'backfill', '--source', 'file', '--path', file], {
         env: env(home),
         stdio: 'ignore',
       });
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      // Start-up takes a second or two; a chunk of 50k rows a few seconds on a loaded machine.
-      await sleep(4_000 + Math.random() * 12_000);
+      let exited = false;
+      const exit = new Promise<void>((resolve) =>
+        child.once('exit', () => {
+          exited = true;
+          resolve();
+        }),
+      );
+      // Killed mid-stream: once this run has committed a chunk of its own, at a random
+      // moment of the next one (a chunk takes a second or more here).
+      const before = await chunkCommits();
+      while (!exited && (await chunkCommits()) === before) await sleep(50);
+      await sleep(Math.random() * 1_500);
       child.kill('SIGKILL');
-      await exited;
+      await exit;
       const { trades } = await tables();
       held.push((await trades.query({ columns: ['id'] })).rows.length);
     }
