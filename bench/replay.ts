@@ -76,6 +76,8 @@ export async function run(): Promise<void> {
     clearInterval(sampler);
     await platform.stop();
 
+    const kafkaSeconds = await throughKafka(dir, file, fixture.valid.length);
+
     // The ceiling: the same valid trades, already in memory, in one append.
     const table = await DeltaTable.create(localObjectStore(path.join(dir, 'ceiling')), 'trades', {
       schema: [...TRADES_TABLE.schema],
@@ -98,8 +100,13 @@ export async function run(): Promise<void> {
     console.log(
       `  ceiling: DeltaTable.append of the valid trades       ${appendSeconds.toFixed(2)} s   ${rate(fixture.valid.length, appendSeconds)}`,
     );
+    if (typeof kafkaSeconds === 'number') {
+      console.log(
+        `  file → validation → Kafka → sink → bronze.trades     ${kafkaSeconds.toFixed(2)} s   ${rate(rows, kafkaSeconds)}`,
+      );
+    } else console.log(`  Kafka leg skipped: ${kafkaSeconds}`);
     console.log(
-      `  replay / ceiling: ${(rows / replaySeconds / (fixture.valid.length / appendSeconds)).toFixed(3)}`,
+      `  replay / ceiling: in-process ${(rows / replaySeconds / (fixture.valid.length / appendSeconds)).toFixed(3)}${typeof kafkaSeconds === 'number' ? `, Kafka ${(rows / kafkaSeconds / (fixture.valid.length / appendSeconds)).toFixed(3)}` : ''}`,
     );
     console.log(
       `  memory during the replay: RSS ${mb(baseline.rss)} → peak ${mb(peakRss)} (+${mb(peakRss - baseline.rss)}), heap ${mb(baseline.heapUsed)} → peak ${mb(peakHeap)} (garbage included)`,
@@ -111,5 +118,62 @@ export async function run(): Promise<void> {
     );
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same file through Kafka (KAFKA_BENCH_BROKERS, default the services tier's broker;
+ * REPLAY_BENCH_KAFKA=0 skips it): a producer and an in-process sink on fresh topics, timed
+ * until bronze.trades holds every valid trade. Returns the seconds, or why it was skipped.
+ */
+async function throughKafka(dir: string, file: string, valid: number): Promise<number | string> {
+  if (process.env.REPLAY_BENCH_KAFKA === '0') return 'REPLAY_BENCH_KAFKA=0';
+  const brokers =
+    process.env.KAFKA_BENCH_BROKERS ?? `127.0.0.1:${process.env.ALPHALAKE_KAFKA_PORT ?? '19092'}`;
+  let platform: Awaited<ReturnType<typeof createPlatform>>;
+  try {
+    platform = await createPlatform(
+      loadConfig({
+        ALPHALAKE_HOME: path.join(dir, 'kafka-home'),
+        SIM_ENABLED: 'false',
+        KAFKA_BROKERS: brokers,
+        KAFKA_TOPIC_PREFIX: `alphalake-bench-replay-${Date.now()}.`,
+        ALPHALAKE_ROLE: 'ingest,sink',
+      }),
+    );
+  } catch (error) {
+    return `Kafka at ${brokers} did not answer (${(error as Error).message})`;
+  }
+  try {
+    await platform.start({ live: false });
+    const source = await FileSource.open({ path: file, format: 'polygon-trades' });
+    const written = () =>
+      Number(
+        /^alphalake_lake_rows_written_total\{table="bronze\/trades"\} (\d+)$/m.exec(
+          platform.api.metrics.render(),
+        )?.[1] ?? 0,
+      );
+    let batches = 0;
+    const started = performance.now();
+    await ingestSource({
+      source,
+      ingestor: platform.ingestor,
+      signal: new AbortController().signal,
+      afterBatch: async () => {
+        if (++batches % 20 === 0) await platform.sink.flush();
+      },
+    });
+    let still = 0;
+    let seen = -1;
+    while (written() < valid && still < 100) {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await platform.sink.flush();
+      still = written() === seen ? still + 1 : 0;
+      seen = written();
+    }
+    if (written() < valid) return `the sink stopped at ${written()} of ${valid} trades`;
+    return (performance.now() - started) / 1000;
+  } finally {
+    await platform.stop();
   }
 }
