@@ -24,6 +24,7 @@ import {
 } from './domain/index.js';
 import {
   backfillFromSimulator,
+  FeedImperfector,
   Ingestor,
   MarketSimulator,
   SimulatorFeed,
@@ -304,11 +305,27 @@ export async function createPlatform(
       }
       if (simulator && runs('ingest')) {
         // The lake holds everything before the watermark; the live tape starts there.
+        const imperfect =
+          config.simulatorDuplicateRate +
+            config.simulatorOutOfOrderRate +
+            config.simulatorLateRate >
+          0;
         feed = new SimulatorFeed(
           simulator,
           ingestor,
           clock,
           sink.watermark() ?? floorToMinute(clock.now()),
+          imperfect
+            ? new FeedImperfector(
+                {
+                  duplicateRate: config.simulatorDuplicateRate,
+                  outOfOrderRate: config.simulatorOutOfOrderRate,
+                  lateRate: config.simulatorLateRate,
+                  lateBatches: 3,
+                },
+                config.simulatorSeed,
+              )
+            : undefined,
         );
         if (live) void feed.run(signal);
       }

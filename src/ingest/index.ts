@@ -38,6 +38,7 @@ export {
   type FileBackfillProgress,
 } from './file-backfill.js';
 export {
+  FeedImperfector,
   imperfectFeed,
   SimulatorEvents,
   withoutHalted,

@@ -174,38 +174,64 @@ export interface FeedImperfections {
 }
 
 /**
- * A feed's imperfections on a sequence of batches, deterministic for a seed: duplicates
- * (same id: the ingest path drops them as DUPLICATE), out-of-order neighbours, and late
- * trades (the sink records those behind its watermark as LATE_EVENT).
+ * A feed's imperfections, batch after batch, deterministic for a seed: duplicates (same
+ * id: the ingest path drops them as DUPLICATE), out-of-order neighbours, and late trades
+ * (held back `lateBatches` batches; the sink records those behind its watermark as
+ * LATE_EVENT).
  */
+export class FeedImperfector {
+  private readonly random: Random;
+  private readonly held: { due: number; trade: Trade }[] = [];
+  private index = 0;
+
+  constructor(
+    private readonly imperfections: FeedImperfections,
+    seed: number,
+  ) {
+    this.random = new Random(`${seed}|feed`);
+  }
+
+  /** The batch as the imperfect feed sends it, with the late trades now due. */
+  apply(batch: readonly Trade[]): Trade[] {
+    const { duplicateRate, outOfOrderRate, lateRate, lateBatches } = this.imperfections;
+    const random = this.random;
+    const out: Trade[] = [];
+    for (const trade of batch) {
+      if (lateRate > 0 && random.next() < lateRate) {
+        this.held.push({ due: this.index + lateBatches, trade });
+        continue;
+      }
+      out.push(trade);
+      if (duplicateRate > 0 && random.next() < duplicateRate) out.push({ ...trade });
+    }
+    if (outOfOrderRate > 0) {
+      for (let i = 0; i + 1 < out.length; i++) {
+        if (random.next() < outOfOrderRate) {
+          [out[i], out[i + 1]] = [out[i + 1]!, out[i]!];
+          i++;
+        }
+      }
+    }
+    const due = this.held.filter((h) => h.due <= this.index);
+    for (const h of due) this.held.splice(this.held.indexOf(h), 1);
+    this.index++;
+    return [...out, ...due.map((h) => h.trade)];
+  }
+
+  /** The trades still held back. */
+  drain(): Trade[] {
+    return this.held.splice(0).map((h) => h.trade);
+  }
+}
+
+/** `FeedImperfector` over a sequence of batches; the held-back trades come last. */
 export function* imperfectFeed(
   batches: Iterable<readonly Trade[]>,
   imperfections: FeedImperfections,
   seed: number,
 ): Generator<Trade[]> {
-  const random = new Random(`${seed}|feed`);
-  const held: { due: number; trade: Trade }[] = [];
-  let index = 0;
-  for (const batch of batches) {
-    const out: Trade[] = [];
-    for (const trade of batch) {
-      if (random.next() < imperfections.lateRate) {
-        held.push({ due: index + imperfections.lateBatches, trade });
-        continue;
-      }
-      out.push(trade);
-      if (random.next() < imperfections.duplicateRate) out.push({ ...trade });
-    }
-    for (let i = 0; i + 1 < out.length; i++) {
-      if (random.next() < imperfections.outOfOrderRate) {
-        [out[i], out[i + 1]] = [out[i + 1]!, out[i]!];
-        i++;
-      }
-    }
-    const due = held.filter((h) => h.due <= index);
-    for (const h of due) held.splice(held.indexOf(h), 1);
-    yield [...out, ...due.map((h) => h.trade)];
-    index++;
-  }
-  if (held.length > 0) yield held.map((h) => h.trade);
+  const imperfector = new FeedImperfector(imperfections, seed);
+  for (const batch of batches) yield imperfector.apply(batch);
+  const rest = imperfector.drain();
+  if (rest.length > 0) yield rest;
 }

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { calendarNamed, DAY_US, type Session, type Trade } from '../../../src/domain/index.js';
+import { MemorySymbolDirectory } from '../../../src/mdm/index.js';
+import { MemoryBus } from '../../../src/stream/index.js';
 import {
   imperfectFeed,
+  Ingestor,
   MarketSimulator,
   SimulatorEvents,
   withoutHalted,
@@ -146,5 +149,44 @@ describe('simulator events', () => {
     const late = out.flatMap((batch, index) => batch.filter((t) => Math.floor(t.ts / 100) < index));
     expect(late.length).toBeGreaterThan(50);
     expect(late.length).toBeLessThan(200);
+  });
+
+  it('feeds the ingest path duplicates it drops as DUPLICATE, one reject per copy', () => {
+    const ingestor = new Ingestor(new MemoryBus(), new MemorySymbolDirectory(['AAPL']), {
+      now: () => Date.UTC(2026, 0, 1) * 1000,
+    });
+    const batches = Array.from({ length: 20 }, (_, b) =>
+      Array.from(
+        { length: 50 },
+        (_, i): Trade => ({
+          symbol: 'AAPL',
+          ts: Date.UTC(2025, 0, 2) * 1000 + b * 50 + i,
+          seq: b * 50 + i,
+          price: 1,
+          size: 1,
+          id: `t${b * 50 + i}`,
+          exchange: 'X',
+        }),
+      ),
+    );
+    let sent = 0;
+    let duplicates = 0;
+    let accepted = 0;
+    for (const batch of imperfectFeed(
+      batches,
+      { duplicateRate: 0.05, outOfOrderRate: 0, lateRate: 0, lateBatches: 1 },
+      5,
+    )) {
+      sent += batch.length;
+      const checked = ingestor.checkRecords(
+        batch.map((value) => ({ kind: 'trade' as const, value })),
+        'simulator',
+      );
+      accepted += checked.trades.length;
+      duplicates += checked.rejects.filter((r) => r.reason === 'DUPLICATE').length;
+    }
+    expect(accepted).toBe(1_000);
+    expect(duplicates).toBe(sent - 1_000);
+    expect(duplicates).toBeGreaterThan(0);
   });
 });
