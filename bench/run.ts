@@ -9,6 +9,7 @@ import { run as lakeQuery } from './lake-query.js';
 import { run as speedStore } from './speed-store.js';
 import { run as readPath } from './read-path.js';
 import { run as subscriptionLatency } from './subscription-latency.js';
+import { run as replay } from './replay.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
@@ -18,6 +19,7 @@ const benches: [string, () => Promise<void>][] = [
   ['read-path', readPath],
   ['subscription-latency', subscriptionLatency],
   ['api-limits', apiLimits],
+  ['replay', replay],
 ];
 
 const wanted = process.argv.slice(2);

@@ -3,6 +3,9 @@ import { hostname } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
+  LakeCheckpointSink,
+  maintainLake,
+  RejectsLog,
   LakeSink,
   LambdaView,
   MarketData,
@@ -43,6 +46,7 @@ import {
 } from './domain/index.js';
 import {
   backfillFromSimulator,
+  FeedImperfector,
   Ingestor,
   MarketSimulator,
   SimulatorFeed,
@@ -191,8 +195,11 @@ export async function createPlatform(
     clock,
     unknownSymbols: config.mdmUnknownSymbols,
   });
-  // The simulator's tickers exist from the first start on (created once, audited as `system`).
-  if (config.simulatorEnabled) await masterData.ensureSymbols(config.simulatorSymbols, 'system');
+  // SIM_SYMBOLS exist from the first start on (created once, audited as `system`): the
+  // simulator's tickers, and the universe a fresh home starts with for any source.
+  if (runs('api') || runs('ingest')) {
+    await masterData.ensureSymbols(config.simulatorSymbols, 'system');
+  }
   const directory: SymbolDirectory = masterData;
   const queryCache =
     config.lakeQueryCacheMb > 0
@@ -229,16 +236,7 @@ export async function createPlatform(
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
   const market = new MarketData(directory, view, clock);
-  const ingestor = new Ingestor(
-    bus,
-    directory,
-    clock,
-    metrics.counter(
-      'alphalake_ingested_records_total',
-      'Records from sources, by source, kind and outcome (accepted or rejected).',
-      ['source', 'kind', 'outcome'],
-    ),
-  );
+  const ingestor = ingestorOf(bus, directory, clock, metrics);
   registerPlatformMetrics(metrics, { clock, sink, hub, tables, queryCache });
   const calendar = calendarNamed(config.simulatorCalendar);
   const simulator = config.simulatorEnabled
@@ -329,6 +327,7 @@ export async function createPlatform(
           ? { statementTimeoutMs: config.duckdbStatementTimeoutMs }
           : {},
       ),
+      rejects: new RejectsLog(tables.rejects),
       watermark: () => sink.watermark(),
       metrics,
       accounts,
@@ -412,11 +411,27 @@ export async function createPlatform(
       }
       if (simulator && runs('ingest')) {
         // The lake holds everything before the watermark; the live tape starts there.
+        const imperfect =
+          config.simulatorDuplicateRate +
+            config.simulatorOutOfOrderRate +
+            config.simulatorLateRate >
+          0;
         feed = new SimulatorFeed(
           simulator,
           ingestor,
           clock,
           sink.watermark() ?? floorToMinute(clock.now()),
+          imperfect
+            ? new FeedImperfector(
+                {
+                  duplicateRate: config.simulatorDuplicateRate,
+                  outOfOrderRate: config.simulatorOutOfOrderRate,
+                  lateRate: config.simulatorLateRate,
+                  lateBatches: 3,
+                },
+                config.simulatorSeed,
+              )
+            : undefined,
         );
         if (live) void feed.run(signal);
       }
@@ -465,6 +480,66 @@ export async function createPlatform(
       await masterDataStore.close();
     },
   };
+}
+
+function ingestorOf(
+  bus: StreamBus,
+  directory: SymbolDirectory,
+  clock: Clock,
+  metrics: MetricsRegistry,
+): Ingestor {
+  return new Ingestor(bus, directory, clock, {
+    records: metrics.counter(
+      'alphalake_ingested_records_total',
+      'Records from sources, by source, kind and outcome (accepted or rejected).',
+      ['source', 'kind', 'outcome'],
+    ),
+    rejects: metrics.counter(
+      'alphalake_ingest_rejects_total',
+      'Records kept out of the lake, by source, kind and reason (duplicates as DUPLICATE).',
+      ['source', 'kind', 'reason'],
+    ),
+  });
+}
+
+/** What `alphalake backfill` needs: the lake's tables, the checking ingest path, the checkpoint sink. */
+export interface BackfillContext {
+  readonly tables: Medallion;
+  readonly ingestor: Ingestor;
+  readonly sink: LakeCheckpointSink;
+  readonly metrics: MetricsRegistry;
+  /** Closes master data (the embedded store's files, or the MongoDB client). */
+  close(): Promise<void>;
+}
+
+/**
+ * The lake and the ingest checks without the bus, speed store or servers: a backfill
+ * writes straight into the tables (src/ingest/file-backfill.ts). Its ingestor never
+ * publishes; an in-process bus stands in for the port.
+ */
+export async function createBackfillContext(
+  config: Config,
+  deps: PlatformDependencies = {},
+): Promise<BackfillContext> {
+  const clock = deps.clock ?? systemClock;
+  configureDuckDB({ maxConnections: config.duckdbConnections });
+  const tables = await openMedallion(openLakeStore(config.profile.lake));
+  const metrics = new MetricsRegistry();
+  // Tickers are checked against master data, as on the live ingest path.
+  const masterDataStore = await openMasterDataStore(config.profile.mdm);
+  const masterData = await MasterData.open(masterDataStore, {
+    clock,
+    unknownSymbols: config.mdmUnknownSymbols,
+  });
+  await masterData.ensureSymbols(config.simulatorSymbols, 'system');
+  const ingestor = ingestorOf(new MemoryBus(), masterData, clock, metrics);
+  const sink = new LakeCheckpointSink(
+    tables,
+    metrics.counter('alphalake_lake_rows_written_total', 'Rows committed to the lake, by table.', [
+      'table',
+    ]),
+  );
+  return { tables, ingestor, sink, metrics, close: () => masterDataStore.close() };
 }
 
 /**

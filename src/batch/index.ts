@@ -4,10 +4,14 @@ export {
   TRADES_TABLE,
   BARS_1M_TABLE,
   REJECTS_TABLE,
+  NEWS_TABLE,
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
-export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
+export { LakeSink, SINK_APP_ID, tradeColumns, type LakeSinkOptions } from './lake-sink.js';
+export { LakeCheckpointSink } from './backfill-sink.js';
+export { NewsWriter } from './news-writer.js';
+export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './rejects-log.js';
 export {
   LambdaView,
   type ReadTrace,

@@ -515,6 +515,13 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     exchange: { dictionary: exchanges.values, codes: new Int32Array(n) },
     date: { dictionary: dates.values, codes: new Int32Array(n) },
   };
+  // Epoch ns as int64, whole: a BigInt64Array when every trade has them, else bigint|null.
+  const nanos = trades.every((t) => t.tsNanos !== undefined)
+    ? new BigInt64Array(n)
+    : trades.some((t) => t.tsNanos !== undefined)
+      ? new Array<bigint | null>(n).fill(null)
+      : undefined;
+  if (nanos) for (let i = 0; i < n; i++) nanos[i] = trades[i]!.tsNanos ?? null!;
   for (let i = 0; i < n; i++) {
     const trade = trades[i]!;
     columns.symbol.codes[i] = symbols.code(trade.symbol);
@@ -526,7 +533,7 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     columns.exchange.codes[i] = exchanges.code(trade.exchange);
     columns.date.codes[i] = dates.code(utcDate(trade.ts));
   }
-  return { length: n, columns };
+  return { length: n, columns: nanos ? { ...columns, ts_nanos: nanos } : columns };
 }
 
 /**
@@ -596,7 +603,7 @@ class Dictionary {
   }
 }
 
-function rejectRow(reject: Reject): Record<string, unknown> {
+export function rejectRow(reject: Reject): Record<string, unknown> {
   return {
     received_at: reject.receivedAt,
     source: reject.source,
@@ -604,5 +611,6 @@ function rejectRow(reject: Reject): Record<string, unknown> {
     reason: reject.reason,
     payload: reject.payload,
     date: utcDate(reject.receivedAt),
+    detail: reject.detail ?? null,
   };
 }

@@ -1,11 +1,18 @@
 import { DeltaTable, type ObjectStore, type TableReadOptions } from '../lake/index.js';
-import { BARS_1M_TABLE, REJECTS_TABLE, TRADES_TABLE, type TableDefinition } from './tables.js';
+import {
+  BARS_1M_TABLE,
+  NEWS_TABLE,
+  REJECTS_TABLE,
+  TRADES_TABLE,
+  type TableDefinition,
+} from './tables.js';
 
 /** The lake's tables, opened (and created on first use). */
 export interface Medallion {
   readonly trades: DeltaTable;
   readonly bars1m: DeltaTable;
   readonly rejects: DeltaTable;
+  readonly news: DeltaTable;
 }
 
 /** `read` says how the tables serve reads: snapshot refresh and the shared query cache. */
@@ -13,12 +20,12 @@ export async function openMedallion(
   store: ObjectStore,
   read: TableReadOptions = {},
 ): Promise<Medallion> {
-  const [trades, bars1m, rejects] = await Promise.all(
-    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE].map((definition) =>
+  const [trades, bars1m, rejects, news] = await Promise.all(
+    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, NEWS_TABLE].map((definition) =>
       openOrCreate(store, definition, read),
     ),
   );
-  return { trades: trades!, bars1m: bars1m!, rejects: rejects! };
+  return { trades: trades!, bars1m: bars1m!, rejects: rejects!, news: news! };
 }
 
 async function openOrCreate(
@@ -34,18 +41,21 @@ async function openOrCreate(
     ifNotExists: true,
     read,
   });
-  // A table from an earlier release may lack nullable long columns added since (e.g.
-  // `bronze.trades.seq`): add them by schema evolution, with no rows.
+  // A table from an earlier release may lack nullable long or string columns added since
+  // (e.g. `bronze.trades.seq`, `ts_nanos`): add them by schema evolution, with no rows.
   const schema = (await table.snapshot()).schema;
   const present = new Set(schema.map((c) => c.name));
   const added = definition.schema.filter(
-    (c) => !present.has(c.name) && c.nullable && c.type === 'long',
+    (c) => !present.has(c.name) && c.nullable && (c.type === 'long' || c.type === 'string'),
   );
   if (added.length > 0) {
-    // No rows: every present column empty, the new ones typed as long by BigInt64Array.
+    // No rows: every present column empty, each new one typed by its empty array
+    // (BigInt64Array is a long, a dictionary column a string).
+    const empty = (type: unknown) =>
+      type === 'long' ? new BigInt64Array(0) : { dictionary: [], codes: new Int32Array(0) };
     const columns = Object.fromEntries([
       ...schema.map((c) => [c.name, []] as const),
-      ...added.map((c) => [c.name, new BigInt64Array(0)] as const),
+      ...added.map((c) => [c.name, empty(c.type)] as const),
     ]);
     await table.append({ length: 0, columns }, { schemaMode: 'merge' });
   }

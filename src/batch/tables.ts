@@ -32,6 +32,9 @@ export const TRADES_TABLE: TableDefinition = {
     column('id', 'string'),
     column('exchange', 'string', true),
     column('date', 'date'),
+    // The source's event time in epoch ns when it has one (Polygon's sip_timestamp), whole:
+    // int64 holds epoch ns until 2262. NULL for sources with µs only and older rows.
+    column('ts_nanos', 'long', true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['symbol', 'ts', 'seq'],
@@ -70,9 +73,29 @@ export const REJECTS_TABLE: TableDefinition = {
     column('reason', 'string'),
     column('payload', 'string'),
     column('date', 'date'),
+    // What exactly was wrong when the reason alone does not say (a malformed row's column).
+    column('detail', 'string', true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['received_at'],
 };
 
-export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE] as const;
+/** News articles, one row per id (duplicates are dropped by id on the way in: src/batch/news-writer.ts). */
+export const NEWS_TABLE: TableDefinition = {
+  name: 'bronze.news',
+  path: 'bronze/news',
+  schema: [
+    column('id', 'string'),
+    column('published_at', 'timestamp'),
+    column('tickers', { type: 'array', elementType: 'string', containsNull: false }),
+    column('title', 'string'),
+    column('description', 'string'),
+    column('url', 'string'),
+    column('source', 'string'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['published_at'],
+};
+
+export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, NEWS_TABLE] as const;

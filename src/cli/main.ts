@@ -8,8 +8,9 @@ import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { authCommand, usersCommand } from './auth-command.js';
 import { lakeCommand } from './lake-command.js';
+import { backfillCommand, ingestCommand } from './ingest-command.js';
 import { schemaCommand } from './schema-command.js';
-import { ingestCommand, serveCommand, sinkCommand, speedCommand } from './serve-command.js';
+import { serveCommand, sinkCommand, speedCommand } from './serve-command.js';
 import { workerCommand } from './worker-command.js';
 
 // `alphalake lake read … | head` closes stdout early: that is the reader's choice, not an error.
@@ -38,6 +39,7 @@ const program = new Command('alphalake')
   .addCommand(usersCommand(config))
   .addCommand(workerCommand())
   .addCommand(schemaCommand())
+  .addCommand(backfillCommand())
   .addCommand(
     lakeCommand({
       s3: {

@@ -2,8 +2,6 @@ import { Command, Option } from 'commander';
 import { createPlatform } from '../app.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
-import { POLYGON_DATASETS } from '../ingest/index.js';
-import { ingestFromVendor, VENDOR_SOURCES, type VendorIngestFlags } from './source-ingest.js';
 import {
   DEFAULT_LIMITS,
   loadPersistedQueryManifest,
@@ -13,11 +11,11 @@ import {
 } from '../graphql/index.js';
 
 /** Settings every role command takes as flags (each overrides its variable). */
-interface CommonFlags {
+export interface CommonFlags {
   home?: string;
 }
 
-function settingsOf(
+export function settingsOf(
   flags: CommonFlags & { port?: string; host?: string; role?: string; auth?: string },
 ) {
   return {
@@ -30,7 +28,7 @@ function settingsOf(
   };
 }
 
-const homeOption = () =>
+export const homeOption = () =>
   new Option('--home <dir>', 'data folder (embedded lake, file cache) (ALPHALAKE_HOME)');
 
 /** `alphalake serve`: the whole platform in one process, or the roles given, GraphQL on one port. */
@@ -88,75 +86,6 @@ export function speedCommand(): Command {
     .addOption(homeOption())
     .action(async (flags: CommonFlags) => {
       await serve(loadConfig(settingsOf({ ...flags, role: 'speed' })));
-    });
-}
-
-/**
- * `alphalake ingest --source …`: a producer onto the bus. The simulator runs as the
- * `ingest` role; a vendor source (Polygon REST or WebSocket, Yahoo) runs to its end or
- * until SIGINT, through the same Ingestor (src/cli/source-ingest.ts).
- */
-export function ingestCommand(): Command {
-  return new Command('ingest')
-    .description(
-      'Run a producer: `simulator` fills the lake history up to now (through the sink’s commit path), then publishes live trades onto Kafka (needs KAFKA_BROKERS). `polygon` reads history from Polygon’s REST API (--dataset, --symbols, --from, --to), `polygon-ws` streams Polygon’s WebSocket until stopped, `yahoo` reads daily bars, splits and dividends; they publish to the configured bus (with the in-process bus the sink runs here and commits before exit). See docs/sources.md.',
-    )
-    .addOption(
-      new Option('--source <source>', 'where the records come from')
-        .choices(['simulator', ...VENDOR_SOURCES])
-        .default('simulator'),
-    )
-    .addOption(new Option('--symbols <list>', 'comma-separated tickers (vendor sources)'))
-    .addOption(
-      new Option(
-        '--from <time>',
-        'start of the range, ISO date or time, UTC, inclusive (polygon, yahoo)',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--to <time>',
-        'end of the range, ISO date or time, UTC, exclusive (polygon, yahoo)',
-      ),
-    )
-    .addOption(
-      new Option('--dataset <dataset>', 'what `polygon` fetches')
-        .choices([...POLYGON_DATASETS])
-        .default('trades'),
-    )
-    .addOption(
-      new Option('--interval <interval>', 'bar width of `--dataset aggregates`')
-        .choices(['1s', '1m', '1d'])
-        .default('1m'),
-    )
-    .addOption(
-      new Option('--channels <list>', 'channels of `polygon-ws`: T, Q, A, AM').default('T,Q,AM'),
-    )
-    .addOption(homeOption())
-    .action(async (flags: CommonFlags & Omit<VendorIngestFlags, 'source'> & { source: string }) => {
-      if (flags.source === 'simulator') {
-        await serve(
-          loadConfig({ ...settingsOf({ ...flags, role: 'ingest' }), SIM_ENABLED: 'true' }),
-        );
-        return;
-      }
-      const settings = settingsOf(flags);
-      // With Kafka the sink runs elsewhere; with the in-process bus it must run here (the
-      // in-process bus reaches only this process, so every role). It opens no port and
-      // answers no request, so it needs no token settings: auth is moot here.
-      const role = loadConfig(settings).kafkaBrokers ? 'ingest' : 'all';
-      const config = loadConfig({
-        ...settings,
-        SIM_ENABLED: 'false',
-        ALPHALAKE_ROLE: role,
-        AUTH_MODE: 'off',
-      });
-      const started = Date.now();
-      const s = await ingestFromVendor(config, flags as VendorIngestFlags);
-      console.log(
-        `alphalake: ${flags.source}: ${s.trades} trades, ${s.quotes} quotes, ${s.bars} bars, ${s.news} news, ${s.corporateActions} corporate actions read; ${s.accepted} accepted, ${s.rejected} rejected, ${s.malformed} malformed (${Date.now() - started} ms)`,
-      );
-      process.exit(0);
     });
 }
 

@@ -19,6 +19,7 @@ import {
   optional,
   optionalText,
   positiveNumber,
+  fraction,
   symbolList,
   text,
   topicPrefix,
@@ -81,7 +82,8 @@ export const SETTINGS = {
   simulatorSymbols: {
     env: 'SIM_SYMBOLS',
     default: 'AAPL,AMZN,GOOGL,MSFT,NVDA,TSLA',
-    description: 'Comma-separated symbols the simulator trades.',
+    description:
+      'Comma-separated symbols the simulator trades; master data starts with them (created once, as `ACTIVE`), so they are known to every source.',
     parse: symbolList,
   },
   simulatorCalendar: {
@@ -96,6 +98,26 @@ export const SETTINGS = {
     default: '0.5',
     description: 'Average trades per second per symbol (intraday volume is U-shaped around it).',
     parse: positiveNumber,
+  },
+  simulatorDuplicateRate: {
+    env: 'SIM_DUPLICATE_RATE',
+    default: '0',
+    description:
+      'Share of live simulator trades sent twice (the ingest path drops the copies as DUPLICATE rejects).',
+    parse: fraction,
+  },
+  simulatorOutOfOrderRate: {
+    env: 'SIM_OUT_OF_ORDER_RATE',
+    default: '0',
+    description: 'Share of live simulator trades swapped with their neighbour in a batch.',
+    parse: fraction,
+  },
+  simulatorLateRate: {
+    env: 'SIM_LATE_RATE',
+    default: '0',
+    description:
+      'Share of live simulator trades held back and sent three batches late (the sink keeps those behind its watermark as LATE_EVENT).',
+    parse: fraction,
   },
   backfillSessions: {
     env: 'SIM_BACKFILL_SESSIONS',

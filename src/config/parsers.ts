@@ -36,6 +36,14 @@ export const positiveNumber: Parser<number> = (raw, env) => {
   return value;
 };
 
+/** A share in [0, 1) (a rate of events among records). */
+export const fraction: Parser<number> = (raw, env) => {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value >= 1)
+    throw configError(env, raw, 'a number from 0 up to (not including) 1');
+  return value;
+};
+
 export const boolean: Parser<boolean> = (raw, env) => {
   const normalized = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;

@@ -1,5 +1,5 @@
 import type { Accounts, Principal } from '../auth/index.js';
-import type { LakeBrowser, MarketData } from '../batch/index.js';
+import type { LakeBrowser, MarketData, RejectsLog } from '../batch/index.js';
 import type { JobService } from '../jobs/index.js';
 import type { MasterData } from '../mdm/index.js';
 import type { MetricsRegistry } from '../metrics/index.js';
@@ -13,6 +13,8 @@ export interface ApiServices {
   readonly hub: LiveHub;
   /** Exact rows of any Delta table under the lake root (`lakeRows`). */
   readonly lake: LakeBrowser;
+  /** bronze.rejects, newest first (`rejects`). */
+  readonly rejects: Pick<RejectsLog, 'list'>;
   readonly watermark: () => number | undefined;
   /** Served at `/metrics` in the Prometheus text format. */
   readonly metrics: MetricsRegistry;

@@ -6,6 +6,7 @@ import { JobResolver } from './job-resolver.js';
 import { LakeResolver } from './lake-resolver.js';
 import { MarketResolver } from './market-resolver.js';
 import { MasterDataResolver } from './mdm-resolver.js';
+import { RejectsResolver } from './rejects-resolver.js';
 import { UserResolver } from './user-resolver.js';
 
 /** Every resolver of the API, in one list. */
@@ -15,6 +16,7 @@ export const RESOLVERS = [
   MasterDataResolver,
   UserResolver,
   JobResolver,
+  RejectsResolver,
 ] as const;
 
 /**

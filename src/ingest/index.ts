@@ -6,8 +6,18 @@ export {
   type TapeSecond,
 } from './simulator.js';
 export { SimulatorFeed } from './simulator-feed.js';
-export { Ingestor, type IngestResult, type MarketBatch, type Reject } from './ingestor.js';
+export {
+  Ingestor,
+  payloadOf,
+  type CheckedRecords,
+  type IngestorOptions,
+  type IngestResult,
+  type MarketBatch,
+  type Reject,
+} from './ingestor.js';
 export type { Source, SourceRecord } from './source.js';
+export { correctionOutcome } from './corrections.js';
+export { TradeDeduper } from './dedupe.js';
 export { backfillFromSimulator, type BackfillResult, type HistorySink } from './backfill.js';
 export {
   AGGREGATE_TIMESPANS,
@@ -48,3 +58,31 @@ export {
   type Sleep,
   type VendorHttpOptions,
 } from './vendor/index.js';
+export {
+  FileSource,
+  FILE_FORMATS,
+  FILE_FORMAT_NAMES,
+  type FileFormat,
+  type FileProgress,
+  type FileSourceOptions,
+} from './file-source.js';
+export { ROW_LAYOUTS, type RowLayout } from './file-layouts.js';
+export { ingestSource } from './replay.js';
+export { NewsFileSource } from './news-files.js';
+export { IngestTally } from './tally.js';
+export {
+  backfillFile,
+  BACKFILL_CHUNK_ROWS,
+  type CheckpointSink,
+  type FileBackfillProgress,
+} from './file-backfill.js';
+export {
+  FeedImperfector,
+  imperfectFeed,
+  SimulatorEvents,
+  withoutHalted,
+  type FeedImperfections,
+  type Halt,
+  type SimulatedNews,
+  type SimulatorEventSettings,
+} from './simulator-events.js';

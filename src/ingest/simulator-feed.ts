@@ -10,6 +10,7 @@ import {
 import type { Ingestor } from './ingestor.js';
 import type { MarketSimulator, TapeSecond } from './simulator.js';
 import { processLogger } from '../logging/index.js';
+import type { FeedImperfector } from './simulator-events.js';
 
 const BATCH_LIMIT = 20_000;
 
@@ -29,6 +30,8 @@ export class SimulatorFeed {
     private readonly ingestor: Ingestor,
     private readonly clock: Clock,
     from: number,
+    /** Duplicate, out-of-order and late trades at configured rates (SIM_*_RATE). */
+    private readonly imperfector?: FeedImperfector,
   ) {
     this.cursor = from;
   }
@@ -44,6 +47,7 @@ export class SimulatorFeed {
     let quotes: Quote[] = [];
     let published = 0;
     const flush = async () => {
+      if (this.imperfector) trades = this.imperfector.apply(trades);
       if (trades.length + quotes.length === 0) return;
       await this.ingestor.ingest({ trades, quotes }, 'simulator');
       published += trades.length;

@@ -178,6 +178,17 @@ export class MarketSimulator {
     }
   }
 
+  /**
+   * The opening mid of `symbol` on the UTC day of `dayStart`: the daily random walk whose
+   * step from day d to d + 1 is drawn from `${seed}|day|${d}` (market) and
+   * `${seed}|day|${d}|${symbol}` (its own part). Simulated news reads the latter
+   * (simulator-events.ts) to plant a signal.
+   */
+  openingMid(symbol: string, dayStart: number): number | undefined {
+    const profile = this.profiles.find((p) => p.symbol === symbol);
+    return profile && this.openingPrice(profile, dayStart);
+  }
+
   /** Opening mid of a session: a daily random walk from the symbol's base price. */
   private openingPrice(profile: SymbolProfile, sessionOpen: number): number {
     const day = Math.floor((sessionOpen - EPOCH_DAY) / DAY_US);

@@ -5,10 +5,22 @@ import type { Bar, CorporateAction, NewsItem, Quote, Trade } from '../domain/ind
  * with the column at fault, so it lands in `bronze.rejects` instead of vanishing).
  */
 export type SourceRecord =
-  | { readonly kind: 'trade'; readonly value: Trade }
-  | { readonly kind: 'quote'; readonly value: Quote }
-  | { readonly kind: 'bar'; readonly value: Bar }
-  | { readonly kind: 'news'; readonly value: NewsItem }
+  | {
+      readonly kind: 'trade';
+      readonly value: Trade;
+      /**
+       * The tape's trade correction indicator when the source has one (Polygon's
+       * `correction`; 0 or absent for a regular trade). The ingest path applies it
+       * (src/ingest/corrections.ts): originals later corrected or cancelled and cancel
+       * records become rejects with their reason, never new trades.
+       */
+      readonly correction?: number;
+      /** The row as recorded (a file's line): what `bronze.rejects` keeps if it is rejected. */
+      readonly raw?: string;
+    }
+  | { readonly kind: 'quote'; readonly value: Quote; readonly raw?: string }
+  | { readonly kind: 'bar'; readonly value: Bar; readonly raw?: string }
+  | { readonly kind: 'news'; readonly value: NewsItem; readonly raw?: string }
   | { readonly kind: 'corporate-action'; readonly value: CorporateAction }
   | {
       readonly kind: 'malformed';

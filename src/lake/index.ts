@@ -58,3 +58,4 @@ export {
 } from './delta-table.js';
 export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';
 export type { VacuumOptions, VacuumResult } from './maintenance/index.js';
+export { sqlString, withDuckDB } from './storage/index.js';

@@ -6,14 +6,21 @@ import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
  * column by column, so a batch of one symbol's trades costs a few bytes a trade.
  *
  * ```
- * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar) · varint n · column per field
+ * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar, 4 trade with tsNanos) · varint n · column per field
  * number   = u8 0 · n × float64 LE                                   (any double, bit for bit)
  *          | u8 1 · u8 e · n × zigzag varint Δ(round(v · 10^e))      (decimals, exactly)
  * string   = u8 0 · n × (varint length · UTF-8)
  *          | u8 1 · dictionary · codes                               (repeated values)
  *          | u8 2 · dictionary of prefixes · codes · n × zigzag varint Δ(serial)   ("p-123")
+ * nanos    = u8 1 · n × varint (0 absent, else zigzag(v − ts · 1000) + 1)   (bigint ns beside µs ts)
  * dictionary = varint d · d × (varint length · UTF-8);  codes = n × varint, absent when d = 1
  * ```
+ *
+ * Kind 4 (added with `Trade.tsNanos`) is kind 1 plus a `tsNanos` column: an encoder
+ * writes it only when a record of the batch carries nanoseconds, so consumers of older
+ * versions keep reading every batch without them. A nanosecond time is held as its
+ * offset from the record's µs `ts` (0–999 when `ts` is its floor, as docs/time.md says),
+ * so a 19-digit epoch-ns value costs a byte or two and comes back whole.
  *
  * A number column is written as scaled integers only when every value comes back
  * bit for bit (`Object.is(round(v · 10^e) / 10^e, v)` is checked for each value at
@@ -29,14 +36,15 @@ const MAX_DECIMALS = 9;
 const MAX_DELTA = 2 ** 52 - 1;
 const POWERS = Array.from({ length: MAX_DECIMALS + 1 }, (_, e) => 10 ** e);
 
-type FieldType = 'number' | 'string';
+/** `nanos`: an optional `bigint` of epoch ns, stored relative to the record's `ts` (µs). */
+type FieldType = 'number' | 'string' | 'nanos';
 
 export interface ColumnarSchema<T> {
   readonly kind: number;
   readonly name: string;
   readonly fields: readonly { readonly name: string; readonly type: FieldType }[];
   /** Builds record `i` from decoded columns, in the field order above. */
-  build(columns: readonly (readonly (number | string)[])[], i: number): T;
+  build(columns: readonly (readonly (number | string | bigint | undefined)[])[], i: number): T;
 }
 
 export const TRADE_SCHEMA: ColumnarSchema<Trade> = {
@@ -60,6 +68,18 @@ export const TRADE_SCHEMA: ColumnarSchema<Trade> = {
     id: c[5]![i] as string,
     exchange: c[6]![i] as string,
   }),
+};
+
+/** Trades of which some carry `tsNanos` (Polygon's `sip_timestamp`): kind 1 and one column more. */
+export const TRADE_NANOS_SCHEMA: ColumnarSchema<Trade> = {
+  kind: 4,
+  name: 'trade',
+  fields: [...TRADE_SCHEMA.fields, { name: 'tsNanos', type: 'nanos' }],
+  build: (c, i) => {
+    const trade = TRADE_SCHEMA.build(c, i);
+    const nanos = c[7]![i] as bigint | undefined;
+    return nanos === undefined ? trade : { ...trade, tsNanos: nanos };
+  },
 };
 
 export const QUOTE_SCHEMA: ColumnarSchema<Quote> = {
@@ -116,6 +136,7 @@ export const COLUMNAR_SCHEMAS: readonly ColumnarSchema<unknown>[] = [
   TRADE_SCHEMA,
   QUOTE_SCHEMA,
   BAR_SCHEMA,
+  TRADE_NANOS_SCHEMA,
 ];
 
 export function encodeColumnar<T>(schema: ColumnarSchema<T>, records: readonly T[]): Buffer {
@@ -130,10 +151,14 @@ export function encodeColumnar<T>(schema: ColumnarSchema<T>, records: readonly T
     const column = new Array(n);
     for (let i = 0; i < n; i++) {
       const value = rows[i]![field.name];
-      if (typeof value !== field.type) throw badField(schema, field.name, i, value);
+      if (field.type === 'nanos') {
+        if (value !== undefined && typeof value !== 'bigint')
+          throw badField(schema, field.name, i, value);
+      } else if (typeof value !== field.type) throw badField(schema, field.name, i, value);
       column[i] = value;
     }
     if (field.type === 'number') writeNumbers(writer, column as number[]);
+    else if (field.type === 'nanos') writeNanos(writer, schema, column, rows);
     else writeStrings(writer, column as string[]);
   }
   return writer.bytes();
@@ -147,9 +172,15 @@ export function decodeColumnar<T>(schema: ColumnarSchema<T>, bytes: Buffer): T[]
     throw corrupt(`a message of kind ${kind} where ${schema.name}s (kind ${schema.kind}) belong`);
   }
   const n = reader.varint();
-  const columns = schema.fields.map((field) =>
-    field.type === 'number' ? readNumbers(reader, n) : readStrings(reader, n),
-  );
+  const columns: (readonly (number | string | bigint | undefined)[])[] = [];
+  for (const field of schema.fields) {
+    if (field.type === 'number') columns.push(readNumbers(reader, n));
+    else if (field.type === 'string') columns.push(readStrings(reader, n));
+    else
+      columns.push(
+        readNanos(reader, columns[schema.fields.findIndex((f) => f.name === 'ts')] as number[], n),
+      );
+  }
   if (!reader.done) throw corrupt('bytes left after the last column');
   const records = new Array<T>(n);
   for (let i = 0; i < n; i++) records[i] = schema.build(columns, i);
@@ -188,6 +219,49 @@ function badField(
     `${schema.name} record ${index}: ${field} must be a ${schema.fields.find((f) => f.name === field)?.type ?? 'object'}, got ${typeof value}`,
     { kind: schema.name, record: index, field },
   );
+}
+
+/** Offsets from `ts · 1000` beyond this are refused: they would not be a µs floor's nanos. */
+const MAX_NANOS_OFFSET = 2 ** 50;
+
+function writeNanos(
+  writer: ByteWriter,
+  schema: ColumnarSchema<unknown>,
+  values: readonly (bigint | undefined)[],
+  rows: readonly Record<string, unknown>[],
+): void {
+  writer.u8(1);
+  for (let i = 0; i < values.length; i++) {
+    const nanos = values[i];
+    if (nanos === undefined) {
+      writer.varint(0);
+      continue;
+    }
+    const offset = nanos - BigInt(rows[i]!.ts as number) * 1000n;
+    if (offset >= BigInt(MAX_NANOS_OFFSET) || offset <= -BigInt(MAX_NANOS_OFFSET)) {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `${schema.name} record ${i}: tsNanos ${nanos} is not within 2^50 ns of ts ${String(rows[i]!.ts)} µs`,
+        { kind: schema.name, record: i, field: 'tsNanos' },
+      );
+    }
+    const value = Number(offset);
+    writer.varint((value >= 0 ? value * 2 : -value * 2 - 1) + 1);
+  }
+}
+
+function readNanos(reader: ByteReader, ts: readonly number[], n: number): (bigint | undefined)[] {
+  const mode = reader.u8();
+  if (mode !== 1) throw corrupt(`unknown nanos column mode ${mode}`);
+  const values = new Array<bigint | undefined>(n);
+  for (let i = 0; i < n; i++) {
+    const coded = reader.varint();
+    if (coded === 0) continue;
+    const z = coded - 1;
+    const offset = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
+    values[i] = BigInt(ts[i]!) * 1000n + BigInt(offset);
+  }
+  return values;
 }
 
 function writeNumbers(writer: ByteWriter, values: readonly number[]): void {

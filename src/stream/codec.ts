@@ -5,6 +5,7 @@ import {
   BAR_SCHEMA,
   COLUMNAR_FORMAT,
   QUOTE_SCHEMA,
+  TRADE_NANOS_SCHEMA,
   TRADE_SCHEMA,
   decodeColumnar,
   encodeColumnar,
@@ -20,13 +21,17 @@ import {
  *   Finite numbers round-trip exactly (ECMA-262 Number::toString is the shortest exact
  *   form); NaN, ±Infinity and −0 do not, and a `bigint` is refused.
  * - 2, columnar v1 (codec-columnar.ts): many trades, quotes or bars of one key in one
- *   message, column by column, numbers exact.
+ *   message, column by column, numbers exact (trades with `tsNanos` as columnar kind 4).
+ * - 3, JSON v2: as JSON v1, but a `bigint` (`Trade.tsNanos`) is written as
+ *   `{"$bigint":"<decimal>"}` and read back as a `bigint`. A producer writes v2 only for a
+ *   message that holds a bigint, so v1 stays what every other message is.
  *
  * News and rejects have no columnar schema and are always JSON.
  */
 export type Encoding = 'json' | 'columnar';
 
 export const JSON_FORMAT = 1;
+export const JSON_BIGINT_FORMAT = 3;
 
 export interface RecordCodec {
   readonly encoding: Encoding;
@@ -36,19 +41,33 @@ export interface RecordCodec {
   decode(value: Buffer): unknown[];
 }
 
-const COLUMNAR: Partial<Record<Topic, ColumnarSchema<unknown>>> = {
-  trades: TRADE_SCHEMA,
-  quotes: QUOTE_SCHEMA,
-  bars: BAR_SCHEMA,
+/** Each topic's columnar schemas: the first is written unless a record needs a later one. */
+const COLUMNAR: Partial<Record<Topic, readonly ColumnarSchema<unknown>[]>> = {
+  trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA],
+  quotes: [QUOTE_SCHEMA],
+  bars: [BAR_SCHEMA],
 };
+
+/** The trades schema with `tsNanos` when any record has it, else the v1 one. */
+function schemaFor(
+  schemas: readonly ColumnarSchema<unknown>[],
+  records: readonly unknown[],
+): ColumnarSchema<unknown> {
+  if (schemas.length > 1) {
+    for (const record of records) {
+      if ((record as { tsNanos?: unknown }).tsNanos !== undefined) return schemas[1]!;
+    }
+  }
+  return schemas[0]!;
+}
 
 /** The codec that writes `topic`'s messages in `encoding` (JSON where a topic has no columns). */
 export function codecFor(topic: Topic, encoding: Encoding): RecordCodec {
-  const schema = COLUMNAR[topic];
-  if (encoding === 'columnar' && schema) {
+  const schemas = COLUMNAR[topic];
+  if (encoding === 'columnar' && schemas) {
     return {
       encoding,
-      encode: (records) => encodeColumnar(schema, records),
+      encode: (records) => encodeColumnar(schemaFor(schemas, records), records),
       decode: (value) => decodeMessage(topic, value),
     };
   }
@@ -62,10 +81,13 @@ export function codecFor(topic: Topic, encoding: Encoding): RecordCodec {
 /** Decodes a message of `topic` in any format this version knows. */
 export function decodeMessage(topic: Topic, value: Buffer): unknown[] {
   const format = value[0];
-  if (format === JSON_FORMAT) {
+  if (format === JSON_FORMAT || format === JSON_BIGINT_FORMAT) {
     let records: unknown;
     try {
-      records = JSON.parse(value.toString('utf8', 1));
+      records =
+        format === JSON_FORMAT
+          ? JSON.parse(value.toString('utf8', 1))
+          : JSON.parse(value.toString('utf8', 1), reviveBigint);
     } catch (error) {
       throw corrupt(`invalid JSON (${(error as Error).message})`);
     }
@@ -73,8 +95,9 @@ export function decodeMessage(topic: Topic, value: Buffer): unknown[] {
     return records;
   }
   if (format === COLUMNAR_FORMAT) {
-    const schema = COLUMNAR[topic];
-    if (!schema) throw corrupt(`a columnar message on ${topic}, which has no columnar schema`);
+    const schemas = COLUMNAR[topic];
+    if (!schemas) throw corrupt(`a columnar message on ${topic}, which has no columnar schema`);
+    const schema = schemas.find((s) => s.kind === value[1]) ?? schemas[0]!;
     return decodeColumnar(schema, value);
   }
   throw corrupt(
@@ -82,10 +105,32 @@ export function decodeMessage(topic: Topic, value: Buffer): unknown[] {
   );
 }
 
+/** JSON v2's form of a bigint. */
+function replaceBigint(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? { $bigint: value.toString() } : value;
+}
+
+function reviveBigint(_key: string, value: unknown): unknown {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const keys = Object.keys(value);
+    const text = (value as { $bigint?: unknown }).$bigint;
+    if (keys.length === 1 && typeof text === 'string' && /^-?\d+$/.test(text)) return BigInt(text);
+  }
+  return value;
+}
+
 function encodeJson(topic: Topic, records: readonly unknown[]): Buffer {
   let json: string;
+  let format = JSON_FORMAT;
   try {
-    json = JSON.stringify(records);
+    try {
+      json = JSON.stringify(records);
+    } catch (error) {
+      // JSON has no bigint: such a message is written as JSON v2 (format 3).
+      if (!(error instanceof TypeError) || !/BigInt/i.test(error.message)) throw error;
+      json = JSON.stringify(records, replaceBigint);
+      format = JSON_BIGINT_FORMAT;
+    }
   } catch (error) {
     throw new AlphalakeError(
       'BAD_USER_INPUT',
@@ -95,7 +140,7 @@ function encodeJson(topic: Topic, records: readonly unknown[]): Buffer {
     );
   }
   const bytes = Buffer.allocUnsafe(1 + Buffer.byteLength(json, 'utf8'));
-  bytes[0] = JSON_FORMAT;
+  bytes[0] = format;
   bytes.write(json, 1, 'utf8');
   return bytes;
 }

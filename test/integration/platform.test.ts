@@ -359,7 +359,7 @@ describe('walking skeleton', () => {
       filters: [{ column: 'source', op: '=', value: 'test-feed' }],
     });
     expect(rejects.rows.map((r) => r.reason).sort()).toEqual([
-      'PRICE_NOT_POSITIVE',
+      'NEGATIVE_PRICE',
       'QUOTE_CROSSED',
       'TIMESTAMP_IN_FUTURE',
       'UNKNOWN_SYMBOL',
@@ -370,6 +370,33 @@ describe('walking skeleton', () => {
       symbol: 'ZZZZ',
       id: 'x-unknown',
     });
+  });
+
+  it('answers the rejects query from bronze.rejects, newest first, filtered', async () => {
+    const result = await gql<{
+      rejects: {
+        source: string;
+        kind: string;
+        reason: string;
+        payload: string;
+        receivedAt: string;
+      }[];
+    }>(`{ rejects(source: "test-feed", limit: 10) { source kind reason payload receivedAt } }`);
+    expect(result.errors).toBeUndefined();
+    const rejects = result.data!.rejects;
+    expect(rejects.map((r) => r.reason).sort()).toEqual([
+      'NEGATIVE_PRICE',
+      'QUOTE_CROSSED',
+      'TIMESTAMP_IN_FUTURE',
+      'UNKNOWN_SYMBOL',
+    ]);
+    expect(rejects.every((r) => r.source === 'test-feed')).toBe(true);
+    const only = await gql<{ rejects: { reason: string; kind: string }[] }>(
+      `{ rejects(reason: "QUOTE_CROSSED") { reason kind } }`,
+    );
+    expect(only.data!.rejects).toEqual([{ reason: 'QUOTE_CROSSED', kind: 'quote' }]);
+    const bad = await gql(`{ rejects(limit: 0) { reason } }`);
+    expect(bad.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('exposes what it did at /metrics', async () => {
@@ -383,6 +410,11 @@ describe('walking skeleton', () => {
         /^alphalake_ingested_records_total\{source="test-feed",kind="trade",outcome="rejected"\} (\d+)$/m,
       ),
     ).toBe(3);
+    expect(
+      value(
+        /^alphalake_ingest_rejects_total\{kind="trade",reason="NEGATIVE_PRICE",source="test-feed"\} (\d+)$/m,
+      ),
+    ).toBe(1);
     expect(value(/^alphalake_lake_watermark_seconds (\d+)$/m)).toBe(
       platform.sink.watermark()! / SECOND_US,
     );

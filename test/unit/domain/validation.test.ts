@@ -40,14 +40,25 @@ describe('trade rules', () => {
     [{ ts: NOW + 5_000_001 }, 'TIMESTAMP_IN_FUTURE'],
     [{ price: Number.POSITIVE_INFINITY }, 'PRICE_NOT_FINITE'],
     [{ price: 0 }, 'PRICE_NOT_POSITIVE'],
-    [{ price: -1 }, 'PRICE_NOT_POSITIVE'],
-    [{ size: 0 }, 'SIZE_NOT_POSITIVE_INTEGER'],
+    [{ price: -1 }, 'NEGATIVE_PRICE'],
+    [{ size: 0 }, 'ZERO_SIZE'],
     [{ size: 1.5 }, 'SIZE_NOT_POSITIVE_INTEGER'],
     [{ id: '' }, 'ID_MISSING'],
     [{ seq: -1 }, 'SEQUENCE_INVALID'],
     [{ seq: 1.5 }, 'SEQUENCE_INVALID'],
   ] as const)('rejects %j with %s', (change, reason) => {
     expect(validateTrade({ ...good, ...change } as Trade, context)).toBe(reason);
+  });
+
+  it('rejects an event time outside the range the ingest takes', () => {
+    const range = { from: good.ts, to: good.ts + 1 };
+    expect(validateTrade(good, { ...context, range })).toBeUndefined();
+    expect(validateTrade({ ...good, ts: good.ts + 1 }, { ...context, range })).toBe(
+      'TIMESTAMP_OUT_OF_RANGE',
+    );
+    expect(validateTrade({ ...good, ts: good.ts - 1 }, { ...context, range })).toBe(
+      'TIMESTAMP_OUT_OF_RANGE',
+    );
   });
 
   it('tolerates a small clock skew into the future', () => {

@@ -4,6 +4,7 @@ import {
   codecFor,
   COLUMNAR_FORMAT,
   decodeMessage,
+  JSON_BIGINT_FORMAT,
   JSON_FORMAT,
   type Encoding,
   type Topic,
@@ -123,6 +124,37 @@ describe('columnar record encoding v1', () => {
     expectIdentical(roundTrip('bars', 'columnar', bars).decoded, bars);
   });
 
+  it('carries Trade.tsNanos whole in kind 4, only when a record has it', () => {
+    // 2026-03-28T08:00:00.018381329Z as Polygon's sip_timestamp: 19 digits, past 2^53.
+    const sip = 1_679_990_400_018_381_329n;
+    const sent: Trade[] = trades(4).map((t, i) => {
+      const tsNanos = sip + BigInt(i * 1_000_999);
+      return i === 2 ? t : { ...t, ts: Number(tsNanos / 1000n), tsNanos };
+    });
+    const { bytes, decoded } = roundTrip('trades', 'columnar', sent);
+    expect(bytes[1]).toBe(4);
+    expectIdentical(decoded, sent);
+    expect((decoded[0] as Trade).tsNanos).toBe(sip);
+    expect(codecFor('trades', 'columnar').encode(trades(2))[1]).toBe(1);
+  });
+
+  it('refuses a tsNanos that is no bigint or far from ts', () => {
+    const [trade] = trades(1);
+    const codec = codecFor('trades', 'columnar');
+    expect(() => codec.encode([{ ...trade!, tsNanos: 5 }])).toThrow(
+      expect.objectContaining({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/tsNanos/),
+      }),
+    );
+    expect(() => codec.encode([{ ...trade!, tsNanos: 1n }])).toThrow(
+      expect.objectContaining({
+        code: 'BAD_USER_INPUT',
+        message: expect.stringMatching(/tsNanos/),
+      }),
+    );
+  });
+
   it('refuses a field it does not carry rather than dropping it', () => {
     const [trade] = trades(1);
     const withExtra = { ...trade!, sipTimestamp: 1n };
@@ -174,9 +206,20 @@ describe('JSON record encoding v1', () => {
   });
 
   it('refuses what JSON cannot hold', () => {
-    expect(() => codecFor('rejects', 'json').encode([{ big: 1n }])).toThrow(
+    const circular: Record<string, unknown> = { id: 'loop' };
+    circular.self = circular;
+    expect(() => codecFor('rejects', 'json').encode([circular])).toThrow(
       expect.objectContaining({ code: 'BAD_USER_INPUT' }),
     );
+  });
+
+  it('writes a message holding a bigint as JSON v2, and reads the bigint back whole', () => {
+    const sent = trades(3).map((t, i) => ({ ...t, tsNanos: BigInt(t.ts) * 1000n + BigInt(i) }));
+    const { bytes, decoded } = roundTrip('trades', 'json', sent);
+    expect(bytes[0]).toBe(JSON_BIGINT_FORMAT);
+    expectIdentical(decoded, sent);
+    // Without a bigint the message stays JSON v1, readable by every older consumer.
+    expect(codecFor('trades', 'json').encode(trades(1))[0]).toBe(JSON_FORMAT);
   });
 
   it('decodes either format on any topic that has columns', () => {

@@ -1,0 +1,96 @@
+import { describe, expect, it } from 'vitest';
+import { type Clock, type Trade } from '../../../src/domain/index.js';
+import { Ingestor, TradeDeduper, type SourceRecord } from '../../../src/ingest/index.js';
+import { MemorySymbolDirectory } from '../../../src/mdm/index.js';
+import { MemoryBus } from '../../../src/stream/index.js';
+
+const NOW = Date.UTC(2026, 10, 20, 15, 0, 0) * 1_000;
+const clock: Clock = { now: () => NOW };
+const trade = (id: string, over: Partial<Trade> = {}): Trade => ({
+  symbol: 'AAPL',
+  ts: NOW - 1_000_000,
+  seq: 1,
+  price: 190.5,
+  size: 100,
+  id,
+  exchange: '11',
+  ...over,
+});
+
+const ingestor = () => new Ingestor(new MemoryBus(), new MemorySymbolDirectory(['AAPL']), clock);
+
+describe('the ingest path', () => {
+  it('applies the tape’s correction indicator (src/ingest/corrections.ts)', () => {
+    const records: SourceRecord[] = [0, 1, 2, 7, 8, 10, 11, 12, 99].map((correction) => ({
+      kind: 'trade',
+      value: trade(`c${correction}`),
+      correction,
+      raw: `row ${correction}`,
+    }));
+    const checked = ingestor().checkRecords(records, 'test');
+    expect(checked.trades.map((t) => t.id)).toEqual(['c0', 'c2', 'c12']);
+    expect(checked.rejects.map((r) => [r.reason, r.payload, r.detail])).toEqual([
+      ['SUPERSEDED_BY_CORRECTION', 'row 1', 'correction 1'],
+      ['CANCELLED', 'row 7', 'correction 7'],
+      ['CANCELLED', 'row 8', 'correction 8'],
+      ['CANCEL_RECORD', 'row 10', 'correction 10'],
+      ['CANCEL_RECORD', 'row 11', 'correction 11'],
+      ['CORRECTION_UNKNOWN', 'row 99', 'correction 99'],
+    ]);
+  });
+
+  it('drops a repeated trade as DUPLICATE, across batches, by source, symbol and id', () => {
+    const path = ingestor();
+    const first = path.checkRecords([{ kind: 'trade', value: trade('a') }], 'feed');
+    const second = path.checkRecords(
+      [
+        { kind: 'trade', value: trade('a', { price: 191 }) },
+        { kind: 'trade', value: trade('a') },
+        { kind: 'trade', value: trade('b') },
+      ],
+      'feed',
+    );
+    const other = path.checkRecords([{ kind: 'trade', value: trade('a') }], 'other-feed');
+    expect(first.trades).toHaveLength(1);
+    expect(second.trades.map((t) => t.id)).toEqual(['b']);
+    expect(second.rejects.map((r) => r.reason)).toEqual(['DUPLICATE', 'DUPLICATE']);
+    expect(other.trades).toHaveLength(1);
+  });
+
+  it('keeps the payload of a bigint-carrying record readable', () => {
+    const checked = ingestor().checkRecords(
+      [{ kind: 'trade', value: trade('n', { price: -1, tsNanos: 1_763_650_799_000_000_123n }) }],
+      'feed',
+    );
+    expect(checked.rejects[0]?.reason).toBe('NEGATIVE_PRICE');
+    expect(JSON.parse(checked.rejects[0]!.payload).tsNanos).toBe('1763650799000000123');
+  });
+
+  it('turns a malformed row into MALFORMED_ROW with the column in its detail', () => {
+    const checked = ingestor().checkRecords(
+      [{ kind: 'malformed', raw: 'AAPL,x', column: 'price', detail: '"x" is not a number' }],
+      'feed',
+    );
+    expect(checked.rejects).toMatchObject([
+      {
+        kind: 'row',
+        reason: 'MALFORMED_ROW',
+        payload: 'AAPL,x',
+        detail: 'price: "x" is not a number',
+      },
+    ]);
+  });
+});
+
+describe('TradeDeduper', () => {
+  it('forgets the oldest key beyond its capacity, so memory stays bounded', () => {
+    const deduper = new TradeDeduper(2);
+    expect(deduper.isDuplicate('s', 'A', '1')).toBe(false);
+    expect(deduper.isDuplicate('s', 'A', '2')).toBe(false);
+    expect(deduper.isDuplicate('s', 'A', '1')).toBe(true);
+    expect(deduper.isDuplicate('s', 'A', '3')).toBe(false);
+    expect(deduper.size).toBe(2);
+    // '1' was the oldest when '3' came: forgotten.
+    expect(deduper.isDuplicate('s', 'A', '1')).toBe(false);
+  });
+});
