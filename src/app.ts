@@ -4,7 +4,6 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   LakeBrowser,
   LakeCheckpointSink,
-  maintainLake,
   RejectsLog,
   LakeSink,
   LambdaView,
