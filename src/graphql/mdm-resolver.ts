@@ -38,7 +38,8 @@ export class MasterDataResolver {
   symbol(
     @Ctx() { services }: ApiContext,
     @Arg('ticker', {
-      description: 'The ticker, current or former (case-insensitive, e.g. `FB` or `META`).',
+      description:
+        'The ticker, current or former (case-insensitive, e.g. `FB` or `META`); null when no symbol matches.',
     })
     ticker: string,
     @Arg('asOf', () => String, {
@@ -122,8 +123,7 @@ export class MasterDataResolver {
     from?: number | null,
     @Arg('limit', () => Int, {
       defaultValue: 1000,
-      description:
-        'At most this many entries, the oldest that match (page on with `from`); below 1 is BAD_USER_INPUT.',
+      description: 'At most this many entries, the oldest that match; below 1 is BAD_USER_INPUT.',
     })
     limit?: number,
   ): Promise<AuditEntryType[]> {

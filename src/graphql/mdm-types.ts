@@ -50,7 +50,7 @@ registerEnumType(CorporateActionKindEnum, {
 
 @ObjectType('SymbolChange', { description: 'A ticker change: `toTicker` from `effectiveDate` on.' })
 export class SymbolChangeType {
-  @Field({ description: 'The ticker before the change (its last session: the day before).' })
+  @Field({ description: 'The ticker until `effectiveDate`.' })
   fromTicker!: string;
 
   @Field({ description: 'The ticker from `effectiveDate` on.' })
@@ -66,12 +66,12 @@ export class SymbolChangeType {
 
 @ObjectType('Symbol', { description: 'A security known to master data.' })
 export class SymbolType {
-  @Field({ description: 'The ticker (as of the date asked for, else now); the same as `ticker`.' })
+  @Field({ description: 'The same as `ticker`.' })
   symbol!: string;
 
   @Field({
     description:
-      'The ticker: under `asOf`, the one it had on that date; else its current one (a letter, then up to 14 letters, digits, `.` or `-`).',
+      'Its current ticker; in `symbols(asOf:)`, the one it had on that date (a letter, then up to 14 letters, digits, `.` or `-`).',
   })
   ticker!: string;
 
@@ -182,7 +182,7 @@ export class CorporateActionType {
 export class AuditEntryType {
   @Field({
     description:
-      'Unique; sorts with the log (zero-padded epoch µs, a per-process sequence, a random suffix).',
+      'Unique: the zero-padded epoch µs of `at`, a per-process sequence and a random suffix.',
   })
   id!: string;
 
