@@ -48,6 +48,7 @@ interface SubscribeData {
 /** Market data: history through the lambda view, live updates from the hub. */
 @Resolver()
 export class MarketResolver {
+  @Authorized('viewer')
   @Query(() => [BarType], {
     description:
       '1-minute bars of a symbol in [from, to), oldest first: the lake below the watermark, the speed layer above it; adjusted for splits and dividends unless `adjusted: false`; through ticker changes (FB before 2022-06-09, META after). Defaults: the last 7 days up to now, at most 20000 bars.',

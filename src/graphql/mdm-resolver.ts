@@ -37,8 +37,17 @@ export class MasterDataResolver {
   })
   symbol(
     @Ctx() { services }: ApiContext,
-    @Arg('ticker') ticker: string,
-    @Arg('asOf', () => String, { nullable: true }) asOf?: string | null,
+    @Arg('ticker', {
+      description:
+        'The ticker, current or former (case-insensitive, e.g. `FB` or `META`); null when no symbol matches.',
+    })
+    ticker: string,
+    @Arg('asOf', () => String, {
+      nullable: true,
+      description:
+        'YYYY-MM-DD: the symbol listed on that date that traded under `ticker` then; absent: the one trading under it now, else the one that had it last. A malformed date is BAD_USER_INPUT.',
+    })
+    asOf?: string | null,
   ): SymbolType | null {
     const view = services.masterData.symbol(ticker, asOf ?? undefined);
     return view ? SymbolType.from(view) : null;
@@ -51,7 +60,12 @@ export class MasterDataResolver {
   })
   symbols(
     @Ctx() { services }: ApiContext,
-    @Arg('asOf', () => String, { nullable: true }) asOf?: string | null,
+    @Arg('asOf', () => String, {
+      nullable: true,
+      description:
+        'YYYY-MM-DD: the symbols listed on that date (PENDING ones left out), each under its ticker then, by ticker; absent: every symbol under its current ticker. A malformed date is BAD_USER_INPUT.',
+    })
+    asOf?: string | null,
   ): SymbolType[] {
     return services.masterData.symbols(asOf ?? undefined).map(SymbolType.from);
   }
@@ -62,7 +76,11 @@ export class MasterDataResolver {
   })
   corporateActions(
     @Ctx() { services }: ApiContext,
-    @Arg('symbol') symbol: string,
+    @Arg('symbol', {
+      description:
+        'A ticker, current or former (case-insensitive); NOT_FOUND when no symbol ever had it.',
+    })
+    symbol: string,
   ): CorporateActionType[] {
     return services.masterData.corporateActions(symbol).map(CorporateActionType.from);
   }
@@ -87,10 +105,27 @@ export class MasterDataResolver {
   })
   async auditLog(
     @Ctx() { services }: ApiContext,
-    @Arg('entity', () => String, { nullable: true }) entity?: string | null,
-    @Arg('actor', () => String, { nullable: true }) actor?: string | null,
-    @Arg('from', () => DateTimeScalar, { nullable: true }) from?: number | null,
-    @Arg('limit', () => Int, { defaultValue: 1000 }) limit?: number,
+    @Arg('entity', () => String, {
+      nullable: true,
+      description:
+        'Only the changes to this record: a symbol id (`Symbol.id`, not its ticker), a corporate action id, a user name or an API key id.',
+    })
+    entity?: string | null,
+    @Arg('actor', () => String, {
+      nullable: true,
+      description: 'Only the changes by this actor, exactly as `AuditEntry.actor` spells it.',
+    })
+    actor?: string | null,
+    @Arg('from', () => DateTimeScalar, {
+      nullable: true,
+      description: 'Only the changes at or after this instant.',
+    })
+    from?: number | null,
+    @Arg('limit', () => Int, {
+      defaultValue: 1000,
+      description: 'At most this many entries, the oldest that match; below 1 is BAD_USER_INPUT.',
+    })
+    limit?: number,
   ): Promise<AuditEntryType[]> {
     const records = await services.masterData.auditLog({
       entity: entity ?? undefined,
@@ -105,7 +140,10 @@ export class MasterDataResolver {
   @Mutation(() => SymbolType, { description: 'A new symbol (CONFLICT when the ticker is taken).' })
   async createSymbol(
     @Ctx() context: ApiContext,
-    @Arg('input', () => SymbolInputType) input: SymbolInputType,
+    @Arg('input', () => SymbolInputType, {
+      description: 'The new symbol; a bad field is BAD_USER_INPUT naming every bad field.',
+    })
+    input: SymbolInputType,
   ): Promise<SymbolType> {
     const { masterData } = context.services;
     const created = await masterData.createSymbol(input, actorOf(context));
@@ -119,9 +157,20 @@ export class MasterDataResolver {
   })
   async updateSymbol(
     @Ctx() context: ApiContext,
-    @Arg('ticker') ticker: string,
-    @Arg('version', () => Int) version: number,
-    @Arg('input', () => SymbolPatchType) input: SymbolPatchType,
+    @Arg('ticker', {
+      description:
+        'The ticker, current or former (case-insensitive); NOT_FOUND when no symbol ever had it.',
+    })
+    ticker: string,
+    @Arg('version', () => Int, {
+      description:
+        'The `Symbol.version` you read; CONFLICT when it has changed since (read it again).',
+    })
+    version: number,
+    @Arg('input', () => SymbolPatchType, {
+      description: 'The fields to change; a bad field is BAD_USER_INPUT.',
+    })
+    input: SymbolPatchType,
   ): Promise<SymbolType> {
     const { masterData } = context.services;
     const updated = await masterData.updateSymbol(ticker, version, input, actorOf(context));
@@ -134,9 +183,21 @@ export class MasterDataResolver {
   })
   async delistSymbol(
     @Ctx() context: ApiContext,
-    @Arg('ticker') ticker: string,
-    @Arg('version', () => Int) version: number,
-    @Arg('date') date: string,
+    @Arg('ticker', {
+      description:
+        'The ticker, current or former (case-insensitive); NOT_FOUND when no symbol ever had it.',
+    })
+    ticker: string,
+    @Arg('version', () => Int, {
+      description:
+        'The `Symbol.version` you read; CONFLICT when it has changed since (read it again).',
+    })
+    version: number,
+    @Arg('date', {
+      description:
+        'YYYY-MM-DD, the first session it no longer trades (after `listedDate`); becomes `delistedDate`.',
+    })
+    date: string,
   ): Promise<SymbolType> {
     const { masterData } = context.services;
     const updated = await masterData.delistSymbol(ticker, version, date, actorOf(context));
@@ -150,10 +211,26 @@ export class MasterDataResolver {
   })
   async renameSymbol(
     @Ctx() context: ApiContext,
-    @Arg('ticker') ticker: string,
-    @Arg('version', () => Int) version: number,
-    @Arg('newTicker') newTicker: string,
-    @Arg('effectiveDate') effectiveDate: string,
+    @Arg('ticker', {
+      description:
+        'The ticker, current or former (case-insensitive); NOT_FOUND when no symbol ever had it.',
+    })
+    ticker: string,
+    @Arg('version', () => Int, {
+      description:
+        'The `Symbol.version` you read; CONFLICT when it has changed since (read it again).',
+    })
+    version: number,
+    @Arg('newTicker', {
+      description:
+        "The new ticker (a letter, then up to 14 letters, digits, `.` or `-`; upper-cased); CONFLICT when another symbol has it now, BAD_USER_INPUT when it is the symbol's ticker already.",
+    })
+    newTicker: string,
+    @Arg('effectiveDate', {
+      description:
+        "YYYY-MM-DD, the first session under `newTicker` (from 00:00 UTC); after the symbol's last ticker change, else BAD_USER_INPUT.",
+    })
+    effectiveDate: string,
   ): Promise<SymbolType> {
     const { masterData } = context.services;
     const renamed = await masterData.renameSymbol(
@@ -173,7 +250,11 @@ export class MasterDataResolver {
   })
   async addCorporateAction(
     @Ctx() context: ApiContext,
-    @Arg('input', () => CorporateActionInputType) input: CorporateActionInputType,
+    @Arg('input', () => CorporateActionInputType, {
+      description:
+        'The action; NOT_FOUND for an unknown symbol, BAD_USER_INPUT naming every bad field.',
+    })
+    input: CorporateActionInputType,
   ): Promise<CorporateActionType> {
     const action = await context.services.masterData.addCorporateAction(input, actorOf(context));
     return CorporateActionType.from(action);
@@ -183,7 +264,10 @@ export class MasterDataResolver {
   @Mutation(() => CorporateActionType, { description: 'Removes a corporate action; returns it.' })
   async removeCorporateAction(
     @Ctx() context: ApiContext,
-    @Arg('id') id: string,
+    @Arg('id', {
+      description: 'Its `CorporateAction.id`; NOT_FOUND when there is none.',
+    })
+    id: string,
   ): Promise<CorporateActionType> {
     const action = await context.services.masterData.removeCorporateAction(id, actorOf(context));
     return CorporateActionType.from(action);
@@ -196,7 +280,11 @@ export class MasterDataResolver {
   })
   async importSymbolsCsv(
     @Ctx() context: ApiContext,
-    @Arg('csv') csv: string,
+    @Arg('csv', {
+      description:
+        'RFC 4180 text with a header row; unknown or missing header columns, or text that is not CSV, refuse the whole file with BAD_USER_INPUT.',
+    })
+    csv: string,
   ): Promise<ImportResultType> {
     return ImportResultType.from(
       await importSymbolsCsv(context.services.masterData, csv, actorOf(context)),
@@ -210,7 +298,11 @@ export class MasterDataResolver {
   })
   async importCorporateActionsCsv(
     @Ctx() context: ApiContext,
-    @Arg('csv') csv: string,
+    @Arg('csv', {
+      description:
+        'RFC 4180 text with a header row; unknown or missing header columns, or text that is not CSV, refuse the whole file with BAD_USER_INPUT.',
+    })
+    csv: string,
   ): Promise<ImportResultType> {
     return ImportResultType.from(
       await importCorporateActionsCsv(context.services.masterData, csv, actorOf(context)),

@@ -17,6 +17,7 @@ export enum SymbolStatusEnum {
 
 registerEnumType(SymbolStatusEnum, {
   name: 'SymbolStatus',
+  description: 'Where a symbol stands in its listing life.',
   valuesConfig: {
     ACTIVE: { description: 'Listed and trading.' },
     DELISTED: { description: 'No longer trading; its history stays queryable.' },
@@ -32,14 +33,27 @@ export enum CorporateActionKindEnum {
   DIVIDEND = 'dividend',
 }
 
-registerEnumType(CorporateActionKindEnum, { name: 'CorporateActionKind' });
+registerEnumType(CorporateActionKindEnum, {
+  name: 'CorporateActionKind',
+  description: 'What a corporate action does to the shares (`split` or `dividend` in CSV).',
+  valuesConfig: {
+    SPLIT: {
+      description:
+        'A stock split: `splitFrom` old shares become `splitTo` new ones; earlier prices × splitFrom/splitTo, volumes × splitTo/splitFrom.',
+    },
+    DIVIDEND: {
+      description:
+        'A cash dividend of `cashAmount` per share: earlier prices × (1 − cashAmount / the last close before the ex-date); volumes unchanged.',
+    },
+  },
+});
 
 @ObjectType('SymbolChange', { description: 'A ticker change: `toTicker` from `effectiveDate` on.' })
 export class SymbolChangeType {
-  @Field()
+  @Field({ description: 'The ticker until `effectiveDate`.' })
   fromTicker!: string;
 
-  @Field()
+  @Field({ description: 'The ticker from `effectiveDate` on.' })
   toTicker!: string;
 
   @Field({ description: 'YYYY-MM-DD, the first session under `toTicker`.' })
@@ -52,16 +66,19 @@ export class SymbolChangeType {
 
 @ObjectType('Symbol', { description: 'A security known to master data.' })
 export class SymbolType {
-  @Field({ description: 'The ticker (as of the date asked for, else now); the same as `ticker`.' })
+  @Field({ description: 'The same as `ticker`.' })
   symbol!: string;
 
-  @Field()
+  @Field({
+    description:
+      'Its current ticker; in `symbols(asOf:)`, the one it had on that date (a letter, then up to 14 letters, digits, `.` or `-`).',
+  })
   ticker!: string;
 
   @Field({ description: 'Stable identity of the security across ticker changes.' })
   id!: string;
 
-  @Field()
+  @Field({ description: "The security's name (1 to 200 characters)." })
   name!: string;
 
   @Field({ description: 'Primary listing exchange (ISO 10383 MIC).' })
@@ -73,10 +90,10 @@ export class SymbolType {
   @Field({ description: 'ISO 4217 currency code.' })
   currency!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free-text sector, if known.' })
   sector!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free-text industry, if known.' })
   industry!: string | null;
 
   @Field(() => String, { nullable: true, description: 'YYYY-MM-DD, the first session.' })
@@ -88,7 +105,7 @@ export class SymbolType {
   })
   delistedDate!: string | null;
 
-  @Field(() => SymbolStatusEnum)
+  @Field(() => SymbolStatusEnum, { description: 'ACTIVE, DELISTED or PENDING.' })
   status!: SymbolStatusEnum;
 
   @Field({ description: 'True when the status is ACTIVE.' })
@@ -99,7 +116,7 @@ export class SymbolType {
   })
   version!: number;
 
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When it last changed (creation included).' })
   updatedAt!: number;
 
   @Field(() => [SymbolChangeType], { description: 'Its ticker changes, oldest first.' })
@@ -124,7 +141,7 @@ export class CorporateActionType {
   @Field({ description: 'The ticker it was entered under.' })
   symbol!: string;
 
-  @Field(() => CorporateActionKindEnum)
+  @Field(() => CorporateActionKindEnum, { description: 'SPLIT or DIVIDEND.' })
   kind!: CorporateActionKindEnum;
 
   @Field({ description: 'YYYY-MM-DD, the first session on the new basis.' })
@@ -139,10 +156,16 @@ export class CorporateActionType {
   @Field(() => Float, { nullable: true, description: 'Dividend: cash per share.' })
   cashAmount?: number | undefined;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'Dividend: ISO 4217 currency of `cashAmount`; null for a split.',
+  })
   currency?: string | undefined;
 
-  @Field()
+  @Field({
+    description:
+      'Where it came from: `manual` (the default for the mutation and CSV) or a vendor name.',
+  })
   source!: string;
 
   static from(action: CorporateActionRecord): CorporateActionType {
@@ -153,27 +176,37 @@ export class CorporateActionType {
   }
 }
 
-@ObjectType('AuditEntry', { description: 'One change to master data.' })
+@ObjectType('AuditEntry', {
+  description: 'One change to master data, or to users and API keys (append-only).',
+})
 export class AuditEntryType {
-  @Field()
+  @Field({
+    description:
+      'Unique: the zero-padded epoch µs of `at`, a per-process sequence and a random suffix.',
+  })
   id!: string;
 
-  @Field(() => DateTimeScalar)
+  @Field(() => DateTimeScalar, { description: 'When the change was made.' })
   at!: number;
 
   @Field(() => GraphQLSafeInt, { description: '`at` as epoch microseconds.' })
   atMicros!: number;
 
-  @Field({ description: 'Who made it (`anonymous` until requests carry a principal).' })
+  @Field({
+    description:
+      'Who made it: a user (`alice`), an API key (`alice (key 0f3a…)`), `anonymous (auth off)`, `cli:<os user>`, `system` (seeded symbols), `ingest:<source>` (PENDING symbols) or `reference:<source>`.',
+  })
   actor!: string;
 
   @Field({
     description:
-      'symbol.create, symbol.update, symbol.delist, symbol.rename, corporateAction.add, corporateAction.remove.',
+      'symbol.create, symbol.update, symbol.delist, symbol.rename, corporateAction.add, corporateAction.remove, user.add, user.set-role, key.create or key.revoke.',
   })
   action!: string;
 
-  @Field({ description: 'The id of the symbol or corporate action.' })
+  @Field({
+    description: 'The id of the symbol or corporate action, the user name, or the API key id.',
+  })
   entity!: string;
 
   @Field(() => GraphQLJSON, {
@@ -204,16 +237,18 @@ export class ImportRowType {
   @Field(() => String, { nullable: true, description: 'The error code of an ERROR row.' })
   code?: string | undefined;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'The error message of an ERROR row.' })
   error?: string | undefined;
 }
 
 @ObjectType('ImportResult', { description: 'What a CSV import did, row by row.' })
 export class ImportResultType {
-  @Field(() => [ImportRowType])
+  @Field(() => [ImportRowType], { description: 'One per data row, in file order.' })
   results!: ImportRowType[];
 
-  @Field(() => Int)
+  @Field(() => Int, {
+    description: 'How many rows failed (status ERROR); the others were applied.',
+  })
   errors!: number;
 
   static from(result: ImportResult): ImportResultType {
@@ -224,12 +259,15 @@ export class ImportResultType {
   }
 }
 
-@InputType('SymbolInput')
+@InputType('SymbolInput', { description: 'A new symbol (`createSymbol`).' })
 export class SymbolInputType {
-  @Field()
+  @Field({
+    description:
+      'A letter, then up to 14 letters, digits, `.` or `-` (upper-cased); not the current ticker of another symbol.',
+  })
   ticker!: string;
 
-  @Field()
+  @Field({ description: '1 to 200 characters.' })
   name!: string;
 
   @Field({ description: 'ISO 10383 MIC, e.g. XNAS.' })
@@ -241,70 +279,104 @@ export class SymbolInputType {
   @Field({ nullable: true, description: 'ISO 4217; default USD.' })
   currency?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text; blank or null: none.' })
   sector?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text; blank or null: none.' })
   industry?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'YYYY-MM-DD, the first session; null: unknown.',
+  })
   listedDate?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'YYYY-MM-DD, the first session it no longer trades (after `listedDate`).',
+  })
   delistedDate?: string | null;
 
-  @Field(() => SymbolStatusEnum, { nullable: true })
+  @Field(() => SymbolStatusEnum, {
+    nullable: true,
+    description: 'Default ACTIVE, or DELISTED when `delistedDate` is given.',
+  })
   status?: SymbolStatusEnum;
 }
 
 @InputType('SymbolPatch', { description: 'The fields to change; absent ones stay.' })
 export class SymbolPatchType {
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: '1 to 200 characters.' })
   name?: string;
 
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: 'ISO 10383 MIC, e.g. XNAS.' })
   exchange?: string;
 
-  @Field({ nullable: true })
+  @Field({
+    nullable: true,
+    description: 'EQUITY, ETF, ADR, FUND, INDEX, CRYPTO or OTHER.',
+  })
   assetClass?: string;
 
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: 'ISO 4217 currency code.' })
   currency?: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text; blank or null: none.' })
   sector?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: 'Free text; blank or null: none.' })
   industry?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'YYYY-MM-DD, the first session; null: unknown.',
+  })
   listedDate?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: 'YYYY-MM-DD, the first session it no longer trades (after `listedDate`).',
+  })
   delistedDate?: string | null;
 
-  @Field(() => SymbolStatusEnum, { nullable: true })
+  @Field(() => SymbolStatusEnum, {
+    nullable: true,
+    description: 'The new status (`delistSymbol` also sets the date).',
+  })
   status?: SymbolStatusEnum;
 }
 
-@InputType('CorporateActionInput')
+@InputType('CorporateActionInput', {
+  description:
+    'A split (`splitFrom`, `splitTo`) or cash dividend (`cashAmount`, `currency`); at most one of each kind per symbol and ex-date.',
+})
 export class CorporateActionInputType {
-  @Field()
+  @Field({ description: 'A ticker, current or former (case-insensitive).' })
   symbol!: string;
 
-  @Field(() => CorporateActionKindEnum)
+  @Field(() => CorporateActionKindEnum, { description: 'SPLIT or DIVIDEND.' })
   kind!: CorporateActionKindEnum;
 
   @Field({ description: 'YYYY-MM-DD.' })
   exDate!: string;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: 'Split, required: old shares, a positive integer (2-for-1: 1).',
+  })
   splitFrom?: number;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Split, required: new shares, a positive integer other than `splitFrom` (2-for-1: 2).',
+  })
   splitTo?: number;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Float, {
+    nullable: true,
+    description: 'Dividend, required: cash per share, a positive number in `currency`.',
+  })
   cashAmount?: number;
 
   @Field({ nullable: true, description: "Default: the symbol's currency." })

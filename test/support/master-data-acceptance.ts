@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPlatform, type Platform } from '../../src/app.js';
+import { authSettingsOf, createPlatform, type Platform } from '../../src/app.js';
+import { mintToken, type ApiRole } from '../../src/auth/index.js';
 import { configWith, type Config } from '../../src/config/index.js';
 import {
   aggregateBars,
@@ -29,6 +30,8 @@ const T0 = at('2026-11-20T15:07:30Z');
 const clock = new ManualClock(T0);
 let platform: Platform;
 let server: ApiServer;
+/** Authentication is on (AUTH_MODE=jwt): every request carries a token minted for the config. */
+let config: Config;
 
 export interface MasterDataAcceptanceBackend {
   readonly name: string;
@@ -45,13 +48,27 @@ interface GqlResult<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
+/** A token as `alphalake auth token` mints it, for the user `<role>-user`. */
+const token = (role: ApiRole) =>
+  mintToken(authSettingsOf(config), {
+    user: `${role}-user`,
+    role,
+    ttlSeconds: 600,
+    now: Date.now() * 1_000,
+  });
+
+/** As an admin (master data's edits and audit log need one) unless `role` says otherwise. */
 async function gql<T = Record<string, unknown>>(
   query: string,
   variables: Record<string, unknown> = {},
+  role: ApiRole = 'admin',
 ): Promise<GqlResult<T>> {
   const response = await fetch(server.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Bearer ${await token(role)}`,
+    },
     body: JSON.stringify({ query, variables }),
   });
   return (await response.json()) as GqlResult<T>;
@@ -196,7 +213,14 @@ async function addAction(input: Record<string, unknown>) {
 export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void {
   describe(`master data through GraphQL: ${backend.name}`, () => {
     const home = mkdtempSync(path.join(tmpdir(), 'alphalake-mdm-it-'));
-    const config = configWith({ home, port: 0, simulatorEnabled: false, ...backend.settings() });
+    config = configWith({
+      home,
+      port: 0,
+      simulatorEnabled: false,
+      authMode: 'jwt',
+      authJwtSecret: 'master-data-acceptance-secret-of-32-bytes-or-more',
+      ...backend.settings(),
+    });
 
     beforeAll(async () => {
       platform = await createPlatform(config, { clock });
@@ -524,8 +548,8 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
             r.after.version,
           ]),
         ).toEqual([
-          ['symbol.create', 'anonymous', null, 'IBM', 1],
-          ['symbol.update', 'anonymous', 'IBM', winner.name, 2],
+          ['symbol.create', 'admin-user', null, 'IBM', 1],
+          ['symbol.update', 'admin-user', 'IBM', winner.name, 2],
         ]);
         const current = await ok<{ symbol: { name: string; version: number } }>(
           '{ symbol(ticker: "IBM") { name version } }',
@@ -541,6 +565,29 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         });
         expect(platform.masterData.symbol('ZZZZ')).toBeUndefined();
       });
+    });
+
+    it('lets a viewer read master data and refuses it the edits and the audit log (FORBIDDEN)', async () => {
+      const read = await gql<{ symbols: { ticker: string }[] }>(
+        '{ symbols { ticker } corporateActions(symbol: "SPLT") { id } }',
+        {},
+        'viewer',
+      );
+      expect(read.errors).toBeUndefined();
+      expect(read.data!.symbols.map((s) => s.ticker)).toContain('SPLT');
+      const refused = [
+        'mutation { createSymbol(input: { ticker: "VWR", name: "Viewer Corp", exchange: "XNYS" }) { id } }',
+        'mutation { addCorporateAction(input: { symbol: "SPLT", kind: DIVIDEND, exDate: "2024-03-06", cashAmount: 1 }) { id } }',
+        'mutation { importSymbolsCsv(csv: "ticker,name,exchange\\nVWR,Viewer Corp,XNYS\\n") { errors } }',
+        '{ auditLog { id } }',
+      ];
+      for (const query of refused) {
+        const result = await gql(query, {}, 'viewer');
+        expect(result.data ?? null).toBeNull();
+        expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['FORBIDDEN']);
+      }
+      expect(platform.masterData.symbol('VWR')).toBeUndefined();
+      expect(platform.masterData.corporateActions('SPLT').map((c) => c.kind)).toEqual(['split']);
     });
 
     it('lists master data among the backends of /readyz', async () => {
