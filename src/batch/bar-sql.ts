@@ -182,7 +182,8 @@ export function adjustedTradesSql(spans: readonly FactorSpan[]): AggregateSql {
     output: ADJUSTED_TRADE_OUTPUT,
     sql: (param) =>
       `SELECT s.symbol AS symbol, s.ts AS ts, s.seq AS seq, s.price * factors.price AS price, ` +
-      `CAST(s.size AS DOUBLE) * factors.volume AS size, s.id AS id, s.exchange AS exchange ` +
+      `CAST(s.size AS DOUBLE) * factors.volume AS size, s.id AS id, s.exchange AS exchange, ` +
+      `s.ts_nanos AS ts_nanos ` +
       `FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN}`,
   };
 }

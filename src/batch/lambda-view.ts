@@ -256,7 +256,7 @@ function columnMicros(value: unknown): number {
 }
 
 const BAR_ORDER = [{ column: 'ts' }];
-const TRADE_COLUMNS = ['symbol', 'ts', 'seq', 'price', 'size', 'id', 'exchange'];
+const TRADE_COLUMNS = ['symbol', 'ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'];
 
 /** The span holding `ts` (the spans cover the time line). */
 function spanAt(spans: readonly FactorSpan[], ts: number): FactorSpan | undefined {

@@ -412,7 +412,7 @@ describe('walking skeleton', () => {
     ).toBe(3);
     expect(
       value(
-        /^alphalake_ingest_rejects_total\{kind="trade",reason="NEGATIVE_PRICE",source="test-feed"\} (\d+)$/m,
+        /^alphalake_ingest_rejects_total\{source="test-feed",kind="trade",reason="NEGATIVE_PRICE"\} (\d+)$/m,
       ),
     ).toBe(1);
     expect(value(/^alphalake_lake_watermark_seconds (\d+)$/m)).toBe(
