@@ -130,6 +130,8 @@ export async function createPlatform(
       'alphalake_lake_rows_written_total',
       'Rows committed to the lake, by table.',
     ),
+    onAssigned: (partitions) =>
+      console.log(`lake sink: trades partitions [${partitions.join(',')}] assigned`),
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
   const market = new MarketData(directory, view, clock);

@@ -68,6 +68,8 @@ export interface LakeSinkOptions {
   readonly allowedLatenessUs: number;
   /** Counts rows committed, by table. */
   readonly rowsWritten?: Counter;
+  /** Told the trades partitions of every assignment (an operator sees who owns what). */
+  readonly onAssigned?: (partitions: readonly number[]) => void;
 }
 
 /** A consumed record and where it came from. */
@@ -282,6 +284,7 @@ export class LakeSink implements HistorySink {
         }
       }
       if (tables.includes(this.tables.bars1m)) await this.refreshWatermark();
+      if (trades) this.options.onAssigned?.(partitions);
       return starts;
     });
   }
