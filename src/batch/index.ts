@@ -7,7 +7,7 @@ export {
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
-export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
+export { LakeSink, SINK_APP_ID, tradeColumns, type LakeSinkOptions } from './lake-sink.js';
 export {
   LambdaView,
   type ReadTrace,
