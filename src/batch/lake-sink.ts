@@ -58,6 +58,13 @@ export function lateAppId(log: string, partition: number): string {
  */
 export const EMPTY_PARTITION_GRACE_US = 30 * SECOND_US;
 
+/**
+ * Consumed trades a member holds before it flushes without waiting for its timer: the
+ * bus handler then waits for that flush, so the consumer stops fetching (bounded memory,
+ * and commits of bounded size however large the backlog).
+ */
+export const PENDING_TRADES_LIMIT = 200_000;
+
 /** How often a seal that lost a race for silver's txns is retried at once. */
 const SEAL_ATTEMPTS = 4;
 
@@ -316,6 +323,11 @@ export class LakeSink implements HistorySink {
         this.unsealed.push(sourced);
         this.noteEventTime(sourced);
       }
+    }
+    if (this.pendingTrades.length >= PENDING_TRADES_LIMIT) {
+      // Never rejected: a redelivered batch would be buffered twice. A failed flush keeps
+      // its records for the next one (and the timer's flush reports the error).
+      await this.flush().catch(() => undefined);
     }
   }
 
@@ -629,10 +641,13 @@ export class LakeSink implements HistorySink {
     if (txns.length === 0 && due.length === 0) return;
 
     this.unsealed = [];
-    const bars = barColumns(aggregateBars(due));
+    // With each minute's notional, as the backfill writes them (coarser bars sum it exactly).
+    const bars = minuteBarColumns(due);
     try {
       // Committed even without bars: the marks, offsets and watermark move in the table.
+      // `merge`: a bars table written before the notional column existed gains it.
       await this.tables.bars1m.append(bars, {
+        schemaMode: 'merge',
         txns,
         commitInfo: {
           alphalake: {

@@ -254,7 +254,7 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
             const victim = Math.floor(Math.random() * sinks);
             const sink = running[victim]!;
             await Promise.race([sink.running, sink.exited]);
-            await sleep(500 + Math.random() * 4_000);
+            await sleep(500 + Math.random() * 6_000);
             sink.child.kill('SIGKILL');
             await sink.exited;
             countsAtKills.push(await countRows(table, storage));
