@@ -347,11 +347,23 @@ export class LakeSink implements HistorySink {
       this.pendingTrades = [];
       const lateHeld = this.recorded.get(this.tables.rejects)!;
       const tradeLog = this.tradeLog;
+      // Partitions whose bronze offset moved under this member (it was reassigned): their
+      // trades' commit will be refused, so none of them is rejected as late here.
+      const moved = new Set<number>();
+      if (tradeLog !== undefined && trades.length > 0) {
+        const bronze = await this.tables.trades.snapshot();
+        const holds = this.recorded.get(this.tables.trades)!;
+        for (const partition of new Set(trades.map((t) => t.partition))) {
+          const appId = offsetAppId(tradeLog, partition);
+          if ((bronze.txnVersion(appId) ?? 0) !== (holds.get(appId) ?? 0)) moved.add(partition);
+        }
+      }
       // Late: older than its partition's sealed minute. A late trade whose row an earlier
       // (interrupted) flush wrote is below the partition's late txn, and not written again.
       const late = trades.filter(
         (trade) =>
           trade.value.ts < this.floorOf(trade.partition) &&
+          !moved.has(trade.partition) &&
           (tradeLog === undefined ||
             trade.offset >= (lateHeld.get(lateAppId(tradeLog, trade.partition)) ?? 0)),
       );
