@@ -54,7 +54,8 @@ export function lateAppId(log: string, partition: number): string {
 /**
  * How long (wall time, µs) a partition with nothing ever in bronze may stay silent after
  * it is assigned before it stops holding the watermark back (a topic may have more
- * partitions than symbols: such a partition never delivers anything).
+ * partitions than symbols: such a partition never delivers anything). Once one owner has
+ * waited it out, the partition's sealed minute is past 0 and later owners follow at once.
  */
 export const EMPTY_PARTITION_GRACE_US = 30 * SECOND_US;
 
@@ -587,10 +588,12 @@ export class LakeSink implements HistorySink {
     if (cutoff === undefined && others.length > 0) {
       const follow = Math.min(...others);
       for (const [partition, assignment] of this.assigned) {
+        // A sealed minute with nothing in bronze: an earlier owner waited out the grace.
+        const followed = (this.sealedMarks.get(partition) ?? 0) > 0;
         if (
           assignment.empty &&
           !this.delivered.has(partition) &&
-          now - assignment.at >= EMPTY_PARTITION_GRACE_US
+          (followed || now - assignment.at >= EMPTY_PARTITION_GRACE_US)
         ) {
           targets.set(partition, follow);
         }

@@ -10,7 +10,7 @@ import { KafkaBus, TOPICS, type Topic } from '../../src/stream/index.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
- * Issue 9's exactly-once acceptance, scaled to this machine: a producer publishes
+ * Issue 9's exactly-once acceptance at the issue's scale (2M trades, 10 kills): a producer publishes
  * TRADES trades through the real Kafka while an `alphalake sink` child process is killed
  * with SIGKILL at KILLS random moments and restarted each time. Afterwards delta-rs (not
  * our reader) reads bronze.trades: every produced trade is there exactly once (the same
@@ -23,8 +23,8 @@ import { endpoints, repoRoot, requireService } from './endpoints.js';
  *
  * ALPHALAKE_EO_TRADES and ALPHALAKE_EO_KILLS set the scale.
  */
-const TRADES = Number(process.env.ALPHALAKE_EO_TRADES ?? 300_000);
-const KILLS = Number(process.env.ALPHALAKE_EO_KILLS ?? 5);
+const TRADES = Number(process.env.ALPHALAKE_EO_TRADES ?? 2_000_000);
+const KILLS = Number(process.env.ALPHALAKE_EO_KILLS ?? 10);
 const PARTITIONS = 6;
 const CLI = path.join(repoRoot, 'dist/src/cli/main.js');
 const SYMBOLS = ['AAPL', 'MSFT', 'NVDA', 'AMZN', 'GOOGL', 'META', 'TSLA', 'JPM', 'V', 'XOM'];
@@ -161,7 +161,9 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
   });
 
   afterAll(async () => {
-    for (const home of homes) await rm(home, { recursive: true, force: true });
+    // ALPHALAKE_EO_KEEP=1 keeps the lakes for a post-mortem.
+    if (!process.env.ALPHALAKE_EO_KEEP)
+      for (const home of homes) await rm(home, { recursive: true, force: true });
   });
 
   const CASES = [
@@ -272,7 +274,10 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
             const progress = count + (watermark ?? 0);
             still = progress === seen ? still + 1 : 0;
             seen = progress;
-            if (still >= 30) break;
+            // A minute of polls without progress: the last restart's rebalance waits for
+            // the killed member's session to expire, and a partition that never had a
+            // trade holds the watermark for 30 s after its assignment.
+            if (still >= 60) break;
           }
         } finally {
           for (const sink of running) sink.child.kill('SIGTERM');
@@ -313,7 +318,7 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
           watermark: number | null;
         };
         expect(silver.late).toBe(0);
-        expect(silver.watermark).toBeGreaterThanOrEqual(sealedBy);
+        expect(silver.watermark, log.join('').slice(-6_000)).toBeGreaterThanOrEqual(sealedBy);
         const keyOf = (bar: BarRow) => `${bar[0]} ${bar[1]}`;
         const keys = silver.actual.map(keyOf);
         expect(new Set(keys).size).toBe(keys.length);
@@ -331,8 +336,8 @@ describe('exactly-once Kafka → Delta sink under SIGKILL (services tier)', () =
         for (let i = 0; i < TRADES; i++) if (tradeAt(i, base).ts < watermarkUs) inTape++;
         expect(below.reduce((sum, bar) => sum + bar[8], 0)).toBe(inTape);
       },
-      // 15 minutes, and half a second more per thousand trades past the default.
-      900_000 + Math.max(0, TRADES - 300_000) / 2,
+      // 15 minutes and a second per thousand trades (about 8 minutes a case at 2M here).
+      900_000 + TRADES,
     );
   }
 });
