@@ -232,6 +232,8 @@ export async function createPlatform(
       'Rows committed to the lake, by table.',
       ['table'],
     ),
+    onAssigned: (partitions) =>
+      console.log(`lake sink: trades partitions [${partitions.join(',')}] assigned`),
   });
   const view = new LambdaView(tables, speedStore, () => sink.watermark());
   const market = new MarketData(directory, view, clock);

@@ -8,7 +8,13 @@ export {
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
-export { LakeSink, SINK_APP_ID, tradeColumns, type LakeSinkOptions } from './lake-sink.js';
+export {
+  LakeSink,
+  SINK_APP_ID,
+  tradeColumns,
+  type LakeSinkOptions,
+  type RowCounter,
+} from './lake-sink.js';
 export { LakeCheckpointSink } from './backfill-sink.js';
 export { NewsWriter } from './news-writer.js';
 export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './rejects-log.js';

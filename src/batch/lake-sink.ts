@@ -1,7 +1,9 @@
 import {
   aggregateBars,
+  AlphalakeError,
   floorToMinute,
   MINUTE_US,
+  SECOND_US,
   utcDate,
   type Bar,
   type Clock,
@@ -9,16 +11,16 @@ import {
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
-import type { Counter } from '../metrics/index.js';
 import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
 import { processLogger } from '../logging/index.js';
 
 /**
- * The Delta `txn` appId of the sink's event-time progress; its version is the watermark
+ * The Delta `txn` appId of the lake's event-time progress; its version is the watermark
  * in epoch minutes (the watermark, in µs, is always minute-aligned, so nothing is lost,
  * and tables written before the switch to µs keep their meaning). `silver.bars_1m` holds
- * the watermark; `bronze.trades` holds the end of the history written by backfills.
+ * the watermark readers use (the minimum of the partitions' sealed minutes, see
+ * `sealedAppId`); `bronze.trades` holds the end of the history written by backfills.
  */
 export const SINK_APP_ID = 'alphalake-lake-sink';
 
@@ -30,13 +32,57 @@ export function offsetAppId(log: string, partition: number): string {
   return `lake-sink:${log}:${partition}`;
 }
 
+/**
+ * The Delta `txn` appId, in `silver.bars_1m`, of one trades partition's sealed minutes:
+ * its version is the epoch minute below which the partition's bars are in silver (0: the
+ * partition is known, nothing sealed yet). Key = symbol, so a symbol's bars depend on its
+ * partition alone and each partition seals on its own, whichever sink owns it.
+ */
+export function sealedAppId(log: string, partition: number): string {
+  return `lake-sink-sealed:${log}:${partition}`;
+}
+
+/**
+ * The Delta `txn` appId, in `bronze.rejects`, of one trades partition's LATE_EVENT rows:
+ * its version is the offset after the last late trade whose row is written, so a replay
+ * does not write it again.
+ */
+export function lateAppId(log: string, partition: number): string {
+  return `lake-sink-late:${log}:${partition}`;
+}
+
+/**
+ * How long (wall time, µs) a partition with nothing ever in bronze may stay silent after
+ * it is assigned before it stops holding the watermark back (a topic may have more
+ * partitions than symbols: such a partition never delivers anything). Once one owner has
+ * waited it out, the partition's sealed minute is past 0 and later owners follow at once.
+ */
+export const EMPTY_PARTITION_GRACE_US = 30 * SECOND_US;
+
+/**
+ * Consumed trades a member holds before it flushes without waiting for its timer: the
+ * bus handler then waits for that flush, so the consumer stops fetching (bounded memory,
+ * and commits of bounded size however large the backlog).
+ */
+export const PENDING_TRADES_LIMIT = 200_000;
+
+/** How often a seal that lost a race for silver's txns is retried at once. */
+const SEAL_ATTEMPTS = 4;
+
 export interface LakeSinkOptions {
   /** How often consumed records move from the stream into the lake (wall time, ms: a timer). */
   readonly intervalMs: number;
   /** How long after a minute ends its last trades may still arrive, µs of event time. */
   readonly allowedLatenessUs: number;
-  /** Counts rows committed, by table. */
-  readonly rowsWritten?: Counter;
+  /** Counts rows committed, by table (a prom-client counter with a `table` label). */
+  readonly rowsWritten?: RowCounter;
+  /** Told the trades partitions of every assignment (an operator sees who owns what). */
+  readonly onAssigned?: (partitions: readonly number[]) => void;
+}
+
+/** The slice of a metrics counter the sink uses. */
+export interface RowCounter {
+  inc(labels: { table: string }, rows: number): void;
 }
 
 /** A consumed record and where it came from. */
@@ -46,6 +92,19 @@ interface Sourced<T> {
   readonly offset: number;
 }
 
+/** A trades partition this member reads. */
+interface Assignment {
+  /** Clock µs of the assignment. */
+  readonly at: number;
+  /** Nothing of it was ever in bronze when it was assigned. */
+  readonly empty: boolean;
+  /**
+   * Bronze's next offset at assignment when silver's lay below it: until the replay has
+   * delivered up to there, the partition's sealed minute and silver offset stand still.
+   */
+  replayUntil: number | undefined;
+}
+
 /**
  * The batch layer's writer, exactly once from the bus into the lake (docs/sink.md).
  *
@@ -53,18 +112,21 @@ interface Sourced<T> {
  *   with a `txn` action per bus partition it covers (PROTOCOL.md "Transaction
  *   Identifiers"): appId `offsetAppId(log, partition)`, version = the next offset to read.
  *   The commit is atomic, so a batch's rows and its offsets become visible together.
- * - `silver.bars_1m` receives the bars of sealed minutes (minutes the stream of every
- *   partition has moved `allowedLatenessUs` past), with a `txn` for the watermark
- *   (SINK_APP_ID, epoch minutes) and per partition the lowest offset whose trade is not
- *   in a sealed minute yet.
+ * - `silver.bars_1m` receives the bars of sealed minutes, per partition: a partition's
+ *   minute is sealed once its own stream has moved `allowedLatenessUs` past its end. Each
+ *   commit carries, per partition it moves, the sealed minute (`sealedAppId`) and the
+ *   lowest offset whose trade is not sealed yet (`offsetAppId`), each checked against the
+ *   version this member read (`expected`), and the watermark readers use (SINK_APP_ID):
+ *   the minimum sealed minute over every partition of the topic.
  * - `bronze.rejects` receives the rejects topic the same way as bronze.trades, and trades
- *   older than the watermark when first flushed (LATE_EVENT: in bronze, not in any bar).
+ *   older than their partition's sealed minute when first flushed (LATE_EVENT: in bronze,
+ *   not in any bar), with a `lateAppId` txn per partition so a replay writes none twice.
  *
  * On subscribe the bus asks where to start: the lowest of the tables' recorded offsets.
  * A replayed record below a table's offset is not written to that table again.
  */
 export class LakeSink implements HistorySink {
-  /** Epoch µs, minute-aligned. */
+  /** The lake's watermark (SINK_APP_ID in silver): epoch µs, minute-aligned. */
   private watermarkUs: number | undefined;
   /** Where history written by writeHistory ends, per table (µs). */
   private readonly historyMarks = new Map<DeltaTable, number | undefined>();
@@ -77,6 +139,12 @@ export class LakeSink implements HistorySink {
   /** Trades in bronze, not late, of minutes not sealed in silver yet. */
   private unsealed: Sourced<Trade>[] = [];
   private pendingRejects: Sourced<Reject>[] = [];
+  /** The trades partitions of the latest assignment. */
+  private assigned = new Map<number, Assignment>();
+  /** Trades partitions that delivered a record since their assignment. */
+  private readonly delivered = new Set<number>();
+  /** Per trades partition, the minute (µs) below which silver holds its bars; 0: none yet. */
+  private readonly sealedMarks = new Map<number, number>();
   /** The latest event time each partition has delivered (into `unsealed`). */
   private readonly latestEventTs = new Map<number, number>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -181,11 +249,16 @@ export class LakeSink implements HistorySink {
       // tables' offsets (an assignment after a rebalance may repeat one it had).
       const assigned = new Set(partitions);
       const kept = <T>(records: Sourced<T>[]) => records.filter((r) => !assigned.has(r.partition));
-      if (log === this.rejectLog) this.pendingRejects = kept(this.pendingRejects);
+      const trades = log === this.tradeLog;
+      if (!trades) this.pendingRejects = kept(this.pendingRejects);
       else {
         this.pendingTrades = kept(this.pendingTrades);
-        this.unsealed = kept(this.unsealed);
-        for (const partition of partitions) this.latestEventTs.delete(partition);
+        // Unsealed trades come again from silver's offsets, to this member or the partition's
+        // new owner.
+        this.unsealed = [];
+        this.latestEventTs.clear();
+        this.delivered.clear();
+        this.sealedMarks.clear();
       }
       const starts = new Map<number, string>();
       for (const table of tables) {
@@ -199,11 +272,41 @@ export class LakeSink implements HistorySink {
           const start = starts.get(partition);
           if (start === undefined || version < Number(start))
             starts.set(partition, String(version));
+          if (table === this.tables.bars1m) {
+            const sealed = snapshot.txnVersion(sealedAppId(log, partition));
+            if (sealed !== undefined) this.sealedMarks.set(partition, sealed * MINUTE_US);
+          }
+        }
+      }
+      if (trades) {
+        const rejects = await this.tables.rejects.snapshot();
+        const late = this.recorded.get(this.tables.rejects)!;
+        const bronze = this.recorded.get(this.tables.trades)!;
+        const silver = this.recorded.get(this.tables.bars1m)!;
+        const at = this.clock.now();
+        this.assigned = new Map();
+        for (const partition of partitions) {
+          const version = rejects.txnVersion(lateAppId(log, partition));
+          if (version === undefined) late.delete(lateAppId(log, partition));
+          else late.set(lateAppId(log, partition), version);
+          const appId = offsetAppId(log, partition);
+          const inBronze = bronze.get(appId) ?? 0;
+          this.assigned.set(partition, {
+            at,
+            empty: inBronze === 0,
+            replayUntil: (silver.get(appId) ?? 0) < inBronze ? inBronze : undefined,
+          });
         }
       }
       if (tables.includes(this.tables.bars1m)) await this.refreshWatermark();
+      if (trades) this.options.onAssigned?.(partitions);
       return starts;
     });
+  }
+
+  /** Below this event time a trade of `partition` is late: its minute is sealed. */
+  private floorOf(partition: number): number {
+    return Math.max(this.sealedMarks.get(partition) ?? -Infinity, this.watermarkUs ?? -Infinity);
   }
 
   private async onTrades(log: string, records: readonly BusRecord<Trade>[]): Promise<void> {
@@ -213,36 +316,78 @@ export class LakeSink implements HistorySink {
       const offset = Number(record.offset);
       const appId = offsetAppId(log, record.partition);
       const sourced = { value: record.value, partition: record.partition, offset };
+      this.delivered.add(record.partition);
+      const assignment = this.assigned.get(record.partition);
+      if (assignment?.replayUntil !== undefined && offset + 1 >= assignment.replayUntil) {
+        assignment.replayUntil = undefined;
+      }
       if (offset >= (bronze.get(appId) ?? 0)) {
         this.pendingTrades.push(sourced);
       } else if (
         offset >= (silver.get(appId) ?? 0) &&
-        record.value.ts >= (this.watermarkUs ?? -Infinity)
+        record.value.ts >= this.floorOf(record.partition)
       ) {
         // Replayed: in bronze already, but its minute was not sealed in silver yet.
         this.unsealed.push(sourced);
         this.noteEventTime(sourced);
       }
     }
+    if (this.pendingTrades.length >= PENDING_TRADES_LIMIT) {
+      // Never rejected: a redelivered batch would be buffered twice. A failed flush keeps
+      // its records for the next one (and the timer's flush reports the error).
+      await this.flush().catch(() => undefined);
+    }
   }
 
   /**
-   * Commits the consumed trades to bronze, then the bars of every minute that ended
-   * before `cutoff` to silver, and moves the watermark there. By default the cutoff
-   * follows event time, not the wall clock: a minute is complete once the stream of
-   * every partition has moved `allowedLatenessUs` past its end (bounded
-   * out-of-orderness), so a source that lags never has its minutes sealed before it
-   * delivered them. Rejects are written whatever the cutoff.
+   * Commits the consumed trades to bronze, then the bars of every partition's sealed
+   * minutes to silver, and moves the watermark. By default a partition's minutes are
+   * sealed by event time, not the wall clock: a minute is complete once the partition's
+   * stream has moved `allowedLatenessUs` past its end (bounded out-of-orderness), so a
+   * partition that lags never has its minutes sealed before it delivered them. `cutoff`
+   * seals every assigned partition up to it instead. Rejects are written whatever the
+   * cutoff.
    */
   flush(cutoff?: number): Promise<void> {
     return this.serialized(async () => {
       await this.refreshWatermark();
-      const watermark = this.watermarkUs ?? -Infinity;
       const trades = this.pendingTrades;
       this.pendingTrades = [];
-      const late = trades.filter((trade) => trade.value.ts < watermark);
-      // Rejects first: a crash before the trades' commit replays the late trades, whose
-      // LATE_EVENT rows may then be written twice (rejects are at least once; trades exactly once).
+      const lateHeld = this.recorded.get(this.tables.rejects)!;
+      const tradeLog = this.tradeLog;
+      // Partitions whose bronze offset moved under this member (it was reassigned): their
+      // trades' commit will be refused, so none of them is rejected as late here.
+      const moved = new Set<number>();
+      if (tradeLog !== undefined && trades.length > 0) {
+        const bronze = await this.tables.trades.snapshot();
+        const holds = this.recorded.get(this.tables.trades)!;
+        for (const partition of new Set(trades.map((t) => t.partition))) {
+          const appId = offsetAppId(tradeLog, partition);
+          if ((bronze.txnVersion(appId) ?? 0) !== (holds.get(appId) ?? 0)) moved.add(partition);
+        }
+      }
+      // Late: older than its partition's sealed minute. A late trade whose row an earlier
+      // (interrupted) flush wrote is below the partition's late txn, and not written again.
+      const late = trades.filter(
+        (trade) =>
+          trade.value.ts < this.floorOf(trade.partition) &&
+          !moved.has(trade.partition) &&
+          (tradeLog === undefined ||
+            trade.offset >= (lateHeld.get(lateAppId(tradeLog, trade.partition)) ?? 0)),
+      );
+      const lateTxns = new Map<string, TxnMarker>();
+      if (tradeLog !== undefined) {
+        for (const trade of late) {
+          const appId = lateAppId(tradeLog, trade.partition);
+          const held = lateHeld.get(appId);
+          const version = Math.max(lateTxns.get(appId)?.version ?? 0, trade.offset + 1);
+          lateTxns.set(appId, {
+            appId,
+            version,
+            ...(held !== undefined ? { expected: held } : {}),
+          });
+        }
+      }
       const rejects = this.pendingRejects;
       this.pendingRejects = [];
       const now = this.clock.now();
@@ -253,16 +398,19 @@ export class LakeSink implements HistorySink {
           rejects,
           [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
           (rows) => rows.map(rejectRow),
+          [...lateTxns.values()],
         );
       } catch (error) {
         // Nothing was committed: the next flush tries these again.
         this.pendingRejects = await this.resync(this.tables.rejects, this.rejectLog, [
           ...rejects,
           ...this.pendingRejects,
-        ]);
+        ]).then((r) => r.kept);
         this.pendingTrades = [...trades, ...this.pendingTrades];
+        await this.resyncLate();
         throw error;
       }
+      for (const { appId, version } of lateTxns.values()) lateHeld.set(appId, version);
       try {
         await this.commitSourced(
           this.tables.trades,
@@ -272,30 +420,47 @@ export class LakeSink implements HistorySink {
           tradeColumns,
         );
       } catch (error) {
-        this.pendingTrades = await this.resync(this.tables.trades, this.tradeLog, [
+        const { kept, held } = await this.resync(this.tables.trades, this.tradeLog, [
           ...trades,
           ...this.pendingTrades,
         ]);
+        this.pendingTrades = kept;
+        // Another member committed these to bronze (it had the partition before this one):
+        // they are this member's to seal.
+        this.keepUnsealed(held.filter((trade) => this.assigned.has(trade.partition)));
         throw error;
       }
-      // Only trades bronze holds may be sealed into silver.
-      for (const trade of trades) {
-        if (trade.value.ts >= watermark) {
-          this.unsealed.push(trade);
-          this.noteEventTime(trade);
-        }
-      }
-      await this.seal(cutoff ?? this.eventTimeCutoff());
+      this.keepUnsealed(trades);
+      await this.seal(cutoff);
     });
   }
 
-  /** Appends `rows` with one txn per partition of `records`: version = its last offset + 1. */
+  /** Trades bronze holds, to seal into silver unless their minute is sealed already. */
+  private keepUnsealed(trades: readonly Sourced<Trade>[]): void {
+    const silver = this.recorded.get(this.tables.bars1m)!;
+    for (const trade of trades) {
+      const appId = offsetAppId(this.tradeLog ?? '', trade.partition);
+      if (
+        trade.value.ts >= this.floorOf(trade.partition) &&
+        trade.offset >= (silver.get(appId) ?? 0)
+      ) {
+        this.unsealed.push(trade);
+        this.noteEventTime(trade);
+      }
+    }
+  }
+
+  /**
+   * Appends `rows` with one txn per partition of `records` (version = its last offset + 1,
+   * expected = its first), and any `extra` txns.
+   */
   private async commitSourced<T, R>(
     table: DeltaTable,
     log: string | undefined,
     records: readonly Sourced<T>[],
     rows: readonly R[],
     toBatch: (rows: readonly R[]) => ColumnBatch | Record<string, unknown>[],
+    extra: readonly TxnMarker[] = [],
   ): Promise<void> {
     const holds = this.recorded.get(table)!;
     const next = new Map<string, number>();
@@ -307,7 +472,7 @@ export class LakeSink implements HistorySink {
         first.set(appId, Math.min(first.get(appId) ?? Infinity, record.offset));
       }
     }
-    if (rows.length === 0 && next.size === 0) return;
+    if (rows.length === 0 && next.size === 0 && extra.length === 0) return;
     // Each partition's batch must start where the table's version is: a partition that
     // another sink committed meanwhile (a rebalance moved it) makes this commit CONFLICT.
     const txns: TxnMarker[] = [...next].map(([appId, version]) => ({
@@ -317,7 +482,7 @@ export class LakeSink implements HistorySink {
     }));
     const batch = toBatch(rows);
     await table.append(batch, {
-      txns,
+      txns: [...txns, ...extra],
       commitInfo: { alphalake: { sink: 'lake-sink', offsets: Object.fromEntries(next) } },
     });
     for (const [appId, version] of next) holds.set(appId, version);
@@ -327,22 +492,26 @@ export class LakeSink implements HistorySink {
   /**
    * After a failed commit: keeps the records the table does not hold yet. A partition
    * whose table version is past some of them had another writer (it was reassigned):
-   * those are dropped. One whose version lies before them has a new owner reading from
-   * there: all of its records are dropped (this member no longer reads it).
+   * those are dropped (`held`). One whose version lies before them has a new owner
+   * reading from there: all of its records are dropped (this member no longer reads it).
    */
   private async resync<T>(
     table: DeltaTable,
     log: string | undefined,
     records: Sourced<T>[],
-  ): Promise<Sourced<T>[]> {
-    if (log === undefined) return records;
+  ): Promise<{ kept: Sourced<T>[]; held: Sourced<T>[] }> {
+    if (log === undefined) return { kept: records, held: [] };
     const snapshot = await table.snapshot().catch(() => undefined);
-    if (!snapshot) return records;
+    if (!snapshot) return { kept: records, held: [] };
     const holds = this.recorded.get(table)!;
     const kept = new Map<number, Sourced<T>[]>();
+    const held: Sourced<T>[] = [];
     for (const record of records) {
       const version = snapshot.txnVersion(offsetAppId(log, record.partition));
-      if (version !== undefined && record.offset < version) continue;
+      if (version !== undefined && record.offset < version) {
+        held.push(record);
+        continue;
+      }
       kept.set(record.partition, [...(kept.get(record.partition) ?? []), record]);
     }
     const result: Sourced<T>[] = [];
@@ -353,7 +522,20 @@ export class LakeSink implements HistorySink {
       if (version !== undefined && list[0]!.offset > version) continue;
       result.push(...list);
     }
-    return result;
+    return { kept: result, held };
+  }
+
+  /** After a failed rejects commit: the late txns as the table holds them. */
+  private async resyncLate(): Promise<void> {
+    const log = this.tradeLog;
+    if (log === undefined) return;
+    const snapshot = await this.tables.rejects.snapshot().catch(() => undefined);
+    if (!snapshot) return;
+    const late = this.recorded.get(this.tables.rejects)!;
+    for (const partition of this.assigned.keys()) {
+      const version = snapshot.txnVersion(lateAppId(log, partition));
+      if (version !== undefined) late.set(lateAppId(log, partition), version);
+    }
   }
 
   private noteEventTime(trade: Sourced<Trade>): void {
@@ -361,53 +543,174 @@ export class LakeSink implements HistorySink {
     if (trade.value.ts > latest) this.latestEventTs.set(trade.partition, trade.value.ts);
   }
 
-  private eventTimeCutoff(): number {
-    if (this.latestEventTs.size === 0) return -Infinity;
-    const eventTime = Math.min(this.clock.now(), Math.min(...this.latestEventTs.values()) + 1);
-    return floorToMinute(eventTime - this.options.allowedLatenessUs);
+  /**
+   * Seals what it can; a race lost to another sink's commit on silver (CONFLICT) reads
+   * the table again and retries.
+   */
+  private async seal(cutoff: number | undefined): Promise<void> {
+    if (this.tradeLog === undefined) return;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.sealOnce(this.tradeLog, cutoff);
+      } catch (error) {
+        if (!(error instanceof AlphalakeError && error.code === 'CONFLICT')) throw error;
+        await this.resyncSilver(this.tradeLog);
+        if (attempt === SEAL_ATTEMPTS) throw error;
+      }
+    }
   }
 
-  /** Writes the bars of the unsealed minutes before `cutoff` to silver and moves the watermark. */
-  private async seal(cutoff: number): Promise<void> {
-    const from = this.watermarkUs ?? earliestMinute(this.unsealed.map((t) => t.value));
-    if (from === undefined || !(cutoff > from)) return;
+  /**
+   * One silver commit: per assigned partition, the bars of its trades below its new
+   * sealed minute, the minute (`sealedAppId`) and the lowest offset not sealed yet
+   * (`offsetAppId`), each `expected` where this member last saw it; and the lake's
+   * watermark (SINK_APP_ID) when the minimum over every partition's sealed minute passed it.
+   */
+  private async sealOnce(log: string, cutoff: number | undefined): Promise<void> {
+    const now = this.clock.now();
+    const snapshot = await this.tables.bars1m.snapshot();
+    const prefix = sealedAppId(log, 0).slice(0, -1);
+    const tableMarks = new Map<number, number>();
+    for (const [appId, version] of snapshot.txnVersions(prefix)) {
+      tableMarks.set(Number(appId.slice(prefix.length)), version * MINUTE_US);
+    }
+    const targets = new Map<number, number>();
+    for (const [partition, assignment] of this.assigned) {
+      if (assignment.replayUntil !== undefined) continue; // its replay is not complete yet
+      const latest = this.latestEventTs.get(partition);
+      if (cutoff !== undefined) targets.set(partition, cutoff);
+      else if (latest !== undefined) {
+        const eventTime = Math.min(now, latest + 1);
+        targets.set(partition, floorToMinute(eventTime - this.options.allowedLatenessUs));
+      }
+    }
+    // A partition with nothing ever in bronze that stays silent follows the others: it
+    // must not hold the watermark back forever (more partitions than symbols).
+    const others = [
+      ...targets.values(),
+      ...[...tableMarks]
+        .filter(([partition, mark]) => !this.assigned.has(partition) && mark > 0)
+        .map(([, mark]) => mark),
+    ];
+    if (cutoff === undefined && others.length > 0) {
+      const follow = Math.min(...others);
+      for (const [partition, assignment] of this.assigned) {
+        // A sealed minute with nothing in bronze: an earlier owner waited out the grace.
+        const followed = (this.sealedMarks.get(partition) ?? 0) > 0;
+        if (
+          assignment.empty &&
+          !this.delivered.has(partition) &&
+          (followed || now - assignment.at >= EMPTY_PARTITION_GRACE_US)
+        ) {
+          targets.set(partition, follow);
+        }
+      }
+    }
+
+    const txns: TxnMarker[] = [];
+    const marks = new Map<number, number>();
+    for (const partition of this.assigned.keys()) {
+      const mark = this.sealedMarks.get(partition);
+      const target = targets.get(partition);
+      // 0 registers the partition: the watermark waits for it from now on.
+      const next = target !== undefined && target > (mark ?? 0) ? target : (mark ?? 0);
+      if (next === mark) continue;
+      marks.set(partition, next);
+      txns.push({
+        appId: sealedAppId(log, partition),
+        version: next / MINUTE_US,
+        ...(mark !== undefined ? { expected: mark / MINUTE_US } : {}),
+      });
+    }
+    const taken = this.unsealed;
     const due: Trade[] = [];
     const later: Sourced<Trade>[] = [];
-    for (const trade of this.unsealed) {
-      // Below the watermark another writer (a backfill) sealed the minute already.
-      if (trade.value.ts < from) continue;
-      if (trade.value.ts < cutoff) due.push(trade.value);
+    for (const trade of taken) {
+      if (!this.assigned.has(trade.partition)) continue; // another member's now
+      const mark = marks.get(trade.partition) ?? this.sealedMarks.get(trade.partition) ?? 0;
+      if (trade.value.ts < mark) due.push(trade.value);
       else later.push(trade);
     }
     // Per partition, the lowest offset still unsealed (or all of bronze's, when none is):
     // a restart replays silver from there.
     const silver = this.recorded.get(this.tables.bars1m)!;
     const bronze = this.recorded.get(this.tables.trades)!;
-    const marks = new Map<string, number>();
-    if (this.tradeLog !== undefined) {
-      for (const [appId, offset] of bronze) {
-        if (appId.startsWith(`lake-sink:${this.tradeLog}:`)) marks.set(appId, offset);
-      }
-      for (const trade of later) {
-        const appId = offsetAppId(this.tradeLog, trade.partition);
-        marks.set(appId, Math.min(marks.get(appId) ?? Infinity, trade.offset));
+    const offsets = new Map<number, number>();
+    for (const [partition, assignment] of this.assigned) {
+      if (assignment.replayUntil !== undefined) continue;
+      offsets.set(partition, bronze.get(offsetAppId(log, partition)) ?? 0);
+    }
+    for (const trade of later) {
+      const offset = offsets.get(trade.partition);
+      if (offset !== undefined) offsets.set(trade.partition, Math.min(offset, trade.offset));
+    }
+    const moved: TxnMarker[] = [];
+    for (const [partition, offset] of offsets) {
+      const appId = offsetAppId(log, partition);
+      const held = silver.get(appId);
+      if (offset > (held ?? -1)) {
+        moved.push({ appId, version: offset, ...(held !== undefined ? { expected: held } : {}) });
       }
     }
-    const txns: TxnMarker[] = [{ appId: SINK_APP_ID, version: cutoff / MINUTE_US }];
-    for (const [appId, offset] of marks) {
-      if (offset > (silver.get(appId) ?? -1)) txns.push({ appId, version: offset });
+    txns.push(...moved);
+    // The watermark readers use: every partition of the topic known to silver has sealed it.
+    const merged = new Map(tableMarks);
+    for (const [partition, mark] of marks) merged.set(partition, mark);
+    const tableWatermark = snapshot.txnVersion(SINK_APP_ID);
+    const lowest = merged.size > 0 ? Math.min(...merged.values()) / MINUTE_US : 0;
+    const watermark = lowest > 0 && lowest > (tableWatermark ?? -Infinity) ? lowest : undefined;
+    if (watermark !== undefined) txns.push({ appId: SINK_APP_ID, version: watermark });
+    if (txns.length === 0 && due.length === 0) return;
+
+    this.unsealed = [];
+    // With each minute's notional, as the backfill writes them (coarser bars sum it exactly).
+    const bars = minuteBarColumns(due);
+    try {
+      // Committed even without bars: the marks, offsets and watermark move in the table.
+      // `merge`: a bars table written before the notional column existed gains it.
+      await this.tables.bars1m.append(bars, {
+        schemaMode: 'merge',
+        txns,
+        commitInfo: {
+          alphalake: {
+            sink: SINK_APP_ID,
+            sealed: Object.fromEntries([...marks].map(([p, mark]) => [p, mark])),
+          },
+        },
+      });
+    } catch (error) {
+      this.unsealed = [...taken, ...this.unsealed];
+      throw error;
     }
-    const bars = barColumns(aggregateBars(due));
-    // Committed even without bars: the watermark and the offsets move in the table.
-    await this.tables.bars1m.append(bars, {
-      txns,
-      commitInfo: { alphalake: { sink: SINK_APP_ID, from, to: cutoff } },
-    });
     this.options.rowsWritten?.inc({ table: this.tables.bars1m.tablePath }, bars.length);
-    for (const { appId, version } of txns.slice(1)) silver.set(appId, version);
-    this.unsealed = later;
-    this.historyMarks.set(this.tables.bars1m, cutoff);
-    this.advanceWatermark(cutoff);
+    for (const [partition, mark] of marks) this.sealedMarks.set(partition, mark);
+    for (const { appId, version } of moved) silver.set(appId, version);
+    // Records replayed meanwhile (onTrades is not serialized) stay unsealed too.
+    this.unsealed = [...later, ...this.unsealed];
+    if (watermark !== undefined) this.advanceWatermark(watermark * MINUTE_US);
+  }
+
+  /**
+   * After a lost race on silver: its marks and offsets as the table holds them, and only
+   * the unsealed trades it does not hold yet.
+   */
+  private async resyncSilver(log: string): Promise<void> {
+    const snapshot = await this.tables.bars1m.snapshot().catch(() => undefined);
+    if (!snapshot) return;
+    const silver = this.recorded.get(this.tables.bars1m)!;
+    for (const partition of this.assigned.keys()) {
+      const offset = snapshot.txnVersion(offsetAppId(log, partition));
+      const mark = snapshot.txnVersion(sealedAppId(log, partition));
+      if (offset !== undefined) silver.set(offsetAppId(log, partition), offset);
+      if (mark !== undefined) this.sealedMarks.set(partition, mark * MINUTE_US);
+    }
+    this.unsealed = this.unsealed.filter(
+      (trade) =>
+        trade.offset >= (silver.get(offsetAppId(log, trade.partition)) ?? 0) &&
+        trade.value.ts >= (this.sealedMarks.get(trade.partition) ?? -Infinity),
+    );
+    const version = snapshot.txnVersion(SINK_APP_ID);
+    if (version !== undefined) this.advanceWatermark(version * MINUTE_US);
   }
 
   writeHistory(
@@ -479,13 +782,6 @@ export class LakeSink implements HistorySink {
     this.queue = run.catch(() => undefined);
     return run;
   }
-}
-
-function earliestMinute(trades: readonly Trade[]): number | undefined {
-  let earliest: number | undefined;
-  for (const trade of trades)
-    if (earliest === undefined || trade.ts < earliest) earliest = trade.ts;
-  return earliest === undefined ? undefined : floorToMinute(earliest);
 }
 
 function lateReject(trade: Trade, now: number): Reject {

@@ -11,11 +11,12 @@ import { KafkaBus, TOPICS, type Topic } from '../../src/stream/index.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
- * Issue 9's "several API servers" acceptance, as separate processes on the real Kafka
- * and Cassandra with the lake in a folder: two `alphalake serve --role api` processes and
- * one `alphalake sink`, while the test produces a tape of trades to Kafka. Once both API
- * servers' watermark (read from the table the sink commits) has passed a range, the same
- * bars query over that range answers byte for byte the same from both, and delta-rs (not
+ * Issue 9's "two API servers and two sink workers" acceptance, as separate processes on
+ * the real Kafka, Cassandra and s3proxy (the lake on S3): two `alphalake serve --role api`
+ * processes and two `alphalake sink` processes sharing the trades partitions, while the
+ * test produces a tape of trades to Kafka. Once both API servers' watermark (read from the
+ * table the sinks commit) has passed a range, the same bars query over that range answers
+ * byte for byte the same from both and holds exactly the tape's trades, and delta-rs (not
  * our reader) finds every produced trade in `bronze.trades` exactly once.
  */
 const CLI = path.join(repoRoot, 'dist/src/cli/main.js');
@@ -42,7 +43,7 @@ function tradeAt(i: number, base: number): Trade {
 const ORACLE = [
   'import json, os, sys',
   'from deltalake import DeltaTable',
-  't = DeltaTable(sys.argv[1]).to_pyarrow_table(columns=["id"])',
+  't = DeltaTable(sys.argv[1], storage_options=json.loads(sys.argv[2])).to_pyarrow_table(columns=["id"])',
   'ids = t.column("id").to_pylist()',
   'print(json.dumps({"rows": len(ids), "distinct": len(set(ids)), "ids": ids}))',
   'sys.stdout.flush()',
@@ -54,14 +55,18 @@ const id = `${Date.now()}${Math.random().toString(36).slice(2, 6)}`;
 let home: string;
 const children: ChildProcess[] = [];
 const log: string[] = [];
+/** Each child's output so far, by the order of start. */
+const outputs: string[] = [];
 
 function start(args: readonly string[], env: Record<string, string>, ready: RegExp) {
   const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
+  const index = outputs.push('') - 1;
   let output = '';
   return new Promise<RegExpExecArray>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
+      outputs[index] = output;
       log.push(`[${args[0]}] ${chunk.toString()}`);
       const match = ready.exec(output);
       if (match) resolve(match);
@@ -79,10 +84,11 @@ async function watermarkOf(url: string): Promise<number | undefined> {
   return body.watermark === null ? undefined : Date.parse(body.watermark) * 1_000;
 }
 
-describe('two API servers and a sink as processes (services tier)', () => {
+describe('two API servers and two sinks as processes (services tier)', () => {
   beforeAll(async () => {
     await requireService('kafka');
     await requireService('cassandra');
+    await requireService('s3');
     await requireService('python');
     home = await mkdtemp(path.join(os.tmpdir(), 'alphalake-two-api-'));
   });
@@ -94,7 +100,15 @@ describe('two API servers and a sink as processes (services tier)', () => {
 
   it('answers a bars query below the watermark identically from both, and holds each trade once', async () => {
     const prefix = `alphalake-two-api-${id}.`;
+    const { s3 } = endpoints;
+    const lake = `s3://${s3.bucket}/two-api-${id}`;
     const env = {
+      LAKE_URI: lake,
+      S3_ENDPOINT: s3.endpoint,
+      S3_FORCE_PATH_STYLE: 'true',
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      AWS_REGION: s3.region,
       PATH: process.env.PATH ?? '',
       ALPHALAKE_HOME: home,
       AUTH_MODE: 'off',
@@ -111,6 +125,7 @@ describe('two API servers and a sink as processes (services tier)', () => {
     const [[, first], [, second]] = await Promise.all([
       start(['serve', '--role', 'api', '--port', '0'], env, api),
       start(['serve', '--role', 'api', '--port', '0'], env, api),
+      start(['sink'], env, /sink running/),
       start(['sink'], env, /sink running/),
     ]);
 
@@ -142,7 +157,7 @@ describe('two API servers and a sink as processes (services tier)', () => {
       if (marks.every((mark) => mark !== undefined && mark >= sealed)) break;
       // Not a timing check: a stalled sink fails here with its log rather than at the
       // test's timeout with none.
-      if (attempt === 180) {
+      if (attempt === 300) {
         throw new Error(
           `watermarks ${marks.map((m) => (m === undefined ? 'none' : isoOfMicros(m))).join(', ')} never reached ${isoOfMicros(sealed)}:\n${log.join('').slice(-4_000)}`,
         );
@@ -180,15 +195,38 @@ describe('two API servers and a sink as processes (services tier)', () => {
       aapl.reduce((sum, t) => sum + t.size, 0),
     );
 
+    // Both sinks worked: each one's latest assignment holds trades partitions, together all.
+    const assigned = outputs.slice(2).map((output) => {
+      const lines = [...output.matchAll(/trades partitions \[([\d,]*)\] assigned/g)];
+      const last = lines.at(-1)?.[1] ?? '';
+      return last === '' ? [] : last.split(',').map(Number);
+    });
+    expect(
+      assigned.every((partitions) => partitions.length > 0),
+      log.join(''),
+    ).toBe(true);
+    expect(assigned.flat().sort()).toEqual([...Array(PARTITIONS).keys()]);
+
     // Each trade once in bronze.trades, read by delta-rs.
     const { stdout } = await promisify(execFile)(
       endpoints.python,
-      ['-c', ORACLE, path.join(home, 'lake', 'bronze', 'trades')],
+      [
+        '-c',
+        ORACLE,
+        `${lake}/bronze/trades`,
+        JSON.stringify({
+          AWS_ENDPOINT_URL: s3.endpoint,
+          AWS_ACCESS_KEY_ID: s3.accessKeyId,
+          AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          AWS_REGION: s3.region,
+          AWS_ALLOW_HTTP: 'true',
+        }),
+      ],
       { maxBuffer: 64 * 1024 * 1024 },
     );
     const found = JSON.parse(stdout) as { rows: number; distinct: number; ids: string[] };
     expect(found.rows, log.join('').slice(-4_000)).toBe(TRADES);
     expect(found.distinct).toBe(TRADES);
     expect(new Set(found.ids)).toEqual(new Set(tape.map((t) => t.id)));
-  }, 120_000);
+  }, 240_000);
 });

@@ -32,6 +32,8 @@ export interface Snapshot {
   readonly domainMetadata: readonly DomainMetadataAction[];
   /** The last committed `txn.version` of `appId` (PROTOCOL.md "Transaction Identifiers"). */
   txnVersion(appId: string): number | undefined;
+  /** Every application's last committed `txn.version` whose appId starts with `prefix`. */
+  txnVersions(prefix: string): ReadonlyMap<string, number>;
   /** @internal the reconciled state, for incremental replay. */
   readonly state: TableState;
 }
@@ -125,6 +127,12 @@ export function snapshotFromState(
     properties: metadata.configuration,
     domainMetadata: [...state.domains.values()],
     txnVersion: (appId: string) => state.txns.get(appId)?.version,
+    txnVersions: (prefix: string) =>
+      new Map(
+        [...state.txns]
+          .filter(([appId]) => appId.startsWith(prefix))
+          .map(([appId, txn]) => [appId, txn.version]),
+      ),
     state,
   });
 }
