@@ -17,7 +17,14 @@ import {
   Subscription,
 } from 'type-graphql';
 import { AlphalakeError } from '../domain/index.js';
-import type { JobEvent, JobKind, JobService, JobState, JobStatus } from '../jobs/index.js';
+import type {
+  JobDataOf,
+  JobEvent,
+  JobKind,
+  JobService,
+  JobState,
+  JobStatus,
+} from '../jobs/index.js';
 import type { ApiContext } from './context.js';
 import { DateTimeScalar } from './scalars.js';
 
@@ -193,6 +200,23 @@ function jobsOf(context: ApiContext): JobService {
   return jobs;
 }
 
+/**
+ * Enqueues a job for the request's principal and records it in the audit log (who, when,
+ * what was asked), after the job store accepted it. Answers the job's id.
+ */
+async function enqueueAudited<K extends JobKind>(
+  context: ApiContext,
+  kind: K,
+  request: JobDataOf[K],
+): Promise<string> {
+  const status = await jobsOf(context).enqueue(kind, request, context.actor);
+  await context.services.masterData.recordChange(context.actor, 'job.enqueue', status.id, null, {
+    kind,
+    ...request,
+  });
+  return status.id;
+}
+
 /** Jobs: mutations enqueue them and answer with the job's id; queries and a subscription follow them. */
 @Resolver(() => JobType)
 export class JobResolver {
@@ -220,8 +244,7 @@ export class JobResolver {
     })
     to: number,
   ): Promise<string> {
-    return (await jobsOf(context).enqueue('backfill', { source, symbols, from, to }, context.actor))
-      .id;
+    return enqueueAudited(context, 'backfill', { source, symbols, from, to });
   }
 
   @Authorized('analyst')
@@ -233,7 +256,7 @@ export class JobResolver {
     @Ctx() context: ApiContext,
     @Arg('table', { description: TABLE_ARG }) table: string,
   ): Promise<string> {
-    return (await jobsOf(context).enqueue('compact', { table }, context.actor)).id;
+    return enqueueAudited(context, 'compact', { table });
   }
 
   @Authorized('admin')
@@ -251,16 +274,10 @@ export class JobResolver {
     })
     retentionHours?: number,
   ): Promise<string> {
-    return (
-      await jobsOf(context).enqueue(
-        'vacuum',
-        {
-          table,
-          ...(retentionHours === undefined || retentionHours === null ? {} : { retentionHours }),
-        },
-        context.actor,
-      )
-    ).id;
+    return enqueueAudited(context, 'vacuum', {
+      table,
+      ...(retentionHours === undefined || retentionHours === null ? {} : { retentionHours }),
+    });
   }
 
   @Authorized('analyst')
@@ -272,7 +289,7 @@ export class JobResolver {
     @Ctx() context: ApiContext,
     @Arg('model', { description: 'The model’s name (not empty).' }) model: string,
   ): Promise<string> {
-    return (await jobsOf(context).enqueue('retrain', { model }, context.actor)).id;
+    return enqueueAudited(context, 'retrain', { model });
   }
 
   @Authorized('analyst')
@@ -284,7 +301,10 @@ export class JobResolver {
     @Ctx() context: ApiContext,
     @Arg('id', () => ID, { description: JOB_ID_ARG }) id: string,
   ): Promise<boolean> {
-    return jobsOf(context).cancel(id);
+    const cancelled = await jobsOf(context).cancel(id);
+    if (cancelled)
+      await context.services.masterData.recordChange(context.actor, 'job.cancel', id, null, null);
+    return cancelled;
   }
 
   @Authorized('viewer')

@@ -200,12 +200,13 @@ export class AuditEntryType {
 
   @Field({
     description:
-      'symbol.create, symbol.update, symbol.delist, symbol.rename, corporateAction.add, corporateAction.remove, user.add, user.set-role, key.create or key.revoke.',
+      'symbol.create, symbol.update, symbol.delist, symbol.rename, corporateAction.add, corporateAction.remove, user.add, user.set-role, key.create, key.revoke, job.enqueue or job.cancel.',
   })
   action!: string;
 
   @Field({
-    description: 'The id of the symbol or corporate action, the user name, or the API key id.',
+    description:
+      'The id of the symbol or corporate action, the user name, the API key id, or the job id.',
   })
   entity!: string;
 

@@ -78,6 +78,9 @@ export const AUDIT_ACTIONS = [
   'user.set-role',
   'key.create',
   'key.revoke',
+  // Jobs a mutation enqueued or cancelled (src/graphql/job-resolver.ts): who asked for what.
+  'job.enqueue',
+  'job.cancel',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

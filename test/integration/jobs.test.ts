@@ -167,6 +167,25 @@ describe('jobs over GraphQL (embedded)', () => {
     expect(enqueued.errors).toBeUndefined();
     backfillId = enqueued.data!.backfill;
     expect(typeof backfillId).toBe('string');
+    // The audit log (admins only) says who asked for it, and what.
+    const audit = await gql<{
+      auditLog: { actor: string; action: string; after: Record<string, unknown> }[];
+    }>('query($id: String) { auditLog(entity: $id) { actor action after } }', { id: backfillId });
+    expect(audit.errors).toBeUndefined();
+    expect(audit.data!.auditLog).toEqual([
+      {
+        actor: 'analyst-user',
+        action: 'job.enqueue',
+        after: {
+          kind: 'backfill',
+          source: 'simulator',
+          symbols: [],
+          // The job's request as stored: epoch µs.
+          from: FROM,
+          to: TO,
+        },
+      },
+    ]);
 
     const events = await followProgress(backfillId);
     const last = events.at(-1)!;
