@@ -3,6 +3,8 @@ import { createPlatform } from '../app.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import {
+  clientAddress,
+  credentialOrAddress,
   DEFAULT_LIMITS,
   loadPersistedQueryManifest,
   startApiServer,
@@ -121,6 +123,8 @@ export function apiLimits(
           rateLimit: {
             requests: config.rateLimitRequests,
             windowSeconds: config.rateLimitWindowSeconds,
+            // With auth on, each user's credential has its own allowance; off, each address.
+            key: config.authMode === 'jwt' ? credentialOrAddress : clientAddress,
           },
         }
       : {}),

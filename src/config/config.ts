@@ -226,7 +226,7 @@ export const SETTINGS = {
     env: 'RATE_LIMIT_REQUESTS',
     default: '1200',
     description:
-      'GraphQL requests one client (its user, or its IP address when auth is off) may make per `RATE_LIMIT_WINDOW_SECONDS`; more are answered 429 `RATE_LIMITED` with `Retry-After`; `0` turns the limit off.',
+      'GraphQL requests one client (each credential, a token or an API key, when auth is on; else its IP address) may make per `RATE_LIMIT_WINDOW_SECONDS`; more are answered 429 `RATE_LIMITED` with `Retry-After`; `0` turns the limit off.',
     parse: integer(0, 100_000_000),
   },
   rateLimitWindowSeconds: {

@@ -24,6 +24,11 @@ export {
   type PersistedQueriesMode,
   type PersistedQueriesOptions,
 } from './persisted-queries.js';
-export { clientAddress, RateLimiter, type RateLimitOptions } from './rate-limit.js';
+export {
+  clientAddress,
+  credentialOrAddress,
+  RateLimiter,
+  type RateLimitOptions,
+} from './rate-limit.js';
 export { REQUEST_ID_HEADER } from './observability.js';
 export type { ApiRequest } from './context.js';

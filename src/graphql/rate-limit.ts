@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
@@ -15,8 +16,8 @@ export interface RateLimitOptions {
   /** The window (RATE_LIMIT_WINDOW_SECONDS). */
   readonly windowSeconds: number;
   /**
-   * Whose budget a request spends: the caller's user once authentication names one, else
-   * the client's address (the default). @default clientAddress
+   * Whose budget a request spends: the client's address (the default), or per credential
+   * (`credentialOrAddress`, what `serve` uses with auth on). @default clientAddress
    */
   readonly key?: (req: IncomingMessage) => string;
 }
@@ -61,4 +62,17 @@ export class RateLimiter {
  */
 export function clientAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
+}
+
+/**
+ * Per user when a request carries credentials (a bearer token or an API key: its SHA-256,
+ * so the limiter never holds a secret), per address otherwise. The limit runs before the
+ * credentials are verified, so it keys on the credential as sent rather than on a claim
+ * inside it: a forged token naming another user cannot use up that user's allowance.
+ */
+export function credentialOrAddress(req: IncomingMessage): string {
+  const header = req.headers.authorization ?? req.headers['x-api-key'];
+  const credential = Array.isArray(header) ? header[0] : header;
+  if (!credential) return `ip:${clientAddress(req)}`;
+  return `credential:${createHash('sha256').update(credential).digest('base64url')}`;
 }
