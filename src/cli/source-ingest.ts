@@ -1,9 +1,8 @@
-import { appendFile, mkdir } from 'node:fs/promises';
-import path from 'node:path';
 import { createPlatform } from '../app.js';
 import type { Config } from '../config/index.js';
 import {
   AlphalakeError,
+  isAlphalakeError,
   isoOfMicros,
   parseIsoMicros,
   type Bar,
@@ -157,8 +156,7 @@ export interface VendorIngestSummary {
  * Runs a vendor source through the platform's ingest path until it ends (REST, Yahoo) or
  * SIGINT/SIGTERM (the WebSocket): trades and quotes through the Ingestor (validated,
  * rejects to `rejects`), bars and news to their topics, unreadable records to `rejects`
- * with reason MALFORMED_ROW, and corporate actions, which have no table until master
- * data takes them, appended to `<ALPHALAKE_HOME>/corporate-actions/<source>.jsonl`.
+ * with reason MALFORMED_ROW, and corporate actions into master data (docs/mdm.md).
  * With the in-process bus the sink runs here too and everything is committed before exit.
  */
 export async function ingestFromVendor(
@@ -181,11 +179,10 @@ export async function ingestFromVendor(
     accepted: 0,
     rejected: 0,
   };
-  const actionsFile = path.join(config.home, 'corporate-actions', `${source.name}.jsonl`);
   try {
     await platform.start({ live: false });
     for await (const batch of source.records(controller.signal)) {
-      await publish(platform, source.name, batch, summary, actionsFile);
+      await publish(platform, source.name, batch, summary);
     }
   } catch (error) {
     if (!controller.signal.aborted) throw error;
@@ -202,7 +199,6 @@ async function publish(
   sourceName: string,
   batch: readonly SourceRecord[],
   summary: VendorIngestSummary,
-  actionsFile: string,
 ): Promise<void> {
   const trades: Trade[] = [];
   const quotes: Quote[] = [];
@@ -250,9 +246,27 @@ async function publish(
       })),
     );
   }
-  if (actions.length > 0) {
-    await mkdir(path.dirname(actionsFile), { recursive: true });
-    await appendFile(actionsFile, actions.map((a) => `${JSON.stringify(a)}\n`).join(''));
+  // Splits and dividends go to master data (once each: a rerun finds them there); one it
+  // refuses (an unknown ticker, different terms on the same date) is a reject, not lost.
+  const refused: { action: CorporateAction; reason: string; detail: string }[] = [];
+  for (const action of actions) {
+    try {
+      await platform.masterData.addCorporateActionOnce(action, `source:${sourceName}`);
+    } catch (error) {
+      if (!isAlphalakeError(error)) throw error;
+      refused.push({ action, reason: `CORPORATE_ACTION_${error.code}`, detail: error.message });
+    }
+  }
+  if (refused.length > 0) {
+    const receivedAt = platform.clock.now();
+    await platform.bus.publish(
+      'rejects',
+      refused.map(({ action, reason, detail }) => ({
+        key: action.symbol,
+        value: { source: sourceName, reason, payload: JSON.stringify(action), detail, receivedAt },
+      })),
+    );
+    summary.rejected += refused.length;
   }
   summary.trades += trades.length;
   summary.quotes += quotes.length;

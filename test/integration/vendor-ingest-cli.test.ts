@@ -1,9 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../../src/domain/index.js';
+import { EmbeddedMasterDataStore, MasterData } from '../../src/mdm/index.js';
 import {
   fixtureLines,
   startPolygonRest,
@@ -28,15 +30,16 @@ afterAll(async () => {
   for (const home of homes) rmSync(home, { recursive: true, force: true });
 });
 
+/** `alphalake ingest …` in a fresh home (or `home`), its output ending in `HOME=<home>`. */
 function run(
   args: string[],
   env: Record<string, string>,
+  home = mkdtempSync(path.join(tmpdir(), 'alphalake-ingest-')),
 ): Promise<{ code: number | null; output: string }> {
-  const home = mkdtempSync(path.join(tmpdir(), 'alphalake-ingest-'));
   homes.push(home);
   const child = spawn(process.execPath, [CLI, 'ingest', '--home', home, ...args], {
-    // A fresh home's master data knows no ticker: AAPL comes in as PENDING (MDM_UNKNOWN_SYMBOLS).
-    env: { ...process.env, NODE_ENV: '', MDM_UNKNOWN_SYMBOLS: 'pending', ...env },
+    // AAPL is known: master data starts with SIM_SYMBOLS.
+    env: { ...process.env, NODE_ENV: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -97,43 +100,57 @@ describe('alphalake ingest --source polygon | polygon-ws | yahoo', () => {
     expect(output).not.toContain(wrong);
   });
 
-  it('keeps Yahoo’s splits and dividends as corporate actions beside the lake', async () => {
+  it('puts Yahoo’s splits and dividends into master data, once however often it runs', async () => {
     const server = await startYahoo({ symbols: { AAPL: 'yahoo/chart-AAPL.json' } });
     servers.push(server);
-    const { code, output } = await run(
-      ['--source', 'yahoo', '--symbols', 'AAPL', '--from', '2020-08-01', '--to', '2020-09-03'],
-      { YAHOO_API_URL: server.url },
-    );
-    expect(code, output).toBe(0);
-    expect(output).toMatch(
+    const args = [
+      '--source',
+      'yahoo',
+      '--symbols',
+      'AAPL',
+      '--from',
+      '2020-08-01',
+      '--to',
+      '2020-09-03',
+    ];
+    const first = await run(args, { YAHOO_API_URL: server.url });
+    expect(first.code, first.output).toBe(0);
+    expect(first.output).toMatch(
       /alphalake: yahoo: 0 trades, 0 quotes, 6 bars, 0 news, 2 corporate actions read; 0 accepted, 0 rejected, 1 malformed/,
     );
-    const home = /HOME=(.*)$/.exec(output)?.[1] as string;
-    const file = path.join(home, 'corporate-actions', 'yahoo.jsonl');
-    expect(existsSync(file), readdirSync(home).join(',')).toBe(true);
-    expect(
-      readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { kind: string; exDate: string }),
-    ).toEqual([
-      {
-        kind: 'split',
-        symbol: 'AAPL',
-        exDate: '2020-08-31',
-        splitFrom: 1,
-        splitTo: 4,
-        source: 'yahoo',
-      },
-      {
-        kind: 'dividend',
-        symbol: 'AAPL',
-        exDate: '2020-08-07',
-        cashAmount: 0.82,
-        currency: 'USD',
-        source: 'yahoo',
-      },
-    ]);
+    const home = /HOME=(.*)$/.exec(first.output)?.[1] as string;
+    // Again into the same home: the actions are there already, so nothing is added or refused.
+    const again = await run(args, { YAHOO_API_URL: server.url }, home);
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toMatch(/2 corporate actions read; 0 accepted, 0 rejected, 1 malformed/);
+    const store = await EmbeddedMasterDataStore.open(path.join(home, 'mdm'));
+    try {
+      const masterData = await MasterData.open(store, {
+        clock: systemClock,
+        unknownSymbols: 'reject',
+      });
+      // Ids are master data's own; the terms are Yahoo's, in ex-date order.
+      expect(masterData.corporateActions('AAPL')).toEqual([
+        expect.objectContaining({
+          kind: 'dividend',
+          symbol: 'AAPL',
+          exDate: '2020-08-07',
+          cashAmount: 0.82,
+          currency: 'USD',
+          source: 'yahoo',
+        }),
+        expect.objectContaining({
+          kind: 'split',
+          symbol: 'AAPL',
+          exDate: '2020-08-31',
+          splitFrom: 1,
+          splitTo: 4,
+          source: 'yahoo',
+        }),
+      ]);
+    } finally {
+      await store.close();
+    }
   });
 
   it('streams the Polygon WebSocket until SIGINT, then publishes what it had and exits 0', async () => {
@@ -163,7 +180,6 @@ describe('alphalake ingest --source polygon | polygon-ws | yahoo', () => {
         env: {
           ...process.env,
           NODE_ENV: '',
-          MDM_UNKNOWN_SYMBOLS: 'pending',
           POLYGON_API_KEY: KEY,
           POLYGON_WS_URL: socket.url,
           POLYGON_API_URL: rest.url,
