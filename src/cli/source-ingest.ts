@@ -1,4 +1,5 @@
 import { createPlatform } from '../app.js';
+import { NewsWriter } from '../batch/index.js';
 import type { Config } from '../config/index.js';
 import {
   AlphalakeError,
@@ -155,7 +156,7 @@ export interface VendorIngestSummary {
 /**
  * Runs a vendor source through the platform's ingest path until it ends (REST, Yahoo) or
  * SIGINT/SIGTERM (the WebSocket): trades and quotes through the Ingestor (validated,
- * rejects to `rejects`), bars and news to their topics, unreadable records to `rejects`
+ * rejects to `rejects`), bars to their topic, news into bronze.news, unreadable records to `rejects`
  * with reason MALFORMED_ROW, and corporate actions into master data (docs/mdm.md).
  * With the in-process bus the sink runs here too and everything is committed before exit.
  */
@@ -224,11 +225,18 @@ async function publish(
       'bars',
       bars.map((value) => ({ key: value.symbol, value })),
     );
-  if (news.length > 0)
-    await platform.bus.publish(
-      'news',
-      news.map((value) => ({ key: value.tickers[0] ?? value.id, value })),
+  if (news.length > 0) {
+    // Into bronze.news directly, as `ingest --source news` does: checked, duplicates
+    // dropped by id against the table (docs/ingest.md "News").
+    const checked = platform.ingestor.checkRecords(
+      news.map((value) => ({ kind: 'news' as const, value })),
+      sourceName,
     );
+    const writer = new NewsWriter(platform.tables.news, platform.tables.rejects);
+    await writer.reject(checked.rejects);
+    await writer.write(checked.news);
+    summary.rejected += checked.rejects.length;
+  }
   if (malformed.length > 0) {
     const receivedAt = platform.clock.now();
     await platform.bus.publish(

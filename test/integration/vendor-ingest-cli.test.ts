@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { openMedallion } from '../../src/batch/index.js';
 import { systemClock } from '../../src/domain/index.js';
+import { localObjectStore } from '../../src/lake/index.js';
 import { EmbeddedMasterDataStore, MasterData } from '../../src/mdm/index.js';
 import {
   fixtureLines,
@@ -80,6 +82,39 @@ describe('alphalake ingest --source polygon | polygon-ws | yahoo', () => {
       ),
     );
     expect(output).not.toContain(KEY);
+  });
+
+  it('writes Polygon news into bronze.news, each article once however often it runs', async () => {
+    const server = await startPolygonRest({
+      apiKey: KEY,
+      routes: { '/v2/reference/news': 'polygon/news-AAPL.json' },
+    });
+    servers.push(server);
+    const args = ['--source', 'polygon', '--dataset', 'news', '--symbols', 'AAPL'];
+    const range = ['--from', '2018-02-02', '--to', '2018-02-03'];
+    const env = {
+      POLYGON_API_KEY: KEY,
+      POLYGON_API_URL: server.url,
+      POLYGON_CALLS_PER_MINUTE: '0',
+    };
+    const first = await run([...args, ...range], env);
+    expect(first.code, first.output).toBe(0);
+    const home = /HOME=(.*)$/.exec(first.output)?.[1] as string;
+    const again = await run([...args, ...range], env, home);
+    expect(again.code, again.output).toBe(0);
+    const articles = fixtureLines('polygon/news-AAPL.json').map(
+      (line) => JSON.parse(line) as { id: string; title: string },
+    );
+    expect(first.output).toContain(`${articles.length} news`);
+    const { news } = await openMedallion(localObjectStore(path.join(home, 'lake')));
+    const rows = (await news.query({ columns: ['id', 'title'], orderBy: [{ column: 'id' }] })).rows;
+    // Every article once, though both runs read all of them: duplicates dropped by id. A
+    // table is a set: both sides in id order, which loses nothing (ids are unique here).
+    expect(rows).toEqual(
+      articles
+        .map(({ id, title }) => ({ id, title }))
+        .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
+    );
   });
 
   it('exits 2 naming the refused key, without printing it', async () => {
