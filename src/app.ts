@@ -111,7 +111,7 @@ export async function createPlatform(
     runs('api') || runs('speed')
       ? await openSpeedStore(config.profile.speedStore, clock)
       : new MemorySpeedStore();
-  const hub = new LiveHub();
+  const hub = new LiveHub({ queueLimit: config.liveQueueLimit });
   const directory = new MemorySymbolDirectory(config.simulatorSymbols);
   configureDuckDB({ maxConnections: config.duckdbConnections });
   const queryCache =
@@ -131,7 +131,13 @@ export async function createPlatform(
       'Rows committed to the lake, by table.',
     ),
   });
-  const view = new LambdaView(tables, speedStore, () => sink.watermark());
+  // Daily bars follow the sessions of the market's calendar (the simulator's market).
+  const view = new LambdaView(
+    tables,
+    speedStore,
+    () => sink.watermark(),
+    calendarNamed(config.simulatorCalendar),
+  );
   const market = new MarketData(directory, view, clock);
   const ingestor = new Ingestor(
     bus,

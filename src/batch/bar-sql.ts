@@ -2,7 +2,9 @@ import {
   AlphalakeError,
   LAKE_BAR_INTERVAL_US,
   MINUTE_US,
+  SECOND_US,
   type LakeBarInterval,
+  type Session,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
 import { BARS_1M_TABLE } from './tables.js';
@@ -118,4 +120,64 @@ function combineMinutesSql(minutes: string, width: string): string {
 
 function quote(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * 1-second bars straight from trades (the scan holds `ts`, `price`, `size`, `seq`): one
+ * level, the notional summed over the second's trades in (ts, seq) order, as the speed
+ * layer's 1-second BarBuilder sums them.
+ */
+export function secondBarsSql(tieBreak = 'seq'): AggregateSql {
+  const key = `ts, coalesce(${quote(tieBreak)}, 0)`;
+  return {
+    output: BAR_OUTPUT,
+    sql: (param) => {
+      const width = `CAST(${param(SECOND_US)} AS BIGINT)`;
+      return (
+        `SELECT make_timestamp(bucket) AS ts, arg_min(price, (${key})) AS open, max(price) AS high, ` +
+        `min(price) AS low, arg_max(price, (${key})) AS close, sum(size) AS volume, ` +
+        `CASE WHEN sum(size) > 0 THEN sum(price * size ORDER BY ${key}) / sum(size) ` +
+        `ELSE arg_max(price, (${key})) END AS vwap, count(*) AS trade_count ` +
+        `FROM (SELECT ts, price, size, ${quote(tieBreak)}, ${bucketSql(width)} AS bucket FROM scan) ` +
+        `GROUP BY bucket`
+      );
+    },
+  };
+}
+
+/**
+ * Daily bars aligned to trading sessions, from 1-minute bars: a session's bar holds the
+ * minutes in [open, close) and starts at the UTC midnight of the session's date (the
+ * convention of vendors' daily bars, and the `date` partition). Minutes outside every
+ * session (pre- and after-market) are in no daily bar. The sessions arrive as one bound
+ * text parameter of `open,close,label` triples (epoch µs), so the SQL text stays fixed.
+ *
+ * The relation `minutes` is named so a later join (corporate-action factors) can stand
+ * between the scan and the roll-up.
+ */
+export function sessionBarsSql(sessions: readonly Session[]): AggregateSql {
+  const encoded = sessions
+    .map((s) => `${s.open},${s.close},${Date.parse(`${s.date}T00:00:00Z`) * 1000}`)
+    .join(';');
+  return {
+    output: BAR_OUTPUT,
+    sql: (param) => {
+      const list = param(encoded);
+      const sessionsSql =
+        `SELECT CAST(p[1] AS BIGINT) AS open_us, CAST(p[2] AS BIGINT) AS close_us, ` +
+        `CAST(p[3] AS BIGINT) AS label_us FROM (SELECT string_split(s, ',') AS p ` +
+        `FROM (SELECT unnest(string_split(${list}, ';')) AS s) WHERE s <> '')`;
+      const minutes =
+        `SELECT ts, open, high, low, close, volume, coalesce(notional, vwap * volume) AS notional, ` +
+        `trade_count FROM scan`;
+      return (
+        `SELECT make_timestamp(label_us) AS ts, arg_min(open, ts) AS open, max(high) AS high, ` +
+        `min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, ` +
+        `CASE WHEN sum(volume) > 0 THEN sum(notional ORDER BY ts) / sum(volume) ` +
+        `ELSE arg_max(close, ts) END AS vwap, sum(trade_count) AS trade_count ` +
+        `FROM (${minutes}) AS m JOIN (${sessionsSql}) AS d ` +
+        `ON epoch_us(m.ts) >= d.open_us AND epoch_us(m.ts) < d.close_us GROUP BY label_us`
+      );
+    },
+  };
 }

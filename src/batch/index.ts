@@ -4,19 +4,40 @@ export {
   TRADES_TABLE,
   BARS_1M_TABLE,
   REJECTS_TABLE,
+  QUOTES_TABLE,
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
 export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
 export {
   LambdaView,
+  QUERY_BAR_INTERVALS,
+  type LakeAsOf,
+  type QueryBarInterval,
+  type TradeWithQuote,
   type ReadTrace,
   type ServedBar,
   type ServedTrade,
   type ViewSource,
 } from './lambda-view.js';
-export { BAR_OUTPUT, barsFromTradesSql, coarserBarsSql, intervalMicros } from './bar-sql.js';
-export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
+export {
+  BAR_OUTPUT,
+  barsFromTradesSql,
+  coarserBarsSql,
+  intervalMicros,
+  secondBarsSql,
+  sessionBarsSql,
+} from './bar-sql.js';
+export {
+  MarketData,
+  MAX_LIMIT,
+  MAX_PAGE,
+  encodeCursor,
+  type Page,
+  type PageQuery,
+  type RangeQuery,
+} from './market-data.js';
+export { quoteRow } from './lake-sink.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {
   LakeBrowser,

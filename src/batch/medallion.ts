@@ -1,10 +1,17 @@
 import { DeltaTable, type ObjectStore, type TableReadOptions } from '../lake/index.js';
-import { BARS_1M_TABLE, REJECTS_TABLE, TRADES_TABLE, type TableDefinition } from './tables.js';
+import {
+  BARS_1M_TABLE,
+  QUOTES_TABLE,
+  REJECTS_TABLE,
+  TRADES_TABLE,
+  type TableDefinition,
+} from './tables.js';
 
 /** The lake's tables, opened (and created on first use). */
 export interface Medallion {
   readonly trades: DeltaTable;
   readonly bars1m: DeltaTable;
+  readonly quotes: DeltaTable;
   readonly rejects: DeltaTable;
 }
 
@@ -13,12 +20,12 @@ export async function openMedallion(
   store: ObjectStore,
   read: TableReadOptions = {},
 ): Promise<Medallion> {
-  const [trades, bars1m, rejects] = await Promise.all(
-    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE].map((definition) =>
+  const [trades, bars1m, quotes, rejects] = await Promise.all(
+    [TRADES_TABLE, BARS_1M_TABLE, QUOTES_TABLE, REJECTS_TABLE].map((definition) =>
       openOrCreate(store, definition, read),
     ),
   );
-  return { trades: trades!, bars1m: bars1m!, rejects: rejects! };
+  return { trades: trades!, bars1m: bars1m!, quotes: quotes!, rejects: rejects! };
 }
 
 async function openOrCreate(

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import type { ApiContext, ApiServices } from './context.js';
+import { SLOW_CONSUMER_CLOSE_CODE } from '../speed/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import { formatError } from './errors.js';
 import {
@@ -104,12 +105,14 @@ export async function startApiServer(
   });
   const format = (formatted: GraphQLFormattedError, error: unknown) =>
     formatError(formatted, error, { development: options.development });
-  const context = async (): Promise<ApiContext> => ({ services });
 
   const wsCleanup = useServer(
     {
       schema,
-      context,
+      context: (ctx): ApiContext => ({
+        services,
+        closeSlowConsumer: () => ctx.extra.socket.close(SLOW_CONSUMER_CLOSE_CODE, 'SLOW_CONSUMER'),
+      }),
       validate: (schema, document) =>
         validate(schema, document, [...specifiedRules, costLimitRule()]),
       onError: (_ctx, _id, _payload, errors) =>

@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { ServedBar, ServedTrade } from '../batch/index.js';
+import type { Quote } from '../domain/index.js';
 import type { SymbolInfo } from '../domain/index.js';
 import { DateTimeScalar } from './scalars.js';
 import { GraphQLSafeInt } from 'graphql-scalars';
@@ -153,4 +154,140 @@ export class LakeStatusType {
     description: 'The watermark as an exact integer of epoch microseconds.',
   })
   watermarkMicros?: number | undefined;
+}
+
+@ObjectType('Quote', {
+  description: 'The best bid and offer at an instant.',
+  simpleResolvers: true,
+})
+export class QuoteType {
+  @Field()
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { description: 'Event time (microseconds kept).' })
+  ts!: number;
+
+  @Field(() => GraphQLSafeInt, { description: 'Event time as an exact integer of epoch µs.' })
+  tsMicros!: number;
+
+  @Field(() => Float)
+  bidPrice!: number;
+
+  @Field(() => Float, { description: 'Shares.' })
+  bidSize!: number;
+
+  @Field(() => Float)
+  askPrice!: number;
+
+  @Field(() => Float, { description: 'Shares.' })
+  askSize!: number;
+
+  @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
+  source?: ViewSourceEnum | undefined;
+
+  static from(quote: Quote & { source?: 'LAKE' | 'SPEED' }): QuoteType {
+    return Object.assign(new QuoteType(), {
+      ...quote,
+      tsMicros: quote.ts,
+      source: quote.source as ViewSourceEnum | undefined,
+    });
+  }
+}
+
+@ObjectType('PageInfo', { description: 'Relay connection paging.' })
+export class PageInfoType {
+  @Field({ description: 'Whether rows follow the last edge (ask again with `after: endCursor`).' })
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The cursor of the last edge.' })
+  endCursor?: string | undefined;
+}
+
+@ObjectType('TradeEdge', { simpleResolvers: true })
+export class TradeEdgeType {
+  @Field({ description: "Opaque and stable: the trade's place in (ts, seq, id) order." })
+  cursor!: string;
+
+  @Field(() => TradeType)
+  node!: TradeType;
+}
+
+@ObjectType('TradeConnection', { description: 'A page of trades in (ts, seq, id) order.' })
+export class TradeConnectionType {
+  @Field(() => [TradeEdgeType])
+  edges!: TradeEdgeType[];
+
+  @Field(() => PageInfoType)
+  pageInfo!: PageInfoType;
+}
+
+@ObjectType('QuoteEdge', { simpleResolvers: true })
+export class QuoteEdgeType {
+  @Field({ description: "Opaque and stable: the quote's place in its order." })
+  cursor!: string;
+
+  @Field(() => QuoteType)
+  node!: QuoteType;
+}
+
+@ObjectType('QuoteConnection', {
+  description: 'A page of quotes in (ts, bidPrice, bidSize, askPrice, askSize) order.',
+})
+export class QuoteConnectionType {
+  @Field(() => [QuoteEdgeType])
+  edges!: QuoteEdgeType[];
+
+  @Field(() => PageInfoType)
+  pageInfo!: PageInfoType;
+}
+
+@ObjectType('TradeWithQuote', {
+  description: 'A trade and the quote prevailing at its time.',
+  simpleResolvers: true,
+})
+export class TradeWithQuoteType {
+  @Field(() => TradeType)
+  trade!: TradeType;
+
+  @Field(() => QuoteType, {
+    nullable: true,
+    description: 'The latest quote at or before the trade; null when none precedes it.',
+  })
+  quote?: QuoteType | undefined;
+}
+
+@ObjectType('TradeWithQuoteEdge', { simpleResolvers: true })
+export class TradeWithQuoteEdgeType {
+  @Field()
+  cursor!: string;
+
+  @Field(() => TradeWithQuoteType)
+  node!: TradeWithQuoteType;
+}
+
+@ObjectType('TradeWithQuoteConnection', {
+  description: 'A page of trades with their prevailing quotes, in (ts, seq, id) order.',
+})
+export class TradeWithQuoteConnectionType {
+  @Field(() => [TradeWithQuoteEdgeType])
+  edges!: TradeWithQuoteEdgeType[];
+
+  @Field(() => PageInfoType)
+  pageInfo!: PageInfoType;
+}
+
+/** A page as a Relay connection: edges, and pageInfo with the last cursor. */
+export function connectionOf<T, N, C>(
+  page: { rows: readonly { cursor: string; node: T }[]; hasNextPage: boolean },
+  node: (row: T) => N,
+  make: () => C,
+): C {
+  const edges = page.rows.map((row) => ({ cursor: row.cursor, node: node(row.node) }));
+  return Object.assign(make() as object, {
+    edges,
+    pageInfo: Object.assign(new PageInfoType(), {
+      hasNextPage: page.hasNextPage,
+      endCursor: edges[edges.length - 1]?.cursor,
+    }),
+  }) as C;
 }
