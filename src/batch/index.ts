@@ -37,7 +37,7 @@ export {
   type PageQuery,
   type RangeQuery,
 } from './market-data.js';
-export { quoteRow } from './lake-sink.js';
+export { quoteRow, tradeColumns } from './lake-sink.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {
   LakeBrowser,
@@ -45,4 +45,6 @@ export {
   resolveTablePath,
   type LakeRows,
   type LakeRowsQuery,
+  type LakeTableDetail,
+  type LakeTableInfo,
 } from './lake-browser.js';

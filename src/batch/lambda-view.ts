@@ -19,12 +19,7 @@ import {
 } from '../lake/index.js';
 import type { SpeedStore, TimeRange } from '../speed/index.js';
 import type { Snapshot } from '../lake/index.js';
-import {
-  coarserBarsSql,
-  intervalMicros,
-  secondBarsSql,
-  sessionBarsSql,
-} from './bar-sql.js';
+import { coarserBarsSql, intervalMicros, secondBarsSql, sessionBarsSql } from './bar-sql.js';
 import type { Medallion } from './medallion.js';
 import { QUOTES_TABLE, TRADES_TABLE } from './tables.js';
 

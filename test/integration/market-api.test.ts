@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPlatform, type Platform } from '../../src/app.js';
-import { quoteRow } from '../../src/batch/index.js';
-import { tradeColumns } from '../../src/batch/lake-sink.js';
+import { quoteRow, tradeColumns } from '../../src/batch/index.js';
 import { configWith } from '../../src/config/index.js';
 import {
   DAY_US,
@@ -311,7 +310,6 @@ describe('tradesWithQuote', () => {
     // Brute force: for each trade, every quote scanned, the latest at or before it kept.
     const sortedQuotes = [...quotes];
     const want = trades.map((t) => {
-      let best: Quote | undefined;
       let lo = 0;
       let hi = sortedQuotes.length;
       // The quotes are in time order by construction; binary search is the scan's shortcut.
@@ -320,7 +318,7 @@ describe('tradesWithQuote', () => {
         if (sortedQuotes[mid]!.ts <= t.ts) lo = mid + 1;
         else hi = mid;
       }
-      best = lo > 0 ? sortedQuotes[lo - 1] : undefined;
+      const best: Quote | undefined = lo > 0 ? sortedQuotes[lo - 1] : undefined;
       return {
         trade: { tsMicros: t.ts, seq: t.seq, price: t.price, size: t.size, id: t.id },
         quote: best
