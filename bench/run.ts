@@ -7,6 +7,7 @@ import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 import { run as speedStore } from './speed-store.js';
 import { run as readPath } from './read-path.js';
+import { run as marketApi } from './market-api.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
@@ -14,6 +15,7 @@ const benches: [string, () => Promise<void>][] = [
   ['speed-store', speedStore],
   ['bus-kafka', busKafka],
   ['read-path', readPath],
+  ['market-api', marketApi],
 ];
 
 const wanted = process.argv.slice(2);

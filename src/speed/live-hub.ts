@@ -175,5 +175,17 @@ export function currentThenLive(
       await live.return?.();
     }
   }
-  return stream();
+  const bars = stream();
+  // An async generator queues `return` behind a pending `next`, so a subscriber closed
+  // while waiting for an update would stay in the hub until one came: closing the hub
+  // subscription first ends that wait.
+  const iterator: AsyncIterableIterator<Bar> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () => bars.next(),
+    async return(value?: unknown) {
+      await live.return?.();
+      return bars.return(value as Bar);
+    },
+  };
+  return iterator;
 }
