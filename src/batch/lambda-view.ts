@@ -296,6 +296,47 @@ export class LambdaView {
     return page;
   }
 
+  /**
+   * The volume-weighted average price of a symbol's trades in [from, to): Σ price·size
+   * summed in (ts, seq) order (in DuckDB over bronze.trades below the watermark, then on
+   * over the speed store's trades above it) divided by Σ size. Undefined with no volume.
+   */
+  async vwap(
+    symbol: string,
+    range: TimeRange,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+  ): Promise<{ vwap: number | undefined; volume: number; tradeCount: number }> {
+    const { lake, speed } = asOf ? { lake: range, speed: undefined } : this.split(range);
+    if (speed && trace) trace.speed = true;
+    let notional = 0;
+    let volume = 0;
+    let tradeCount = 0;
+    if (lake) {
+      const snapshot = await snapshotAt(this.tables.trades, asOf);
+      const result = await this.tables.trades.query({
+        ...(snapshot ? { snapshot } : {}),
+        columns: ['ts', 'seq', 'price', 'size'],
+        filters: lakeFilters(symbol, lake),
+        aggregate: VWAP_SQL,
+      });
+      const row = result.rows[0];
+      if (row && row.trade_count !== null && Number(row.trade_count) > 0) {
+        notional = Number(row.notional);
+        volume = Number(row.volume);
+        tradeCount = Number(row.trade_count);
+      }
+    }
+    if (speed) {
+      for (const trade of await this.speed.trades(symbol, speed, SPEED_READ_LIMIT)) {
+        notional += trade.price * trade.size;
+        volume += trade.size;
+        tradeCount++;
+      }
+    }
+    return { vwap: volume > 0 ? notional / volume : undefined, volume, tradeCount };
+  }
+
   /** The latest quote: the speed store's, else the lake's newest (below the watermark). */
   async latestQuote(symbol: string): Promise<Quote | undefined> {
     const live = await this.speed.latestQuote(symbol);
@@ -590,6 +631,18 @@ async function commitTimeOf(table: DeltaTable, version: number): Promise<number 
   const entry = (await table.history()).find((h) => h.version === version);
   return entry && entry.timestamp.getTime() * 1000;
 }
+
+/** Σ price·size in the trades' order, Σ size and the count, in one DuckDB aggregate. */
+const VWAP_SQL: AggregateSql = {
+  output: [
+    { name: 'notional', type: 'double', nullable: true },
+    { name: 'volume', type: 'long', nullable: true },
+    { name: 'trade_count', type: 'long', nullable: true },
+  ],
+  sql: () =>
+    'SELECT sum(price * size ORDER BY ts, coalesce(seq, 0)) AS notional, sum(size) AS volume, ' +
+    'count(*) AS trade_count FROM scan',
+};
 
 const TRADE_PAGE_ORDER = [{ column: 'ts' }, { column: 'seq' }, { column: 'id' }];
 const QUOTE_PAGE_ORDER = [

@@ -181,6 +181,15 @@ export class MarketData {
     return pageOf(rows, first, (r) => encodeCursor(keyOfTrade(r.trade)));
   }
 
+  /** The vwap of a symbol's trades in [from, to) (no `limit`: every trade counts). */
+  async vwap(
+    query: Omit<RangeQuery, 'limit'> & { asOf?: LakeAsOf | undefined },
+    trace?: ReadTrace,
+  ) {
+    const { symbol, range } = this.check({ ...query, limit: 1 }, 1);
+    return { symbol, ...range, ...(await this.view.vwap(symbol, range, trace, query.asOf)) };
+  }
+
   latestQuote(symbol: string): Promise<Quote | undefined> {
     const [checked] = this.checkSymbols([symbol]);
     return this.view.latestQuote(checked!);

@@ -5,6 +5,7 @@ import {
   ArgsType,
   Ctx,
   Field,
+  Float,
   Int,
   ObjectType,
   Query,
@@ -119,6 +120,39 @@ class PageArgs extends AsOfArgs {
 
   @Field({ nullable: true, description: 'The `endCursor` of the previous page.' })
   after?: string;
+}
+
+@ArgsType()
+class VwapArgs extends AsOfArgs {
+  @Field()
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+}
+
+@ObjectType('Vwap', { description: "The volume-weighted average price of a symbol's trades." })
+class VwapType {
+  @Field()
+  symbol!: string;
+
+  @Field(() => DateTimeScalar)
+  from!: number;
+
+  @Field(() => DateTimeScalar)
+  to!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Null when no volume traded.' })
+  vwap?: number | undefined;
+
+  @Field(() => Float)
+  volume!: number;
+
+  @Field(() => Int)
+  tradeCount!: number;
 }
 
 function asOfOf(args: AsOfArgs): LakeAsOf | undefined {
@@ -245,6 +279,21 @@ export class MarketResolver {
     const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
     if (!trace.speed) settle?.();
     return connectionOf(page, QuoteType.from, () => new QuoteConnectionType());
+  }
+
+  @Authorized('viewer')
+  @Query(() => VwapType, {
+    description:
+      "Volume-weighted average price of a symbol's trades in [from, to): Σ price·size (summed in (ts, seq) order, in DuckDB below the watermark) / Σ size.",
+  })
+  async vwap(@Ctx() { services, settle }: ApiContext, @Args() args: VwapArgs): Promise<VwapType> {
+    const trace = { speed: false };
+    const result = await services.market.vwap(
+      { symbol: args.symbol, from: args.from, to: args.to, asOf: asOfOf(args) },
+      trace,
+    );
+    if (!trace.speed) settle?.();
+    return Object.assign(new VwapType(), result);
   }
 
   @Authorized('viewer')

@@ -206,6 +206,41 @@ const TRADE_PAGE = `query($symbol: String!, $from: DateTime, $to: DateTime, $fir
   }
 }`;
 
+describe('vwap', () => {
+  it('equals Σ price·size / Σ size computed in DuckDB from the same trades', async () => {
+    const from = at('2026-11-19T03:00:00Z');
+    const to = at('2026-11-19T21:00:00Z');
+    const { vwap } = await gql<{ vwap: { vwap: number; volume: number; tradeCount: number } }>(
+      `query($from: DateTime, $to: DateTime) { vwap(symbol: "AMZN", from: $from, to: $to) { vwap volume tradeCount } }`,
+      { from: isoOfMicros(from), to: isoOfMicros(to) },
+    );
+    const trades = tapeTrades(from, to, 'AMZN');
+    const file = path.join(home, 'vwap.ndjson');
+    writeFileSync(
+      file,
+      trades
+        .map((t) => JSON.stringify({ ts: t.ts, seq: t.seq, price: t.price, size: t.size }))
+        .join('\n'),
+    );
+    const instance = await DuckDBInstance.create(':memory:');
+    const connection = await instance.connect();
+    try {
+      const reader = await connection.runAndReadAll(
+        `SELECT sum(price * size ORDER BY ts, seq) / sum(size), sum(size), count(*) FROM read_json('${file}', columns = {ts: 'BIGINT', seq: 'BIGINT', price: 'DOUBLE', size: 'BIGINT'})`,
+      );
+      const [want] = reader.getRows();
+      expect(vwap).toEqual({
+        vwap: Number(want![0]),
+        volume: Number(want![1]),
+        tradeCount: Number(want![2]),
+      });
+    } finally {
+      connection.closeSync();
+      instance.closeSync();
+    }
+  });
+});
+
 describe('trades by cursor', () => {
   it('pages through a day of trades in (ts, seq, id) order, every trade once', async () => {
     const from = at('2026-11-19T10:00:00Z');
