@@ -8,7 +8,7 @@ export {
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
-export { LakeSink, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
+export { LakeSink, offsetAppId, SINK_APP_ID, type LakeSinkOptions } from './lake-sink.js';
 export {
   LambdaView,
   QUERY_BAR_INTERVALS,
