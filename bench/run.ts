@@ -10,6 +10,7 @@ import { run as speedStore } from './speed-store.js';
 import { run as readPath } from './read-path.js';
 import { run as subscriptionLatency } from './subscription-latency.js';
 import { run as replay } from './replay.js';
+import { run as marketApi } from './market-api.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
@@ -20,6 +21,7 @@ const benches: [string, () => Promise<void>][] = [
   ['subscription-latency', subscriptionLatency],
   ['api-limits', apiLimits],
   ['replay', replay],
+  ['market-api', marketApi],
 ];
 
 const wanted = process.argv.slice(2);
