@@ -22,7 +22,8 @@ import { findTables, oracle } from './harness.js';
  */
 const T0 = Date.parse('2026-11-20T15:07:30Z') * 1000;
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-timetravel-'));
-const config = configWith({ home, port: 0, backfillSessions: 0 });
+// Auth off: this test is about time travel, not tokens (docs/auth.md).
+const config = configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' });
 let platform: Platform;
 let server: ApiServer;
 const versions: number[] = [];

@@ -321,6 +321,8 @@ describe('observability', () => {
     expect(versions?.metrics.map((m) => m.labels?.['table']).sort()).toEqual(
       [
         platform.tables.bars1m.tablePath,
+        platform.tables.news.tablePath,
+        platform.tables.quotes.tablePath,
         platform.tables.rejects.tablePath,
         platform.tables.trades.tablePath,
       ].sort(),

@@ -21,11 +21,13 @@ import { startLoopbackApi } from '../support/api.js';
 const T0 = Date.parse('2026-11-20T15:07:30Z') * 1000;
 const QUEUE_LIMIT = 1_000;
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-live-'));
+// Auth off: this test is about delivery, not tokens (docs/auth.md).
 const config = configWith({
   home,
   port: 0,
   backfillSessions: 0,
   liveQueueLimit: QUEUE_LIMIT,
+  authMode: 'off',
 });
 let platform: Platform;
 let server: ApiServer;

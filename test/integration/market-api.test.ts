@@ -28,7 +28,14 @@ import { startLoopbackApi } from '../support/api.js';
 const at = (iso: string): number => Date.parse(iso) * 1_000;
 const T0 = at('2026-11-20T15:07:30Z');
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-market-'));
-const config = configWith({ home, port: 0, backfillSessions: 2, simulatorTradesPerSecond: 0.5 });
+// Auth off: this test is about market data, not tokens (docs/auth.md).
+const config = configWith({
+  home,
+  port: 0,
+  backfillSessions: 2,
+  simulatorTradesPerSecond: 0.5,
+  authMode: 'off',
+});
 const clock = new ManualClock(T0);
 let platform: Platform;
 let server: ApiServer;

@@ -24,7 +24,11 @@ let platform: Platform;
 let server: ApiServer;
 
 beforeAll(async () => {
-  platform = await createPlatform(configWith({ home, port: 0, backfillSessions: 0 }), { clock });
+  // Auth off: this test is about quotes, not tokens (docs/auth.md).
+  platform = await createPlatform(
+    configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' }),
+    { clock },
+  );
   await platform.start({ live: false });
   server = await startLoopbackApi(platform);
 }, 120_000);
