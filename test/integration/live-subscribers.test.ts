@@ -8,7 +8,7 @@ import WebSocket from 'ws';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { configWith } from '../../src/config/index.js';
 import { ManualClock, MINUTE_US, type Bar } from '../../src/domain/index.js';
-import type { ApiServer } from '../../src/graphql/index.js';
+import { DEFAULT_LIMITS, type ApiServer } from '../../src/graphql/index.js';
 import { SLOW_CONSUMER_CLOSE_CODE } from '../../src/speed/index.js';
 import { startLoopbackApi } from '../support/api.js';
 
@@ -35,7 +35,8 @@ let server: ApiServer;
 beforeAll(async () => {
   platform = await createPlatform(config, { clock: new ManualClock(T0) });
   await platform.start({ live: false });
-  server = await startLoopbackApi(platform);
+  // The slow subscriber's wide query has 200 aliases (API_MAX_ALIASES defaults to 30).
+  server = await startLoopbackApi(platform, { limits: { ...DEFAULT_LIMITS, maxAliases: 200 } });
 }, 120_000);
 
 afterAll(async () => {
