@@ -42,7 +42,7 @@ export interface PageQuery {
   readonly to?: number | undefined;
   readonly first?: number | undefined;
   /** An opaque cursor from an earlier page: the page starts after its row. */
-  readonly after?: string | undefined;
+  readonly after?: string | null | undefined;
   readonly asOf?: LakeAsOf | undefined;
 }
 
@@ -323,7 +323,9 @@ export class MarketData {
         first,
       });
     }
-    const after = query.after === undefined ? undefined : decodeCursor(query.after, kinds);
+    // GraphQL's explicit `after: null` (a variable left null) is the first page, like no `after`.
+    const cursor = query.after ?? undefined;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, kinds);
     return { series, range, first, after };
   }
 
