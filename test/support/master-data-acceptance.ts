@@ -470,6 +470,30 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         expect(fbTrades.map((t) => [t.symbol, t.tsMicros, t.price, t.size])).toEqual(
           [...fbTape, ...metaTape].map((t) => [t.symbol, t.ts, t.price, t.size]),
         );
+        // The paged trades and barsMany follow the change too: pages of 7 across it.
+        const paged: { symbol: string; tsMicros: number; price: number; size: number }[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: {
+            tradesConnection: {
+              edges: { node: (typeof paged)[number] }[];
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            };
+          } = await ok(
+            `query($after: String) { tradesConnection(symbol: "FB", from: "${from}", to: "${to}", first: 7, after: $after) { edges { node { symbol tsMicros price size } } pageInfo { hasNextPage endCursor } } }`,
+            { after },
+          );
+          paged.push(...page.tradesConnection.edges.map((e) => e.node));
+          if (!page.tradesConnection.pageInfo.hasNextPage) break;
+          after = page.tradesConnection.pageInfo.endCursor;
+        }
+        expect(paged.map((t) => [t.symbol, t.tsMicros, t.price, t.size])).toEqual(
+          [...fbTape, ...metaTape].map((t) => [t.symbol, t.ts, t.price, t.size]),
+        );
+        const many = await ok<{ barsMany: { symbol: string; bars: ApiBar[] }[] }>(
+          `{ barsMany(symbols: ["META"], from: "${from}", to: "${to}") { symbol bars { symbol tsMicros open high low close volume vwap tradeCount source } } }`,
+        );
+        expect(many.barsMany).toEqual([{ symbol: 'META', bars: byFb }]);
 
         const lookup = await ok<{
           now: { ticker: string; id: string };
