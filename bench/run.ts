@@ -11,6 +11,7 @@ import { run as readPath } from './read-path.js';
 import { run as subscriptionLatency } from './subscription-latency.js';
 import { run as replay } from './replay.js';
 import { run as sinkKafka } from './sink-kafka.js';
+import { run as marketApi } from './market-api.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
@@ -22,6 +23,7 @@ const benches: [string, () => Promise<void>][] = [
   ['api-limits', apiLimits],
   ['replay', replay],
   ['sink-kafka', sinkKafka],
+  ['market-api', marketApi],
 ];
 
 const wanted = process.argv.slice(2);

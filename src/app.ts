@@ -183,7 +183,7 @@ export async function createPlatform(
     runs('api') || runs('speed')
       ? await openSpeedStore(config.profile.speedStore, clock)
       : new MemorySpeedStore();
-  const hub = new LiveHub();
+  const hub = new LiveHub({ queueLimit: config.liveQueueLimit });
   // Only the api (reads, edits) and ingest (validation) use master data: a sink or a speed
   // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
   const masterDataStore =
@@ -235,7 +235,13 @@ export async function createPlatform(
     onAssigned: (partitions) =>
       console.log(`lake sink: trades partitions [${partitions.join(',')}] assigned`),
   });
-  const view = new LambdaView(tables, speedStore, () => sink.watermark());
+  // Daily bars follow the sessions of the market's calendar (the simulator's market).
+  const view = new LambdaView(
+    tables,
+    speedStore,
+    () => sink.watermark(),
+    calendarNamed(config.simulatorCalendar),
+  );
   const market = new MarketData(directory, view, clock);
   const ingestor = ingestorOf(bus, directory, clock, metrics);
   registerPlatformMetrics(metrics, { clock, sink, hub, tables, queryCache });
@@ -690,7 +696,7 @@ function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSource
     'The latest committed version of each lake table (Delta PROTOCOL.md "Delta Log Entries").',
     ['table'],
     async () => {
-      const all = [tables.trades, tables.bars1m, tables.rejects];
+      const all = [tables.trades, tables.bars1m, tables.quotes, tables.rejects, tables.news];
       const snapshots = await Promise.all(all.map((table) => table.snapshot()));
       return snapshots.map((snapshot, i) => ({
         labels: { table: all[i]!.tablePath },
@@ -700,8 +706,12 @@ function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSource
   );
   metrics.gauge(
     'alphalake_live_subscribers',
-    'Open live subscriptions (trades and bars).',
-    () => hub.subscriberCount('trade') + hub.subscriberCount('bar'),
+    'Open live subscriptions (trades, quotes, 1m and 1s bars).',
+    () =>
+      hub.subscriberCount('trade') +
+      hub.subscriberCount('quote') +
+      hub.subscriberCount('bar') +
+      hub.subscriberCount('secondBar'),
   );
   metrics.gauge(
     'alphalake_ingest_lag_seconds',
@@ -713,7 +723,7 @@ function registerPlatformMetrics(metrics: MetricsRegistry, sources: MetricSource
   );
   metrics.monotonic(
     'alphalake_live_messages_dropped_total',
-    'Live updates dropped because a subscriber fell too far behind (its queue was full).',
+    'Live updates dropped because a subscriber fell more than LIVE_QUEUE_LIMIT updates behind and was closed as SLOW_CONSUMER (its waiting queue and the overflowing update).',
     () => hub.dropped(),
   );
   // Event-loop delay since the previous scrape: a request handler that blocks the loop

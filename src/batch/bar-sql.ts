@@ -2,7 +2,9 @@ import {
   AlphalakeError,
   LAKE_BAR_INTERVAL_US,
   MINUTE_US,
+  SECOND_US,
   type LakeBarInterval,
+  type Session,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
 import { BARS_1M_TABLE, TRADES_TABLE } from './tables.js';
@@ -92,17 +94,37 @@ export function barsFromTradesSql(interval: LakeBarInterval, tieBreak = 'seq'): 
  * notional have none; for them `vwap · volume` stands in, which recovers the notional only
  * to within an ulp or two.
  */
-export function coarserBarsSql(interval: LakeBarInterval): AggregateSql {
+export function coarserBarsSql(
+  interval: LakeBarInterval,
+  spans?: readonly FactorSpan[],
+): AggregateSql {
   const width = intervalMicros(interval);
   return {
-    output: BAR_OUTPUT,
-    sql: (param) =>
-      combineMinutesSql(
-        `SELECT ts, open, high, low, close, volume, coalesce(notional, vwap * volume) AS notional, ` +
-          `trade_count FROM scan`,
-        `CAST(${param(width)} AS BIGINT)`,
-      ),
+    output: spans ? ADJUSTED_BAR_OUTPUT : BAR_OUTPUT,
+    sql: (param) => combineMinutesSql(minutesSql(param, spans), `CAST(${param(width)} AS BIGINT)`),
   };
+}
+
+/**
+ * The scanned 1-minute bars with their notional, as the roll-ups read them; with factor
+ * spans, each minute adjusted before it is rolled up (prices times the price factor,
+ * volume times the volume factor, the notional times both), so a coarse adjusted bar is
+ * the roll-up of the adjusted minutes, whichever side of an ex-date they lie.
+ */
+function minutesSql(param: (value: number) => string, spans?: readonly FactorSpan[]): string {
+  if (!spans) {
+    return (
+      `SELECT ts, open, high, low, close, volume, coalesce(notional, vwap * volume) AS notional, ` +
+      `trade_count FROM scan`
+    );
+  }
+  return (
+    `SELECT s.ts AS ts, s.open * factors.price AS open, s.high * factors.price AS high, ` +
+    `s.low * factors.price AS low, s.close * factors.price AS close, ` +
+    `CAST(s.volume AS DOUBLE) * factors.volume AS volume, ` +
+    `coalesce(s.notional, s.vwap * s.volume) * factors.price * factors.volume AS notional, ` +
+    `s.trade_count AS trade_count FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN}`
+  );
 }
 
 /** Minute bars (with `notional`) into bars of the bucket width `width` (µs, bound). */
@@ -185,5 +207,71 @@ export function adjustedTradesSql(spans: readonly FactorSpan[]): AggregateSql {
       `CAST(s.size AS DOUBLE) * factors.volume AS size, s.id AS id, s.exchange AS exchange, ` +
       `s.ts_nanos AS ts_nanos ` +
       `FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN}`,
+  };
+}
+
+/**
+ * 1-second bars straight from trades (the scan holds `ts`, `price`, `size`, `seq`): one
+ * level, the notional summed over the second's trades in (ts, seq) order, as the speed
+ * layer's 1-second BarBuilder sums them.
+ */
+export function secondBarsSql(tieBreak = 'seq', spans?: readonly FactorSpan[]): AggregateSql {
+  const key = `ts, coalesce(${quote(tieBreak)}, 0)`;
+  return {
+    output: spans ? ADJUSTED_BAR_OUTPUT : BAR_OUTPUT,
+    sql: (param) => {
+      const width = `CAST(${param(SECOND_US)} AS BIGINT)`;
+      // Adjusted: each trade's price and size times its span's factors, before bucketing.
+      const trades = spans
+        ? `(SELECT s.ts AS ts, s.price * factors.price AS price, ` +
+          `CAST(s.size AS DOUBLE) * factors.volume AS size, s.${quote(tieBreak)} AS ${quote(tieBreak)} ` +
+          `FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN})`
+        : 'scan';
+      return (
+        `SELECT make_timestamp(bucket) AS ts, arg_min(price, (${key})) AS open, max(price) AS high, ` +
+        `min(price) AS low, arg_max(price, (${key})) AS close, sum(size) AS volume, ` +
+        `CASE WHEN sum(size) > 0 THEN sum(price * size ORDER BY ${key}) / sum(size) ` +
+        `ELSE arg_max(price, (${key})) END AS vwap, count(*) AS trade_count ` +
+        `FROM (SELECT ts, price, size, ${quote(tieBreak)}, ${bucketSql(width)} AS bucket FROM ${trades}) ` +
+        `GROUP BY bucket`
+      );
+    },
+  };
+}
+
+/**
+ * Daily bars aligned to trading sessions, from 1-minute bars: a session's bar holds the
+ * minutes in [open, close) and starts at the UTC midnight of the session's date (the
+ * convention of vendors' daily bars, and the `date` partition). Minutes outside every
+ * session (pre- and after-market) are in no daily bar. The sessions arrive as one bound
+ * text parameter of `open,close,label` triples (epoch µs), so the SQL text stays fixed.
+ *
+ * With factor spans the minutes are adjusted before the roll-up (`minutesSql`).
+ */
+export function sessionBarsSql(
+  sessions: readonly Session[],
+  spans?: readonly FactorSpan[],
+): AggregateSql {
+  const encoded = sessions
+    .map((s) => `${s.open},${s.close},${Date.parse(`${s.date}T00:00:00Z`) * 1000}`)
+    .join(';');
+  return {
+    output: spans ? ADJUSTED_BAR_OUTPUT : BAR_OUTPUT,
+    sql: (param) => {
+      const list = param(encoded);
+      const sessionsSql =
+        `SELECT CAST(p[1] AS BIGINT) AS open_us, CAST(p[2] AS BIGINT) AS close_us, ` +
+        `CAST(p[3] AS BIGINT) AS label_us FROM (SELECT string_split(s, ',') AS p ` +
+        `FROM (SELECT unnest(string_split(${list}, ';')) AS s) WHERE s <> '')`;
+      const minutes = minutesSql(param, spans);
+      return (
+        `SELECT make_timestamp(label_us) AS ts, arg_min(open, ts) AS open, max(high) AS high, ` +
+        `min(low) AS low, arg_max(close, ts) AS close, sum(volume) AS volume, ` +
+        `CASE WHEN sum(volume) > 0 THEN sum(notional ORDER BY ts) / sum(volume) ` +
+        `ELSE arg_max(close, ts) END AS vwap, sum(trade_count) AS trade_count ` +
+        `FROM (${minutes}) AS m JOIN (${sessionsSql}) AS d ` +
+        `ON epoch_us(m.ts) >= d.open_us AND epoch_us(m.ts) < d.close_us GROUP BY label_us`
+      );
+    },
   };
 }

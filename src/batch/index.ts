@@ -5,11 +5,14 @@ export {
   BARS_1M_TABLE,
   REJECTS_TABLE,
   NEWS_TABLE,
+  QUOTES_TABLE,
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
 export {
   LakeSink,
+  offsetAppId,
+  quoteRow,
   SINK_APP_ID,
   tradeColumns,
   type LakeSinkOptions,
@@ -20,6 +23,10 @@ export { NewsWriter } from './news-writer.js';
 export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './rejects-log.js';
 export {
   LambdaView,
+  QUERY_BAR_INTERVALS,
+  type LakeAsOf,
+  type QueryBarInterval,
+  type TradeWithQuote,
   type ReadTrace,
   type ServedBar,
   type ServedTrade,
@@ -34,9 +41,19 @@ export {
   barsFromTradesSql,
   coarserBarsSql,
   intervalMicros,
+  secondBarsSql,
+  sessionBarsSql,
   type FactorSpan,
 } from './bar-sql.js';
-export { MarketData, MAX_LIMIT, type RangeQuery } from './market-data.js';
+export {
+  MarketData,
+  MAX_LIMIT,
+  MAX_PAGE,
+  encodeCursor,
+  type Page,
+  type PageQuery,
+  type RangeQuery,
+} from './market-data.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {
   LakeBrowser,
@@ -44,4 +61,6 @@ export {
   resolveTablePath,
   type LakeRows,
   type LakeRowsQuery,
+  type LakeTableDetail,
+  type LakeTableInfo,
 } from './lake-browser.js';

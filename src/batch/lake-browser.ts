@@ -4,6 +4,7 @@ import {
   DeltaTable,
   lakeValueToJson,
   typeName,
+  type HistoryEntry,
   type ObjectStore,
   type Snapshot,
 } from '../lake/index.js';
@@ -32,6 +33,24 @@ export interface LakeRows {
   readonly rows: readonly Record<string, unknown>[];
 }
 
+/** What `lakeTables` says of one table: where it is and how big, at a version. */
+export interface LakeTableInfo {
+  readonly name: string;
+  /** The store and path of the table (`file:///…/bronze/trades`, `s3://bucket/…`). */
+  readonly location: string;
+  readonly version: number;
+  readonly partitionColumns: readonly string[];
+  /** Bytes of the live data files (the `size` of each `add`, PROTOCOL.md "Add File"). */
+  readonly sizeBytes: number;
+  readonly fileCount: number;
+}
+
+export interface LakeTableDetail extends LakeTableInfo {
+  readonly columns: readonly { name: string; type: string; nullable: boolean }[];
+  /** Commits still in the log, newest first (PROTOCOL.md "Commit Provenance Information"). */
+  readonly history: readonly HistoryEntry[];
+}
+
 /**
  * Reads the rows of any Delta table under the lake root, exactly, for the API: the
  * platform's own tables and tables other engines (Spark, delta-rs) wrote there. The
@@ -47,6 +66,70 @@ export class LakeBrowser {
     private readonly store: ObjectStore,
     private readonly read: Pick<TableReadOptions, 'statementTimeoutMs'> = {},
   ) {}
+
+  /** The platform's tables, each at its latest version (or as of a version or time). */
+  async tables(asOf?: { version?: number; time?: number }, signal?: AbortSignal) {
+    return Promise.all(LAKE_TABLES.map((t) => this.info(t.name, asOf, signal)));
+  }
+
+  /** One table with its schema and history; a table that does not exist is NOT_FOUND. */
+  async table(
+    name: string,
+    asOf?: { version?: number; time?: number },
+    historyLimit = 100,
+    signal?: AbortSignal,
+  ): Promise<LakeTableDetail> {
+    const { info, snapshot, table } = await this.open(name, asOf, signal);
+    const history = (await table.history(undefined, signal))
+      .filter((h) => h.version <= snapshot.version)
+      .slice(0, historyLimit);
+    return {
+      ...info,
+      columns: snapshot.schema.map((c) => ({
+        name: c.name,
+        type: typeName(c.type),
+        nullable: c.nullable,
+      })),
+      history,
+    };
+  }
+
+  private async info(
+    name: string,
+    asOf?: { version?: number; time?: number },
+    signal?: AbortSignal,
+  ): Promise<LakeTableInfo> {
+    return (await this.open(name, asOf, signal)).info;
+  }
+
+  private async open(
+    name: string,
+    asOf: { version?: number; time?: number } | undefined,
+    signal?: AbortSignal,
+  ) {
+    const tablePath = resolveTablePath(name);
+    if (asOf?.version !== undefined && asOf.time !== undefined) {
+      throw new AlphalakeError('BAD_USER_INPUT', 'name asOfVersion or asOfTime, not both');
+    }
+    const table = await DeltaTable.open(this.store, tablePath);
+    const snapshot: Snapshot = await table.snapshot(
+      asOf?.version !== undefined
+        ? { version: asOf.version }
+        : asOf?.time !== undefined
+          ? { timestamp: new Date(asOf.time / 1000) }
+          : undefined,
+      signal,
+    );
+    const info: LakeTableInfo = {
+      name: LAKE_TABLES.find((t) => t.path === tablePath)?.name ?? tablePath,
+      location: `${this.store.description.replace(/\/+$/, '')}/${tablePath}`,
+      version: snapshot.version,
+      partitionColumns: [...snapshot.partitionColumns],
+      sizeBytes: snapshot.files.reduce((sum, file) => sum + file.size, 0),
+      fileCount: snapshot.files.length,
+    };
+    return { info, snapshot, table };
+  }
 
   async rows(query: LakeRowsQuery): Promise<LakeRows> {
     const tablePath = resolveTablePath(query.table);

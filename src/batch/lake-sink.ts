@@ -7,6 +7,7 @@ import {
   utcDate,
   type Bar,
   type Clock,
+  type Quote,
   type Trade,
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
@@ -118,6 +119,8 @@ interface Assignment {
  *   lowest offset whose trade is not sealed yet (`offsetAppId`), each checked against the
  *   version this member read (`expected`), and the watermark readers use (SINK_APP_ID):
  *   the minimum sealed minute over every partition of the topic.
+ * - `bronze.quotes` receives every consumed quote the same way as bronze.trades (a `txn`
+ *   per partition of the quotes log in the same commit as the rows): exactly once.
  * - `bronze.rejects` receives the rejects topic the same way as bronze.trades, and trades
  *   older than their partition's sealed minute when first flushed (LATE_EVENT: in bronze,
  *   not in any bar), with a `lateAppId` txn per partition so a replay writes none twice.
@@ -134,6 +137,9 @@ export class LakeSink implements HistorySink {
   private readonly recorded = new Map<DeltaTable, Map<string, number>>();
   private tradeLog: string | undefined;
   private rejectLog: string | undefined;
+  private quoteLog: string | undefined;
+  /** Quotes consumed and not yet in bronze.quotes. */
+  private pendingQuotes: Sourced<Quote>[] = [];
   /** Trades consumed and not yet in bronze.trades. */
   private pendingTrades: Sourced<Trade>[] = [];
   /** Trades in bronze, not late, of minutes not sealed in silver yet. */
@@ -158,7 +164,7 @@ export class LakeSink implements HistorySink {
 
   static async open(tables: Medallion, clock: Clock, options: LakeSinkOptions): Promise<LakeSink> {
     const sink = new LakeSink(tables, clock, options);
-    for (const table of [tables.trades, tables.bars1m, tables.rejects])
+    for (const table of [tables.trades, tables.bars1m, tables.quotes, tables.rejects])
       sink.recorded.set(table, new Map());
     for (const table of [tables.trades, tables.bars1m]) {
       const version = (await table.snapshot()).txnVersion(SINK_APP_ID);
@@ -225,6 +231,25 @@ export class LakeSink implements HistorySink {
           this.startOffsets(rejectLog, partitions, [this.tables.rejects]),
       },
     );
+    const quoteLog = (this.quoteLog = bus.logName('quotes'));
+    await bus.subscribe<Quote>(
+      'quotes',
+      async (records: readonly BusRecord<Quote>[]) => {
+        const holds = this.recorded.get(this.tables.quotes)!;
+        for (const record of records) {
+          const offset = Number(record.offset);
+          if (offset >= (holds.get(offsetAppId(quoteLog, record.partition)) ?? 0)) {
+            this.pendingQuotes.push({ value: record.value, partition: record.partition, offset });
+          }
+        }
+      },
+      {
+        group: 'lake-sink',
+        fromBeginning: true,
+        signal,
+        startOffsets: (partitions) => this.startOffsets(quoteLog, partitions, [this.tables.quotes]),
+      },
+    );
     if (options.timer === false) return;
     const timer = setInterval(() => {
       this.flush().catch((error) =>
@@ -250,7 +275,8 @@ export class LakeSink implements HistorySink {
       const assigned = new Set(partitions);
       const kept = <T>(records: Sourced<T>[]) => records.filter((r) => !assigned.has(r.partition));
       const trades = log === this.tradeLog;
-      if (!trades) this.pendingRejects = kept(this.pendingRejects);
+      if (log === this.rejectLog) this.pendingRejects = kept(this.pendingRejects);
+      else if (log === this.quoteLog) this.pendingQuotes = kept(this.pendingQuotes);
       else {
         this.pendingTrades = kept(this.pendingTrades);
         // Unsealed trades come again from silver's offsets, to this member or the partition's
@@ -431,6 +457,23 @@ export class LakeSink implements HistorySink {
         throw error;
       }
       this.keepUnsealed(trades);
+      const quotes = this.pendingQuotes;
+      this.pendingQuotes = [];
+      try {
+        await this.commitSourced(
+          this.tables.quotes,
+          this.quoteLog,
+          quotes,
+          quotes.map((q) => q.value),
+          (rows) => rows.map(quoteRow),
+        );
+      } catch (error) {
+        this.pendingQuotes = await this.resync(this.tables.quotes, this.quoteLog, [
+          ...quotes,
+          ...this.pendingQuotes,
+        ]).then((r) => r.kept);
+        throw error;
+      }
       await this.seal(cutoff);
     });
   }
@@ -908,5 +951,18 @@ export function rejectRow(reject: Reject): Record<string, unknown> {
     payload: reject.payload,
     date: utcDate(reject.receivedAt),
     detail: reject.detail ?? null,
+  };
+}
+
+/** A quote as a `bronze.quotes` row (sizes are whole shares: long). */
+export function quoteRow(quote: Quote): Record<string, unknown> {
+  return {
+    symbol: quote.symbol,
+    ts: quote.ts,
+    bid_price: quote.bidPrice,
+    bid_size: BigInt(quote.bidSize),
+    ask_price: quote.askPrice,
+    ask_size: BigInt(quote.askSize),
+    date: utcDate(quote.ts),
   };
 }

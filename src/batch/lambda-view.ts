@@ -1,18 +1,74 @@
-import { DAY_US, utcDate, type Bar, type Trade } from '../domain/index.js';
+import {
+  AlphalakeError,
+  DAY_US,
+  sessionsBetween,
+  utcDate,
+  type Bar,
+  type Quote,
+  type Session,
+  type Trade,
+  type TradingCalendar,
+} from '../domain/index.js';
 import {
   LakeTimestamp,
+  type AggregateSql,
+  type ColumnSpec,
   type ColumnarQueryResult,
   type DeltaTable,
   type Filter,
 } from '../lake/index.js';
 import type { SpeedStore, TimeRange } from '../speed/index.js';
-import { adjustedBarsSql, adjustedTradesSql, type FactorSpan } from './bar-sql.js';
+import type { Snapshot } from '../lake/index.js';
+import {
+  adjustedBarsSql,
+  adjustedTradesSql,
+  coarserBarsSql,
+  intervalMicros,
+  secondBarsSql,
+  sessionBarsSql,
+  type FactorSpan,
+} from './bar-sql.js';
 import type { Medallion } from './medallion.js';
+import { QUOTES_TABLE, TRADES_TABLE } from './tables.js';
 
 /** Which layer served a row. */
 export type ViewSource = 'LAKE' | 'SPEED';
 
-export type ServedBar = Bar & { readonly source: ViewSource };
+/** Bar lengths a query may ask for: the speed layer's 1s and 1m, and roll-ups of 1m. */
+export const QUERY_BAR_INTERVALS = ['1s', '1m', '5m', '15m', '30m', '1h', '1d'] as const;
+export type QueryBarInterval = (typeof QUERY_BAR_INTERVALS)[number];
+
+export type ServedBar = Omit<Bar, 'interval'> & {
+  readonly interval: QueryBarInterval;
+  readonly source: ViewSource;
+};
+
+/**
+ * Time travel: read the lake as of one table version, or as of an instant (the latest
+ * commit at or before it, PROTOCOL.md "Time Travel"). A read that names either answers
+ * from that snapshot alone: the speed layer has no past, so it takes no part.
+ */
+export interface LakeAsOf {
+  readonly version?: number | undefined;
+  /** Epoch µs. */
+  readonly time?: number | undefined;
+}
+
+/** Where a page of trades or quotes resumes: after the row with this key. */
+export type TradeKey = readonly [ts: number, seq: number, id: string];
+export type QuoteKey = readonly [
+  ts: number,
+  bidPrice: number,
+  bidSize: number,
+  askPrice: number,
+  askSize: number,
+];
+
+export interface TradeWithQuote {
+  readonly trade: Trade;
+  /** The latest quote at or before the trade's time; undefined when none precedes it. */
+  readonly quote: Quote | undefined;
+}
 export type ServedTrade = Trade & { readonly source: ViewSource };
 
 /**
@@ -38,7 +94,338 @@ export class LambdaView {
     private readonly tables: Medallion,
     private readonly speed: SpeedStore,
     private readonly watermark: () => number | undefined,
+    /** Daily bars follow its sessions (a 24x7 calendar: UTC days). */
+    private readonly calendar?: TradingCalendar,
   ) {}
+
+  /**
+   * Bars of any query interval whose start lies in [from, to), each complete: `1m` from
+   * `silver.bars_1m`, `1s` from `bronze.trades`, coarser ones rolled up from
+   * `silver.bars_1m` in DuckDB, `1d` per trading session of the calendar. Below the
+   * watermark the lake answers; above it the speed store's bars (1s, or 1m rolled up
+   * here). A bucket that the watermark cuts in two is the combination of its two parts.
+   *
+   * `factors`, when given, adjusts for corporate actions at every interval, before any
+   * roll-up: in DuckDB each trade (1s) or 1-minute bar (coarser, 1d) is multiplied by the
+   * factors of the span it lies in, then bucketed; the speed layer's 1s or 1m bars the
+   * same way here (docs/mdm.md, "Adjusted prices").
+   */
+  async barsOf(
+    symbol: string,
+    interval: QueryBarInterval,
+    range: TimeRange,
+    limit: number,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+    factors?: readonly FactorSpan[],
+  ): Promise<ServedBar[]> {
+    if (interval === '1m' && !asOf) return this.bars(symbol, range, limit, trace, factors);
+    const buckets = this.buckets(interval, range);
+    if (buckets.length === 0) return [];
+    const covered = { from: buckets[0]!.open, to: buckets[buckets.length - 1]!.close };
+    const { lake, speed } = asOf ? { lake: covered, speed: undefined } : this.split(covered);
+    if (speed && trace) trace.speed = true;
+    const fromLake = lake
+      ? await this.lakeBarsOf(symbol, interval, lake, buckets, asOf, factors)
+      : [];
+    const fromSpeed = speed
+      ? await this.speedBarsOf(symbol, interval, speed, buckets, factors)
+      : [];
+    const merged: ServedBar[] = [];
+    for (const bar of [...fromLake, ...fromSpeed]) {
+      const last = merged[merged.length - 1];
+      if (last && last.ts === bar.ts) merged[merged.length - 1] = combineBars(last, bar);
+      else merged.push(bar);
+    }
+    return merged.filter((bar) => bar.ts >= range.from && bar.ts < range.to).slice(0, limit);
+  }
+
+  /**
+   * The buckets whose start lies in [from, to): fixed widths from the epoch, or the
+   * calendar's sessions for `1d` (labelled by the UTC midnight of their date).
+   */
+  private buckets(interval: QueryBarInterval, range: TimeRange): Bucket[] {
+    if (interval === '1d' && this.calendar) {
+      return sessionsBetween(this.calendar, range.from - DAY_US, range.to + DAY_US)
+        .map((session) => ({ label: labelOf(session), open: session.open, close: session.close }))
+        .filter((b) => b.label >= range.from && b.label < range.to);
+    }
+    const width = interval === '1s' ? 1_000_000 : intervalMicros(interval);
+    const first = Math.ceil(range.from / width) * width;
+    const count = Math.max(0, Math.ceil((range.to - first) / width));
+    if (count > 10_000_000) {
+      throw new AlphalakeError('BAD_USER_INPUT', `range holds too many ${interval} bars`, {
+        interval,
+      });
+    }
+    // The span is what matters to the reads; buckets beyond the first and last are implied.
+    if (count === 0) return [];
+    const last = first + (count - 1) * width;
+    return [
+      { label: first, open: first, close: first + width },
+      ...(count > 1 ? [{ label: last, open: last, close: last + width }] : []),
+    ];
+  }
+
+  private async lakeBarsOf(
+    symbol: string,
+    interval: QueryBarInterval,
+    range: TimeRange,
+    buckets: readonly Bucket[],
+    asOf: LakeAsOf | undefined,
+    factors: readonly FactorSpan[] | undefined,
+  ): Promise<ServedBar[]> {
+    const fromTrades = interval === '1s';
+    const table = fromTrades ? this.tables.trades : this.tables.bars1m;
+    const snapshot = await snapshotAt(table, asOf);
+    const aggregate = fromTrades
+      ? secondBarsSql('seq', factors)
+      : interval === '1d' && this.calendar
+        ? sessionBarsSql(buckets.map(sessionOf), factors)
+        : interval === '1m'
+          ? factors && adjustedBarsSql(factors)
+          : coarserBarsSql(interval as Exclude<QueryBarInterval, '1s'>, factors);
+    const columns = fromTrades ? ['ts', 'price', 'size', 'seq'] : [...BAR_COLUMNS, 'notional'];
+    const result = await table.queryColumns({
+      ...(snapshot ? { snapshot } : {}),
+      columns: aggregate ? columns : BAR_COLUMNS,
+      filters: lakeFilters(symbol, range),
+      orderBy: BAR_ORDER,
+      ...(aggregate ? { aggregate } : {}),
+    });
+    return barsFromColumns(symbol, result, interval);
+  }
+
+  private async speedBarsOf(
+    symbol: string,
+    interval: QueryBarInterval,
+    range: TimeRange,
+    buckets: readonly Bucket[],
+    factors: readonly FactorSpan[] | undefined,
+  ): Promise<ServedBar[]> {
+    if (interval === '1s') {
+      const bars = await this.speed.bars(symbol, '1s', range, SPEED_READ_LIMIT);
+      return bars.map((bar) => adjustBar({ ...bar, source: 'SPEED' as const }, factors));
+    }
+    const minutes = (await this.speed.bars(symbol, '1m', range, SPEED_READ_LIMIT)).map((bar) =>
+      adjustBar({ ...bar, source: 'SPEED' as const }, factors),
+    );
+    const label =
+      interval === '1d' && this.calendar
+        ? sessionLabeller(buckets)
+        : (ts: number) => {
+            const width = intervalMicros(interval);
+            return ts - (((ts % width) + width) % width);
+          };
+    const rolled: ServedBar[] = [];
+    for (const minute of minutes) {
+      const ts = label(minute.ts);
+      if (ts === undefined) continue;
+      const bar: ServedBar = { ...minute, interval, ts, source: 'SPEED' };
+      const last = rolled[rolled.length - 1];
+      if (last && last.ts === ts) rolled[rolled.length - 1] = combineBars(last, bar);
+      else rolled.push(bar);
+    }
+    return rolled;
+  }
+
+  /**
+   * One page of a symbol's trades in [from, to) in their total order (ts, seq, id),
+   * starting after `after`: the lake below the watermark (or at `asOf`), the speed store
+   * above it. `limit` + 1 rows are read so the caller learns whether another page exists.
+   */
+  async tradesPage(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+  ): Promise<ServedTrade[]> {
+    const { lake, speed } = asOf ? { lake: range, speed: undefined } : this.split(range);
+    if (speed && trace) trace.speed = true;
+    const page: ServedTrade[] = [];
+    if (lake && !(after && after[0] >= lake.to)) {
+      const snapshot = await snapshotAt(this.tables.trades, asOf);
+      const start = after ? { from: Math.max(lake.from, after[0]), to: lake.to } : lake;
+      const result = await this.tables.trades.query({
+        ...(snapshot ? { snapshot } : {}),
+        columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
+        filters: lakeFilters(symbol, start),
+        aggregate: tradesAfterSql(after),
+        orderBy: TRADE_PAGE_ORDER,
+        limit,
+      });
+      for (const row of result.rows)
+        page.push({ ...tradeFromRow({ ...row, symbol }), source: 'LAKE' });
+    }
+    if (speed && page.length < limit) {
+      const from = after ? Math.max(speed.from, after[0]) : speed.from;
+      const room = limit - page.length;
+      let want = room + 1;
+      for (;;) {
+        const read = await this.speed.trades(symbol, { from, to: speed.to }, want);
+        const kept = read.filter((t) => !after || compareTradeKey(keyOfTrade(t), after) > 0);
+        if (kept.length >= room || read.length < want) {
+          for (const trade of kept.slice(0, room)) page.push({ ...trade, source: 'SPEED' });
+          break;
+        }
+        want *= 2;
+      }
+    }
+    return page;
+  }
+
+  /** One page of a symbol's quotes in [from, to), ordered by (ts, bid, bid size, ask, ask size). */
+  async quotesPage(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: QuoteKey | undefined,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+  ): Promise<(Quote & { source: ViewSource })[]> {
+    const { lake, speed } = asOf ? { lake: range, speed: undefined } : this.split(range);
+    if (speed && trace) trace.speed = true;
+    const page: (Quote & { source: ViewSource })[] = [];
+    if (lake && !(after && after[0] >= lake.to)) {
+      const snapshot = await snapshotAt(this.tables.quotes, asOf);
+      const start = after ? { from: Math.max(lake.from, after[0]), to: lake.to } : lake;
+      const result = await this.tables.quotes.query({
+        ...(snapshot ? { snapshot } : {}),
+        columns: ['ts', 'bid_price', 'bid_size', 'ask_price', 'ask_size'],
+        filters: lakeFilters(symbol, start),
+        aggregate: quotesAfterSql(after),
+        orderBy: QUOTE_PAGE_ORDER,
+        limit,
+      });
+      for (const row of result.rows) page.push({ ...quoteFromRow(symbol, row), source: 'LAKE' });
+    }
+    if (speed && page.length < limit) {
+      const from = after ? Math.max(speed.from, after[0]) : speed.from;
+      const room = limit - page.length;
+      let want = room + 1;
+      for (;;) {
+        const read = await this.speed.quotes(symbol, { from, to: speed.to }, want);
+        const kept = read.filter((q) => !after || compareQuoteKey(keyOfQuote(q), after) > 0);
+        if (kept.length >= room || read.length < want) {
+          for (const quote of kept.slice(0, room)) page.push({ ...quote, source: 'SPEED' });
+          break;
+        }
+        want *= 2;
+      }
+    }
+    return page;
+  }
+
+  /**
+   * The volume-weighted average price of a symbol's trades in [from, to): Σ price·size
+   * summed in (ts, seq) order (in DuckDB over bronze.trades below the watermark, then on
+   * over the speed store's trades above it) divided by Σ size. Undefined with no volume.
+   */
+  async vwap(
+    symbol: string,
+    range: TimeRange,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+  ): Promise<{ vwap: number | undefined; volume: number; tradeCount: number }> {
+    const { lake, speed } = asOf ? { lake: range, speed: undefined } : this.split(range);
+    if (speed && trace) trace.speed = true;
+    let notional = 0;
+    let volume = 0;
+    let tradeCount = 0;
+    if (lake) {
+      const snapshot = await snapshotAt(this.tables.trades, asOf);
+      const result = await this.tables.trades.query({
+        ...(snapshot ? { snapshot } : {}),
+        columns: ['ts', 'seq', 'price', 'size'],
+        filters: lakeFilters(symbol, lake),
+        aggregate: VWAP_SQL,
+      });
+      const row = result.rows[0];
+      if (row && row.trade_count !== null && Number(row.trade_count) > 0) {
+        notional = Number(row.notional);
+        volume = Number(row.volume);
+        tradeCount = Number(row.trade_count);
+      }
+    }
+    if (speed) {
+      for (const trade of await this.speed.trades(symbol, speed, SPEED_READ_LIMIT)) {
+        notional += trade.price * trade.size;
+        volume += trade.size;
+        tradeCount++;
+      }
+    }
+    return { vwap: volume > 0 ? notional / volume : undefined, volume, tradeCount };
+  }
+
+  /** The latest quote: the speed store's, else the lake's newest (below the watermark). */
+  async latestQuote(symbol: string): Promise<Quote | undefined> {
+    const live = await this.speed.latestQuote(symbol);
+    if (live) return live;
+    const result = await this.tables.quotes.query({
+      columns: ['ts', 'bid_price', 'bid_size', 'ask_price', 'ask_size'],
+      filters: [{ column: 'symbol', op: '=', value: symbol }],
+      orderBy: [{ column: 'ts', desc: true }],
+      limit: 1,
+    });
+    const row = result.rows[0];
+    return row && quoteFromRow(symbol, row);
+  }
+
+  /**
+   * A page of trades in [from, to) with the prevailing quote of each (the latest quote
+   * at or before the trade's time), joined in DuckDB with an ASOF LEFT JOIN over
+   * `bronze.trades` and `bronze.quotes`: the lake only, so [from, to) is cut at the
+   * watermark (or read at `asOf`, both tables at the same instant or the given version of
+   * `bronze.trades` with the quotes as of that commit's time).
+   */
+  async tradesWithQuote(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+    asOf?: LakeAsOf,
+  ): Promise<TradeWithQuote[]> {
+    const watermark = this.watermark();
+    const to = asOf ? range.to : Math.min(range.to, watermark ?? -Infinity);
+    const from = after ? Math.max(range.from, after[0]) : range.from;
+    if (from >= to) return [];
+    const trades = await snapshotAt(this.tables.trades, asOf);
+    const tradeSnapshot = trades ?? (await this.tables.trades.snapshot());
+    const quoteTarget: LakeAsOf | undefined =
+      asOf?.version !== undefined
+        ? { time: (await commitTimeOf(this.tables.trades, asOf.version)) ?? 0 }
+        : asOf;
+    const quotes =
+      (await snapshotAt(this.tables.quotes, quoteTarget)) ?? (await this.tables.quotes.snapshot());
+    const quoteScan = await this.tables.quotes.parquetRelationSql(quotes, [
+      { column: 'date', op: '<=', value: utcDate(to - 1) },
+      { column: 'symbol', op: '=', value: symbol },
+      { column: 'ts', op: '<', value: to },
+    ]);
+    const result = await this.tables.trades.query({
+      snapshot: tradeSnapshot,
+      columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
+      filters: lakeFilters(symbol, { from, to }),
+      aggregate: tradesWithQuoteSql(symbol, after, quoteScan),
+      orderBy: TRADE_PAGE_ORDER,
+      limit,
+    });
+    return result.rows.map((row) => ({
+      trade: tradeFromRow({ ...row, symbol }),
+      quote:
+        row.q_ts === null || row.q_ts === undefined
+          ? undefined
+          : quoteFromRow(symbol, {
+              ts: row.q_ts,
+              bid_price: row.bid_price,
+              bid_size: row.bid_size,
+              ask_price: row.ask_price,
+              ask_size: row.ask_size,
+            }),
+    }));
+  }
 
   /**
    * `factors`, when given, adjusts the bars for corporate actions (src/mdm/adjustments.ts):
@@ -59,23 +446,7 @@ export class LambdaView {
     const served: ServedBar[] = lake ? await this.lakeBars(symbol, lake, limit, factors) : [];
     const room = limit - served.length;
     const fromSpeed = speed && room > 0 ? await this.speed.bars(symbol, '1m', speed, room) : [];
-    for (const bar of fromSpeed) {
-      const span = factors && spanAt(factors, bar.ts);
-      served.push(
-        span
-          ? {
-              ...bar,
-              open: bar.open * span.price,
-              high: bar.high * span.price,
-              low: bar.low * span.price,
-              close: bar.close * span.price,
-              volume: bar.volume * span.volume,
-              vwap: bar.vwap * span.price,
-              source: 'SPEED',
-            }
-          : { ...bar, source: 'SPEED' },
-      );
-    }
+    for (const bar of fromSpeed) served.push(adjustBar({ ...bar, source: 'SPEED' }, factors));
     return served;
   }
 
@@ -174,9 +545,9 @@ export class LambdaView {
     return result.rows;
   }
 
-  /** The 1-minute bar with the latest start: live, so always the speed store's. */
-  currentBar(symbol: string): Promise<Bar | undefined> {
-    return this.speed.currentBar(symbol, '1m');
+  /** The bar (1m or 1s) with the latest start: live, so always the speed store's. */
+  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
+    return this.speed.currentBar(symbol, interval);
   }
 
   /** The part of a range each layer serves; either may be empty. */
@@ -220,7 +591,11 @@ function lakeFilters(symbol: string, range: TimeRange): Filter[] {
  * Served bars from the columns of a bars_1m read (every column non-null by schema);
  * timestamps arrive as epoch µs, the domain's unit.
  */
-function barsFromColumns(symbol: string, result: ColumnarQueryResult): ServedBar[] {
+function barsFromColumns(
+  symbol: string,
+  result: ColumnarQueryResult,
+  interval: QueryBarInterval = '1m',
+): ServedBar[] {
   const column = (name: string): ArrayLike<unknown> =>
     (result.columns[name] as { values: ArrayLike<unknown> }).values;
   const ts = column('ts');
@@ -235,7 +610,7 @@ function barsFromColumns(symbol: string, result: ColumnarQueryResult): ServedBar
   for (let i = 0; i < result.length; i++) {
     bars[i] = {
       symbol,
-      interval: '1m',
+      interval,
       ts: columnMicros(ts[i]),
       open: Number(open[i]),
       high: Number(high[i]),
@@ -262,6 +637,27 @@ const TRADE_COLUMNS = ['symbol', 'ts', 'seq', 'price', 'size', 'id', 'exchange',
 function spanAt(spans: readonly FactorSpan[], ts: number): FactorSpan | undefined {
   return spans.find((s) => ts >= s.from && ts < s.to);
 }
+
+/**
+ * A speed-layer bar adjusted by the factors of the span its start lies in: each value one
+ * IEEE-754 double multiplication, as the lake's rows are multiplied in DuckDB.
+ */
+function adjustBar<B extends Bar | ServedBar>(
+  bar: B,
+  factors: readonly FactorSpan[] | undefined,
+): B {
+  const span = factors && spanAt(factors, bar.ts);
+  if (!span) return bar;
+  return {
+    ...bar,
+    open: bar.open * span.price,
+    high: bar.high * span.price,
+    low: bar.low * span.price,
+    close: bar.close * span.price,
+    volume: bar.volume * span.volume,
+    vwap: bar.vwap * span.price,
+  };
+}
 /** A symbol's trades in their total order, (ts, seq) (docs/time.md). */
 const TRADE_ORDER = [{ column: 'ts' }, { column: 'seq' }];
 
@@ -282,5 +678,188 @@ function tradeFromRow(row: Record<string, unknown>): Trade {
     size: Number(row.size),
     id: String(row.id),
     exchange: String(row.exchange ?? ''),
+    // The source's nanoseconds when it gave them (a nullable column: docs/time.md).
+    ...(row.ts_nanos === null || row.ts_nanos === undefined
+      ? {}
+      : { tsNanos: BigInt(row.ts_nanos as bigint | number | string) }),
+  };
+}
+
+/** Most speed-store rows one bar read takes (the speed layer holds hours, not years). */
+const SPEED_READ_LIMIT = 1_000_000;
+
+/** A bar's span: it starts at `label` and holds the rows in [open, close). */
+interface Bucket {
+  readonly label: number;
+  readonly open: number;
+  readonly close: number;
+}
+
+function labelOf(session: Session): number {
+  return Date.parse(`${session.date}T00:00:00Z`) * 1000;
+}
+
+function sessionOf(bucket: Bucket): Session {
+  return { date: utcDate(bucket.label), open: bucket.open, close: bucket.close };
+}
+
+/** The label of the session a minute falls in, or undefined outside every session. */
+function sessionLabeller(buckets: readonly Bucket[]): (ts: number) => number | undefined {
+  return (ts) => buckets.find((b) => ts >= b.open && ts < b.close)?.label;
+}
+
+/**
+ * Two consecutive parts of one bucket as one bar (the watermark split it): the vwap is
+ * recombined from each part's vwap·volume, exact only to within an ulp or two.
+ */
+function combineBars(a: ServedBar, b: ServedBar): ServedBar {
+  const volume = a.volume + b.volume;
+  return {
+    ...a,
+    high: Math.max(a.high, b.high),
+    low: Math.min(a.low, b.low),
+    close: b.close,
+    volume,
+    vwap: volume > 0 ? (a.vwap * a.volume + b.vwap * b.volume) / volume : b.close,
+    tradeCount: a.tradeCount + b.tradeCount,
+    source: a.source === b.source ? a.source : 'SPEED',
+  };
+}
+
+/** The snapshot a time-travelling read names, or undefined for the latest. */
+async function snapshotAt(
+  table: DeltaTable,
+  asOf: LakeAsOf | undefined,
+): Promise<Snapshot | undefined> {
+  if (!asOf) return undefined;
+  if (asOf.version !== undefined && asOf.time !== undefined) {
+    throw new AlphalakeError('BAD_USER_INPUT', 'name asOfVersion or asOfTime, not both');
+  }
+  if (asOf.version !== undefined) {
+    if (!Number.isInteger(asOf.version) || asOf.version < 0) {
+      throw new AlphalakeError('BAD_USER_INPUT', 'asOfVersion must be a non-negative integer', {
+        asOfVersion: asOf.version,
+      });
+    }
+    return table.snapshot({ version: asOf.version });
+  }
+  if (asOf.time !== undefined) return table.snapshot({ timestamp: new Date(asOf.time / 1000) });
+  return undefined;
+}
+
+/** When commit `version` of `table` was made, epoch µs (undefined if its file is gone). */
+async function commitTimeOf(table: DeltaTable, version: number): Promise<number | undefined> {
+  const entry = (await table.history()).find((h) => h.version === version);
+  return entry && entry.timestamp.getTime() * 1000;
+}
+
+/** Σ price·size in the trades' order, Σ size and the count, in one DuckDB aggregate. */
+const VWAP_SQL: AggregateSql = {
+  output: [
+    { name: 'notional', type: 'double', nullable: true },
+    { name: 'volume', type: 'long', nullable: true },
+    { name: 'trade_count', type: 'long', nullable: true },
+  ],
+  sql: () =>
+    'SELECT sum(price * size ORDER BY ts, coalesce(seq, 0)) AS notional, sum(size) AS volume, ' +
+    'count(*) AS trade_count FROM scan',
+};
+
+const TRADE_PAGE_ORDER = [{ column: 'ts' }, { column: 'seq' }, { column: 'id' }];
+const QUOTE_PAGE_ORDER = [
+  { column: 'ts' },
+  { column: 'bid_price' },
+  { column: 'bid_size' },
+  { column: 'ask_price' },
+  { column: 'ask_size' },
+];
+
+const TRADE_PAGE_OUTPUT = TRADES_TABLE.schema.filter((c) =>
+  ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'].includes(c.name),
+);
+const QUOTE_PAGE_OUTPUT = QUOTES_TABLE.schema.filter((c) => !['symbol', 'date'].includes(c.name));
+
+/** Trades after a key in (ts, seq, id) order: a row-value comparison in DuckDB. */
+function tradesAfterSql(after: TradeKey | undefined): AggregateSql {
+  return {
+    output: TRADE_PAGE_OUTPUT,
+    sql: (param) =>
+      `SELECT ts, coalesce(seq, 0) AS seq, price, size, id, exchange, ts_nanos FROM scan` +
+      (after
+        ? ` WHERE (epoch_us(ts), coalesce(seq, 0), id) > (CAST(${param(after[0])} AS BIGINT), CAST(${param(after[1])} AS BIGINT), CAST(${param(after[2])} AS VARCHAR))`
+        : ''),
+  };
+}
+
+function quotesAfterSql(after: QuoteKey | undefined): AggregateSql {
+  return {
+    output: QUOTE_PAGE_OUTPUT,
+    sql: (param) =>
+      `SELECT ts, bid_price, bid_size, ask_price, ask_size FROM scan` +
+      (after
+        ? ` WHERE (epoch_us(ts), bid_price, bid_size, ask_price, ask_size) > (CAST(${param(after[0])} AS BIGINT), CAST(${param(after[1])} AS DOUBLE), CAST(${param(after[2])} AS BIGINT), CAST(${param(after[3])} AS DOUBLE), CAST(${param(after[4])} AS BIGINT))`
+        : ''),
+  };
+}
+
+const TRADE_WITH_QUOTE_OUTPUT = [
+  ...TRADE_PAGE_OUTPUT,
+  { name: 'q_ts', type: 'timestamp', nullable: true },
+  ...QUOTE_PAGE_OUTPUT.filter((c) => c.name !== 'ts').map((c) => ({ ...c, nullable: true })),
+] as const satisfies readonly ColumnSpec[];
+
+/**
+ * The as-of join: each trade of the scan with the latest quote of the symbol at or
+ * before its time (DuckDB's ASOF LEFT JOIN, `t.ts >= q.ts`: the greatest such `q.ts`).
+ */
+function tradesWithQuoteSql(
+  symbol: string,
+  after: TradeKey | undefined,
+  quotes: string | undefined,
+): AggregateSql {
+  const page = tradesAfterSql(after);
+  return {
+    output: TRADE_WITH_QUOTE_OUTPUT,
+    sql: (param) => {
+      const trades = page.sql(param);
+      const quoteRows = quotes
+        ? `SELECT CAST(ts AS TIMESTAMPTZ) AS q_ts, bid_price, bid_size, ask_price, ask_size ` +
+          `FROM ${quotes} WHERE symbol = ${param(symbol)}`
+        : `SELECT CAST(NULL AS TIMESTAMPTZ) AS q_ts, CAST(NULL AS DOUBLE) AS bid_price, ` +
+          `CAST(NULL AS BIGINT) AS bid_size, CAST(NULL AS DOUBLE) AS ask_price, ` +
+          `CAST(NULL AS BIGINT) AS ask_size WHERE false`;
+      return (
+        `SELECT t.ts, t.seq, t.price, t.size, t.id, t.exchange, t.ts_nanos, q.q_ts, q.bid_price, q.bid_size, ` +
+        `q.ask_price, q.ask_size FROM (${trades}) AS t ASOF LEFT JOIN (${quoteRows}) AS q ` +
+        `ON t.ts >= q.q_ts`
+      );
+    },
+  };
+}
+
+export function keyOfTrade(trade: Trade): TradeKey {
+  return [trade.ts, trade.seq, trade.id];
+}
+
+export function keyOfQuote(quote: Quote): QuoteKey {
+  return [quote.ts, quote.bidPrice, quote.bidSize, quote.askPrice, quote.askSize];
+}
+
+function compareTradeKey(a: TradeKey, b: TradeKey): number {
+  return a[0] - b[0] || a[1] - b[1] || (a[2] < b[2] ? -1 : a[2] > b[2] ? 1 : 0);
+}
+
+function compareQuoteKey(a: QuoteKey, b: QuoteKey): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2] || a[3] - b[3] || a[4] - b[4];
+}
+
+function quoteFromRow(symbol: string, row: Record<string, unknown>): Quote {
+  return {
+    symbol,
+    ts: toMicros(row.ts),
+    bidPrice: Number(row.bid_price),
+    bidSize: Number(row.bid_size),
+    askPrice: Number(row.ask_price),
+    askSize: Number(row.ask_size),
   };
 }

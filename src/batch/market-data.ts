@@ -15,7 +15,68 @@ import {
   type SymbolSeries,
 } from '../mdm/index.js';
 import type { FactorSpan } from './bar-sql.js';
-import type { LambdaView, ReadTrace, ServedBar, ServedTrade } from './lambda-view.js';
+import type { Quote } from '../domain/index.js';
+import {
+  QUERY_BAR_INTERVALS,
+  keyOfQuote,
+  keyOfTrade,
+  type LakeAsOf,
+  type LambdaView,
+  type QueryBarInterval,
+  type QuoteKey,
+  type ReadTrace,
+  type ServedBar,
+  type ServedTrade,
+  type TradeKey,
+  type TradeWithQuote,
+  type ViewSource,
+} from './lambda-view.js';
+
+/** Largest page of a connection (`first`). */
+export const MAX_PAGE = 10_000;
+const DEFAULT_PAGE = 100;
+
+export interface PageQuery {
+  readonly symbol: string;
+  readonly from?: number | undefined;
+  readonly to?: number | undefined;
+  readonly first?: number | undefined;
+  /** An opaque cursor from an earlier page: the page starts after its row. */
+  readonly after?: string | null | undefined;
+  readonly asOf?: LakeAsOf | undefined;
+}
+
+/** A page of rows, each with its cursor, and whether more follow. */
+export interface Page<T> {
+  readonly rows: readonly { readonly cursor: string; readonly node: T }[];
+  readonly hasNextPage: boolean;
+}
+
+/**
+ * Cursors are opaque to clients: base64url of the row's sort key as JSON. Stable: the
+ * same row has the same cursor on every read, and a page after it starts where the total
+ * order says, whatever was inserted before it meanwhile.
+ */
+export function encodeCursor(key: readonly (string | number)[]): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string, kinds: readonly ('number' | 'string')[]): unknown[] {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    key = undefined;
+  }
+  if (
+    !Array.isArray(key) ||
+    key.length !== kinds.length ||
+    !key.every((v, i) => typeof v === kinds[i] && (typeof v !== 'number' || Number.isFinite(v)))
+  ) {
+    throw new AlphalakeError('BAD_USER_INPUT', 'invalid cursor', { cursor });
+  }
+  return key;
+}
 
 /** Largest page a client may ask for in one query. */
 export const MAX_LIMIT = 100_000;
@@ -73,6 +134,134 @@ export class MarketData {
     return served;
   }
 
+  /**
+   * Bars of any query interval (`1s` … `1d`), optionally as of a lake version or time;
+   * adjusted (the default) at every interval, and through ticker changes as `bars`.
+   */
+  async barsOf(
+    query: RangeQuery & { interval: string; asOf?: LakeAsOf | undefined },
+    trace?: ReadTrace,
+  ): Promise<ServedBar[]> {
+    const { series, range, limit } = this.check(query, DEFAULT_BAR_LIMIT);
+    if (!(QUERY_BAR_INTERVALS as readonly string[]).includes(query.interval)) {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `unknown bar interval ${JSON.stringify(query.interval)}: use one of ${QUERY_BAR_INTERVALS.join(', ')}`,
+        { interval: query.interval },
+      );
+    }
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
+    const served: ServedBar[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = limit - served.length;
+      if (room <= 0) break;
+      served.push(
+        ...(await this.view.barsOf(
+          segment.ticker,
+          query.interval as QueryBarInterval,
+          segment,
+          room,
+          trace,
+          query.asOf,
+          factors,
+        )),
+      );
+    }
+    return served;
+  }
+
+  /**
+   * A page of trades in (ts, seq, id) order, as stored (not adjusted), through ticker
+   * changes: the range is cut at the changes as in `bars`, each part read under the ticker
+   * of its time; the parts are disjoint in time, so the cursor order holds across them.
+   */
+  async tradesPage(query: PageQuery, trace?: ReadTrace): Promise<Page<ServedTrade>> {
+    const { series, range, first, after } = this.checkPage(query, ['number', 'number', 'string']);
+    const rows: ServedTrade[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = first + 1 - rows.length;
+      if (room <= 0) break;
+      rows.push(
+        ...(await this.view.tradesPage(
+          segment.ticker,
+          segment,
+          room,
+          after as TradeKey | undefined,
+          trace,
+          query.asOf,
+        )),
+      );
+    }
+    return pageOf(rows, first, (t) => encodeCursor(keyOfTrade(t)));
+  }
+
+  /** A page of quotes in (ts, bid, bid size, ask, ask size) order. */
+  async quotesPage(
+    query: PageQuery,
+    trace?: ReadTrace,
+  ): Promise<Page<Quote & { source: ViewSource }>> {
+    const { series, range, first, after } = this.checkPage(query, [
+      'number',
+      'number',
+      'number',
+      'number',
+      'number',
+    ]);
+    const rows: (Quote & { source: ViewSource })[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = first + 1 - rows.length;
+      if (room <= 0) break;
+      rows.push(
+        ...(await this.view.quotesPage(
+          segment.ticker,
+          segment,
+          room,
+          after as QuoteKey | undefined,
+          trace,
+          query.asOf,
+        )),
+      );
+    }
+    return pageOf(rows, first, (q) => encodeCursor(keyOfQuote(q)));
+  }
+
+  /** A page of trades each with its prevailing quote (the lake's, below the watermark). */
+  async tradesWithQuote(query: PageQuery): Promise<Page<TradeWithQuote>> {
+    const { series, range, first, after } = this.checkPage(query, ['number', 'number', 'string']);
+    const rows: TradeWithQuote[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = first + 1 - rows.length;
+      if (room <= 0) break;
+      rows.push(
+        ...(await this.view.tradesWithQuote(
+          segment.ticker,
+          segment,
+          room,
+          after as TradeKey | undefined,
+          query.asOf,
+        )),
+      );
+    }
+    return pageOf(rows, first, (r) => encodeCursor(keyOfTrade(r.trade)));
+  }
+
+  /** The vwap of a symbol's trades in [from, to) (no `limit`: every trade counts). */
+  async vwap(
+    query: Omit<RangeQuery, 'limit'> & { asOf?: LakeAsOf | undefined },
+    trace?: ReadTrace,
+  ) {
+    // Raw prices under the ticker asked for (no adjustment, no ticker changes: a vwap
+    // summed across tickers would need each part's ordered notional, not its vwap).
+    const { range } = this.check({ ...query, limit: 1 }, 1);
+    const symbol = query.symbol.trim().toUpperCase();
+    return { symbol, ...range, ...(await this.view.vwap(symbol, range, trace, query.asOf)) };
+  }
+
+  latestQuote(symbol: string): Promise<Quote | undefined> {
+    const [checked] = this.checkSymbols([symbol]);
+    return this.view.latestQuote(checked!);
+  }
+
   async trades(query: RangeQuery, trace?: ReadTrace): Promise<ServedTrade[]> {
     const { series, range, limit } = this.check(query, DEFAULT_TRADE_LIMIT);
     const factors = query.adjusted === false ? undefined : await this.factors(series);
@@ -107,8 +296,8 @@ export class MarketData {
   }
 
   /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
-  currentBar(symbol: string): Promise<Bar | undefined> {
-    return this.view.currentBar(symbol);
+  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
+    return this.view.currentBar(symbol, interval);
   }
 
   /** Throws BAD_USER_INPUT for a symbol master data does not know. */
@@ -124,6 +313,20 @@ export class MarketData {
       }
     }
     return normalized;
+  }
+
+  private checkPage(query: PageQuery, kinds: readonly ('number' | 'string')[]) {
+    const { series, range } = this.check({ ...query, limit: 1 }, 1);
+    const first = query.first ?? DEFAULT_PAGE;
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
+      throw new AlphalakeError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE}`, {
+        first,
+      });
+    }
+    // GraphQL's explicit `after: null` (a variable left null) is the first page, like no `after`.
+    const cursor = query.after ?? undefined;
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, kinds);
+    return { series, range, first, after };
   }
 
   private check(query: RangeQuery, defaultLimit: number) {
@@ -164,4 +367,11 @@ function segmentsIn(
       to: Math.min(s.to, range.to),
     }))
     .filter((s) => s.from < s.to);
+}
+
+function pageOf<T>(rows: readonly T[], first: number, cursor: (row: T) => string): Page<T> {
+  return {
+    rows: rows.slice(0, first).map((node) => ({ cursor: cursor(node), node })),
+    hasNextPage: rows.length > first,
+  };
 }

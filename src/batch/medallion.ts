@@ -2,6 +2,7 @@ import { DeltaTable, type ObjectStore, type TableReadOptions } from '../lake/ind
 import {
   BARS_1M_TABLE,
   NEWS_TABLE,
+  QUOTES_TABLE,
   REJECTS_TABLE,
   TRADES_TABLE,
   type TableDefinition,
@@ -11,6 +12,7 @@ import {
 export interface Medallion {
   readonly trades: DeltaTable;
   readonly bars1m: DeltaTable;
+  readonly quotes: DeltaTable;
   readonly rejects: DeltaTable;
   readonly news: DeltaTable;
 }
@@ -20,12 +22,12 @@ export async function openMedallion(
   store: ObjectStore,
   read: TableReadOptions = {},
 ): Promise<Medallion> {
-  const [trades, bars1m, rejects, news] = await Promise.all(
-    [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, NEWS_TABLE].map((definition) =>
+  const [trades, bars1m, quotes, rejects, news] = await Promise.all(
+    [TRADES_TABLE, BARS_1M_TABLE, QUOTES_TABLE, REJECTS_TABLE, NEWS_TABLE].map((definition) =>
       openOrCreate(store, definition, read),
     ),
   );
-  return { trades: trades!, bars1m: bars1m!, rejects: rejects!, news: news! };
+  return { trades: trades!, bars1m: bars1m!, quotes: quotes!, rejects: rejects!, news: news! };
 }
 
 async function openOrCreate(

@@ -63,6 +63,26 @@ export const BARS_1M_TABLE: TableDefinition = {
   clusterBy: ['symbol', 'ts'],
 };
 
+/**
+ * The best bid and offer over time, one row per quote the bus carried (exactly once, as
+ * `bronze.trades`): what the as-of join of `tradesWithQuote` reads the prevailing quote from.
+ */
+export const QUOTES_TABLE: TableDefinition = {
+  name: 'bronze.quotes',
+  path: 'bronze/quotes',
+  schema: [
+    column('symbol', 'string'),
+    column('ts', 'timestamp'),
+    column('bid_price', 'double'),
+    column('bid_size', 'long'),
+    column('ask_price', 'double'),
+    column('ask_size', 'long'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['symbol', 'ts'],
+};
+
 export const REJECTS_TABLE: TableDefinition = {
   name: 'bronze.rejects',
   path: 'bronze/rejects',
@@ -98,4 +118,10 @@ export const NEWS_TABLE: TableDefinition = {
   clusterBy: ['published_at'],
 };
 
-export const LAKE_TABLES = [TRADES_TABLE, BARS_1M_TABLE, REJECTS_TABLE, NEWS_TABLE] as const;
+export const LAKE_TABLES = [
+  TRADES_TABLE,
+  BARS_1M_TABLE,
+  QUOTES_TABLE,
+  REJECTS_TABLE,
+  NEWS_TABLE,
+] as const;

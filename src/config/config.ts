@@ -159,6 +159,13 @@ export const SETTINGS = {
       'Memory bound (MiB) of the cache of GraphQL responses that lie wholly below the watermark; `0` turns it off.',
     parse: integer(0, 1_048_576),
   },
+  liveQueueLimit: {
+    env: 'LIVE_QUEUE_LIMIT',
+    default: '10000',
+    description:
+      'Updates a live subscriber may have waiting to be sent; one further behind is closed with SLOW_CONSUMER (close code 4010).',
+    parse: integer(1, 10_000_000),
+  },
   duckdbConnections: {
     env: 'DUCKDB_CONNECTIONS',
     default: '4',

@@ -37,6 +37,9 @@ export const ERROR_CODES = [
   // extensions.retryAfterSeconds.
   'RATE_LIMITED',
   'UNAVAILABLE',
+  // A live subscriber fell further behind than its bounded buffer (LIVE_QUEUE_LIMIT): it is
+  // closed (graphql-ws close code 4010, reason SLOW_CONSUMER) so it cannot stall the others.
+  'SLOW_CONSUMER',
   // A vendor (Polygon, Yahoo) answered 2xx with a body outside its documented format (not
   // JSON, no `results` array): the page cannot be trusted, so the source stops with this.
   'UPSTREAM_MALFORMED',

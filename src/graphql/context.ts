@@ -59,4 +59,9 @@ export interface ApiContext {
    * the data version. Absent outside HTTP.
    */
   readonly settle?: () => void;
+  /**
+   * Closes this WebSocket connection with code 4010, reason SLOW_CONSUMER: called by the
+   * live hub when a subscription falls too far behind. Absent outside WebSocket.
+   */
+  readonly closeSlowConsumer?: () => void;
 }

@@ -1,6 +1,7 @@
-import { GraphQLJSONObject } from 'graphql-scalars';
+import { GraphQLJSONObject, GraphQLSafeInt } from 'graphql-scalars';
 import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
-import type { LakeRows } from '../batch/index.js';
+import type { LakeRows, LakeTableDetail, LakeTableInfo } from '../batch/index.js';
+import { DateTimeScalar } from './scalars.js';
 import type { ApiContext } from './context.js';
 
 @ObjectType('LakeColumn', { description: 'A column of a Delta table.' })
@@ -42,9 +43,122 @@ export class LakeRowsType {
   }
 }
 
+@ObjectType('LakeTable', { description: 'A Delta table of the lake at one version.' })
+export class LakeTableType {
+  @Field({ description: 'Medallion name (`bronze.trades`), or the folder under the lake root.' })
+  name!: string;
+
+  @Field({ description: 'Where the table lives: the store and its path.' })
+  location!: string;
+
+  @Field(() => Int, { description: 'The version described.' })
+  version!: number;
+
+  @Field(() => [String], { description: 'The partition columns, in order (e.g. `date`).' })
+  partitionColumns!: string[];
+
+  @Field(() => GraphQLSafeInt, { description: 'Bytes of the live data files.' })
+  sizeBytes!: number;
+
+  @Field(() => Int, { description: 'Live data files.' })
+  fileCount!: number;
+
+  static from(info: LakeTableInfo): LakeTableType {
+    return Object.assign(new LakeTableType(), info, {
+      partitionColumns: [...info.partitionColumns],
+    });
+  }
+}
+
+@ObjectType('LakeCommit', { description: 'One commit of a Delta table (its commitInfo).' })
+export class LakeCommitType {
+  @Field(() => Int, { description: 'The version this commit made.' })
+  version!: number;
+
+  @Field(() => DateTimeScalar, { description: 'When it was committed (the commit file time).' })
+  time!: number;
+
+  @Field(() => String, { nullable: true, description: 'e.g. `WRITE`, `OPTIMIZE`, `VACUUM END`.' })
+  operation?: string | undefined;
+
+  @Field(() => GraphQLJSONObject, { nullable: true, description: 'operationMetrics, as written.' })
+  metrics?: Record<string, unknown> | undefined;
+}
+
+@ObjectType('LakeTableDetail', { description: 'A table with its schema and history.' })
+export class LakeTableDetailType extends LakeTableType {
+  @Field(() => [LakeColumnType], { description: 'The schema’s columns at the version, in order.' })
+  columns!: LakeColumnType[];
+
+  @Field(() => [LakeCommitType], { description: 'Commits up to the version, newest first.' })
+  history!: LakeCommitType[];
+
+  static fromDetail(detail: LakeTableDetail): LakeTableDetailType {
+    return Object.assign(new LakeTableDetailType(), LakeTableType.from(detail), {
+      columns: detail.columns.map((c) => Object.assign(new LakeColumnType(), c)),
+      history: detail.history.map((h) =>
+        Object.assign(new LakeCommitType(), {
+          version: h.version,
+          time: h.timestamp.getTime() * 1000,
+          operation: h.operation,
+          metrics: h.operationMetrics as Record<string, unknown> | undefined,
+        }),
+      ),
+    });
+  }
+}
+
 /** Read access to the lake's tables, as they are stored. */
 @Resolver()
 export class LakeResolver {
+  @Authorized('viewer')
+  @Query(() => [LakeTableType], {
+    description:
+      "The platform's tables (bronze.trades, silver.bars_1m, bronze.quotes, bronze.rejects): location, version, partitioning, size and file count, at the latest version or as of a version or instant.",
+  })
+  async lakeTables(
+    @Ctx() { services }: ApiContext,
+    @Arg('asOfVersion', () => Int, {
+      nullable: true,
+      description: 'Describe the table at this version (not with asOfTime).',
+    })
+    asOfVersion?: number,
+    @Arg('asOfTime', () => DateTimeScalar, {
+      nullable: true,
+      description: 'Describe the table at its latest commit at or before this instant.',
+    })
+    asOfTime?: number,
+  ): Promise<LakeTableType[]> {
+    const asOf = { version: asOfVersion ?? undefined, time: asOfTime ?? undefined };
+    return (await services.lake.tables(asOf)).map(LakeTableType.from);
+  }
+
+  @Authorized('viewer')
+  @Query(() => LakeTableDetailType, {
+    description:
+      'One table (a medallion name or a folder under the lake root) with its schema and history from the Delta log, at the latest version or as of a version or instant.',
+  })
+  async lakeTable(
+    @Ctx() { services }: ApiContext,
+    @Arg('name', {
+      description: 'A medallion name (`bronze.trades`) or a folder under the lake root.',
+    })
+    name: string,
+    @Arg('asOfVersion', () => Int, {
+      nullable: true,
+      description: 'Describe the table at this version (not with asOfTime).',
+    })
+    asOfVersion?: number,
+    @Arg('asOfTime', () => DateTimeScalar, {
+      nullable: true,
+      description: 'Describe the table at its latest commit at or before this instant.',
+    })
+    asOfTime?: number,
+  ): Promise<LakeTableDetailType> {
+    const asOf = { version: asOfVersion ?? undefined, time: asOfTime ?? undefined };
+    return LakeTableDetailType.fromDetail(await services.lake.table(name, asOf));
+  }
+
   @Authorized('viewer')
   @Query(() => LakeRowsType, {
     description:

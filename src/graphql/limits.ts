@@ -51,8 +51,21 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
  */
 const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = {
   bars: 20_000,
+  /** Per symbol: the field costs this times the number of symbols. */
+  barsMany: 20_000,
   trades: 1_000,
   lakeRows: 100,
+  // Connections: a page of `first` rows (DEFAULT_PAGE in src/batch/market-data.ts).
+  tradesConnection: 100,
+  quotes: 100,
+  tradesWithQuote: 100,
+};
+
+/** The argument that bounds a history field's rows: `first` on connections, else `limit`. */
+const SIZE_ARGUMENT: Readonly<Record<string, string>> = {
+  tradesConnection: 'first',
+  quotes: 'first',
+  tradesWithQuote: 'first',
 };
 
 /** Every limit as validation rules, in the order their refusals are reported. */
@@ -95,7 +108,9 @@ function reportAs(code: ErrorCode, details: Record<string, number>) {
 
 /**
  * The rows an operation may return: every root field costs 1; a history field (`bars`,
- * `trades`, `lakeRows`) costs the rows it may return (`limit`, or its default). Fields
+ * `trades`, `lakeRows`) costs the rows it may return (`limit`, or its default), `barsMany`
+ * its `limit` times its symbols, and a connection (`tradesConnection`, `quotes`,
+ * `tradesWithQuote`) its page, `first`. Fields
  * reached through fragments count too, so a fragment cannot hide a field from the sum.
  * A literal `limit` over the page size is refused on its own (PAGE_TOO_LARGE).
  */
@@ -111,9 +126,10 @@ export function costLimitRule(limits: QueryLimits = DEFAULT_LIMITS): ValidationR
           cost += 1;
           continue;
         }
-        const limit = limitValue(field.arguments?.find((a) => a.name.value === 'limit')?.value);
+        const argument = SIZE_ARGUMENT[field.name.value] ?? 'limit';
+        const limit = limitValue(field.arguments?.find((a) => a.name.value === argument)?.value);
         if (limit !== undefined && limit > limits.maxPageSize) {
-          const message = `${field.alias?.value ?? field.name.value}: limit ${limit} is over the largest page of ${limits.maxPageSize} rows`;
+          const message = `${field.alias?.value ?? field.name.value}: ${argument} ${limit} is over the largest page of ${limits.maxPageSize} rows`;
           context.reportError(
             new GraphQLError(message, {
               nodes: [field],
@@ -124,7 +140,11 @@ export function costLimitRule(limits: QueryLimits = DEFAULT_LIMITS): ValidationR
             }),
           );
         }
-        cost += limit ?? rows;
+        const symbols =
+          field.name.value === 'barsMany'
+            ? symbolCount(field.arguments?.find((a) => a.name.value === 'symbols')?.value)
+            : 1;
+        cost += (limit ?? rows) * symbols;
       }
       if (fields > limits.maxRootFields || cost > limits.maxCost) {
         const message = `query too complex: ${fields} root fields (max ${limits.maxRootFields}), up to ${cost} rows (max ${limits.maxCost})`;
@@ -165,6 +185,15 @@ function* rootFields(
       if (fragment) yield* rootFields(context, fragment.selectionSet, spread);
     }
   }
+}
+
+/**
+ * The symbols of a `barsMany`: a literal list's length (a single literal is one symbol,
+ * as GraphQL coerces it to a list). A list given by a variable counts as one symbol here,
+ * as a variable `limit` counts as the default: validation runs before variables are known.
+ */
+function symbolCount(node: ValueNode | undefined): number {
+  return node?.kind === Kind.LIST ? Math.max(1, node.values.length) : 1;
 }
 
 /**

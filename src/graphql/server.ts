@@ -19,6 +19,7 @@ import {
   type Principal,
 } from '../auth/index.js';
 import type { ApiContext, ApiServices } from './context.js';
+import { SLOW_CONSUMER_CLOSE_CODE } from '../speed/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import { formatError } from './errors.js';
 import {
@@ -198,7 +199,13 @@ export async function startApiServer(
       },
       context: (ctx, id): ApiContext => {
         const principal = principals.get(ctx)?.get(id);
-        return { services, principal, actor: actorOf(principal) };
+        return {
+          services,
+          principal,
+          actor: actorOf(principal),
+          closeSlowConsumer: () =>
+            ctx.extra.socket.close(SLOW_CONSUMER_CLOSE_CODE, 'SLOW_CONSUMER'),
+        };
       },
       validate: (schema, document) => validate(schema, document, [...specifiedRules, ...rules]),
       onError: (_ctx, _id, _payload, errors) =>

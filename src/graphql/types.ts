@@ -1,5 +1,6 @@
 import { Field, Float, Int, ObjectType, registerEnumType } from 'type-graphql';
 import type { ServedBar, ServedTrade } from '../batch/index.js';
+import type { Quote } from '../domain/index.js';
 import { DateTimeScalar } from './scalars.js';
 import { GraphQLSafeInt } from 'graphql-scalars';
 
@@ -52,6 +53,13 @@ export class TradeType {
   @Field({ description: 'Exchange (MIC) where it printed.' })
   exchange!: string;
 
+  @Field(() => String, {
+    nullable: true,
+    description:
+      "The source's event time in epoch nanoseconds, as a decimal string (bronze.trades.ts_nanos), when the source gave nanoseconds; null otherwise.",
+  })
+  tsNanos?: string | undefined;
+
   @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
   source?: ViewSourceEnum | undefined;
 
@@ -59,6 +67,7 @@ export class TradeType {
     return Object.assign(new TradeType(), {
       ...trade,
       tsMicros: trade.ts,
+      tsNanos: trade.tsNanos === undefined ? undefined : String(trade.tsNanos),
       source: trade.source as ViewSourceEnum | undefined,
     });
   }
@@ -130,4 +139,143 @@ export class LakeStatusType {
     description: 'The watermark as an exact integer of epoch microseconds.',
   })
   watermarkMicros?: number | undefined;
+}
+
+@ObjectType('Quote', {
+  description: 'The best bid and offer at an instant.',
+  simpleResolvers: true,
+})
+export class QuoteType {
+  @Field({ description: 'The ticker quoted.' })
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { description: 'Event time (microseconds kept).' })
+  ts!: number;
+
+  @Field(() => GraphQLSafeInt, { description: 'Event time as an exact integer of epoch µs.' })
+  tsMicros!: number;
+
+  @Field(() => Float, { description: 'Best bid price per share.' })
+  bidPrice!: number;
+
+  @Field(() => Float, { description: 'Shares.' })
+  bidSize!: number;
+
+  @Field(() => Float, { description: 'Best offer (ask) price per share.' })
+  askPrice!: number;
+
+  @Field(() => Float, { description: 'Shares.' })
+  askSize!: number;
+
+  @Field(() => ViewSourceEnum, { nullable: true, description: 'Null on live subscriptions.' })
+  source?: ViewSourceEnum | undefined;
+
+  static from(quote: Quote & { source?: 'LAKE' | 'SPEED' }): QuoteType {
+    return Object.assign(new QuoteType(), {
+      ...quote,
+      tsMicros: quote.ts,
+      source: quote.source as ViewSourceEnum | undefined,
+    });
+  }
+}
+
+@ObjectType('PageInfo', { description: 'Relay connection paging.' })
+export class PageInfoType {
+  @Field({ description: 'Whether rows follow the last edge (ask again with `after: endCursor`).' })
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'The cursor of the last edge.' })
+  endCursor?: string | undefined;
+}
+
+@ObjectType('TradeEdge', { description: 'A trade and its cursor.', simpleResolvers: true })
+export class TradeEdgeType {
+  @Field({ description: "Opaque and stable: the trade's place in (ts, seq, id) order." })
+  cursor!: string;
+
+  @Field(() => TradeType, { description: 'The trade.' })
+  node!: TradeType;
+}
+
+@ObjectType('TradeConnection', { description: 'A page of trades in (ts, seq, id) order.' })
+export class TradeConnectionType {
+  @Field(() => [TradeEdgeType], { description: 'The page, in order.' })
+  edges!: TradeEdgeType[];
+
+  @Field(() => PageInfoType, { description: 'Whether more follow, and where to resume.' })
+  pageInfo!: PageInfoType;
+}
+
+@ObjectType('QuoteEdge', { description: 'A quote and its cursor.', simpleResolvers: true })
+export class QuoteEdgeType {
+  @Field({ description: "Opaque and stable: the quote's place in its order." })
+  cursor!: string;
+
+  @Field(() => QuoteType, { description: 'The quote.' })
+  node!: QuoteType;
+}
+
+@ObjectType('QuoteConnection', {
+  description: 'A page of quotes in (ts, bidPrice, bidSize, askPrice, askSize) order.',
+})
+export class QuoteConnectionType {
+  @Field(() => [QuoteEdgeType], { description: 'The page, in order.' })
+  edges!: QuoteEdgeType[];
+
+  @Field(() => PageInfoType, { description: 'Whether more follow, and where to resume.' })
+  pageInfo!: PageInfoType;
+}
+
+@ObjectType('TradeWithQuote', {
+  description: 'A trade and the quote prevailing at its time.',
+  simpleResolvers: true,
+})
+export class TradeWithQuoteType {
+  @Field(() => TradeType, { description: 'The trade, as stored.' })
+  trade!: TradeType;
+
+  @Field(() => QuoteType, {
+    nullable: true,
+    description: 'The latest quote at or before the trade; null when none precedes it.',
+  })
+  quote?: QuoteType | undefined;
+}
+
+@ObjectType('TradeWithQuoteEdge', {
+  description: 'A trade with its quote, and its cursor.',
+  simpleResolvers: true,
+})
+export class TradeWithQuoteEdgeType {
+  @Field({ description: "Opaque and stable: the trade's place in (ts, seq, id) order." })
+  cursor!: string;
+
+  @Field(() => TradeWithQuoteType, { description: 'The trade and its prevailing quote.' })
+  node!: TradeWithQuoteType;
+}
+
+@ObjectType('TradeWithQuoteConnection', {
+  description: 'A page of trades with their prevailing quotes, in (ts, seq, id) order.',
+})
+export class TradeWithQuoteConnectionType {
+  @Field(() => [TradeWithQuoteEdgeType], { description: 'The page, in order.' })
+  edges!: TradeWithQuoteEdgeType[];
+
+  @Field(() => PageInfoType, { description: 'Whether more follow, and where to resume.' })
+  pageInfo!: PageInfoType;
+}
+
+/** A page as a Relay connection: edges, and pageInfo with the last cursor. */
+export function connectionOf<T, N, C>(
+  page: { rows: readonly { cursor: string; node: T }[]; hasNextPage: boolean },
+  node: (row: T) => N,
+  make: () => C,
+): C {
+  const edges = page.rows.map((row) => ({ cursor: row.cursor, node: node(row.node) }));
+  return Object.assign(make() as object, {
+    edges,
+    pageInfo: Object.assign(new PageInfoType(), {
+      hasNextPage: page.hasNextPage,
+      endCursor: edges[edges.length - 1]?.cursor,
+    }),
+  }) as C;
 }

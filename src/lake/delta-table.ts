@@ -22,7 +22,7 @@ import {
 import { commitWithRetry, snapshotAfter } from './log/index.js';
 import { writeDataFiles } from './data/index.js';
 import { commitKey, commitTimestamps, listLog } from './log/index.js';
-import { joinKey, type ObjectStore } from './storage/index.js';
+import { joinKey, sqlString, type ObjectStore } from './storage/index.js';
 import { bindFilters, fileMayMatch, type Filter } from './read/index.js';
 import {
   type QueryCache,
@@ -364,6 +364,36 @@ export class DeltaTable {
       maxScanRows: options.maxScanRows ?? maxScanRows,
       timeoutMs: options.timeoutMs ?? statementTimeoutMs,
     };
+  }
+
+  /**
+   * The data files of `snapshot` that `filters` may match (pruned by partition values and
+   * statistics), as a DuckDB relation over their Parquet columns: for SQL that must read a
+   * second table beside a query's `scan` (an as-of join). The relation holds the files'
+   * physical columns only: no partition columns, and refused (BAD_USER_INPUT) for a
+   * column-mapped table, whose physical names are not its logical ones
+   * (PROTOCOL.md "Column Mapping"). Undefined when no file may match.
+   */
+  async parquetRelationSql(
+    snapshot: Snapshot,
+    filters: readonly Filter[],
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    if (columnMappingMode(snapshot.metadata.configuration) !== 'none') {
+      throw new AlphalakeError(
+        'BAD_USER_INPUT',
+        `table ${this.tablePath} maps its columns: it cannot be joined by physical names`,
+      );
+    }
+    const bound = bindFilters(filters, snapshot.schema, snapshot.partitionColumns);
+    const files = snapshot.files.filter((file) => fileMayMatch(file, bound));
+    if (files.length === 0) return undefined;
+    const paths = await Promise.all(
+      files.map((file) =>
+        this.store.localPath(joinKey(this.tablePath, decodeActionPath(file.path)), signal),
+      ),
+    );
+    return `read_parquet([${paths.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)`;
   }
 
   /** Commits, newest first, whose commit files are still in the log. */

@@ -18,5 +18,11 @@ export {
   type CassandraRow,
   type CassandraSpeedStoreOptions,
 } from './cassandra-speed-store.js';
-export { currentThenLive, LiveHub, type LiveChannels } from './live-hub.js';
+export {
+  currentThenLive,
+  LiveHub,
+  SLOW_CONSUMER_CLOSE_CODE,
+  type LiveChannels,
+  type LiveHubOptions,
+} from './live-hub.js';
 export { SpeedLayer } from './speed-layer.js';

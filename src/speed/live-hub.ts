@@ -1,13 +1,33 @@
-import type { Bar, Trade } from '../domain/index.js';
+import { AlphalakeError, type Bar, type Quote, type Trade } from '../domain/index.js';
 
 /**
- * Fans live updates out to subscribers (GraphQL subscriptions). Each subscriber has
- * a bounded queue: a consumer too slow to keep up loses its oldest updates rather
- * than growing the server's memory without bound.
+ * Fans live updates out to subscribers (GraphQL subscriptions). Each subscriber has a
+ * bounded queue: a consumer that falls further behind than `queueLimit` updates is cut
+ * off (its iterator throws SLOW_CONSUMER and `onSlow` is told) rather than growing the
+ * server's memory or losing updates silently; publishing never waits for a subscriber,
+ * so a slow one cannot stall the others.
  */
 export interface LiveChannels {
   trade: Trade;
+  quote: Quote;
+  /** 1-minute bars. */
   bar: Bar;
+  /** 1-second bars. */
+  secondBar: Bar;
+}
+
+/** The graphql-ws close code of a subscriber cut off as SLOW_CONSUMER (4000–4999 is the application's range). */
+export const SLOW_CONSUMER_CLOSE_CODE = 4010;
+
+export interface LiveHubOptions {
+  /** Updates a subscriber may have waiting (LIVE_QUEUE_LIMIT). @default 10000 */
+  readonly queueLimit?: number;
+}
+
+export interface SubscribeOptions {
+  readonly signal?: AbortSignal | undefined;
+  /** Called once when the subscriber is cut off for falling behind. */
+  readonly onSlow?: (() => void) | undefined;
 }
 
 type Channel = keyof LiveChannels;
@@ -17,27 +37,43 @@ interface Subscriber<C extends Channel> {
   push(update: LiveChannels[C]): void;
 }
 
-const QUEUE_LIMIT = 10_000;
-
 export class LiveHub {
   private readonly subscribers: { [C in Channel]: Set<Subscriber<C>> } = {
     trade: new Set(),
+    quote: new Set(),
     bar: new Set(),
+    secondBar: new Set(),
   };
+  private readonly queueLimit: number;
+  private slowDropped = 0;
   private droppedUpdates = 0;
   private readonly latestTs: { [C in Channel]: number | undefined } = {
     trade: undefined,
+    quote: undefined,
     bar: undefined,
+    secondBar: undefined,
   };
+
+  constructor(options: LiveHubOptions = {}) {
+    this.queueLimit = options.queueLimit ?? 10_000;
+  }
 
   /** Event time (epoch µs) of the newest update published on `channel` (for metrics). */
   latest(channel: Channel): number | undefined {
     return this.latestTs[channel];
   }
 
-  /** Updates dropped since start because a subscriber's queue was full (for metrics). */
+  /**
+   * Updates dropped since start because their subscriber fell too far behind and was cut
+   * off as SLOW_CONSUMER: its waiting queue and the update that overflowed it (for metrics).
+   */
   dropped(): number {
     return this.droppedUpdates;
+  }
+
+  /** Subscribers cut off as SLOW_CONSUMER since start. */
+  droppedCount(): number {
+    return this.slowDropped;
   }
 
   publish<C extends Channel>(channel: C, updates: readonly LiveChannels[C][]): void {
@@ -57,25 +93,37 @@ export class LiveHub {
     return this.subscribers[channel].size;
   }
 
-  /** Updates on `channel` for `symbols`, until the iterator is closed or the signal aborts. */
+  /**
+   * Updates on `channel` for `symbols`, until the iterator is closed or the signal
+   * aborts; the iterator throws SLOW_CONSUMER once the subscriber falls too far behind.
+   */
   subscribe<C extends Channel>(
     channel: C,
     symbols: readonly string[],
-    signal?: AbortSignal,
+    options: SubscribeOptions | AbortSignal = {},
   ): AsyncIterableIterator<LiveChannels[C]> {
+    const { signal, onSlow } = options instanceof AbortSignal ? { signal: options } : options;
     const set = this.subscribers[channel] as Set<Subscriber<C>>;
     const queue: LiveChannels[C][] = [];
-    const countDrop = (): void => {
-      this.droppedUpdates++;
+    const countDrop = (updates: number): void => {
+      this.droppedUpdates += updates;
     };
     let wake: (() => void) | undefined;
     let done = false;
+    let slow = false;
+    const limit = this.queueLimit;
     const subscriber: Subscriber<C> = {
       symbols: new Set(symbols),
-      push(update) {
-        if (queue.length >= QUEUE_LIMIT) {
-          queue.shift();
-          countDrop();
+      push: (update) => {
+        if (slow || done) return;
+        if (queue.length >= limit) {
+          slow = true;
+          this.slowDropped++;
+          countDrop(queue.length + 1);
+          queue.length = 0;
+          finish();
+          onSlow?.();
+          return;
         }
         queue.push(update);
         wake?.();
@@ -96,6 +144,13 @@ export class LiveHub {
           wake = undefined;
         }
         if (queue.length > 0) return { value: queue.shift()!, done: false };
+        if (slow) {
+          throw new AlphalakeError(
+            'SLOW_CONSUMER',
+            `subscriber fell more than ${limit} updates behind and was closed`,
+            { limit },
+          );
+        }
         return { value: undefined, done: true };
       },
       async return() {
@@ -108,7 +163,7 @@ export class LiveHub {
 }
 
 /**
- * Live 1-minute bars for `symbols` that begin with each symbol's current bar from the
+ * Live 1-minute (or 1-second) bars for `symbols` that begin with each symbol's current bar from the
  * store, then follow the hub with no gap: the hub subscription is registered before the
  * store is read, and the speed layer writes the store before it publishes, so every
  * update is either in the store's answer or arrives afterwards on the hub. A live update
@@ -120,8 +175,13 @@ export function currentThenLive(
   symbols: readonly string[],
   currentBar: (symbol: string) => Promise<Bar | undefined>,
   signal?: AbortSignal,
+  interval: '1s' | '1m' = '1m',
+  onSlow?: () => void,
 ): AsyncIterableIterator<Bar> {
-  const live = hub.subscribe('bar', symbols, signal);
+  const live = hub.subscribe(interval === '1s' ? 'secondBar' : 'bar', symbols, {
+    signal,
+    onSlow,
+  });
   async function* stream(): AsyncGenerator<Bar> {
     try {
       const snapshot = new Map<string, Bar>();
@@ -142,5 +202,17 @@ export function currentThenLive(
       await live.return?.();
     }
   }
-  return stream();
+  const bars = stream();
+  // An async generator queues `return` behind a pending `next`, so a subscriber closed
+  // while waiting for an update would stay in the hub until one came: closing the hub
+  // subscription first ends that wait.
+  const iterator: AsyncIterableIterator<Bar> = {
+    [Symbol.asyncIterator]: () => iterator,
+    next: () => bars.next(),
+    async return(value?: unknown) {
+      await live.return?.();
+      return bars.return(value as Bar);
+    },
+  };
+  return iterator;
 }

@@ -6,7 +6,7 @@ import type { SpeedStore } from './speed-store.js';
 /**
  * The speed layer: consumes trades and quotes from the bus, folds trades into
  * 1-second and 1-minute bars as they arrive, keeps them all in the speed store and
- * pushes trades and changed 1-minute bars to the live hub. The store is written before
+ * pushes trades, quotes and changed 1-second and 1-minute bars to the live hub. The store is written before
  * the hub is told, so a subscriber that reads the store's current bar after subscribing
  * misses nothing (see `currentThenLive`).
  */
@@ -59,10 +59,13 @@ export class SpeedLayer {
       this.store.upsertBars([...changedSeconds.values(), ...minuteBars]),
     ]);
     this.hub.publish('trade', trades);
+    this.hub.publish('secondBar', [...changedSeconds.values()]);
     this.hub.publish('bar', minuteBars);
   }
 
   private async onQuotes(records: readonly BusRecord<Quote>[]): Promise<void> {
-    await this.store.putQuotes(records.map((r) => r.value));
+    const quotes = records.map((r) => r.value);
+    await this.store.putQuotes(quotes);
+    this.hub.publish('quote', quotes);
   }
 }

@@ -133,6 +133,32 @@ describe('limits, refused before execution', () => {
     expect(codes(answer)).toEqual(['QUERY_TOO_COMPLEX']);
   });
 
+  it('counts barsMany as its limit times its symbols', async () => {
+    const symbols = JSON.stringify(['AAPL', 'MSFT', 'NVDA']);
+    const answer = await post(server, {
+      query: `{ barsMany(symbols: ${symbols}, limit: 70000) { symbol } }`,
+    });
+    expect(answer.body.data).toBeUndefined();
+    expect(codes(answer)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ cost: 210_000 });
+  });
+
+  it("counts connections' first", async () => {
+    const fields = Array.from(
+      { length: 3 },
+      (_, i) =>
+        `c${i}: tradesConnection(symbol: "AAPL", first: 70000) { pageInfo { hasNextPage } }`,
+    );
+    const answer = await post(server, { query: `{ ${fields.join(' ')} }` });
+    expect(answer.body.data).toBeUndefined();
+    expect(codes(answer)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ cost: 210_000 });
+    const page = await post(server, {
+      query: '{ quotes(symbol: "AAPL", first: 150000) { pageInfo { hasNextPage } } }',
+    });
+    expect(codes(page)).toEqual(['PAGE_TOO_LARGE']);
+  });
+
   it('refuses a page over the largest one with PAGE_TOO_LARGE', async () => {
     const answer = await post(server, {
       query: '{ trades(symbol: "AAPL", limit: 1000000) { ts } }',
@@ -321,6 +347,8 @@ describe('observability', () => {
     expect(versions?.metrics.map((m) => m.labels?.['table']).sort()).toEqual(
       [
         platform.tables.bars1m.tablePath,
+        platform.tables.news.tablePath,
+        platform.tables.quotes.tablePath,
         platform.tables.rejects.tablePath,
         platform.tables.trades.tablePath,
       ].sort(),

@@ -153,6 +153,23 @@ async function bars(symbol: string, from: string, to: string, adjusted?: boolean
   return data.bars;
 }
 
+const BARS_AT = `query($symbol: String!, $interval: String!, $from: DateTime, $to: DateTime, $adjusted: Boolean) {
+  bars(symbol: $symbol, interval: $interval, from: $from, to: $to, adjusted: $adjusted) {
+    symbol tsMicros open high low close volume vwap tradeCount source
+  }
+}`;
+
+async function barsAt(
+  symbol: string,
+  interval: string,
+  from: string,
+  to: string,
+  adjusted: boolean,
+): Promise<ApiBar[]> {
+  const data = await ok<{ bars: ApiBar[] }>(BARS_AT, { symbol, interval, from, to, adjusted });
+  return data.bars;
+}
+
 async function trades(symbol: string, from: string, to: string, adjusted?: boolean) {
   const data = await ok<{ trades: ApiTrade[] }>(TRADES, {
     symbol,
@@ -311,6 +328,40 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         );
       });
 
+      it('adjusts bars at every interval before rolling them up: 1s from trades, 5m, 1h, 1d', async () => {
+        // SPLT's 2-for-1 split (the test above) at EX: factors 0.5 and 2 are powers of
+        // two, so each adjusted value is the raw one scaled exactly, roll-ups included.
+        for (const interval of ['1s', '5m', '1h', '1d']) {
+          const raw = await barsAt('SPLT', interval, FROM, TO, false);
+          const adjusted = await barsAt('SPLT', interval, FROM, TO, true);
+          expect(raw.length).toBeGreaterThan(0);
+          expect(raw.some((b) => b.tsMicros < EX)).toBe(true);
+          expect(adjusted.map((b) => b.tsMicros)).toEqual(raw.map((b) => b.tsMicros));
+          for (const [i, bar] of adjusted.entries()) {
+            const r = raw[i]!;
+            const f = r.tsMicros < EX ? 0.5 : 1;
+            const v = r.tsMicros < EX ? 2 : 1;
+            expect([
+              bar.open,
+              bar.high,
+              bar.low,
+              bar.close,
+              bar.vwap,
+              bar.volume,
+              bar.tradeCount,
+            ]).toEqual([
+              r.open * f,
+              r.high * f,
+              r.low * f,
+              r.close * f,
+              r.vwap * f,
+              r.volume * v,
+              r.tradeCount,
+            ]);
+          }
+        }
+      });
+
       it('a cash dividend adjusts prices before the ex-date by 1 − D / (the close before the ex-date), volumes not at all', async () => {
         await createSymbol({ ticker: 'DIVY', name: 'Dividend Inc.', exchange: 'XNAS' });
         const raw = await bars('DIVY', FROM, TO, false);
@@ -419,6 +470,30 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         expect(fbTrades.map((t) => [t.symbol, t.tsMicros, t.price, t.size])).toEqual(
           [...fbTape, ...metaTape].map((t) => [t.symbol, t.ts, t.price, t.size]),
         );
+        // The paged trades and barsMany follow the change too: pages of 7 across it.
+        const paged: { symbol: string; tsMicros: number; price: number; size: number }[] = [];
+        let after: string | null = null;
+        for (;;) {
+          const page: {
+            tradesConnection: {
+              edges: { node: (typeof paged)[number] }[];
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            };
+          } = await ok(
+            `query($after: String) { tradesConnection(symbol: "FB", from: "${from}", to: "${to}", first: 7, after: $after) { edges { node { symbol tsMicros price size } } pageInfo { hasNextPage endCursor } } }`,
+            { after },
+          );
+          paged.push(...page.tradesConnection.edges.map((e) => e.node));
+          if (!page.tradesConnection.pageInfo.hasNextPage) break;
+          after = page.tradesConnection.pageInfo.endCursor;
+        }
+        expect(paged.map((t) => [t.symbol, t.tsMicros, t.price, t.size])).toEqual(
+          [...fbTape, ...metaTape].map((t) => [t.symbol, t.ts, t.price, t.size]),
+        );
+        const many = await ok<{ barsMany: { symbol: string; bars: ApiBar[] }[] }>(
+          `{ barsMany(symbols: ["META"], from: "${from}", to: "${to}") { symbol bars { symbol tsMicros open high low close volume vwap tradeCount source } } }`,
+        );
+        expect(many.barsMany).toEqual([{ symbol: 'META', bars: byFb }]);
 
         const lookup = await ok<{
           now: { ticker: string; id: string };

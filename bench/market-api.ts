@@ -1,0 +1,199 @@
+import autocannon from 'autocannon';
+import { createClient } from 'graphql-ws';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { createPlatform } from '../src/app.js';
+import { tradeColumns } from '../src/batch/index.js';
+import { configWith } from '../src/config/index.js';
+import {
+  DAY_US,
+  isoOfMicros,
+  ManualClock,
+  MINUTE_US,
+  SECOND_US,
+  type Trade,
+} from '../src/domain/index.js';
+import { startApiServer } from '../src/graphql/index.js';
+import { envNumber } from './lake-data.js';
+
+/**
+ * The issue-12 market API under load, in one process (server, load generator and
+ * subscribers share the event loop and the machine's two cores, so every figure is a
+ * floor, printed beside the trivial query measured in the same run):
+ *
+ * - bars req/s and p99 per interval (one symbol-day, 20 connections, cached after the
+ *   first request as any settled lake answer is) beside `{ lakeStatus { watermark } }`;
+ * - 1,000 bar subscribers (graphql-ws, one socket each): delivery latency from the hub's
+ *   publish to each subscriber's `next`, p50/p99;
+ * - paging MARKET_BENCH_TRADES trades (default 1,000,000) end to end through
+ *   `tradesConnection` 10,000 at a time: rows/s.
+ *
+ * MARKET_BENCH_SECONDS (5) per bars case, MARKET_BENCH_CONNECTIONS (20),
+ * MARKET_BENCH_SUBSCRIBERS (1000), MARKET_BENCH_UPDATES (100), MARKET_BENCH_TRADES.
+ */
+export async function run(): Promise<void> {
+  const seconds = envNumber('MARKET_BENCH_SECONDS', 5);
+  const connections = envNumber('MARKET_BENCH_CONNECTIONS', 20);
+  const subscriberCount = envNumber('MARKET_BENCH_SUBSCRIBERS', 1000);
+  const updates = envNumber('MARKET_BENCH_UPDATES', 100);
+  const tradeCount = envNumber('MARKET_BENCH_TRADES', 1_000_000);
+  console.log(
+    `market api: ${cpus().length} cores, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} (the machine may be shared)`,
+  );
+  const home = mkdtempSync(path.join(tmpdir(), 'alphalake-bench-market-'));
+  const T0 = Date.parse('2026-11-20T15:07:30Z') * 1000;
+  const platform = await createPlatform(
+    // Auth off: the bench measures queries and delivery, not token checks (docs/auth.md).
+    configWith({
+      home,
+      port: 0,
+      backfillSessions: 2,
+      simulatorTradesPerSecond: 0.5,
+      authMode: 'off',
+    }),
+    { clock: new ManualClock(T0) },
+  );
+  await platform.start({ live: false });
+  const server = await startApiServer(platform.api, {
+    host: '127.0.0.1',
+    port: 0,
+    development: false,
+    ready: () => platform.ready,
+    auth: platform.auth,
+  });
+  try {
+    // --- bars per interval beside the trivial query --------------------------------
+    const day = Date.parse('2026-11-19T00:00:00Z') * 1000;
+    const load = async (query: string) => {
+      const result = await autocannon({
+        url: server.url,
+        connections,
+        duration: seconds,
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      if (result.errors + result.non2xx > 0) throw new Error(`errors under load: ${query}`);
+      return result;
+    };
+    const trivial = await load('{ lakeStatus { watermark } }');
+    console.log(
+      `trivial query: ${trivial.requests.average.toFixed(0)} req/s, p99 ${trivial.latency.p99} ms`,
+    );
+    for (const [interval, from, to] of [
+      ['1s', day + 13 * 3600 * SECOND_US, day + 14 * 3600 * SECOND_US],
+      ['1m', day, day + DAY_US],
+      ['5m', day, day + DAY_US],
+      ['15m', day, day + DAY_US],
+      ['1h', day, day + DAY_US],
+      ['1d', day - DAY_US, day + DAY_US],
+    ] as const) {
+      const result = await load(
+        `{ bars(symbol: "AAPL", interval: "${interval}", from: "${isoOfMicros(from)}", to: "${isoOfMicros(to)}", limit: 100000) { tsMicros open high low close volume vwap tradeCount } }`,
+      );
+      console.log(
+        `bars ${interval.padEnd(3)}: ${result.requests.average.toFixed(0)} req/s ` +
+          `(${(result.requests.average / trivial.requests.average).toFixed(2)}× trivial), p99 ${result.latency.p99} ms`,
+      );
+    }
+
+    // --- 1,000 subscribers ---------------------------------------------------------
+    const latencies: number[] = [];
+    const clients = Array.from({ length: subscriberCount }, () => {
+      const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket });
+      client.subscribe<{ bars: { volume: number } }>(
+        { query: 'subscription { bars(symbols: ["AAPL"]) { volume } }' },
+        {
+          // `volume` carries the publish instant (performance.now() in µs).
+          next: (m) => latencies.push(performance.now() - (m.data?.bars.volume ?? 0) / 1000),
+          error: () => undefined,
+          complete: () => undefined,
+        },
+      );
+      return client;
+    });
+    while (platform.hub.subscriberCount('bar') < subscriberCount) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (let i = 0; i < updates; i++) {
+      platform.hub.publish('bar', [
+        {
+          symbol: 'AAPL',
+          interval: '1m',
+          ts: T0 + i * MINUTE_US,
+          open: 1,
+          high: 1,
+          low: 1,
+          close: 1,
+          volume: Math.round(performance.now() * 1000),
+          vwap: 1,
+          tradeCount: 1,
+        },
+      ]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    while (latencies.length < subscriberCount * updates) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await Promise.all(clients.map((c) => c.dispose()));
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number) => latencies[Math.floor((latencies.length - 1) * p)]!.toFixed(1);
+    console.log(
+      `${subscriberCount} subscribers × ${updates} updates (one every 20 ms): delivery p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms (goal p99 ≤ 100 ms)`,
+    );
+
+    // --- paging trades ---------------------------------------------------------------
+    const start = Date.parse('2026-10-01T00:00:00Z') * 1000;
+    for (let done = 0; done < tradeCount; done += 500_000) {
+      const trades: Trade[] = [];
+      for (let i = done; i < Math.min(tradeCount, done + 500_000); i++) {
+        trades.push({
+          symbol: 'TSLA',
+          ts: start + i * 2_000,
+          seq: i,
+          price: 250 + (i % 1000) / 100,
+          size: 1 + (i % 300),
+          id: `p${i}`,
+          exchange: 'XNAS',
+        });
+      }
+      await platform.tables.trades.append(tradeColumns(trades));
+    }
+    const began = performance.now();
+    let rows = 0;
+    let after: string | undefined;
+    for (;;) {
+      const response = await fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: `query($after: String) { tradesConnection(symbol: "TSLA", from: "2026-09-30T00:00:00Z", to: "2026-11-01T00:00:00Z", first: 10000, after: $after) { edges { cursor node { tsMicros seq price size id } } pageInfo { hasNextPage endCursor } } }`,
+          variables: { after },
+        }),
+      });
+      const body = (await response.json()) as {
+        data: {
+          tradesConnection: {
+            edges: unknown[];
+            pageInfo: { hasNextPage: boolean; endCursor: string };
+          };
+        };
+      };
+      rows += body.data.tradesConnection.edges.length;
+      if (!body.data.tradesConnection.pageInfo.hasNextPage) break;
+      after = body.data.tradesConnection.pageInfo.endCursor;
+    }
+    const elapsed = (performance.now() - began) / 1000;
+    console.log(
+      `paging ${rows} trades 10,000 a page: ${elapsed.toFixed(1)} s, ${(rows / elapsed).toFixed(0)} rows/s`,
+    );
+  } finally {
+    await server.close();
+    await platform.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
