@@ -17,7 +17,6 @@ import {
   jwtAuthenticator,
   MongoUserStore,
   OPEN_DOOR,
-  requireVerifiableTokens,
   type Authenticator,
   type AuthSettings,
   type UserStore,
@@ -172,9 +171,10 @@ export async function createPlatform(
   configureDuckDB({ maxConnections: config.duckdbConnections });
   const roles = config.roles;
   const runs = (role: Role) => roles.includes(role);
-  // Before anything is opened: a server that could verify no token must not start.
+  // A server that could verify no token refuses to start (`serve` checks it first, with
+  // requireVerifiableTokens); a process that answers no request (a worker, a producer)
+  // may run every role without token settings.
   const authSettings = authSettingsOf(config);
-  if (runs('api')) requireVerifiableTokens(authSettings);
   const store = openLakeStore(config.profile.lake);
   const bus = await openBus(config.profile.bus);
   // Only the api and the speed layer use the speed store: a sink or a producer alone

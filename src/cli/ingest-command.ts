@@ -137,12 +137,7 @@ export function backfillCommand(): Command {
 async function ingestVendor(flags: IngestFlags): Promise<void> {
   const settings = settingsOf(flags);
   const role = loadConfig(settings).kafkaBrokers ? 'ingest' : 'all';
-  const config = loadConfig({
-    ...settings,
-    SIM_ENABLED: 'false',
-    ALPHALAKE_ROLE: role,
-    AUTH_MODE: 'off',
-  });
+  const config = loadConfig({ ...settings, SIM_ENABLED: 'false', ALPHALAKE_ROLE: role });
   const started = Date.now();
   const s = await ingestFromVendor(config, flags as VendorIngestFlags);
   console.log(

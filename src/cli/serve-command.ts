@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
-import { createPlatform } from '../app.js';
+import { authSettingsOf, createPlatform } from '../app.js';
+import { requireVerifiableTokens } from '../auth/index.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
 import {
@@ -144,6 +145,8 @@ export function apiLimits(
  */
 export async function serve(config: Config): Promise<void> {
   const started = Date.now();
+  // Before anything is opened: a server that could verify no token must not start.
+  if (config.roles.includes('api')) requireVerifiableTokens(authSettingsOf(config));
   const platform = await createPlatform(config);
   const roles = platform.roles.join(',');
   console.log(`alphalake: roles ${roles}; ${profileSummary(config.profile)}; starting…`);
