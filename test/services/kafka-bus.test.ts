@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Trade } from '../../src/domain/index.js';
+import { processLogger, setProcessLogger } from '../../src/logging/index.js';
 import { KafkaBus, TOPICS, type Topic } from '../../src/stream/index.js';
 import { describeBusContract, kafkaBackend, type BusBackend } from '../contracts/bus.js';
+import { capturedLogger } from '../support/log-capture.js';
 import { endpoints, requireService } from './endpoints.js';
 
 // The bus contract on the real Kafka; the in-process bus runs it in test/unit/stream/bus.test.ts.
@@ -23,17 +25,16 @@ describe('Kafka bus: a message it cannot decode', () => {
     let bus: KafkaBus | undefined;
     const kafka = new Kafka({ brokers: [...endpoints.kafkaBrokers], logLevel: logLevel.NOTHING });
     const foreign = kafka.producer();
-    const errors: string[] = [];
-    const quiet = console.error;
-    console.error = (...args: unknown[]) => {
-      errors.push(
-        args
-          .map((a) =>
-            a instanceof Error ? `${a.message} ${(a as { code?: string }).code}` : String(a),
-          )
-          .join(' '),
-      );
-    };
+    // The bus reports a consumer's failure in the process log: read it from there.
+    const logs = capturedLogger();
+    const previous = processLogger();
+    setProcessLogger(logs.logger);
+    const failures = () =>
+      logs
+        .text()
+        .split('\n')
+        .filter((line) => line.includes('SCHEMA_MISMATCH'))
+        .map((line) => JSON.parse(line) as { msg: string; err: { code: string; message: string } });
     try {
       bus = await KafkaBus.connect({
         brokers: [...endpoints.kafkaBrokers],
@@ -68,15 +69,16 @@ describe('Kafka bus: a message it cannot decode', () => {
           fromBeginning: true,
         },
       );
-      while (!errors.some((e) => e.includes('SCHEMA_MISMATCH'))) {
+      while (failures().length === 0) {
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       expect(seen).toEqual([trade]);
-      expect(errors.find((e) => e.includes('SCHEMA_MISMATCH'))).toMatch(
-        new RegExp(`${topicNames.trades}\\[0\\] at 1:.*unknown format byte`),
-      );
+      const [failure] = failures();
+      expect(failure!.msg).toContain(`${topicNames.trades}[0] at 1`);
+      expect(failure!.err.code).toBe('SCHEMA_MISMATCH');
+      expect(failure!.err.message).toMatch(/unknown format byte/);
     } finally {
-      console.error = quiet;
+      setProcessLogger(previous);
       await foreign.disconnect();
       await bus?.close();
       const admin = kafka.admin();
