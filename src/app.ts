@@ -521,7 +521,7 @@ export interface BackfillContext {
 
 /**
  * The lake and the ingest checks without the bus, speed store or servers: a backfill
- * writes straight into the tables (src/ingest/file-backfill.ts). Its ingestor never
+ * writes straight into the tables (src/ingest/files/file-backfill.ts). Its ingestor never
  * publishes; an in-process bus stands in for the port.
  */
 export async function createBackfillContext(

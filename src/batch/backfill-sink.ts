@@ -6,7 +6,7 @@ import { rejectRow, tradeColumns } from './lake-sink.js';
 import type { Medallion } from './medallion.js';
 
 /**
- * The lake side of a resumable backfill (src/ingest/file-backfill.ts): a chunk's rejects
+ * The lake side of a resumable backfill (src/ingest/files/file-backfill.ts): a chunk's rejects
  * and trades, each table in one Delta commit whose `txn` (appId = the job, version = the
  * source rows done) says how far the table holds the job. A commit that lost a race to
  * the same job (two runs at once) conflicts instead of writing twice (`expected`).

@@ -5,7 +5,7 @@
  */
 export const ERROR_CODES = [
   'BAD_USER_INPUT',
-  // HTTP-level refusals, before any GraphQL runs (src/graphql/http-errors.ts maps each to
+  // HTTP-level refusals, before any GraphQL runs (src/graphql/transport/http-errors.ts maps each to
   // its status): a body that is not JSON (400), a body over the limit (413), a body that
   // is not `application/json` (415), a method the path does not serve (405). NOT_FOUND
   // below also answers an unknown path (404).
@@ -19,7 +19,7 @@ export const ERROR_CODES = [
   'CONFLICT',
   'UNSUPPORTED_TABLE_FEATURE',
   'SCHEMA_MISMATCH',
-  // Limits on what one request may ask (src/graphql/limits.ts, src/lake/read/query.ts),
+  // Limits on what one request may ask (src/graphql/guard/limits.ts, src/lake/read/query.ts),
   // each refused before anything runs: a selection deeper than API_MAX_DEPTH, more rows
   // asked than API_MAX_COST, more aliases or directives than allowed, a `limit` over
   // API_MAX_PAGE_SIZE, a lake query whose files hold more rows than API_MAX_SCAN_ROWS.

@@ -4,18 +4,18 @@ export {
   type ApiServer,
   type ApiServerOptions,
   type BackendHealth,
-} from './server.js';
+} from './transport/index.js';
 export { apiSchemaSdl, buildApiSchema } from './schema.js';
-export type { ApiContext, ApiServices } from './context.js';
-export { DateTimeScalar } from './scalars.js';
+export type { ApiContext, ApiServices } from './transport/index.js';
+export { DateTimeScalar } from './types/index.js';
 export {
   ResponseCache,
   rootFieldCount,
   type CachedResponse,
   type ResponseCacheStats,
-} from './response-cache.js';
-export { RESPONSE_CACHE_HEADER } from './http-handler.js';
-export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './limits.js';
+} from './execution/index.js';
+export { RESPONSE_CACHE_HEADER } from './transport/index.js';
+export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './guard/index.js';
 export {
   allowListPlugin,
   apolloPersistedQueries,
@@ -23,12 +23,12 @@ export {
   sha256Hex,
   type PersistedQueriesMode,
   type PersistedQueriesOptions,
-} from './persisted-queries.js';
+} from './execution/index.js';
 export {
   clientAddress,
   credentialOrAddress,
   RateLimiter,
   type RateLimitOptions,
-} from './rate-limit.js';
-export { REQUEST_ID_HEADER } from './observability.js';
-export type { ApiRequest } from './context.js';
+} from './guard/index.js';
+export { REQUEST_ID_HEADER } from './transport/index.js';
+export type { ApiRequest } from './transport/index.js';

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { printSchema, type GraphQLSchema } from 'graphql';
 import { buildSchema, type PubSub } from 'type-graphql';
-import { authorize } from './authorize.js';
-import { JobResolver } from './job-resolver.js';
-import { LakeResolver } from './lake-resolver.js';
-import { MarketResolver } from './market-resolver.js';
-import { MasterDataResolver } from './mdm-resolver.js';
-import { RejectsResolver } from './rejects-resolver.js';
-import { UserResolver } from './user-resolver.js';
+import { authorize } from './guard/authorize.js';
+import { JobResolver } from './resolvers/job-resolver.js';
+import { LakeResolver } from './resolvers/lake-resolver.js';
+import { MarketResolver } from './resolvers/market-resolver.js';
+import { MasterDataResolver } from './resolvers/mdm-resolver.js';
+import { RejectsResolver } from './resolvers/rejects-resolver.js';
+import { UserResolver } from './resolvers/user-resolver.js';
 
 /** Every resolver of the API, in one list. */
 export const RESOLVERS = [

@@ -4,8 +4,8 @@ export {
   type SimulatorSettings,
   type TapeOptions,
   type TapeSecond,
-} from './simulator.js';
-export { SimulatorFeed } from './simulator-feed.js';
+} from './simulator/index.js';
+export { SimulatorFeed } from './simulator/index.js';
 export {
   Ingestor,
   payloadOf,
@@ -16,9 +16,9 @@ export {
   type Reject,
 } from './ingestor.js';
 export type { Source, SourceRecord } from './source.js';
-export { correctionOutcome } from './corrections.js';
-export { TradeDeduper } from './dedupe.js';
-export { backfillFromSimulator, type BackfillResult, type HistorySink } from './backfill.js';
+export { correctionOutcome } from './validation/index.js';
+export { TradeDeduper } from './validation/index.js';
+export { backfillFromSimulator, type BackfillResult, type HistorySink } from './simulator/index.js';
 export {
   AGGREGATE_TIMESPANS,
   DEFAULT_POLYGON_API_URL,
@@ -65,17 +65,17 @@ export {
   type FileFormat,
   type FileProgress,
   type FileSourceOptions,
-} from './file-source.js';
-export { ROW_LAYOUTS, type RowLayout } from './file-layouts.js';
+} from './files/index.js';
+export { ROW_LAYOUTS, type RowLayout } from './files/index.js';
 export { ingestSource } from './replay.js';
-export { NewsFileSource } from './news-files.js';
+export { NewsFileSource } from './files/index.js';
 export { IngestTally } from './tally.js';
 export {
   backfillFile,
   BACKFILL_CHUNK_ROWS,
   type CheckpointSink,
   type FileBackfillProgress,
-} from './file-backfill.js';
+} from './files/index.js';
 export {
   FeedImperfector,
   imperfectFeed,
@@ -85,4 +85,4 @@ export {
   type Halt,
   type SimulatedNews,
   type SimulatorEventSettings,
-} from './simulator-events.js';
+} from './simulator/index.js';

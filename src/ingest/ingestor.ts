@@ -15,8 +15,8 @@ import {
 import type { SymbolDirectory } from '../mdm/index.js';
 import type { Counter } from '../metrics/index.js';
 import type { StreamBus } from '../stream/index.js';
-import { correctionOutcome } from './corrections.js';
-import { TradeDeduper } from './dedupe.js';
+import { correctionOutcome } from './validation/corrections.js';
+import { TradeDeduper } from './validation/dedupe.js';
 import type { SourceRecord } from './source.js';
 
 /** A record kept out of the lake, with its reason: it lands in `bronze.rejects`. */
@@ -112,7 +112,7 @@ export class Ingestor {
   /**
    * Splits a source's records into what passes and what is kept out, without publishing:
    * malformed rows (`MALFORMED_ROW`), trades a correction indicator withdraws
-   * (src/ingest/corrections.ts), repeated trades (`DUPLICATE`, by source, symbol and id)
+   * (src/ingest/validation/corrections.ts), repeated trades (`DUPLICATE`, by source, symbol and id)
    * and records that break a domain rule. `range` rejects event times outside [from, to).
    */
   checkRecords(

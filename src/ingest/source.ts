@@ -11,7 +11,7 @@ export type SourceRecord =
       /**
        * The tape's trade correction indicator when the source has one (Polygon's
        * `correction`; 0 or absent for a regular trade). The ingest path applies it
-       * (src/ingest/corrections.ts): originals later corrected or cancelled and cancel
+       * (src/ingest/validation/corrections.ts): originals later corrected or cancelled and cancel
        * records become rejects with their reason, never new trades.
        */
       readonly correction?: number;

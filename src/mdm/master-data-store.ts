@@ -78,7 +78,7 @@ export const AUDIT_ACTIONS = [
   'user.set-role',
   'key.create',
   'key.revoke',
-  // Jobs a mutation enqueued or cancelled (src/graphql/job-resolver.ts): who asked for what.
+  // Jobs a mutation enqueued or cancelled (src/graphql/resolvers/job-resolver.ts): who asked for what.
   'job.enqueue',
   'job.cancel',
 ] as const;

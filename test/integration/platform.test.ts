@@ -302,7 +302,7 @@ describe('walking skeleton', () => {
     expect(health.status).toBe(200);
   });
 
-  // Refused while the document is validated, before anything runs (src/graphql/limits.ts).
+  // Refused while the document is validated, before anything runs (src/graphql/guard/limits.ts).
   it.each([
     [
       'a limit of 10^9',

@@ -20,7 +20,7 @@ const trade = (id: string, over: Partial<Trade> = {}): Trade => ({
 const ingestor = () => new Ingestor(new MemoryBus(), new MemorySymbolDirectory(['AAPL']), clock);
 
 describe('the ingest path', () => {
-  it('applies the tape’s correction indicator (src/ingest/corrections.ts)', () => {
+  it('applies the tape’s correction indicator (src/ingest/validation/corrections.ts)', () => {
     const records: SourceRecord[] = [0, 1, 2, 7, 8, 10, 11, 12, 99].map((correction) => ({
       kind: 'trade',
       value: trade(`c${correction}`),

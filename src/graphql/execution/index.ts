@@ -1,0 +1,4 @@
+/** How an admitted operation runs: compiled executors, the response cache, persisted queries. */
+export * from './jit-executor.js';
+export * from './persisted-queries.js';
+export * from './response-cache.js';

@@ -1,0 +1,444 @@
+import {
+  Arg,
+  Args,
+  Authorized,
+  ArgsType,
+  Ctx,
+  Field,
+  Float,
+  Int,
+  ObjectType,
+  Query,
+  Resolver,
+  Root,
+  Subscription,
+} from 'type-graphql';
+import type { LakeAsOf } from '../../batch/index.js';
+import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/index.js';
+import { currentThenLive } from '../../speed/index.js';
+import type { ApiContext } from '../transport/context.js';
+import { DateTimeScalar } from '../types/scalars.js';
+import {
+  BarType,
+  connectionOf,
+  LakeStatusType,
+  QuoteConnectionType,
+  QuoteType,
+  TradeConnectionType,
+  TradeType,
+  TradeWithQuoteConnectionType,
+  TradeWithQuoteType,
+} from '../types/market-types.js';
+
+/** Which rows of one symbol a history query wants. */
+@ArgsType()
+class RangeArgs {
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many rows (max 100000).' })
+  limit?: number;
+
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and volumes adjusted for the symbol's splits and cash dividends (docs/mdm.md); false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
+}
+
+/** Time travel on a lake-backed query. */
+@ArgsType()
+class AsOfArgs {
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      'Answer from this version of the table the query reads (bars 1m and coarser: silver.bars_1m; 1s bars, trades, tradesWithQuote: bronze.trades; quotes: bronze.quotes), the lake alone.',
+  })
+  asOfVersion?: number;
+
+  @Field(() => DateTimeScalar, {
+    nullable: true,
+    description:
+      'Answer from the latest commit at or before this instant (every table read), the lake alone.',
+  })
+  asOfTime?: number;
+}
+
+@ArgsType()
+class BarArgs extends AsOfArgs {
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
+  symbol!: string;
+
+  @Field({
+    defaultValue: '1m',
+    description: 'Bar length: 1s, 1m, 5m, 15m, 30m, 1h or 1d (a trading session of the calendar).',
+  })
+  interval!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+
+  @Field(() => Int, { nullable: true, description: 'At most this many bars (max 100000).' })
+  limit?: number;
+
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and volumes adjusted for the symbol's splits and cash dividends (docs/mdm.md), at every interval; false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
+}
+
+@ArgsType()
+class BarsManyArgs extends AsOfArgs {
+  @Field(() => [String], { description: 'The tickers, e.g. `["AAPL", "MSFT"]`.' })
+  symbols!: string[];
+
+  @Field({ defaultValue: '1m', description: 'Bar length, as `bars`.' })
+  interval!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: 'At most this many bars per symbol (max 100000).',
+  })
+  limit?: number;
+
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and volumes adjusted for the symbol's splits and cash dividends (docs/mdm.md), at every interval; false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
+}
+
+@ArgsType()
+class PageArgs extends AsOfArgs {
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+
+  @Field(() => Int, { nullable: true, description: 'Page size (default 100, max 10000).' })
+  first?: number;
+
+  @Field({ nullable: true, description: 'The `endCursor` of the previous page.' })
+  after?: string;
+}
+
+@ArgsType()
+class VwapArgs extends AsOfArgs {
+  @Field({ description: 'The ticker, e.g. `AAPL`.' })
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
+  from?: number;
+
+  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
+  to?: number;
+}
+
+@ObjectType('Vwap', { description: "The volume-weighted average price of a symbol's trades." })
+class VwapType {
+  @Field({ description: 'The ticker asked for.' })
+  symbol!: string;
+
+  @Field(() => DateTimeScalar, { description: 'Inclusive start of the range.' })
+  from!: number;
+
+  @Field(() => DateTimeScalar, { description: 'Exclusive end of the range.' })
+  to!: number;
+
+  @Field(() => Float, { nullable: true, description: 'Null when no volume traded.' })
+  vwap?: number | undefined;
+
+  @Field(() => Float, { description: 'Σ size of the trades in the range.' })
+  volume!: number;
+
+  @Field(() => Int, { description: 'How many trades the range holds.' })
+  tradeCount!: number;
+}
+
+function asOfOf(args: AsOfArgs): LakeAsOf | undefined {
+  if (args.asOfVersion === undefined && args.asOfTime === undefined) return undefined;
+  return { version: args.asOfVersion ?? undefined, time: args.asOfTime ?? undefined };
+}
+
+@ObjectType('SymbolBars', { description: 'The bars of one symbol of a multi-symbol query.' })
+class SymbolBarsType {
+  @Field({ description: 'The ticker asked for (normalized to upper case).' })
+  symbol!: string;
+
+  @Field(() => [BarType], { description: 'Its bars, as `bars` returns them.' })
+  bars!: BarType[];
+}
+
+interface SubscribeData {
+  args: { symbols: string[]; interval?: string };
+  context: ApiContext;
+}
+
+/** Live bars are built by the speed layer at these lengths. */
+function liveInterval(interval: string | undefined): '1s' | '1m' {
+  const value = interval ?? '1m';
+  if (value !== '1s' && value !== '1m') {
+    throw new AlphalakeError(
+      'BAD_USER_INPUT',
+      `live bars are 1s or 1m, not ${JSON.stringify(value)}`,
+      { interval: value },
+    );
+  }
+  return value;
+}
+
+/** Market data: history through the lambda view, live updates from the hub. */
+@Resolver()
+export class MarketResolver {
+  @Authorized('viewer')
+  @Query(() => [BarType], {
+    description:
+      'Bars of a symbol whose start lies in [from, to), oldest first, each complete: the lake below the watermark (rolled up in DuckDB), the speed layer above it; adjusted for splits and dividends at every interval unless `adjusted: false`; through ticker changes (FB before 2022-06-09, META after). Defaults: 1m, the last 7 days up to now, at most 20000 bars.',
+  })
+  async bars(@Ctx() { services, settle }: ApiContext, @Args() args: BarArgs): Promise<BarType[]> {
+    const trace = { speed: false };
+    const bars = (
+      await services.market.barsOf(
+        {
+          symbol: args.symbol,
+          interval: args.interval,
+          from: args.from,
+          to: args.to,
+          limit: args.limit,
+          adjusted: args.adjusted,
+          asOf: asOfOf(args),
+        },
+        trace,
+      )
+    ).map(BarType.from);
+    if (!trace.speed) settle?.();
+    return bars;
+  }
+
+  @Authorized('viewer')
+  @Query(() => [SymbolBarsType], {
+    description:
+      'The bars of several symbols in one request, as `bars` for each — adjusted unless `adjusted: false`, through ticker changes — one lake read per symbol, run together. Costs `limit` × symbols against the query cost limit.',
+  })
+  async barsMany(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() args: BarsManyArgs,
+  ): Promise<SymbolBarsType[]> {
+    const symbols = services.market.checkSymbols(args.symbols);
+    const trace = { speed: false };
+    const all = await Promise.all(
+      symbols.map((symbol) =>
+        services.market.barsOf(
+          {
+            symbol,
+            interval: args.interval,
+            from: args.from,
+            to: args.to,
+            limit: args.limit,
+            adjusted: args.adjusted,
+            asOf: asOfOf(args),
+          },
+          trace,
+        ),
+      ),
+    );
+    if (!trace.speed) settle?.();
+    return symbols.map((symbol, i) =>
+      Object.assign(new SymbolBarsType(), { symbol, bars: all[i]!.map(BarType.from) }),
+    );
+  }
+
+  @Authorized('viewer')
+  @Query(() => TradeConnectionType, {
+    description:
+      'A page of trades of a symbol in [from, to) in (ts, seq, id) order, resuming after `after`: the lake below the watermark, the speed layer above it. The trades as stored (not adjusted: use `trades` for adjusted prices), through ticker changes.',
+  })
+  async tradesConnection(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() args: PageArgs,
+  ): Promise<TradeConnectionType> {
+    const trace = { speed: false };
+    const page = await services.market.tradesPage({ ...args, asOf: asOfOf(args) }, trace);
+    if (!trace.speed) settle?.();
+    return connectionOf(page, TradeType.from, () => new TradeConnectionType());
+  }
+
+  @Authorized('viewer')
+  @Query(() => QuoteConnectionType, {
+    description:
+      'A page of quotes of a symbol in [from, to), resuming after `after`: bronze.quotes below the watermark, the speed layer above it.',
+  })
+  async quotes(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() args: PageArgs,
+  ): Promise<QuoteConnectionType> {
+    const trace = { speed: false };
+    const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
+    if (!trace.speed) settle?.();
+    return connectionOf(page, QuoteType.from, () => new QuoteConnectionType());
+  }
+
+  @Authorized('viewer')
+  @Query(() => VwapType, {
+    description:
+      "Volume-weighted average price of a symbol's trades in [from, to): Σ price·size (summed in (ts, seq) order, in DuckDB below the watermark) / Σ size.",
+  })
+  async vwap(@Ctx() { services, settle }: ApiContext, @Args() args: VwapArgs): Promise<VwapType> {
+    const trace = { speed: false };
+    const result = await services.market.vwap(
+      { symbol: args.symbol, from: args.from, to: args.to, asOf: asOfOf(args) },
+      trace,
+    );
+    if (!trace.speed) settle?.();
+    return Object.assign(new VwapType(), result);
+  }
+
+  @Authorized('viewer')
+  @Query(() => QuoteType, {
+    nullable: true,
+    description: "The symbol's latest quote: the speed layer's, else the lake's newest.",
+  })
+  async latestQuote(
+    @Ctx() { services }: ApiContext,
+    @Arg('symbol', { description: 'The ticker, e.g. `AAPL`.' }) symbol: string,
+  ): Promise<QuoteType | undefined> {
+    const quote = await services.market.latestQuote(symbol);
+    return quote && QuoteType.from(quote);
+  }
+
+  @Authorized('viewer')
+  @Query(() => TradeWithQuoteConnectionType, {
+    description:
+      'A page of trades in [from, to) each with the prevailing quote (the latest at or before it), joined in DuckDB with an ASOF JOIN of bronze.trades and bronze.quotes: the lake only, so the range ends at the watermark.',
+  })
+  async tradesWithQuote(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() args: PageArgs,
+  ): Promise<TradeWithQuoteConnectionType> {
+    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) });
+    settle?.();
+    return connectionOf(
+      page,
+      (row) =>
+        Object.assign(new TradeWithQuoteType(), {
+          trade: TradeType.from(row.trade),
+          quote: row.quote && QuoteType.from(row.quote),
+        }),
+      () => new TradeWithQuoteConnectionType(),
+    );
+  }
+
+  @Authorized('viewer')
+  @Query(() => [TradeType], {
+    description:
+      'Trades of a symbol in [from, to), oldest first, through the lambda view; adjusted for splits and dividends unless `adjusted: false`; through ticker changes. Defaults: the last 7 days up to now, at most 1000 trades.',
+  })
+  async trades(
+    @Ctx() { services, settle }: ApiContext,
+    @Args() range: RangeArgs,
+  ): Promise<TradeType[]> {
+    const trace = { speed: false };
+    const trades = (await services.market.trades(range, trace)).map(TradeType.from);
+    if (!trace.speed) settle?.();
+    return trades;
+  }
+
+  @Authorized('viewer')
+  @Query(() => LakeStatusType, { description: 'The batch layer watermark.' })
+  lakeStatus(@Ctx() { services, settle }: ApiContext): LakeStatusType {
+    // The watermark is part of the data version a cached response is keyed by.
+    settle?.();
+    const watermark = services.watermark();
+    return Object.assign(new LakeStatusType(), {
+      watermark,
+      watermarkMicros: watermark,
+    });
+  }
+
+  @Authorized('viewer')
+  @Subscription(() => TradeType, {
+    name: 'trades',
+    description:
+      'Live trades of the given symbols (filtered on the server). A subscriber further behind than LIVE_QUEUE_LIMIT updates is closed with code 4010, reason SLOW_CONSUMER.',
+    subscribe: ({ args, context }: SubscribeData) =>
+      context.services.hub.subscribe('trade', context.services.market.checkSymbols(args.symbols), {
+        onSlow: context.closeSlowConsumer,
+      }),
+  })
+  tradeStream(
+    @Root() trade: Trade,
+    @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
+    _symbols: string[],
+  ): TradeType {
+    return TradeType.from(trade);
+  }
+
+  @Authorized('viewer')
+  @Subscription(() => QuoteType, {
+    name: 'quotes',
+    description:
+      'Live quotes of the given symbols (filtered on the server; SLOW_CONSUMER as `trades`).',
+    subscribe: ({ args, context }: SubscribeData) =>
+      context.services.hub.subscribe('quote', context.services.market.checkSymbols(args.symbols), {
+        onSlow: context.closeSlowConsumer,
+      }),
+  })
+  quoteStream(
+    @Root() quote: Quote,
+    @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
+    _symbols: string[],
+  ): QuoteType {
+    return QuoteType.from(quote);
+  }
+
+  @Authorized('viewer')
+  @Subscription(() => BarType, {
+    name: 'bars',
+    description:
+      "Live bars (1m, or 1s) of the given symbols: first each symbol's current bar from the speed store, then every change to one, pushed on every trade. SLOW_CONSUMER as `trades`.",
+    subscribe: ({ args, context }: SubscribeData) => {
+      const { hub, market } = context.services;
+      const interval = liveInterval(args.interval);
+      return currentThenLive(
+        hub,
+        market.checkSymbols(args.symbols),
+        (symbol) => market.currentBar(symbol, interval),
+        undefined,
+        interval,
+        context.closeSlowConsumer,
+      );
+    },
+  })
+  barStream(
+    @Root() bar: Bar,
+    @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
+    _symbols: string[],
+    @Arg('interval', { defaultValue: '1m', description: 'Live bar length: 1m or 1s.' })
+    _interval: string,
+  ): BarType {
+    return BarType.from(bar);
+  }
+}

@@ -1,0 +1,4 @@
+/** GraphQL object, input and scalar types (type-graphql classes). */
+export * from './market-types.js';
+export * from './mdm-types.js';
+export * from './scalars.js';
