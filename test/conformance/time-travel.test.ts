@@ -1,19 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPlatform, type Platform } from '../../src/app.js';
+import type { Platform } from '../../src/app.js';
 import { tradeColumns } from '../../src/batch/index.js';
-import { configWith } from '../../src/config/index.js';
-import {
-  isoOfMicros,
-  ManualClock,
-  SECOND_US,
-  utcDate,
-  type Trade,
-} from '../../src/domain/index.js';
+import { isoOfMicros, SECOND_US, utcDate, type Trade } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
-import { startLoopbackApi } from '../support/api.js';
+import { dataOf, EmbeddedApi, postGraphql } from '../support/graphql.js';
 import { findTables, oracle } from './harness.js';
 
 /**
@@ -21,29 +12,21 @@ import { findTables, oracle } from './harness.js';
  * answer what delta-rs reads at version N of bronze.trades.
  */
 const T0 = Date.parse('2026-11-20T15:07:30Z') * 1000;
-const home = mkdtempSync(path.join(tmpdir(), 'alphalake-timetravel-'));
 // Auth off: this test is about time travel, not tokens (docs/auth.md).
-const config = configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' });
+const api = new EmbeddedApi('alphalake-timetravel-', T0, { backfillSessions: 0, authMode: 'off' });
+const { home } = api;
 let platform: Platform;
 let server: ApiServer;
 const versions: number[] = [];
 const START = Date.parse('2026-11-02T14:00:00Z') * 1000;
 
 async function gql<T>(query: string, variables: Record<string, unknown>): Promise<T> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const result = (await response.json()) as { data?: T; errors?: unknown[] };
-  expect(result.errors).toBeUndefined();
-  return result.data!;
+  return dataOf(await postGraphql<T>(server.url, query, variables));
 }
 
 beforeAll(async () => {
-  platform = await createPlatform(config, { clock: new ManualClock(T0) });
-  await platform.start({ live: false });
-  server = await startLoopbackApi(platform);
+  await api.start();
+  ({ platform, server } = api);
   // Three commits of AAPL trades across two days, each a version of bronze.trades.
   for (let batch = 0; batch < 3; batch++) {
     const trades: Trade[] = Array.from({ length: 1_500 }, (_, i) => ({
@@ -59,11 +42,7 @@ beforeAll(async () => {
   }
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await platform?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => api.stop());
 
 interface OracleTrade {
   symbol: string;

@@ -11,6 +11,7 @@ import { calendarNamed, isoOfMicros, ManualClock, type Trade } from '../../src/d
 import type { ApiServer } from '../../src/graphql/index.js';
 import { MarketSimulator } from '../../src/ingest/index.js';
 import { startLoopbackApi } from '../support/api.js';
+import { postGraphql, type GqlResult } from '../support/graphql.js';
 
 /**
  * Jobs end to end in the embedded profile: mutations enqueue jobs on the embedded job
@@ -38,11 +39,6 @@ const config: Config = configWith({
 let platform: Platform;
 let server: ApiServer;
 
-interface GqlResult<T> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
 /** A token as `alphalake auth token` mints it; `issuedAt` in epoch µs (an old one has expired). */
 const token = (role: ApiRole, issuedAt = Date.now() * 1_000) =>
   mintToken(authSettingsOf(config), { user: `${role}-user`, role, ttlSeconds: 600, now: issuedAt });
@@ -52,16 +48,13 @@ async function gql<T = Record<string, unknown>>(
   variables: Record<string, unknown> = {},
   authorization?: string,
 ): Promise<GqlResult<T>> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      // An admin may do everything the jobs API offers; the role tests below say otherwise.
-      authorization: authorization ?? `Bearer ${await token('admin')}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GqlResult<T>;
+  // An admin may do everything the jobs API offers; the role tests below say otherwise.
+  return postGraphql<T>(
+    server.url,
+    query,
+    variables,
+    authorization ?? `Bearer ${await token('admin')}`,
+  );
 }
 
 interface JobView {

@@ -1,23 +1,20 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createPlatform, type Platform } from '../../src/app.js';
+import type { Platform } from '../../src/app.js';
 import { quoteRow, tradeColumns } from '../../src/batch/index.js';
-import { configWith } from '../../src/config/index.js';
 import {
   DAY_US,
   HOUR_US,
   isoOfMicros,
-  ManualClock,
   MINUTE_US,
   SECOND_US,
   type Quote,
   type Trade,
 } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
-import { startLoopbackApi } from '../support/api.js';
+import { dataOf, EmbeddedApi, postGraphql } from '../support/graphql.js';
 
 /**
  * The market queries end to end through a loopback server: bars at every interval
@@ -27,42 +24,22 @@ import { startLoopbackApi } from '../support/api.js';
  */
 const at = (iso: string): number => Date.parse(iso) * 1_000;
 const T0 = at('2026-11-20T15:07:30Z');
-const home = mkdtempSync(path.join(tmpdir(), 'alphalake-market-'));
 // Auth off: this test is about market data, not tokens (docs/auth.md).
-const config = configWith({
-  home,
-  port: 0,
+const api = new EmbeddedApi('alphalake-market-', T0, {
   backfillSessions: 2,
   simulatorTradesPerSecond: 0.5,
   authMode: 'off',
 });
-const clock = new ManualClock(T0);
+const { home } = api;
 let platform: Platform;
 let server: ApiServer;
 
-interface GqlResult<T> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const result = (await response.json()) as GqlResult<T>;
-  expect(result.errors).toBeUndefined();
-  return result.data!;
+  return dataOf(await postGraphql<T>(server.url, query, variables));
 }
 
 async function gqlErrors(query: string, variables: Record<string, unknown>) {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return ((await response.json()) as GqlResult<unknown>).errors ?? [];
+  return (await postGraphql(server.url, query, variables)).errors ?? [];
 }
 
 interface ApiBar {
@@ -136,16 +113,11 @@ function tapeTrades(from: number, to: number, symbol: string): Trade[] {
 }
 
 beforeAll(async () => {
-  platform = await createPlatform(config, { clock });
-  await platform.start({ live: false });
-  server = await startLoopbackApi(platform);
+  await api.start();
+  ({ platform, server } = api);
 }, 120_000);
 
-afterAll(async () => {
-  await server?.close();
-  await platform?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => api.stop());
 
 describe('bars at every interval', () => {
   const DAY = at('2026-11-19T00:00:00Z');

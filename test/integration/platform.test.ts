@@ -1,19 +1,14 @@
-import { startLoopbackApi } from '../support/api.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { EmbeddedApi, postGraphql, type GqlResult } from '../support/graphql.js';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createPlatform, type Platform } from '../../src/app.js';
-import { configWith } from '../../src/config/index.js';
+import type { Platform } from '../../src/app.js';
 import {
   aggregateBars,
   compareTrades,
   floorToMinute,
   HOUR_US,
   isoOfMicros,
-  ManualClock,
   MINUTE_US,
   SECOND_US,
   type Bar,
@@ -30,31 +25,20 @@ import { maintainLake } from '../../src/batch/index.js';
 /** Epoch µs of ISO text. */
 const at = (iso: string): number => Date.parse(iso) * 1_000;
 const T0 = at('2026-11-20T15:07:30Z');
-const home = mkdtempSync(path.join(tmpdir(), 'alphalake-it-'));
-const config = configWith({
-  home,
-  port: 0,
+const api = new EmbeddedApi('alphalake-it-', T0, {
   backfillSessions: 2,
   simulatorTradesPerSecond: 0.5,
   authMode: 'off',
 });
-const clock = new ManualClock(T0);
+const { clock } = api;
 let platform: Platform;
 let server: ApiServer;
 
-async function gql<T = Record<string, unknown>>(
+function gql<T = Record<string, unknown>>(
   query: string,
   variables: Record<string, unknown> = {},
-): Promise<{ data?: T; errors?: { message: string; extensions?: { code?: string } }[] }> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as {
-    data?: T;
-    errors?: { message: string; extensions?: { code?: string } }[];
-  };
+): Promise<GqlResult<T>> {
+  return postGraphql<T>(server.url, query, variables);
 }
 
 interface ApiBar {
@@ -117,16 +101,11 @@ async function advance(us: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  platform = await createPlatform(config, { clock });
-  await platform.start({ live: false });
-  server = await startLoopbackApi(platform);
+  await api.start();
+  ({ platform, server } = api);
 });
 
-afterAll(async () => {
-  await server?.close();
-  await platform?.stop();
-  rmSync(home, { recursive: true, force: true });
-});
+afterAll(() => api.stop());
 
 describe('walking skeleton', () => {
   it('backfills the last sessions into the lake at start', async () => {
@@ -422,13 +401,10 @@ describe('walking skeleton', () => {
 
   it('keeps the lake across a restart and carries on from it without gap or duplicate', async () => {
     const before = platform.sink.watermark()!;
-    await server.close();
-    await platform.stop();
     clock.advance(7 * MINUTE_US);
-    platform = await createPlatform(config, { clock });
-    const report = await platform.start({ live: false });
+    const report = await api.restart();
+    ({ platform, server } = api);
     expect(report.backfill?.from).toBeGreaterThanOrEqual(before - MINUTE_US);
-    server = await startLoopbackApi(platform);
     await advance(2 * MINUTE_US);
     const from = at('2026-11-18T00:00:00Z');
     const served = await bars(from, floorToMinute(clock.now()) + MINUTE_US);

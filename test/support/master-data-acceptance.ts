@@ -14,6 +14,7 @@ import {
 } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
 import { startLoopbackApi } from './api.js';
+import { dataOf, postGraphql, type GqlResult } from './graphql.js';
 
 /**
  * Master data end to end through GraphQL (docs/mdm.md), on a master-data backend: adjusted bars and
@@ -43,11 +44,6 @@ export interface MasterDataAcceptanceBackend {
   readonly dispose?: () => Promise<void>;
 }
 
-interface GqlResult<T> {
-  data?: T;
-  errors?: { message: string; extensions?: { code?: string } }[];
-}
-
 /** A token as `alphalake auth token` mints it, for the user `<role>-user`. */
 const token = (role: ApiRole) =>
   mintToken(authSettingsOf(config), {
@@ -63,21 +59,11 @@ async function gql<T = Record<string, unknown>>(
   variables: Record<string, unknown> = {},
   role: ApiRole = 'admin',
 ): Promise<GqlResult<T>> {
-  const response = await fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: `Bearer ${await token(role)}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  return (await response.json()) as GqlResult<T>;
+  return postGraphql<T>(server.url, query, variables, `Bearer ${await token(role)}`);
 }
 
 async function ok<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const result = await gql<T>(query, variables);
-  expect(result.errors).toBeUndefined();
-  return result.data!;
+  return dataOf(await gql<T>(query, variables));
 }
 
 /** Three trades a minute for `minutes` minutes from 14:30 UTC on each day, prices near `base`. */
