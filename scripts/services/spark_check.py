@@ -35,14 +35,20 @@ def delta_jars() -> list[str]:
 def spark_session(app_name: str):
     """A local Spark session with Delta, offline: the jars come from .services/cache/spark/lib."""
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    import tempfile
+
     from pyspark.sql import SparkSession
 
+    # Spark makes its warehouse folder in the working directory unless told otherwise;
+    # a temporary one keeps the checkout clean (no stray spark-warehouse/).
+    warehouse = tempfile.mkdtemp(prefix="alphalake-spark-warehouse-")
     spark = (
         SparkSession.builder.master("local[1]")
         .appName(app_name)
         .config("spark.jars", ",".join(delta_jars()))
         .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
         .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
