@@ -166,6 +166,28 @@ async function trades(symbol: string, from: string, to: string, adjusted?: boole
   return data.trades;
 }
 
+/**
+ * Split-adjusted bars against the raw ones, bar by bar: before `exMicros` prices scale by
+ * 1/ratio and volume by the ratio. The test's ratio is 2, a power of two, so each scaled
+ * value is exact and equality at full precision is the right test.
+ */
+function expectSplitAdjusted(adjusted: ApiBar[], raw: ApiBar[], exMicros: number, ratio = 2) {
+  for (const [i, bar] of adjusted.entries()) {
+    const r = raw[i]!;
+    const f = r.tsMicros < exMicros ? 1 / ratio : 1;
+    const v = r.tsMicros < exMicros ? ratio : 1;
+    expect([bar.open, bar.high, bar.low, bar.close, bar.vwap, bar.volume, bar.tradeCount]).toEqual([
+      r.open * f,
+      r.high * f,
+      r.low * f,
+      r.close * f,
+      r.vwap * f,
+      r.volume * v,
+      r.tradeCount,
+    ]);
+  }
+}
+
 /** The raw bars as served, against the bar builder over the tape (every value exact). */
 function expectRaw(served: ApiBar[], oracle: Bar[]) {
   expect(
@@ -276,28 +298,7 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
         const before = raw.filter((b) => b.tsMicros < EX).length;
         expect(before).toBe(10);
         expect(raw.length - before).toBe(10);
-        for (const [i, bar] of adjusted.entries()) {
-          const r = raw[i]!;
-          const f = r.tsMicros < EX ? 0.5 : 1;
-          const v = r.tsMicros < EX ? 2 : 1;
-          expect([
-            bar.open,
-            bar.high,
-            bar.low,
-            bar.close,
-            bar.vwap,
-            bar.volume,
-            bar.tradeCount,
-          ]).toEqual([
-            r.open * f,
-            r.high * f,
-            r.low * f,
-            r.close * f,
-            r.vwap * f,
-            r.volume * v,
-            r.tradeCount,
-          ]);
-        }
+        expectSplitAdjusted(adjusted, raw, EX);
 
         const rawTrades = await trades('SPLT', FROM, TO, false);
         expect(rawTrades).toEqual(rawTradesBefore);
@@ -323,28 +324,7 @@ export function masterDataAcceptance(backend: MasterDataAcceptanceBackend): void
           expect(raw.length).toBeGreaterThan(0);
           expect(raw.some((b) => b.tsMicros < EX)).toBe(true);
           expect(adjusted.map((b) => b.tsMicros)).toEqual(raw.map((b) => b.tsMicros));
-          for (const [i, bar] of adjusted.entries()) {
-            const r = raw[i]!;
-            const f = r.tsMicros < EX ? 0.5 : 1;
-            const v = r.tsMicros < EX ? 2 : 1;
-            expect([
-              bar.open,
-              bar.high,
-              bar.low,
-              bar.close,
-              bar.vwap,
-              bar.volume,
-              bar.tradeCount,
-            ]).toEqual([
-              r.open * f,
-              r.high * f,
-              r.low * f,
-              r.close * f,
-              r.vwap * f,
-              r.volume * v,
-              r.tradeCount,
-            ]);
-          }
+          expectSplitAdjusted(adjusted, raw, EX);
         }
       });
 
