@@ -84,8 +84,13 @@ export class Ingestor {
       ...base,
       futureToleranceUs: futureToleranceUs ?? base.futureToleranceUs ?? 5 * SECOND_US,
     };
-    // About 100 bytes a key: 500,000 keys hold some 50 MB.
+    // 24 bytes a key in typed arrays (a 128-bit hash and its index slot): 500,000 keys, 12 MB.
     this.deduper = new TradeDeduper(base.dedupeCapacity ?? 500_000);
+  }
+
+  /** Bytes the duplicate window holds, allocated whole when the ingestor is made. */
+  get duplicateWindowBytes(): number {
+    return this.deduper.bytes;
   }
 
   private context(range?: ValidationContext['range']): ValidationContext {
