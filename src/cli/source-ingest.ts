@@ -220,11 +220,16 @@ async function publish(
     summary.accepted += result.accepted;
     summary.rejected += result.rejected;
   }
-  if (bars.length > 0)
-    await platform.bus.publish(
-      'bars',
-      bars.map((value) => ({ key: value.symbol, value })),
+  if (bars.length > 0) {
+    // Checked (BAR_INCONSISTENT, UNKNOWN_SYMBOL, …) and published with their source, for
+    // bronze.vendor_bars; rejects go to `rejects`.
+    const checked = await platform.ingestor.ingestRecords(
+      bars.map((value) => ({ kind: 'bar' as const, value })),
+      sourceName,
     );
+    summary.accepted += checked.bars.length;
+    summary.rejected += checked.rejects.length;
+  }
   if (news.length > 0) {
     // Into bronze.news directly, as `ingest --source news` does: checked, duplicates
     // dropped by id against the table (docs/ingest.md "News").

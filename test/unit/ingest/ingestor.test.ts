@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type Clock, type Trade } from '../../../src/domain/index.js';
-import { Ingestor, TradeDeduper, type SourceRecord } from '../../../src/ingest/index.js';
-import { murmur3x86128 } from '../../../src/ingest/validation/index.js';
+import {
+  Ingestor,
+  murmur3x86128,
+  TradeDeduper,
+  type SourceRecord,
+} from '../../../src/ingest/index.js';
 import { MemorySymbolDirectory } from '../../../src/mdm/index.js';
 import { MemoryBus } from '../../../src/stream/index.js';
 
