@@ -10,6 +10,7 @@ import { openMedallion } from '../../src/batch/index.js';
 import { configWith } from '../../src/config/index.js';
 import { localObjectStore } from '../../src/lake/index.js';
 import { startLoopbackApi } from '../support/api.js';
+import { minuteAggsRows, minuteAggsText } from '../support/polygon-fixture.js';
 
 /**
  * Issue 10's vendor bars: a Polygon minute-aggregates flat file through
@@ -23,54 +24,9 @@ const run = promisify(execFile);
 const dir = mkdtempSync(path.join(tmpdir(), 'alphalake-vendor-bars-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-// 2024-03-28 13:30 UTC in epoch ns, one minute apart.
-const START_NS = 1711632600n * 1_000_000_000n;
-const MINUTE_NS = 60_000_000_000n;
-/** `ticker, volume, open, close, high, low, window_start, transactions` as Polygon writes them. */
-const ROWS: string[][] = [];
-for (let i = 0; i < 120; i++) {
-  for (const [ticker, base] of [
-    ['AAPL', 171.4],
-    ['MSFT', 420.7],
-  ] as const) {
-    // Prices with many digits (no float in them is a short decimal), volumes fractional
-    // as Polygon's `v` may be.
-    const open = (base + i * 0.0137 + 1 / 3).toPrecision(15);
-    const close = (base + i * 0.0137 + 2 / 7).toPrecision(15);
-    const high = (base + i * 0.0137 + 0.5123456789).toPrecision(15);
-    const low = (base + i * 0.0137 + 0.1000000001).toPrecision(15);
-    const volume = i % 7 === 0 ? `${1000 + i}.5` : `${12_345 + i * 101}`;
-    ROWS.push([
-      ticker,
-      volume,
-      open,
-      close,
-      high,
-      low,
-      String(START_NS + BigInt(i) * MINUTE_NS),
-      String(17 + i),
-    ]);
-  }
-}
-// Low above open: BAR_INCONSISTENT, into bronze.rejects, not the table.
-const BAD = [
-  'AAPL',
-  '100',
-  '171.5',
-  '171.6',
-  '171.9',
-  '171.7',
-  String(START_NS + 500n * MINUTE_NS),
-  '3',
-];
+const { rows: ROWS, bad: BAD } = minuteAggsRows(120);
 const file = path.join(dir, '2024-03-28.csv');
-writeFileSync(
-  file,
-  [
-    'ticker,volume,open,close,high,low,window_start,transactions',
-    ...[...ROWS, BAD].map((r) => r.join(',')),
-  ].join('\n') + '\n',
-);
+writeFileSync(file, minuteAggsText({ rows: ROWS, bad: BAD }));
 
 /** The file's AAPL rows as `vendorBars` must answer them: every number as its text reads. */
 const expected = (factor = { price: 1, volume: 1 }) =>
