@@ -23,6 +23,7 @@ import {
   YahooDailySource,
   type PolygonChannel,
   type PolygonDataset,
+  type Reject,
   type Source,
   type SourceRecord,
 } from '../ingest/index.js';
@@ -248,14 +249,16 @@ async function publish(
       'rejects',
       malformed.map((m) => ({
         key: sourceName,
+        // A full `Reject` (bronze.rejects' `kind` is not nullable: one without it failed
+        // the sink's commit, and every commit after it).
         value: {
           source: sourceName,
+          kind: 'row',
           reason: 'MALFORMED_ROW',
           payload: m.raw,
-          column: m.column,
-          detail: m.detail,
+          detail: m.column ? `${m.column}: ${m.detail}` : m.detail,
           receivedAt,
-        },
+        } satisfies Reject,
       })),
     );
   }
@@ -276,7 +279,14 @@ async function publish(
       'rejects',
       refused.map(({ action, reason, detail }) => ({
         key: action.symbol,
-        value: { source: sourceName, reason, payload: JSON.stringify(action), detail, receivedAt },
+        value: {
+          source: sourceName,
+          kind: 'row',
+          reason,
+          payload: JSON.stringify(action),
+          detail,
+          receivedAt,
+        },
       })),
     );
     summary.rejected += refused.length;
