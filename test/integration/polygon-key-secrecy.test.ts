@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createPlatform } from '../../src/app.js';
-import { vendorSource } from '../../src/cli/source-ingest.js';
+import { vendorSource } from '../../src/cli/index.js';
 import { configWith } from '../../src/config/index.js';
 import { createLogger, setProcessLogger } from '../../src/logging/index.js';
 import { startLoopbackApi } from '../support/api.js';
