@@ -548,6 +548,21 @@ export class LakeSink implements HistorySink {
     });
   }
 
+  /**
+   * Forgets every consumed record not committed yet (bronze's buffers; not silver's
+   * unsealed trades, which bronze holds). For a checkpointed file run whose chunk failed to
+   * commit: nothing of it may be committed later without its checkpoint (the final flush
+   * on stop would), and the next run sends it again from the lake's checkpoint.
+   */
+  discardPending(): Promise<void> {
+    return this.serialized(async () => {
+      this.pendingTrades = [];
+      this.pendingQuotes = [];
+      this.pendingRejects = [];
+      this.pendingBars = [];
+    });
+  }
+
   /** Trades bronze holds, to seal into silver unless their minute is sealed already. */
   private keepUnsealed(trades: readonly Sourced<Trade>[]): void {
     const silver = this.recorded.get(this.tables.bars1m)!;

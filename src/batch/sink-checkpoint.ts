@@ -24,7 +24,7 @@ import type { Medallion } from './medallion.js';
 export class SinkCheckpoint implements CheckpointSink {
   constructor(
     private readonly tables: Medallion,
-    private readonly sink: Pick<LakeSink, 'flush'>,
+    private readonly sink: Pick<LakeSink, 'flush' | 'discardPending'>,
     /** Publishes checked records to their topics (the Ingestor's `publishChecked`). */
     private readonly publish: (
       checked: CheckedRecords,
@@ -54,18 +54,25 @@ export class SinkCheckpoint implements CheckpointSink {
       }),
     );
     const { checked } = chunk;
-    await this.publish(
-      {
-        trades: t ? checked.trades : [],
-        quotes: q ? checked.quotes : [],
-        bars: b ? checked.bars : [],
-        news: [],
-        rejects: r ? checked.rejects : [],
-      },
-      chunk.source,
-      signal,
-    );
-    await this.delivered();
-    await this.sink.flush(undefined, { job, rowsEnd: chunk.rowsEnd, last: chunk.last });
+    // Once a chunk is published it is committed with its checkpoint or not at all: the
+    // publish is not cut short by the signal (a chunk half on the bus would be committed
+    // by the final flush without it), and a failed flush leaves nothing behind.
+    try {
+      await this.publish(
+        {
+          trades: t ? checked.trades : [],
+          quotes: q ? checked.quotes : [],
+          bars: b ? checked.bars : [],
+          news: [],
+          rejects: r ? checked.rejects : [],
+        },
+        chunk.source,
+      );
+      await this.delivered();
+      await this.sink.flush(undefined, { job, rowsEnd: chunk.rowsEnd, last: chunk.last });
+    } catch (error) {
+      await this.sink.discardPending();
+      throw error;
+    }
   }
 }
