@@ -5,6 +5,7 @@ import {
   LakeBrowser,
   LakeCheckpointSink,
   RejectsLog,
+  VendorBarsLog,
   LakeSink,
   LambdaView,
   MarketData,
@@ -242,7 +243,7 @@ export async function createPlatform(
     () => sink.watermark(),
     calendarNamed(config.simulatorCalendar),
   );
-  const market = new MarketData(directory, view, clock);
+  const market = new MarketData(directory, view, clock, new VendorBarsLog(tables.vendorBars));
   const ingestor = ingestorOf(bus, directory, clock, metrics);
   registerPlatformMetrics(metrics, { clock, sink, hub, tables, queryCache });
   const calendar = calendarNamed(config.simulatorCalendar);

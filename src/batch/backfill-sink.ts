@@ -1,15 +1,16 @@
-import type { Trade } from '../domain/index.js';
-import type { CheckpointSink, Reject } from '../ingest/index.js';
+import type { CheckpointChunk, CheckpointSink, JobProgress } from '../ingest/index.js';
 import type { DeltaTable } from '../lake/index.js';
+import { jobProgress, jobTxns } from './job-checkpoint.js';
 import type { Counter } from '../metrics/index.js';
-import { rejectRow, tradeColumns } from './lake-sink.js';
+import { appendable, rejectRow, tradeColumns, vendorBarColumns } from './lake-sink.js';
 import type { Medallion } from './medallion.js';
 
 /**
- * The lake side of a resumable backfill (src/ingest/files/file-backfill.ts): a chunk's rejects
- * and trades, each table in one Delta commit whose `txn` (appId = the job, version = the
- * source rows done) says how far the table holds the job. A commit that lost a race to
- * the same job (two runs at once) conflicts instead of writing twice (`expected`).
+ * The lake side of a resumable backfill (src/ingest/files/file-backfill.ts): a chunk's
+ * rejects, trades and vendor bars, each table in one Delta commit whose `txn` (appId = the
+ * job, version = the source rows done) says how far the table holds the job. A commit that
+ * lost a race to the same job (two runs at once) conflicts instead of writing twice
+ * (`expected`).
  */
 export class LakeCheckpointSink implements CheckpointSink {
   constructor(
@@ -17,41 +18,51 @@ export class LakeCheckpointSink implements CheckpointSink {
     private readonly rowsWritten?: Counter,
   ) {}
 
-  async progress(job: string, signal?: AbortSignal): Promise<{ trades: number; rejects: number }> {
-    const [trades, rejects] = await Promise.all([
-      this.tables.trades.snapshot(undefined, signal),
-      this.tables.rejects.snapshot(undefined, signal),
-    ]);
-    return { trades: trades.txnVersion(job) ?? 0, rejects: rejects.txnVersion(job) ?? 0 };
+  /** The tables a backfill writes, in commit order. */
+  private get written(): DeltaTable[] {
+    return [this.tables.rejects, this.tables.trades, this.tables.vendorBars];
   }
 
-  async commitChunk(
-    job: string,
-    rowsEnd: number,
-    trades: readonly Trade[],
-    rejects: readonly Reject[],
-    signal?: AbortSignal,
-  ): Promise<void> {
-    // Rejects first, then trades: a kill between them leaves the trades' checkpoint behind,
-    // and the resumed run writes this chunk's trades only (each table checks its own).
-    await this.commit(this.tables.rejects, job, rowsEnd, () => rejects.map(rejectRow), signal);
-    await this.commit(this.tables.trades, job, rowsEnd, () => tradeColumns(trades), signal);
+  async progress(job: string, signal?: AbortSignal): Promise<JobProgress> {
+    return jobProgress(this.written, job, signal);
+  }
+
+  async commitChunk(job: string, chunk: CheckpointChunk, signal?: AbortSignal): Promise<void> {
+    // Rejects first, then trades, then bars: a kill between them leaves the later tables'
+    // checkpoints behind, and the resumed run writes this chunk to those only (each table
+    // checks its own).
+    const { checked } = chunk;
+    await this.commit(
+      this.tables.rejects,
+      job,
+      chunk,
+      () => checked.rejects.map(rejectRow),
+      signal,
+    );
+    await this.commit(this.tables.trades, job, chunk, () => tradeColumns(checked.trades), signal);
+    await this.commit(
+      this.tables.vendorBars,
+      job,
+      chunk,
+      () => vendorBarColumns(checked.bars.map((bar) => ({ ...bar, source: chunk.source }))),
+      signal,
+    );
   }
 
   private async commit(
     table: DeltaTable,
     job: string,
-    rowsEnd: number,
-    rows: () => Parameters<DeltaTable['append']>[0],
+    chunk: CheckpointChunk,
+    rows: (held: boolean) => Parameters<DeltaTable['append']>[0],
     signal?: AbortSignal,
   ): Promise<void> {
     const snapshot = await table.snapshot(undefined, signal);
-    const held = snapshot.txnVersion(job) ?? 0;
-    if (held >= rowsEnd) return;
-    const batch = rows();
+    const txns = jobTxns(snapshot, job, chunk);
+    if (txns === undefined) return;
+    const batch = await appendable(table, rows((snapshot.txnVersion(job) ?? 0) >= chunk.rowsEnd));
     const result = await table.append(batch, {
-      txn: { appId: job, version: rowsEnd, expected: held },
-      commitInfo: { alphalake: { backfill: job, rows: rowsEnd } },
+      txns,
+      commitInfo: { alphalake: { backfill: job, rows: chunk.rowsEnd } },
       ...(signal ? { signal } : {}),
     });
     if (result.rows > 0) this.rowsWritten?.inc({ table: table.tablePath }, result.rows);

@@ -6,6 +6,7 @@ export {
   REJECTS_TABLE,
   NEWS_TABLE,
   QUOTES_TABLE,
+  VENDOR_BARS_TABLE,
   type TableDefinition,
 } from './tables.js';
 export { openMedallion, type Medallion } from './medallion.js';
@@ -15,12 +16,15 @@ export {
   quoteRow,
   SINK_APP_ID,
   tradeColumns,
+  vendorBarColumns,
   type LakeSinkOptions,
   type RowCounter,
 } from './lake-sink.js';
 export { LakeCheckpointSink } from './backfill-sink.js';
+export { SinkCheckpoint } from './sink-checkpoint.js';
 export { NewsWriter } from './news-writer.js';
 export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './rejects-log.js';
+export { VendorBarsLog, type VendorBarsQuery } from './vendor-bars-log.js';
 export {
   LambdaView,
   QUERY_BAR_INTERVALS,

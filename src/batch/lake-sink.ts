@@ -9,11 +9,13 @@ import {
   type Clock,
   type Quote,
   type Trade,
+  type VendorBar,
 } from '../domain/index.js';
 import type { HistorySink, Reject } from '../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
 import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
 import type { Medallion } from './medallion.js';
+import { jobTxns } from './job-checkpoint.js';
 import { processLogger } from '../logging/index.js';
 
 /**
@@ -81,6 +83,13 @@ export interface LakeSinkOptions {
   readonly onAssigned?: (partitions: readonly number[]) => void;
 }
 
+/** A file job's chunk whose records a flush commits (src/batch/sink-checkpoint.ts). */
+export interface SinkCheckpointMark {
+  readonly job: string;
+  readonly rowsEnd: number;
+  readonly last: boolean;
+}
+
 /** The slice of a metrics counter the sink uses. */
 export interface RowCounter {
   inc(labels: { table: string }, rows: number): void;
@@ -138,6 +147,9 @@ export class LakeSink implements HistorySink {
   private tradeLog: string | undefined;
   private rejectLog: string | undefined;
   private quoteLog: string | undefined;
+  private barLog: string | undefined;
+  /** Vendor bars consumed and not yet in bronze.vendor_bars. */
+  private pendingBars: Sourced<VendorBar>[] = [];
   /** Quotes consumed and not yet in bronze.quotes. */
   private pendingQuotes: Sourced<Quote>[] = [];
   /** Trades consumed and not yet in bronze.trades. */
@@ -164,7 +176,13 @@ export class LakeSink implements HistorySink {
 
   static async open(tables: Medallion, clock: Clock, options: LakeSinkOptions): Promise<LakeSink> {
     const sink = new LakeSink(tables, clock, options);
-    for (const table of [tables.trades, tables.bars1m, tables.quotes, tables.rejects])
+    for (const table of [
+      tables.trades,
+      tables.bars1m,
+      tables.quotes,
+      tables.rejects,
+      tables.vendorBars,
+    ])
       sink.recorded.set(table, new Map());
     for (const table of [tables.trades, tables.bars1m]) {
       const version = (await table.snapshot()).txnVersion(SINK_APP_ID);
@@ -250,6 +268,26 @@ export class LakeSink implements HistorySink {
         startOffsets: (partitions) => this.startOffsets(quoteLog, partitions, [this.tables.quotes]),
       },
     );
+    const barLog = (this.barLog = bus.logName('bars'));
+    await bus.subscribe<VendorBar>(
+      'bars',
+      async (records: readonly BusRecord<VendorBar>[]) => {
+        const holds = this.recorded.get(this.tables.vendorBars)!;
+        for (const record of records) {
+          const offset = Number(record.offset);
+          if (offset >= (holds.get(offsetAppId(barLog, record.partition)) ?? 0)) {
+            this.pendingBars.push({ value: record.value, partition: record.partition, offset });
+          }
+        }
+      },
+      {
+        group: 'lake-sink',
+        fromBeginning: true,
+        signal,
+        startOffsets: (partitions) =>
+          this.startOffsets(barLog, partitions, [this.tables.vendorBars]),
+      },
+    );
     if (options.timer === false) return;
     const timer = setInterval(() => {
       this.flush().catch((error) =>
@@ -277,6 +315,7 @@ export class LakeSink implements HistorySink {
       const trades = log === this.tradeLog;
       if (log === this.rejectLog) this.pendingRejects = kept(this.pendingRejects);
       else if (log === this.quoteLog) this.pendingQuotes = kept(this.pendingQuotes);
+      else if (log === this.barLog) this.pendingBars = kept(this.pendingBars);
       else {
         this.pendingTrades = kept(this.pendingTrades);
         // Unsealed trades come again from silver's offsets, to this member or the partition's
@@ -374,9 +413,19 @@ export class LakeSink implements HistorySink {
    * seals every assigned partition up to it instead. Rejects are written whatever the
    * cutoff.
    */
-  flush(cutoff?: number): Promise<void> {
+  flush(cutoff?: number, checkpoint?: SinkCheckpointMark): Promise<void> {
     return this.serialized(async () => {
       await this.refreshWatermark();
+      // A file job's chunk (SinkCheckpoint): each bronze commit of this flush also carries
+      // the job's txn where the table holds fewer of its rows (src/batch/job-checkpoint.ts).
+      const jobTxnsOf = async (table: DeltaTable): Promise<TxnMarker[]> =>
+        checkpoint === undefined
+          ? []
+          : (jobTxns(await table.snapshot(), checkpoint.job, checkpoint) ?? []);
+      const rejectsJob = await jobTxnsOf(this.tables.rejects);
+      // The rejects of a chunk the table already holds, late rows included, were written.
+      const rejectsHoldChunk =
+        checkpoint !== undefined && !rejectsJob.some((t) => t.appId === checkpoint.job);
       const trades = this.pendingTrades;
       this.pendingTrades = [];
       const lateHeld = this.recorded.get(this.tables.rejects)!;
@@ -396,6 +445,7 @@ export class LakeSink implements HistorySink {
       // (interrupted) flush wrote is below the partition's late txn, and not written again.
       const late = trades.filter(
         (trade) =>
+          !rejectsHoldChunk &&
           trade.value.ts < this.floorOf(trade.partition) &&
           !moved.has(trade.partition) &&
           (tradeLog === undefined ||
@@ -424,7 +474,7 @@ export class LakeSink implements HistorySink {
           rejects,
           [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
           (rows) => rows.map(rejectRow),
-          [...lateTxns.values()],
+          [...lateTxns.values(), ...rejectsJob],
         );
       } catch (error) {
         // Nothing was committed: the next flush tries these again.
@@ -444,6 +494,7 @@ export class LakeSink implements HistorySink {
           trades,
           trades.map((t) => t.value),
           tradeColumns,
+          await jobTxnsOf(this.tables.trades),
         );
       } catch (error) {
         const { kept, held } = await this.resync(this.tables.trades, this.tradeLog, [
@@ -466,6 +517,7 @@ export class LakeSink implements HistorySink {
           quotes,
           quotes.map((q) => q.value),
           (rows) => rows.map(quoteRow),
+          await jobTxnsOf(this.tables.quotes),
         );
       } catch (error) {
         this.pendingQuotes = await this.resync(this.tables.quotes, this.quoteLog, [
@@ -474,7 +526,40 @@ export class LakeSink implements HistorySink {
         ]).then((r) => r.kept);
         throw error;
       }
+      const bars = this.pendingBars;
+      this.pendingBars = [];
+      try {
+        await this.commitSourced(
+          this.tables.vendorBars,
+          this.barLog,
+          bars,
+          bars.map((b) => b.value),
+          vendorBarColumns,
+          await jobTxnsOf(this.tables.vendorBars),
+        );
+      } catch (error) {
+        this.pendingBars = await this.resync(this.tables.vendorBars, this.barLog, [
+          ...bars,
+          ...this.pendingBars,
+        ]).then((r) => r.kept);
+        throw error;
+      }
       await this.seal(cutoff);
+    });
+  }
+
+  /**
+   * Forgets every consumed record not committed yet (bronze's buffers; not silver's
+   * unsealed trades, which bronze holds). For a checkpointed file run whose chunk failed to
+   * commit: nothing of it may be committed later without its checkpoint (the final flush
+   * on stop would), and the next run sends it again from the lake's checkpoint.
+   */
+  discardPending(): Promise<void> {
+    return this.serialized(async () => {
+      this.pendingTrades = [];
+      this.pendingQuotes = [];
+      this.pendingRejects = [];
+      this.pendingBars = [];
     });
   }
 
@@ -523,7 +608,7 @@ export class LakeSink implements HistorySink {
       version,
       expected: first.get(appId)!,
     }));
-    const batch = toBatch(rows);
+    const batch = await appendable(table, toBatch(rows));
     await table.append(batch, {
       txns: [...txns, ...extra],
       commitInfo: { alphalake: { sink: 'lake-sink', offsets: Object.fromEntries(next) } },
@@ -837,6 +922,19 @@ function lateReject(trade: Trade, now: number): Reject {
   };
 }
 
+/**
+ * `batch`, or when it is an empty list of rows (a commit of txns alone) an empty batch of
+ * the table's columns: an empty row list names no column, and the write would refuse it.
+ */
+export async function appendable(
+  table: DeltaTable,
+  batch: Parameters<DeltaTable['append']>[0],
+): Promise<Parameters<DeltaTable['append']>[0]> {
+  if (!Array.isArray(batch) || batch.length > 0) return batch;
+  const { schema } = await table.snapshot();
+  return { length: 0, columns: Object.fromEntries(schema.map((c) => [c.name, []])) };
+}
+
 /** Trades as columns: symbols and venues dictionary-encoded, numbers in typed arrays. */
 export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
   const n = trades.length;
@@ -952,6 +1050,49 @@ export function rejectRow(reject: Reject): Record<string, unknown> {
     date: utcDate(reject.receivedAt),
     detail: reject.detail ?? null,
   };
+}
+
+/**
+ * Vendor bars as `bronze.vendor_bars` columns: every number as the vendor gave it (a
+ * Float64Array double is written bit for bit), an unknown vwap (NaN) as NULL, the trade
+ * count as a long (NULL when the vendor gave no whole count). A bar from a producer older than the `source` field reads `unknown`.
+ */
+export function vendorBarColumns(bars: readonly VendorBar[]): ColumnBatch {
+  const n = bars.length;
+  const symbols = new Dictionary();
+  const intervals = new Dictionary();
+  const sources = new Dictionary();
+  const dates = new Dictionary();
+  const columns = {
+    symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
+    interval: { dictionary: intervals.values, codes: new Int32Array(n) },
+    ts: new Float64Array(n),
+    open: new Float64Array(n),
+    high: new Float64Array(n),
+    low: new Float64Array(n),
+    close: new Float64Array(n),
+    volume: new Float64Array(n),
+    vwap: new Array<number | null>(n),
+    transactions: new Array<bigint | null>(n),
+    source: { dictionary: sources.values, codes: new Int32Array(n) },
+    date: { dictionary: dates.values, codes: new Int32Array(n) },
+  };
+  for (let i = 0; i < n; i++) {
+    const bar = bars[i]!;
+    columns.symbol.codes[i] = symbols.code(bar.symbol);
+    columns.interval.codes[i] = intervals.code(bar.interval);
+    columns.ts[i] = bar.ts;
+    columns.open[i] = bar.open;
+    columns.high[i] = bar.high;
+    columns.low[i] = bar.low;
+    columns.close[i] = bar.close;
+    columns.volume[i] = bar.volume;
+    columns.vwap[i] = Number.isNaN(bar.vwap) ? null : bar.vwap;
+    columns.transactions[i] = Number.isSafeInteger(bar.tradeCount) ? BigInt(bar.tradeCount) : null;
+    columns.source.codes[i] = sources.code(bar.source ?? 'unknown');
+    columns.date.codes[i] = dates.code(utcDate(bar.ts));
+  }
+  return { length: n, columns };
 }
 
 /** A quote as a `bronze.quotes` row (sizes are whole shares: long). */

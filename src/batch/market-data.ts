@@ -6,15 +6,18 @@ import {
   type Bar,
   type Clock,
   type SymbolInfo,
+  type VendorBar,
 } from '../domain/index.js';
 import {
   actionFactor,
   adjustmentSpans,
   isIdentity,
+  spanAt,
   type SymbolDirectory,
   type SymbolSeries,
 } from '../mdm/index.js';
 import type { FactorSpan } from './bar-sql.js';
+import type { VendorBarsLog } from './vendor-bars-log.js';
 import type { Quote } from '../domain/index.js';
 import {
   QUERY_BAR_INTERVALS,
@@ -108,7 +111,58 @@ export class MarketData {
     private readonly directory: SymbolDirectory,
     private readonly view: LambdaView,
     private readonly clock: Clock,
+    /** bronze.vendor_bars; without it `vendorBars` answers UNAVAILABLE. */
+    private readonly vendorBarsLog?: VendorBarsLog,
   ) {}
+
+  /**
+   * Bars as vendors delivered them (bronze.vendor_bars: Polygon minute aggregates from
+   * files, REST and WebSocket, Yahoo daily bars) whose start lies in [from, to), oldest
+   * first, from the lake alone (the sink commits them every batch interval). Adjusted for
+   * the symbol's splits and cash dividends by default, as `bars` (the same spans: prices
+   * and vwap × the price factor, volume × the volume factor); through ticker changes.
+   */
+  async vendorBars(
+    query: RangeQuery & { interval?: string | undefined; source?: string | undefined },
+    signal?: AbortSignal,
+  ): Promise<VendorBar[]> {
+    const { series, range, limit } = this.check(query, DEFAULT_BAR_LIMIT);
+    if (!this.vendorBarsLog) {
+      throw new AlphalakeError('UNAVAILABLE', 'bronze.vendor_bars is not open in this process');
+    }
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
+    const served: VendorBar[] = [];
+    for (const segment of segmentsIn(series, range)) {
+      const room = limit - served.length;
+      if (room <= 0) break;
+      const bars = await this.vendorBarsLog.list({
+        symbol: segment.ticker,
+        interval: query.interval,
+        source: query.source,
+        from: segment.from,
+        to: segment.to,
+        limit: room,
+        signal,
+      });
+      for (const bar of bars) {
+        if (!factors) {
+          served.push(bar);
+          continue;
+        }
+        const { price, volume } = spanAt(factors, bar.ts);
+        served.push({
+          ...bar,
+          open: bar.open * price,
+          high: bar.high * price,
+          low: bar.low * price,
+          close: bar.close * price,
+          vwap: bar.vwap * price,
+          volume: bar.volume * volume,
+        });
+      }
+    }
+    return served;
+  }
 
   symbols(): Promise<SymbolInfo[]> {
     return this.directory.list();

@@ -5,6 +5,7 @@ import {
   QUOTES_TABLE,
   REJECTS_TABLE,
   TRADES_TABLE,
+  VENDOR_BARS_TABLE,
   type TableDefinition,
 } from './tables.js';
 
@@ -15,6 +16,7 @@ export interface Medallion {
   readonly quotes: DeltaTable;
   readonly rejects: DeltaTable;
   readonly news: DeltaTable;
+  readonly vendorBars: DeltaTable;
 }
 
 /** `read` says how the tables serve reads: snapshot refresh and the shared query cache. */
@@ -22,12 +24,19 @@ export async function openMedallion(
   store: ObjectStore,
   read: TableReadOptions = {},
 ): Promise<Medallion> {
-  const [trades, bars1m, quotes, rejects, news] = await Promise.all(
-    [TRADES_TABLE, BARS_1M_TABLE, QUOTES_TABLE, REJECTS_TABLE, NEWS_TABLE].map((definition) =>
-      openOrCreate(store, definition, read),
+  const [trades, bars1m, quotes, rejects, news, vendorBars] = await Promise.all(
+    [TRADES_TABLE, BARS_1M_TABLE, QUOTES_TABLE, REJECTS_TABLE, NEWS_TABLE, VENDOR_BARS_TABLE].map(
+      (definition) => openOrCreate(store, definition, read),
     ),
   );
-  return { trades: trades!, bars1m: bars1m!, quotes: quotes!, rejects: rejects!, news: news! };
+  return {
+    trades: trades!,
+    bars1m: bars1m!,
+    quotes: quotes!,
+    rejects: rejects!,
+    news: news!,
+    vendorBars: vendorBars!,
+  };
 }
 
 async function openOrCreate(

@@ -118,10 +118,44 @@ export const NEWS_TABLE: TableDefinition = {
   clusterBy: ['published_at'],
 };
 
+/**
+ * Bars as vendors delivered them (the `bars` topic: Polygon minute aggregates from flat
+ * files, REST and WebSocket, Yahoo daily bars), raw (unadjusted), one row per bar the bus
+ * carried, exactly once as `bronze.trades`. Not `silver.bars_1m`, which is built from
+ * trades: the two may disagree, and a reader can compare them.
+ */
+export const VENDOR_BARS_TABLE: TableDefinition = {
+  name: 'bronze.vendor_bars',
+  path: 'bronze/vendor_bars',
+  schema: [
+    column('symbol', 'string'),
+    // `1s`, `1m` or `1d` (BarInterval).
+    column('interval', 'string'),
+    // Start of the bar, epoch µs.
+    column('ts', 'timestamp'),
+    column('open', 'double'),
+    column('high', 'double'),
+    column('low', 'double'),
+    column('close', 'double'),
+    // Double, not long: a vendor's volume is a number (Polygon's `v` may be fractional).
+    column('volume', 'double'),
+    // NULL when the vendor gives none (Polygon's flat-file minute aggregates).
+    column('vwap', 'double', true),
+    // The vendor's trade count (Polygon's `n`, `transactions`; Yahoo's bars say 0); NULL
+    // when the bar carries no whole number.
+    column('transactions', 'long', true),
+    column('source', 'string'),
+    column('date', 'date'),
+  ],
+  partitionColumns: ['date'],
+  clusterBy: ['symbol', 'interval', 'ts'],
+};
+
 export const LAKE_TABLES = [
   TRADES_TABLE,
   BARS_1M_TABLE,
   QUOTES_TABLE,
   REJECTS_TABLE,
   NEWS_TABLE,
+  VENDOR_BARS_TABLE,
 ] as const;

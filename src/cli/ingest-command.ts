@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { createBackfillContext, createPlatform } from '../app.js';
-import { NewsWriter } from '../batch/index.js';
+import { NewsWriter, SinkCheckpoint } from '../batch/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { AlphalakeError, parseIsoMicros, type ValidationContext } from '../domain/index.js';
 import {
@@ -76,7 +76,7 @@ export function ingestCommand(): Command {
   return fileOptions(
     new Command('ingest')
       .description(
-        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). In the embedded profile a file replay runs the lake sink in the same process and exits 0 once everything read is committed, with a summary line.',
+        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). In the embedded profile a file replay runs the lake sink in the same process, commits each chunk with the file’s checkpoint (resumable after Ctrl-C or SIGKILL, completed files passed over) and exits 0 once everything read is committed, with a summary line.',
       )
       .addOption(
         new Option('--source <source>', 'where the records come from')
@@ -113,7 +113,7 @@ export function backfillCommand(): Command {
   return fileOptions(
     new Command('backfill')
       .description(
-        'Write a recorded trades file into the lake (bronze.trades, bad rows to bronze.rejects) through checkpointed Delta commits. Interrupted (Ctrl-C or SIGKILL), it resumes where the lake says on the next run, without duplicating a row, and reports how many rows it skipped as already committed. A progress bar on a terminal; log lines otherwise.',
+        'Write recorded files of trades or minute aggregates into the lake (bronze.trades, bronze.vendor_bars, bad rows to bronze.rejects) through checkpointed Delta commits, one file at a time. Interrupted (Ctrl-C or SIGKILL), it resumes where the lake says on the next run, without duplicating a row or reading a completed file again, and reports how many rows it skipped as already committed. A progress bar on a terminal; log lines otherwise.',
       )
       .addOption(
         new Option('--source <source>', 'where the history comes from')
@@ -228,31 +228,53 @@ async function ingestFile(flags: IngestFlags): Promise<void> {
   const platform = await createPlatform(config);
   const inProcess = config.profile.bus.backend === 'memory';
   const signal = interruptSignal();
+  // No timer: in-process, every flush is a checkpointed chunk's (SinkCheckpoint).
   await platform.start({ live: false });
-  let batches = 0;
   const started = Date.now();
   try {
-    const tally = await ingestSource({
-      source,
-      ingestor: platform.ingestor,
-      signal,
-      ...(range ? { range } : {}),
-      afterBatch: async () => {
-        // The in-process sink buffers what it consumed: commit it every 20 batches.
-        if (inProcess && ++batches % 20 === 0) {
-          await busDelivered();
-          await platform.sink.flush();
-        }
-      },
-    });
-    if (inProcess) {
-      await busDelivered();
-      await platform.sink.flush();
-    }
+    // In-process the sink runs here, so each chunk of each file is committed with the
+    // file's checkpoint, and a rerun resumes after what the lake holds (docs/ingest.md).
+    // With Kafka this process only produces: the replay is not resumable.
+    const tally = inProcess
+      ? (
+          await backfillFile({
+            kind: 'ingest',
+            file: {
+              path: requirePath(flags),
+              ...(flags.format ? { format: flags.format } : {}),
+              ...(speed === undefined ? {} : { speed }),
+            },
+            ingestor: platform.ingestor,
+            sink: new SinkCheckpoint(
+              platform.tables,
+              platform.sink,
+              (checked, name, signal) => platform.ingestor.publishChecked(checked, name, signal),
+              busDelivered,
+            ),
+            signal,
+            accept: () => undefined,
+            ...(range ? { range } : {}),
+          })
+        ).tally
+      : await ingestSource({
+          source,
+          ingestor: platform.ingestor,
+          signal,
+          ...(range ? { range } : {}),
+        });
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `alphalake: ${source.name}: ${tally.summary()}; ${inProcess ? 'committed to the lake' : 'published to Kafka'} in ${seconds.toFixed(1)} s`,
     );
+  } catch (error) {
+    if (signal.aborted) {
+      console.error(
+        'alphalake: ingest interrupted; what was committed stays, and the next run resumes after it',
+      );
+      process.exitCode = 130;
+      return;
+    }
+    throw error;
   } finally {
     await platform.stop();
   }

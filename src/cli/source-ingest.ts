@@ -23,6 +23,7 @@ import {
   YahooDailySource,
   type PolygonChannel,
   type PolygonDataset,
+  type Reject,
   type Source,
   type SourceRecord,
 } from '../ingest/index.js';
@@ -220,11 +221,16 @@ async function publish(
     summary.accepted += result.accepted;
     summary.rejected += result.rejected;
   }
-  if (bars.length > 0)
-    await platform.bus.publish(
-      'bars',
-      bars.map((value) => ({ key: value.symbol, value })),
+  if (bars.length > 0) {
+    // Checked (BAR_INCONSISTENT, UNKNOWN_SYMBOL, …) and published with their source, for
+    // bronze.vendor_bars; rejects go to `rejects`.
+    const checked = await platform.ingestor.ingestRecords(
+      bars.map((value) => ({ kind: 'bar' as const, value })),
+      sourceName,
     );
+    summary.accepted += checked.bars.length;
+    summary.rejected += checked.rejects.length;
+  }
   if (news.length > 0) {
     // Into bronze.news directly, as `ingest --source news` does: checked, duplicates
     // dropped by id against the table (docs/ingest.md "News").
@@ -243,14 +249,16 @@ async function publish(
       'rejects',
       malformed.map((m) => ({
         key: sourceName,
+        // A full `Reject` (bronze.rejects' `kind` is not nullable: one without it failed
+        // the sink's commit, and every commit after it).
         value: {
           source: sourceName,
+          kind: 'row',
           reason: 'MALFORMED_ROW',
           payload: m.raw,
-          column: m.column,
-          detail: m.detail,
+          detail: m.column ? `${m.column}: ${m.detail}` : m.detail,
           receivedAt,
-        },
+        } satisfies Reject,
       })),
     );
   }
@@ -271,7 +279,14 @@ async function publish(
       'rejects',
       refused.map(({ action, reason, detail }) => ({
         key: action.symbol,
-        value: { source: sourceName, reason, payload: JSON.stringify(action), detail, receivedAt },
+        value: {
+          source: sourceName,
+          kind: 'row',
+          reason,
+          payload: JSON.stringify(action),
+          detail,
+          receivedAt,
+        },
       })),
     );
     summary.rejected += refused.length;

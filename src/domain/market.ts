@@ -72,6 +72,17 @@ export interface Bar {
   readonly tradeCount: number;
 }
 
+/**
+ * A bar as a vendor delivered it (Polygon flat-file minute aggregates, REST aggregates,
+ * WebSocket `A`/`AM`, Yahoo daily bars), with the source that delivered it: what the
+ * `bars` topic carries and `bronze.vendor_bars` keeps. `vwap` is NaN when the vendor gives
+ * none (the flat files), `tradeCount` 0 when it counts none (Yahoo).
+ */
+export interface VendorBar extends Bar {
+  /** The ingest source's name (`polygon-rest`, `file:minute_aggs.csv.gz`, …). */
+  readonly source: string;
+}
+
 /** Ticker master data, as far as the platform needs it before MDM grows. */
 export interface SymbolInfo {
   readonly symbol: string;

@@ -112,7 +112,10 @@ export const BAR_RULES: readonly Rule<Bar>[] = [
   ...timeRules<Bar>(),
   {
     reason: 'PRICE_NOT_FINITE',
-    holds: (b) => [b.open, b.high, b.low, b.close, b.vwap].every(isPrice),
+    // A NaN vwap is "unknown" (Polygon's flat-file minute aggregates have none), not bad;
+    // ±∞ is.
+    holds: (b) =>
+      [b.open, b.high, b.low, b.close].every(isPrice) && (Number.isNaN(b.vwap) || isPrice(b.vwap)),
   },
   { reason: 'NEGATIVE_PRICE', holds: (b) => !(b.low < 0) },
   { reason: 'PRICE_NOT_POSITIVE', holds: (b) => b.low > 0 },

@@ -8,6 +8,7 @@ import { MarketResolver } from './resolvers/market-resolver.js';
 import { MasterDataResolver } from './resolvers/mdm-resolver.js';
 import { RejectsResolver } from './resolvers/rejects-resolver.js';
 import { UserResolver } from './resolvers/user-resolver.js';
+import { VendorBarsResolver } from './resolvers/vendor-bars-resolver.js';
 
 /** Every resolver of the API, in one list. */
 export const RESOLVERS = [
@@ -17,6 +18,7 @@ export const RESOLVERS = [
   UserResolver,
   JobResolver,
   RejectsResolver,
+  VendorBarsResolver,
 ] as const;
 
 /**

@@ -17,7 +17,7 @@ export {
 } from './ingestor.js';
 export type { Source, SourceRecord } from './source.js';
 export { correctionOutcome } from './validation/index.js';
-export { TradeDeduper } from './validation/index.js';
+export { murmur3x86128, TradeDeduper } from './validation/index.js';
 export { backfillFromSimulator, type BackfillResult, type HistorySink } from './simulator/index.js';
 export {
   AGGREGATE_TIMESPANS,
@@ -73,7 +73,10 @@ export { IngestTally } from './tally.js';
 export {
   backfillFile,
   BACKFILL_CHUNK_ROWS,
+  completeAppId,
+  type CheckpointChunk,
   type CheckpointSink,
+  type JobProgress,
   type FileBackfillProgress,
 } from './files/index.js';
 export {

@@ -11,6 +11,7 @@ import {
   type RejectReason,
   type Trade,
   type ValidationContext,
+  type VendorBar,
 } from '../domain/index.js';
 import type { SymbolDirectory } from '../mdm/index.js';
 import type { Counter } from '../metrics/index.js';
@@ -84,8 +85,13 @@ export class Ingestor {
       ...base,
       futureToleranceUs: futureToleranceUs ?? base.futureToleranceUs ?? 5 * SECOND_US,
     };
-    // About 100 bytes a key: 500,000 keys hold some 50 MB.
+    // 24 bytes a key in typed arrays (a 128-bit hash and its index slot): 500,000 keys, 12 MB.
     this.deduper = new TradeDeduper(base.dedupeCapacity ?? 500_000);
+  }
+
+  /** Bytes the duplicate window holds, allocated whole when the ingestor is made. */
+  get duplicateWindowBytes(): number {
+    return this.deduper.bytes;
   }
 
   private context(range?: ValidationContext['range']): ValidationContext {
@@ -229,7 +235,7 @@ export class Ingestor {
       if (unknown.size > 0) await this.directory.admitUnknown([...unknown], `ingest:${source}`);
     }
     const { trades, quotes, rejects } = this.check(batch, source);
-    await this.publish({ trades, quotes, bars: [], news: [], rejects });
+    await this.publish({ trades, quotes, bars: [], news: [], rejects }, source);
     return { accepted: trades.length + quotes.length, rejected: rejects.length };
   }
 
@@ -240,17 +246,30 @@ export class Ingestor {
     options: { range?: ValidationContext['range']; signal?: AbortSignal } = {},
   ): Promise<CheckedRecords> {
     const checked = this.checkRecords(records, source, options);
-    await this.publish(checked, options.signal);
+    await this.publish(checked, source, options.signal);
     return checked;
   }
 
-  private async publish(checked: CheckedRecords, signal?: AbortSignal): Promise<void> {
+  /** Publishes records checked already (`checkRecords`) to their topics. */
+  publishChecked(checked: CheckedRecords, source: string, signal?: AbortSignal): Promise<void> {
+    return this.publish(checked, source, signal);
+  }
+
+  /** Bars go out as `VendorBar`s, with the source that delivered them (bronze.vendor_bars keeps it). */
+  private async publish(
+    checked: CheckedRecords,
+    source: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const options = signal ? { signal } : {};
     const keyed = <T extends { symbol: string }>(values: readonly T[]) =>
       values.map((value) => ({ key: value.symbol, value }));
     await this.bus.publish('trades', keyed(checked.trades), options);
     await this.bus.publish('quotes', keyed(checked.quotes), options);
-    if (checked.bars.length > 0) await this.bus.publish('bars', keyed(checked.bars), options);
+    if (checked.bars.length > 0) {
+      const bars: VendorBar[] = checked.bars.map((bar) => ({ ...bar, source }));
+      await this.bus.publish('bars', keyed(bars), options);
+    }
     if (checked.news.length > 0) {
       await this.bus.publish(
         'news',

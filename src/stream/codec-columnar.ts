@@ -1,4 +1,10 @@
-import { AlphalakeError, type Bar, type Quote, type Trade } from '../domain/index.js';
+import {
+  AlphalakeError,
+  type Bar,
+  type Quote,
+  type Trade,
+  type VendorBar,
+} from '../domain/index.js';
 import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
 
 /**
@@ -6,7 +12,7 @@ import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
  * column by column, so a batch of one symbol's trades costs a few bytes a trade.
  *
  * ```
- * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar, 4 trade with tsNanos) · varint n · column per field
+ * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar, 4 trade with tsNanos, 5 bar with source) · varint n · column per field
  * number   = u8 0 · n × float64 LE                                   (any double, bit for bit)
  *          | u8 1 · u8 e · n × zigzag varint Δ(round(v · 10^e))      (decimals, exactly)
  * string   = u8 0 · n × (varint length · UTF-8)
@@ -20,7 +26,9 @@ import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
  * writes it only when a record of the batch carries nanoseconds, so consumers of older
  * versions keep reading every batch without them. A nanosecond time is held as its
  * offset from the record's µs `ts` (0–999 when `ts` is its floor, as docs/time.md says),
- * so a 19-digit epoch-ns value costs a byte or two and comes back whole.
+ * so a 19-digit epoch-ns value costs a byte or two and comes back whole. Kind 5 (added
+ * with `bronze.vendor_bars`) is kind 3 plus the `source` that delivered the bar, likewise
+ * written only when a bar of the batch carries one.
  *
  * A number column is written as scaled integers only when every value comes back
  * bit for bit (`Object.is(round(v · 10^e) / 10^e, v)` is checked for each value at
@@ -132,11 +140,20 @@ export const BAR_SCHEMA: ColumnarSchema<Bar> = {
   }),
 };
 
+/** Vendor bars with the source that delivered them (`VendorBar`): kind 3 and one column more. */
+export const VENDOR_BAR_SCHEMA: ColumnarSchema<VendorBar> = {
+  kind: 5,
+  name: 'vendor bar',
+  fields: [...BAR_SCHEMA.fields, { name: 'source', type: 'string' }],
+  build: (c, i) => ({ ...BAR_SCHEMA.build(c, i), source: c[10]![i] as string }),
+};
+
 export const COLUMNAR_SCHEMAS: readonly ColumnarSchema<unknown>[] = [
   TRADE_SCHEMA,
   QUOTE_SCHEMA,
   BAR_SCHEMA,
   TRADE_NANOS_SCHEMA,
+  VENDOR_BAR_SCHEMA,
 ];
 
 export function encodeColumnar<T>(schema: ColumnarSchema<T>, records: readonly T[]): Buffer {

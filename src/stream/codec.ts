@@ -7,6 +7,7 @@ import {
   QUOTE_SCHEMA,
   TRADE_NANOS_SCHEMA,
   TRADE_SCHEMA,
+  VENDOR_BAR_SCHEMA,
   decodeColumnar,
   encodeColumnar,
   type ColumnarSchema,
@@ -21,7 +22,8 @@ import {
  *   Finite numbers round-trip exactly (ECMA-262 Number::toString is the shortest exact
  *   form); NaN, ±Infinity and −0 do not, and a `bigint` is refused.
  * - 2, columnar v1 (codec-columnar.ts): many trades, quotes or bars of one key in one
- *   message, column by column, numbers exact (trades with `tsNanos` as columnar kind 4).
+ *   message, column by column, numbers exact (trades with `tsNanos` as columnar kind 4,
+ *   bars with their `source` as kind 5).
  * - 3, JSON v2: as JSON v1, but a `bigint` (`Trade.tsNanos`) is written as
  *   `{"$bigint":"<decimal>"}` and read back as a `bigint`. A producer writes v2 only for a
  *   message that holds a bigint, so v1 stays what every other message is.
@@ -45,17 +47,23 @@ export interface RecordCodec {
 const COLUMNAR: Partial<Record<Topic, readonly ColumnarSchema<unknown>[]>> = {
   trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA],
   quotes: [QUOTE_SCHEMA],
-  bars: [BAR_SCHEMA],
+  bars: [BAR_SCHEMA, VENDOR_BAR_SCHEMA],
 };
 
-/** The trades schema with `tsNanos` when any record has it, else the v1 one. */
+/**
+ * The later schema when any record has a field only it knows (trades with `tsNanos`, bars
+ * with `source`), else the first one, which consumers of older versions read.
+ */
 function schemaFor(
   schemas: readonly ColumnarSchema<unknown>[],
   records: readonly unknown[],
 ): ColumnarSchema<unknown> {
   if (schemas.length > 1) {
+    const known = new Set(schemas[0]!.fields.map((f) => f.name));
+    const extra = schemas[1]!.fields.filter((f) => !known.has(f.name)).map((f) => f.name);
     for (const record of records) {
-      if ((record as { tsNanos?: unknown }).tsNanos !== undefined) return schemas[1]!;
+      for (const name of extra)
+        if ((record as Record<string, unknown>)[name] !== undefined) return schemas[1]!;
     }
   }
   return schemas[0]!;

@@ -189,3 +189,53 @@ export async function writePolygonTradesFile(
   await once(out, 'finish');
   return { rows: written, valid, rejects };
 }
+
+/** Polygon's `us_stocks_sip/minute_aggs_v1` header. */
+export const POLYGON_MINUTE_AGGS_HEADER =
+  'ticker,volume,open,close,high,low,window_start,transactions';
+
+/**
+ * `minutes` minute aggregates of AAPL and MSFT from 2024-03-28T13:30Z as Polygon's flat file
+ * holds them (`ticker, volume, open, close, high, low, window_start, transactions`, as text),
+ * prices with fifteen significant digits (none a short decimal) and some volumes
+ * fractional, as Polygon's `v` may be; and one more row whose low is above its open
+ * (BAR_INCONSISTENT).
+ */
+export function minuteAggsRows(minutes: number): { rows: string[][]; bad: string[] } {
+  const rows: string[][] = [];
+  const minuteNs = 60_000_000_000n;
+  for (let i = 0; i < minutes; i++) {
+    for (const [ticker, base] of [
+      ['AAPL', 171.4],
+      ['MSFT', 420.7],
+    ] as const) {
+      const price = (offset: number) => (base + i * 0.0137 + offset).toPrecision(15);
+      rows.push([
+        ticker,
+        i % 7 === 0 ? `${1000 + i}.5` : `${12_345 + i * 101}`,
+        price(1 / 3),
+        price(2 / 7),
+        price(0.5123456789),
+        price(0.1000000001),
+        String(DAY_START_NS + BigInt(i) * minuteNs),
+        String(17 + i),
+      ]);
+    }
+  }
+  const bad = [
+    'AAPL',
+    '100',
+    '171.5',
+    '171.6',
+    '171.9',
+    '171.7',
+    String(DAY_START_NS + BigInt(minutes) * minuteNs),
+    '3',
+  ];
+  return { rows, bad };
+}
+
+/** The file of `minuteAggsRows`: the good rows, then the bad one. */
+export function minuteAggsText(fixture: { rows: string[][]; bad: string[] }): string {
+  return `${[POLYGON_MINUTE_AGGS_HEADER, ...[...fixture.rows, fixture.bad].map((r) => r.join(','))].join('\n')}\n`;
+}

@@ -54,6 +54,7 @@ const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = {
   /** Per symbol: the field costs this times the number of symbols. */
   barsMany: 20_000,
   trades: 1_000,
+  vendorBars: 20_000,
   lakeRows: 100,
   // Connections: a page of `first` rows (DEFAULT_PAGE in src/batch/market-data.ts).
   tradesConnection: 100,
@@ -108,7 +109,7 @@ function reportAs(code: ErrorCode, details: Record<string, number>) {
 
 /**
  * The rows an operation may return: every root field costs 1; a history field (`bars`,
- * `trades`, `lakeRows`) costs the rows it may return (`limit`, or its default), `barsMany`
+ * `trades`, `vendorBars`, `lakeRows`) costs the rows it may return (`limit`, or its default), `barsMany`
  * its `limit` times its symbols, and a connection (`tradesConnection`, `quotes`,
  * `tradesWithQuote`) its page, `first`. Fields
  * reached through fragments count too, so a fragment cannot hide a field from the sum.

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { validateQuote, validateTrade, type Quote, type Trade } from '../../../src/domain/index.js';
+import {
+  validateBar,
+  validateQuote,
+  validateTrade,
+  type Bar,
+  type Quote,
+  type Trade,
+} from '../../../src/domain/index.js';
 
 const NOW = Date.UTC(2026, 10, 20, 15, 0, 0) * 1_000 + 123;
 const context = {
@@ -75,5 +82,33 @@ describe('quote rules', () => {
   it('rejects a crossed quote and bad sizes', () => {
     expect(validateQuote({ ...quote, bidPrice: 190.6 }, context)).toBe('QUOTE_CROSSED');
     expect(validateQuote({ ...quote, askSize: -5 }, context)).toBe('SIZE_NOT_POSITIVE_INTEGER');
+  });
+});
+
+describe('bar rules', () => {
+  const bar: Bar = {
+    symbol: 'AAPL',
+    interval: '1m',
+    ts: NOW - 60_000_000,
+    open: 190.5,
+    high: 191,
+    low: 190,
+    close: 190.75,
+    volume: 1200.5,
+    vwap: 190.6,
+    tradeCount: 17,
+  };
+
+  it('takes a bar without a vwap (NaN: the vendor gave none, as Polygon minute-aggs files)', () => {
+    expect(validateBar(bar, context)).toBeUndefined();
+    expect(validateBar({ ...bar, vwap: Number.NaN }, context)).toBeUndefined();
+  });
+
+  it.each([
+    [{ vwap: Number.POSITIVE_INFINITY }, 'PRICE_NOT_FINITE'],
+    [{ open: Number.NaN }, 'PRICE_NOT_FINITE'],
+    [{ low: 190.6 }, 'BAR_INCONSISTENT'],
+  ])('rejects %j as %s', (change, reason) => {
+    expect(validateBar({ ...bar, ...change }, context)).toBe(reason);
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type Clock, type Trade } from '../../../src/domain/index.js';
-import { Ingestor, TradeDeduper, type SourceRecord } from '../../../src/ingest/index.js';
+import {
+  Ingestor,
+  murmur3x86128,
+  TradeDeduper,
+  type SourceRecord,
+} from '../../../src/ingest/index.js';
 import { MemorySymbolDirectory } from '../../../src/mdm/index.js';
 import { MemoryBus } from '../../../src/stream/index.js';
 
@@ -93,4 +98,60 @@ describe('TradeDeduper', () => {
     // '1' was the oldest when '3' came: forgotten.
     expect(deduper.isDuplicate('s', 'A', '1')).toBe(false);
   });
+
+  it('answers as an exact window of the last `capacity` keys would, over many evictions', () => {
+    // The oracle: the keys themselves, in a Set and a queue of arrival.
+    const capacity = 97;
+    const deduper = new TradeDeduper(capacity);
+    const held = new Set<string>();
+    const order: string[] = [];
+    let seed = 12345;
+    const random = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    let repeats = 0;
+    for (let n = 0; n < 40_000; n++) {
+      // Ids from a range a little wider than the window: many repeats inside it, many outside.
+      const id = String(Math.floor(random() * 300));
+      const symbol = random() < 0.5 ? 'AAPL' : 'MSFT';
+      const key = `${symbol}/${id}`;
+      const expected = held.has(key);
+      if (expected) repeats++;
+      expect(deduper.isDuplicate('file', symbol, id)).toBe(expected);
+      if (!expected) {
+        held.add(key);
+        order.push(key);
+        if (order.length > capacity) held.delete(order.shift()!);
+      }
+    }
+    expect(repeats).toBeGreaterThan(2_000);
+    expect(deduper.size).toBe(capacity);
+  });
+
+  it('holds 24 bytes a key in typed arrays, whatever the keys', () => {
+    const deduper = new TradeDeduper(500_000);
+    // 16 bytes of hash per key in the ring, a 2^20-slot Int32Array index.
+    expect(deduper.bytes).toBe(500_000 * 16 + 2 ** 20 * 4);
+  });
+});
+
+describe('murmur3x86128', () => {
+  // Reference values: Python's mmh3 5.x, `mmh3.hash_bytes(s.encode('utf-16-le'), 0, False)`
+  // read as four little-endian uint32 (h1…h4).
+  const vectors: [string, number[]][] = [
+    ['', [0, 0, 0, 0]],
+    ['a', [0x033bb196, 0xccef4fe1, 0xccef4fe1, 0xccef4fe1]],
+    ['abcdefg', [0x851fde5e, 0xf81a9aab, 0x2a351f32, 0xfa8e8ca7]],
+    ['abcdefgh', [0x6c357655, 0x8df898a1, 0xa76d230d, 0x42147114]],
+    [
+      'file:trades_v1.csv\u0000AAPL\u000011--1234567',
+      [0x62d633df, 0xa8cb19ff, 0xcf6f338f, 0xf6bc4b58],
+    ],
+    ['é€😀x', [0x850c412d, 0xb2934342, 0xa843f26a, 0x6abab1fb]],
+  ];
+  for (const [text, expected] of vectors) {
+    it(`hashes ${JSON.stringify(text)} as MurmurHash3_x86_128 of its UTF-16LE bytes`, () => {
+      const out = new Uint32Array(4);
+      murmur3x86128(text, out);
+      expect([...out]).toEqual(expected);
+    });
+  }
 });

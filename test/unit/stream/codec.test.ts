@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Bar, Quote, Trade } from '../../../src/domain/index.js';
+import type { Bar, Quote, Trade, VendorBar } from '../../../src/domain/index.js';
 import {
   codecFor,
   COLUMNAR_FORMAT,
@@ -122,6 +122,28 @@ describe('columnar record encoding v1', () => {
       tradeCount: 42 + i,
     }));
     expectIdentical(roundTrip('bars', 'columnar', bars).decoded, bars);
+  });
+
+  it("carries a vendor bar's source in kind 5 (a NaN vwap bit for bit), only when a bar has one", () => {
+    const sent: VendorBar[] = Array.from({ length: 30 }, (_, i) => ({
+      symbol: i % 2 ? 'AAPL' : 'MSFT',
+      interval: '1m',
+      ts: T0 - (T0 % 60_000_000) + i * 60_000_000,
+      open: 171.733333333333 + i,
+      high: 171.9123456789 + i,
+      low: 171.5000000001 + i,
+      close: 171.685714285714 + i,
+      volume: i % 7 === 0 ? 1000.5 : 12_345 + i,
+      // Polygon's minute-aggs files give none: unknown, kept NaN.
+      vwap: i % 3 === 0 ? Number.NaN : 171.7 + i / 7,
+      tradeCount: 17 + i,
+      source: i < 20 ? 'file:minute_aggs_v1.csv' : 'polygon-ws',
+    }));
+    const { bytes, decoded } = roundTrip('bars', 'columnar', sent);
+    expect(bytes[1]).toBe(5);
+    expectIdentical(decoded, sent);
+    const plain: Bar[] = sent.map(({ source: _source, ...bar }) => bar);
+    expect(codecFor('bars', 'columnar').encode(plain)[1]).toBe(3);
   });
 
   it('carries Trade.tsNanos whole in kind 4, only when a record has it', () => {
