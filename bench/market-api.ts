@@ -1,6 +1,8 @@
 import autocannon from 'autocannon';
 import { createClient } from 'graphql-ws';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -16,6 +18,7 @@ import {
   type Trade,
 } from '../src/domain/index.js';
 import { startApiServer } from '../src/graphql/index.js';
+import { apiServerOptions } from '../src/cli/index.js';
 import { envNumber } from './lake-data.js';
 
 /**
@@ -46,31 +49,28 @@ export async function run(): Promise<void> {
   );
   const home = mkdtempSync(path.join(tmpdir(), 'alphalake-bench-market-'));
   const T0 = Date.parse('2026-11-20T15:07:30Z') * 1000;
-  const platform = await createPlatform(
-    // Auth off: the bench measures queries and delivery, not token checks (docs/auth.md).
-    configWith({
-      home,
-      port: 0,
-      backfillSessions: 2,
-      simulatorTradesPerSecond: 0.5,
-      authMode: 'off',
-    }),
-    { clock: new ManualClock(T0) },
-  );
-  await platform.start({ live: false });
-  const server = await startApiServer(platform.api, {
+  // Auth off: the bench measures queries and delivery, not token checks (docs/auth.md); no
+  // rate limit (one address sends every request) and no access line per request.
+  const config = configWith({
+    home,
     host: '127.0.0.1',
     port: 0,
-    development: false,
-    ready: () => platform.ready,
-    auth: platform.auth,
+    backfillSessions: 2,
+    simulatorTradesPerSecond: 0.5,
+    authMode: 'off',
+    rateLimitRequests: 0,
+    logLevel: 'warn',
   });
+  const platform = await createPlatform(config, { clock: new ManualClock(T0) });
+  await platform.start({ live: false });
+  // As `alphalake serve` starts it (response cache, limits, persisted queries).
+  const server = await startApiServer(platform.api, apiServerOptions(config, platform));
   try {
     // --- bars per interval beside the trivial query --------------------------------
     const day = Date.parse('2026-11-19T00:00:00Z') * 1000;
-    const load = async (query: string) => {
+    const load = async (url: string, query: string) => {
       const result = await autocannon({
-        url: server.url,
+        url,
         connections,
         duration: seconds,
         method: 'POST',
@@ -80,9 +80,15 @@ export async function run(): Promise<void> {
       if (result.errors + result.non2xx > 0) throw new Error(`errors under load: ${query}`);
       return result;
     };
-    const trivial = await load('{ lakeStatus { watermark } }');
+    const trivialQuery = '{ lakeStatus { watermark } }';
+    const trivial = await load(server.url, trivialQuery);
+    const trivialBare = await bareCeiling(await post(server.url, trivialQuery), (url) =>
+      load(url, trivialQuery),
+    );
     console.log(
-      `trivial query: ${trivial.requests.average.toFixed(0)} req/s, p99 ${trivial.latency.p99} ms`,
+      `trivial query: ${trivial.requests.average.toFixed(0)} req/s, p99 ${trivial.latency.p99} ms; ` +
+        `bare HTTP, same bytes: ${trivialBare.requests.average.toFixed(0)} req/s ` +
+        `(trivial ${(trivial.requests.average / trivialBare.requests.average).toFixed(2)}× bare)`,
     );
     for (const [interval, from, to] of [
       ['1s', day + 13 * 3600 * SECOND_US, day + 14 * 3600 * SECOND_US],
@@ -92,12 +98,15 @@ export async function run(): Promise<void> {
       ['1h', day, day + DAY_US],
       ['1d', day - DAY_US, day + DAY_US],
     ] as const) {
-      const result = await load(
-        `{ bars(symbol: "AAPL", interval: "${interval}", from: "${isoOfMicros(from)}", to: "${isoOfMicros(to)}", limit: 100000) { tsMicros open high low close volume vwap tradeCount } }`,
-      );
+      const query = `{ bars(symbol: "AAPL", interval: "${interval}", from: "${isoOfMicros(from)}", to: "${isoOfMicros(to)}", limit: 100000) { tsMicros open high low close volume vwap tradeCount } }`;
+      const bytes = await post(server.url, query);
+      const result = await load(server.url, query);
+      const bare = await bareCeiling(bytes, (url) => load(url, query));
       console.log(
-        `bars ${interval.padEnd(3)}: ${result.requests.average.toFixed(0)} req/s ` +
-          `(${(result.requests.average / trivial.requests.average).toFixed(2)}× trivial), p99 ${result.latency.p99} ms`,
+        `bars ${interval.padEnd(3)} (${(bytes.byteLength / 1024).toFixed(0)} KiB): ${result.requests.average.toFixed(0)} req/s ` +
+          `(${(result.requests.average / trivial.requests.average).toFixed(2)}× trivial, ` +
+          `${(result.requests.average / bare.requests.average).toFixed(2)}× bare ${bare.requests.average.toFixed(0)}), ` +
+          `p99 ${result.latency.p99} ms`,
       );
     }
 
@@ -141,7 +150,8 @@ export async function run(): Promise<void> {
     }
     await Promise.all(clients.map((c) => c.dispose()));
     latencies.sort((a, b) => a - b);
-    const pct = (p: number) => latencies[Math.floor((latencies.length - 1) * p)]!.toFixed(1);
+    const pct = (p: number) =>
+      (latencies[Math.floor((latencies.length - 1) * p)] ?? NaN).toFixed(1);
     console.log(
       `${subscriberCount} subscribers × ${updates} updates (one every 20 ms): delivery p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms (goal p99 ≤ 100 ms)`,
     );
@@ -195,5 +205,43 @@ export async function run(): Promise<void> {
     await server.close();
     await platform.stop();
     rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** A request's answer, as bytes; any error fails the bench. */
+async function post(url: string, query: string): Promise<Buffer> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  const bytes = Buffer.from(await response.arrayBuffer());
+  if (!response.ok || bytes.subarray(0, 10).toString() === '{"errors":') {
+    throw new Error(`query failed (${response.status}): ${bytes.subarray(0, 500).toString()}`);
+  }
+  return bytes;
+}
+
+/**
+ * The ceiling: a bare Node HTTP server in this same process (sharing the event loop with
+ * autocannon, as the API server does) that reads each request's body and answers with
+ * `bytes` from memory.
+ */
+async function bareCeiling<T>(bytes: Buffer, measure: (url: string) => Promise<T>): Promise<T> {
+  const bare = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': bytes.byteLength,
+      });
+      res.end(bytes);
+    });
+  });
+  await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+  try {
+    return await measure(`http://127.0.0.1:${(bare.address() as AddressInfo).port}/graphql`);
+  } finally {
+    await new Promise((resolve) => bare.close(resolve));
   }
 }
