@@ -1,8 +1,10 @@
-import autocannon from 'autocannon';
+import type { Options as AutocannonOptions, Result as AutocannonResult } from 'autocannon';
 import { createClient } from 'graphql-ws';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { gunzipSync } from 'node:zlib';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
@@ -22,12 +24,16 @@ import { apiServerOptions } from '../src/cli/index.js';
 import { envNumber } from './lake-data.js';
 
 /**
- * The issue-12 market API under load, in one process (server, load generator and
- * subscribers share the event loop and the machine's two cores, so every figure is a
- * floor, printed beside the trivial query measured in the same run):
+ * The issue-12 market API under load. The server runs as `alphalake serve` starts it
+ * (`apiServerOptions`: response cache, limits), auth and the rate limit off; autocannon
+ * runs on a worker thread of its own, the bare ceiling and the subscribers on the
+ * server's thread; the machine's two cores are shared by all, so every figure is printed
+ * beside the ones it is to be read against, measured in the same run:
  *
- * - bars req/s and p99 per interval (one symbol-day, 20 connections, cached after the
- *   first request as any settled lake answer is) beside `{ lakeStatus { watermark } }`;
+ * - bars req/s and p99 per interval (one symbol-day, 20 connections, answered by the
+ *   response cache after the first request, as any settled lake answer is; requests
+ *   accept gzip as Node's fetch and browsers do, one `1m` case `identity`) beside
+ *   `{ lakeStatus { watermark } }` and a bare HTTP server sending the same bytes;
  * - 1,000 bar subscribers (graphql-ws, one socket each): delivery latency from the hub's
  *   publish to each subscriber's `next`, p50/p99;
  * - paging MARKET_BENCH_TRADES trades (default 1,000,000) end to end through
@@ -68,47 +74,58 @@ export async function run(): Promise<void> {
   try {
     // --- bars per interval beside the trivial query --------------------------------
     const day = Date.parse('2026-11-19T00:00:00Z') * 1000;
-    const load = async (url: string, query: string) => {
-      const result = await autocannon({
+    const load = async (url: string, query: string, encoding: string) => {
+      const result = await loadFromWorker({
         url,
         connections,
         duration: seconds,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'accept-encoding': encoding },
         body: JSON.stringify({ query }),
       });
       if (result.errors + result.non2xx > 0) throw new Error(`errors under load: ${query}`);
       return result;
     };
+    // What Node's fetch and browsers send; `identity` for the uncompressed figure.
+    const GZIP = 'gzip, deflate, br';
     const trivialQuery = '{ lakeStatus { watermark } }';
-    const trivial = await load(server.url, trivialQuery);
-    const trivialBare = await bareCeiling(await post(server.url, trivialQuery), (url) =>
-      load(url, trivialQuery),
-    );
+    await post(server.url, trivialQuery, GZIP);
+    const trivial = await load(server.url, trivialQuery, GZIP);
+    const trivialAnswer = await post(server.url, trivialQuery, GZIP);
+    const trivialBare = await bareCeiling(trivialAnswer, (url) => load(url, trivialQuery, GZIP));
     console.log(
-      `trivial query: ${trivial.requests.average.toFixed(0)} req/s, p99 ${trivial.latency.p99} ms; ` +
-        `bare HTTP, same bytes: ${trivialBare.requests.average.toFixed(0)} req/s ` +
-        `(trivial ${(trivial.requests.average / trivialBare.requests.average).toFixed(2)}× bare)`,
+      `trivial query: ${rate(trivial).toFixed(0)} req/s, p99 ${trivial.latency.p99} ms; ` +
+        `bare HTTP, same ${trivialAnswer.body.byteLength} bytes: ${rate(trivialBare).toFixed(0)} req/s ` +
+        `(trivial ${(rate(trivial) / rate(trivialBare)).toFixed(2)}× bare)`,
     );
-    for (const [interval, from, to] of [
-      ['1s', day + 13 * 3600 * SECOND_US, day + 14 * 3600 * SECOND_US],
-      ['1m', day, day + DAY_US],
-      ['5m', day, day + DAY_US],
-      ['15m', day, day + DAY_US],
-      ['1h', day, day + DAY_US],
-      ['1d', day - DAY_US, day + DAY_US],
+    for (const [interval, from, to, encoding] of [
+      ['1s', day + 13 * 3600 * SECOND_US, day + 14 * 3600 * SECOND_US, GZIP],
+      ['1m', day, day + DAY_US, GZIP],
+      ['1m', day, day + DAY_US, 'identity'],
+      ['5m', day, day + DAY_US, GZIP],
+      ['15m', day, day + DAY_US, GZIP],
+      ['1h', day, day + DAY_US, GZIP],
+      ['1d', day - DAY_US, day + DAY_US, GZIP],
     ] as const) {
       const query = `{ bars(symbol: "AAPL", interval: "${interval}", from: "${isoOfMicros(from)}", to: "${isoOfMicros(to)}", limit: 100000) { tsMicros open high low close volume vwap tradeCount } }`;
-      const bytes = await post(server.url, query);
-      const result = await load(server.url, query);
-      const bare = await bareCeiling(bytes, (url) => load(url, query));
+      // Kept by the first request, compressed once; the answer the load then receives.
+      await post(server.url, query, encoding);
+      const answer = await post(server.url, query, encoding);
+      const result = await load(server.url, query, encoding);
+      const bare = await bareCeiling(answer, (url) => load(url, query, encoding));
+      const size = `${(answer.body.byteLength / 1024).toFixed(1)} KiB${answer.encoding ? ` ${answer.encoding}` : ''}`;
       console.log(
-        `bars ${interval.padEnd(3)} (${(bytes.byteLength / 1024).toFixed(0)} KiB): ${result.requests.average.toFixed(0)} req/s ` +
-          `(${(result.requests.average / trivial.requests.average).toFixed(2)}× trivial, ` +
-          `${(result.requests.average / bare.requests.average).toFixed(2)}× bare ${bare.requests.average.toFixed(0)}), ` +
+        `bars ${interval.padEnd(3)} (${size}, cache ${answer.cache}): ${rate(result).toFixed(0)} req/s ` +
+          `(${(rate(result) / rate(trivial)).toFixed(2)}× trivial, ` +
+          `${(rate(result) / rate(bare)).toFixed(2)}× bare ${rate(bare).toFixed(0)}), ` +
           `p99 ${result.latency.p99} ms`,
       );
     }
+    console.log(
+      `load average after the bars cases: ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
 
     // --- 1,000 subscribers ---------------------------------------------------------
     const latencies: number[] = [];
@@ -208,34 +225,80 @@ export async function run(): Promise<void> {
   }
 }
 
-/** A request's answer, as bytes; any error fails the bench. */
-async function post(url: string, query: string): Promise<Buffer> {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query }),
+/** The bytes a request is answered with on the wire (not decompressed); errors fail the bench. */
+interface Answer {
+  readonly body: Buffer;
+  readonly encoding: string | undefined;
+  readonly cache: string | undefined;
+}
+
+function post(url: string, query: string, encoding: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'accept-encoding': encoding },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const body = Buffer.concat(chunks);
+          const encoded = response.headers['content-encoding'];
+          const text = (encoded === 'gzip' ? gunzipSync(body) : body).toString();
+          if (response.statusCode !== 200 || text.startsWith('{"errors"')) {
+            reject(new Error(`query failed (${response.statusCode}): ${text.slice(0, 500)}`));
+            return;
+          }
+          resolve({
+            body,
+            encoding: encoded,
+            cache: response.headers['alphalake-response-cache'] as string | undefined,
+          });
+        });
+      },
+    );
+    request.on('error', reject);
+    request.end(JSON.stringify({ query }));
   });
-  const bytes = Buffer.from(await response.arrayBuffer());
-  if (!response.ok || bytes.subarray(0, 10).toString() === '{"errors":') {
-    throw new Error(`query failed (${response.status}): ${bytes.subarray(0, 500).toString()}`);
-  }
-  return bytes;
+}
+
+/** Requests completed per second over the whole run. */
+function rate(result: AutocannonResult): number {
+  return result.requests.total / result.duration;
+}
+
+/** autocannon on its own thread (bench/autocannon-worker.ts). */
+function loadFromWorker(options: AutocannonOptions): Promise<AutocannonResult> {
+  const worker = new Worker(new URL('./autocannon-worker.js', import.meta.url), {
+    workerData: options,
+  });
+  return new Promise((resolve, reject) => {
+    worker.on('message', (message: { alphalakeResult?: AutocannonResult }) => {
+      if (message.alphalakeResult === undefined) return;
+      resolve(message.alphalakeResult);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }
 
 /**
- * The ceiling: a bare Node HTTP server in this same process (sharing the event loop with
- * autocannon, as the API server does) that reads each request's body and answers with
- * `bytes` from memory.
+ * The ceiling: a bare Node HTTP server on this thread (the API server's) that reads each
+ * request's body and answers with the same bytes and content encoding from memory.
  */
-async function bareCeiling<T>(bytes: Buffer, measure: (url: string) => Promise<T>): Promise<T> {
+async function bareCeiling<T>(answer: Answer, measure: (url: string) => Promise<T>): Promise<T> {
   const bare = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       res.writeHead(200, {
         'content-type': 'application/json; charset=utf-8',
-        'content-length': bytes.byteLength,
+        ...(answer.encoding ? { 'content-encoding': answer.encoding } : {}),
+        'content-length': answer.body.byteLength,
       });
-      res.end(bytes);
+      res.end(answer.body);
     });
   });
   await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
