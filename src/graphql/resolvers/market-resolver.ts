@@ -184,7 +184,7 @@ function asOfOf(args: AsOfArgs): LakeAsOf | undefined {
 }
 
 @ObjectType('SymbolBars', { description: 'The bars of one symbol of a multi-symbol query.' })
-class SymbolBarsType {
+export class SymbolBarsType {
   @Field({ description: 'The ticker asked for (normalized to upper case).' })
   symbol!: string;
 
@@ -322,10 +322,11 @@ export class MarketResolver {
     description: "The symbol's latest quote: the speed layer's, else the lake's newest.",
   })
   async latestQuote(
-    @Ctx() { services }: ApiContext,
+    @Ctx() { loaders }: ApiContext,
     @Arg('symbol', { description: 'The ticker, e.g. `AAPL`.' }) symbol: string,
   ): Promise<QuoteType | undefined> {
-    const quote = await services.market.latestQuote(symbol);
+    // Batched with every other latest quote of the request (execution/loaders.ts).
+    const quote = await loaders.latestQuote.load(symbol);
     return quote && QuoteType.from(quote);
   }
 

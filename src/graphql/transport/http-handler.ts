@@ -9,6 +9,7 @@ import {
 import { isAlphalakeError } from '../../domain/index.js';
 import type { ApiContext, ApiServices } from './context.js';
 import type { RequestLocals } from './observability.js';
+import { requestLoaders } from '../execution/loaders.js';
 import {
   compressForCache,
   isGraphQLBody,
@@ -143,6 +144,7 @@ async function execute(
 ): Promise<CachedResponse | undefined> {
   const body: unknown = req.body;
   let settled = 0;
+  let unsettled = false;
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -161,6 +163,10 @@ async function execute(
       settle: () => {
         settled++;
       },
+      unsettle: () => {
+        unsettled = true;
+      },
+      loaders: requestLoaders(services.market),
       request: (res.locals as RequestLocals).apiRequest,
     }),
   });
@@ -176,6 +182,7 @@ async function execute(
       target !== undefined &&
       status === 200 &&
       settled > 0 &&
+      !unsettled &&
       !text.startsWith('{"errors"') &&
       settled === target.fields() &&
       (await services.dataVersion()) === target.version;

@@ -66,6 +66,7 @@ import { buildApiSchema } from '../schema.js';
 import { graphqlHttpHandler } from './http-handler.js';
 import { jitGateway } from '../execution/jit-executor.js';
 import { ResponseCache } from '../execution/response-cache.js';
+import { requestLoaders } from '../execution/loaders.js';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -219,6 +220,7 @@ export async function startApiServer(
           services,
           principal,
           actor: actorOf(principal),
+          loaders: requestLoaders(services.market),
           closeSlowConsumer: () =>
             ctx.extra.socket.close(SLOW_CONSUMER_CLOSE_CODE, 'SLOW_CONSUMER'),
         };
