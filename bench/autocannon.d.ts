@@ -29,5 +29,12 @@ declare module 'autocannon' {
     duration: number;
   }
   function autocannon(options: Options): Promise<Result>;
+  namespace autocannon {
+    /**
+     * Off the main thread autocannon returns its histograms encoded (to be merged across
+     * workers); this decodes one or more such results into a `Result`.
+     */
+    function aggregateResult(results: readonly unknown[], options: Options): Result;
+  }
   export default autocannon;
 }

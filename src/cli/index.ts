@@ -1,5 +1,5 @@
 /** Public surface of src/cli: the commands, for embedding in other tools. */
-export { serveCommand, serve } from './serve-command.js';
+export { apiServerOptions, serveCommand, serve } from './serve-command.js';
 export {
   vendorSource,
   VENDOR_SOURCES,

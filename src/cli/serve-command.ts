@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { authSettingsOf, createPlatform } from '../app.js';
+import { authSettingsOf, createPlatform, type Platform } from '../app.js';
 import { requireVerifiableTokens } from '../auth/index.js';
 import { loadConfig, profileSummary, type Config } from '../config/index.js';
 import { isoOfMicros } from '../domain/index.js';
@@ -140,6 +140,24 @@ export function apiLimits(
 }
 
 /**
+ * The GraphQL server's options as `serve` starts it, from the configuration and the
+ * platform: the benches start theirs the same way, so they measure what runs.
+ */
+export function apiServerOptions(config: Config, platform: Platform): ApiServerOptions {
+  return {
+    auth: platform.auth,
+    host: config.host,
+    port: config.port,
+    development: config.environment === 'development',
+    ready: () => platform.ready,
+    responseCacheBytes: config.responseCacheMb * 1024 * 1024,
+    backends: (signal) => platform.backends(signal),
+    ...apiLimits(config),
+    logger: platform.logger,
+  };
+}
+
+/**
  * Starts the roles of `config.roles` in this process; the GraphQL server only when it
  * runs `api`. Stops on SIGINT/SIGTERM, flushing the lake when it runs the sink.
  */
@@ -160,17 +178,7 @@ export async function serve(config: Config): Promise<void> {
   let server: ApiServer | undefined;
   if (platform.roles.includes('api')) {
     if (platform.auth.mode === 'off') warnAuthOff();
-    server = await startApiServer(platform.api, {
-      auth: platform.auth,
-      host: config.host,
-      port: config.port,
-      development: config.environment === 'development',
-      ready: () => platform.ready,
-      responseCacheBytes: config.responseCacheMb * 1024 * 1024,
-      backends: (signal) => platform.backends(signal),
-      ...apiLimits(config),
-      logger: platform.logger,
-    });
+    server = await startApiServer(platform.api, apiServerOptions(config, platform));
     console.log(
       `alphalake: GraphQL on ${server.url} (subscriptions on ${server.wsUrl}), ready in ${Date.now() - started} ms`,
     );

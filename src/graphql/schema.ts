@@ -5,6 +5,7 @@ import { authorize } from './guard/authorize.js';
 import { JobResolver } from './resolvers/job-resolver.js';
 import { LakeResolver } from './resolvers/lake-resolver.js';
 import { MarketResolver } from './resolvers/market-resolver.js';
+import { LatestQuotesResolver, SymbolBarsResolver } from './resolvers/quote-resolver.js';
 import { MasterDataResolver } from './resolvers/mdm-resolver.js';
 import { RejectsResolver } from './resolvers/rejects-resolver.js';
 import { UserResolver } from './resolvers/user-resolver.js';
@@ -13,6 +14,8 @@ import { VendorBarsResolver } from './resolvers/vendor-bars-resolver.js';
 /** Every resolver of the API, in one list. */
 export const RESOLVERS = [
   MarketResolver,
+  LatestQuotesResolver,
+  SymbolBarsResolver,
   LakeResolver,
   MasterDataResolver,
   UserResolver,

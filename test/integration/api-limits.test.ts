@@ -143,6 +143,79 @@ describe('limits, refused before execution', () => {
     expect(answer.body.errors?.[0]?.extensions).toMatchObject({ cost: 210_000 });
   });
 
+  it('counts barsMany(symbols: $s) as its limit times the length of $s', async () => {
+    const query =
+      'query Many($s: [String!]!, $n: Int) { barsMany(symbols: $s, limit: $n) { symbol } }';
+    // Validation alone counted $s as one symbol and $n as the default (20,000 rows).
+    const answer = await post(server, {
+      query,
+      variables: { s: ['AAPL', 'MSFT', 'NVDA'], n: 70_000 },
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.body.data).toBeUndefined();
+    expect(codes(answer)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(answer.body.errors?.[0]?.extensions).toMatchObject({ cost: 210_000, maxCost: 200_000 });
+    // Eleven symbols at the default limit: 220,000 rows.
+    const eleven = Array.from({ length: 11 }, (_, i) => `S${i}`);
+    const byDefault = await post(server, { query, variables: { s: eleven } });
+    expect(codes(byDefault)).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(byDefault.body.errors?.[0]?.extensions).toMatchObject({ cost: 220_000 });
+    // A default value in the operation counts when the request leaves the variable out.
+    const defaulted = await post(server, {
+      query: `query($s: [String!]! = ${JSON.stringify(eleven)}) { barsMany(symbols: $s) { symbol } }`,
+    });
+    expect(codes(defaulted)).toEqual(['QUERY_TOO_COMPLEX']);
+    // Within the limit it runs (over a day before any history: this server's scan bound
+    // of 10 rows refuses any range that holds bars).
+    const fine = await post(server, {
+      query:
+        'query Many($s: [String!]!, $n: Int) { barsMany(symbols: $s, limit: $n, from: "2020-01-01T00:00:00Z", to: "2020-01-02T00:00:00Z") { symbol } }',
+      variables: { s: ['AAPL', 'MSFT'], n: 70_000 },
+    });
+    expect(fine.status).toBe(200);
+    expect(fine.body.errors).toBeUndefined();
+    expect(fine.body.data).toEqual({ barsMany: [{ symbol: 'AAPL' }, { symbol: 'MSFT' }] });
+  });
+
+  it('refuses a page given by a variable over the largest one with PAGE_TOO_LARGE', async () => {
+    const answer = await post(server, {
+      query: 'query($n: Int) { trades(symbol: "AAPL", limit: $n) { ts } }',
+      variables: { n: 1_000_000 },
+    });
+    expect(answer.body.data).toBeUndefined();
+    expect(codes(answer)).toEqual(['PAGE_TOO_LARGE']);
+    const page = await post(server, {
+      query:
+        'query($first: Int) { quotes(symbol: "AAPL", first: $first) { pageInfo { hasNextPage } } }',
+      variables: { first: 150_000 },
+    });
+    expect(codes(page)).toEqual(['PAGE_TOO_LARGE']);
+  });
+
+  it('counts variables over WebSocket too', async () => {
+    const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
+    try {
+      const errors = await new Promise<readonly { extensions?: Record<string, unknown> }[]>(
+        (resolve, reject) => {
+          client.subscribe(
+            {
+              query: 'query($s: [String!]!) { barsMany(symbols: $s, limit: 70000) { symbol } }',
+              variables: { s: ['AAPL', 'MSFT', 'NVDA'] },
+            },
+            {
+              next: () => reject(new Error('the operation ran')),
+              error: (error) => resolve(error as { extensions?: Record<string, unknown> }[]),
+              complete: () => reject(new Error('the operation completed')),
+            },
+          );
+        },
+      );
+      expect(errors.map((error) => error.extensions?.['code'])).toEqual(['QUERY_TOO_COMPLEX']);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it("counts connections' first", async () => {
     const fields = Array.from(
       { length: 3 },

@@ -246,6 +246,23 @@ describe('auth with an HS256 secret', () => {
     // Without credentials the cache is never consulted.
     const anonymous = await post(server.url, query);
     expect([anonymous.status, anonymous.cache]).toEqual([401, null]);
+    // Nor with an expired or a tampered token for the very request that is cached.
+    const expired = await token('vera', 'viewer', 60, (Date.now() - 3_600_000) * 1_000);
+    const [header, payload, signature] = (await token('vera', 'viewer')).split('.') as [
+      string,
+      string,
+      string,
+    ];
+    const tampered = `${header}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
+    for (const bad of [expired, tampered]) {
+      const refused = await post(server.url, query, { authorization: `Bearer ${bad}` });
+      expect([refused.status, refused.cache, codes(refused)]).toEqual([
+        401,
+        null,
+        ['UNAUTHENTICATED'],
+      ]);
+    }
+    expect((await post(server.url, query, viewer)).cache).toBe('hit');
   });
 
   it('shares users and keys with the CLI while it runs, and takes the tokens `auth token` mints', async () => {

@@ -1,5 +1,7 @@
 import { startLoopbackApi } from '../support/api.js';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +14,7 @@ import {
   MINUTE_US,
   SECOND_US,
 } from '../../src/domain/index.js';
-import type { ApiServer } from '../../src/graphql/index.js';
+import { sha256Hex, type ApiServer } from '../../src/graphql/index.js';
 
 /**
  * The response cache, against the same platform served twice: once with the cache and
@@ -44,6 +46,42 @@ async function post(
     body: JSON.stringify({ query, variables }),
   });
   return { body: await response.text(), cache: response.headers.get('alphalake-response-cache') };
+}
+
+/** A POST as bytes on the wire (fetch would decompress them), with the headers that matter. */
+function raw(
+  server: ApiServer,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{
+  body: Buffer;
+  cache: string | undefined;
+  encoding: string | undefined;
+  vary: string | undefined;
+  length: string | undefined;
+}> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(
+      server.url,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({
+            body: Buffer.concat(chunks),
+            cache: response.headers['alphalake-response-cache'] as string | undefined,
+            encoding: response.headers['content-encoding'],
+            vary: response.headers.vary,
+            length: response.headers['content-length'],
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
 }
 
 /** The cached server's answer, checked against the uncached server's. */
@@ -154,6 +192,38 @@ describe('response cache', () => {
     expect(await ask(`{ ${settledBars} }`)).toBe('stored');
   });
 
+  it('sends a kept answer gzipped, compressed once, to a client that accepts gzip', async () => {
+    const watermark = platform.sink.watermark()!;
+    const body = JSON.stringify({
+      query: BARS,
+      variables: { from: isoOfMicros(watermark - 80 * MINUTE_US), to: isoOfMicros(watermark) },
+    });
+    const truth = await raw(fresh, body, {});
+    expect(truth.body.byteLength).toBeGreaterThan(1024);
+    const first = await raw(cached, body, { 'accept-encoding': 'gzip, deflate, br' });
+    // The first answer is computed and sent as it is; the kept entry is compressed after.
+    expect([first.cache, first.encoding]).toEqual(['stored', undefined]);
+    expect(first.body.equals(truth.body)).toBe(true);
+    const hit = await raw(cached, body, { 'accept-encoding': 'gzip, deflate, br' });
+    expect([hit.cache, hit.encoding, hit.vary]).toEqual(['hit', 'gzip', 'accept-encoding']);
+    expect(hit.body.byteLength).toBeLessThan(truth.body.byteLength);
+    expect(Number(hit.length)).toBe(hit.body.byteLength);
+    expect(gunzipSync(hit.body).equals(truth.body)).toBe(true);
+    // No Accept-Encoding, or gzip refused by its q-value: the identity bytes.
+    const noGzip: Record<string, string>[] = [{}, { 'accept-encoding': 'gzip;q=0, identity' }];
+    for (const headers of noGzip) {
+      const plain = await raw(cached, body, headers);
+      expect([plain.cache, plain.encoding]).toEqual(['hit', undefined]);
+      expect(plain.body.equals(truth.body)).toBe(true);
+    }
+    // A small answer is never compressed.
+    await raw(cached, JSON.stringify({ query: '{ lakeStatus { watermark } }' }), {});
+    const small = await raw(cached, JSON.stringify({ query: '{ lakeStatus { watermark } }' }), {
+      'accept-encoding': 'gzip',
+    });
+    expect([small.cache, small.encoding]).toEqual(['hit', undefined]);
+  });
+
   it('answers a query the same whether it is interpreted (first run) or compiled (later runs)', async () => {
     const watermark = platform.sink.watermark()!;
     const range = { from: isoOfMicros(watermark - 20 * MINUTE_US) };
@@ -172,5 +242,64 @@ describe('response cache', () => {
       expect(bad.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
       expect(bad.errors[0]?.path).toEqual(['bars']);
     }
+  });
+});
+
+describe('the guards still stand in front of a cached answer', () => {
+  let limited: ApiServer;
+  let allowListed: ApiServer;
+  const LISTED = '{ lakeStatus { watermark } }';
+
+  beforeAll(async () => {
+    limited = await startLoopbackApi(platform, {
+      responseCacheBytes: 8 << 20,
+      rateLimit: { requests: 3, windowSeconds: 600, key: () => 'one client' },
+    });
+    allowListed = await startLoopbackApi(platform, {
+      responseCacheBytes: 8 << 20,
+      persistedQueries: { mode: 'allowlist', allowList: new Map([[sha256Hex(LISTED), LISTED]]) },
+    });
+  });
+
+  afterAll(async () => {
+    await limited?.close();
+    await allowListed?.close();
+  });
+
+  it('counts cache hits against the rate limit and refuses past it with RATE_LIMITED', async () => {
+    const seen = [];
+    for (let i = 0; i < 3; i++) seen.push((await post(limited, LISTED)).cache);
+    expect(seen).toEqual(['stored', 'hit', 'hit']);
+    const response = await fetch(limited.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: LISTED, variables: {} }),
+    });
+    expect(response.status).toBe(429);
+    expect(response.headers.get('alphalake-response-cache')).toBeNull();
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    const refusal = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(refusal.errors.map((e) => e.extensions.code)).toEqual(['RATE_LIMITED']);
+  });
+
+  it('never keeps nor serves an operation off the allow-list', async () => {
+    const watermark = platform.sink.watermark()!;
+    const variables = { from: isoOfMicros(watermark - 30 * MINUTE_US), to: isoOfMicros(watermark) };
+    // The same request is kept by a server without an allow-list…
+    await post(cached, BARS, variables);
+    expect((await post(cached, BARS, variables)).cache).toBe('hit');
+    // …and refused here every time, before it runs.
+    for (let i = 0; i < 2; i++) {
+      const answer = await post(allowListed, BARS, variables);
+      expect(answer.cache).toBe('miss');
+      const body = JSON.parse(answer.body) as {
+        data?: unknown;
+        errors: { extensions: { code: string } }[];
+      };
+      expect(body.data).toBeUndefined();
+      expect(body.errors.map((e) => e.extensions.code)).toEqual(['PERSISTED_QUERY_NOT_ALLOWED']);
+    }
+    expect((await post(allowListed, LISTED)).cache).toBe('stored');
+    expect((await post(allowListed, LISTED)).cache).toBe('hit');
   });
 });

@@ -1,5 +1,9 @@
 import { Kind, parse, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+
+const gzipAsync = promisify(gzip);
 
 /**
  * Serialized GraphQL responses whose answer is fixed by the lake: every root field read
@@ -22,6 +26,25 @@ export interface CachedResponse {
   readonly status: number;
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Buffer;
+  /**
+   * The body gzipped, once, when it is kept (`compressForCache`): sent to a client that
+   * accepts gzip (RFC 9110 §12.5.3, §8.4.1.3) instead of compressing on every hit. Absent
+   * for a body too small to gain from it.
+   */
+  readonly gzipped?: Buffer;
+}
+
+/** Bodies below this many bytes are sent as they are: gzip's framing would eat the gain. */
+export const MIN_GZIP_BYTES = 1024;
+
+/**
+ * The response as it is kept: with its body gzipped off the event loop (zlib runs on
+ * libuv's thread pool) when that makes it smaller.
+ */
+export async function compressForCache(response: CachedResponse): Promise<CachedResponse> {
+  if (response.body.byteLength < MIN_GZIP_BYTES) return response;
+  const gzipped = await gzipAsync(response.body);
+  return gzipped.byteLength < response.body.byteLength ? { ...response, gzipped } : response;
 }
 
 export interface ResponseCacheStats {
@@ -47,6 +70,7 @@ export class ResponseCache {
       maxSize: maxBytes,
       sizeCalculation: (response, key) =>
         response.body.byteLength +
+        (response.gzipped?.byteLength ?? 0) +
         key.length * 2 +
         response.headers.reduce((n, [k, v]) => n + 2 * (k.length + v.length), 64),
     });

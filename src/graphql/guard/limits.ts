@@ -1,15 +1,20 @@
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
 import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import type { ApolloServerPlugin } from '@apollo/server';
 import {
   GraphQLError,
   Kind,
   type ASTVisitor,
+  type DocumentNode,
   type FieldNode,
+  type FragmentDefinitionNode,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
   type ValueNode,
+  valueFromASTUntyped,
 } from 'graphql';
 import { AlphalakeError, type ErrorCode } from '../../domain/index.js';
 
@@ -114,60 +119,152 @@ function reportAs(code: ErrorCode, details: Record<string, number>) {
  * `tradesWithQuote`) its page, `first`. Fields
  * reached through fragments count too, so a fragment cannot hide a field from the sum.
  * A literal `limit` over the page size is refused on its own (PAGE_TOO_LARGE).
+ *
+ * Validation runs before variables are known (and Apollo keeps a validated document for
+ * every later request), so here a `limit` or a `symbols` list given by a variable counts
+ * as the default and as one symbol; `variableCostPlugin` counts them again with the
+ * request's values before the operation runs.
  */
 export function costLimitRule(limits: QueryLimits = DEFAULT_LIMITS): ValidationRule {
   return (context: ValidationContext): ASTVisitor => ({
     OperationDefinition(operation) {
-      let cost = 0;
-      let fields = 0;
-      for (const field of rootFields(context, operation.selectionSet, new Set())) {
-        fields++;
-        const rows = HISTORY_DEFAULT_LIMIT[field.name.value];
-        if (rows === undefined) {
-          cost += 1;
-          continue;
-        }
-        const argument = SIZE_ARGUMENT[field.name.value] ?? 'limit';
-        const limit = limitValue(field.arguments?.find((a) => a.name.value === argument)?.value);
-        if (limit !== undefined && limit > limits.maxPageSize) {
-          const message = `${field.alias?.value ?? field.name.value}: ${argument} ${limit} is over the largest page of ${limits.maxPageSize} rows`;
-          context.reportError(
-            new GraphQLError(message, {
-              nodes: [field],
-              originalError: new AlphalakeError('PAGE_TOO_LARGE', message, {
-                limit,
-                maxPageSize: limits.maxPageSize,
-              }),
-            }),
-          );
-        }
-        const symbols =
-          field.name.value === 'barsMany'
-            ? symbolCount(field.arguments?.find((a) => a.name.value === 'symbols')?.value)
-            : 1;
-        cost += (limit ?? rows) * symbols;
-      }
-      if (fields > limits.maxRootFields || cost > limits.maxCost) {
-        const message = `query too complex: ${fields} root fields (max ${limits.maxRootFields}), up to ${cost} rows (max ${limits.maxCost})`;
-        context.reportError(
-          new GraphQLError(message, {
-            nodes: [operation],
-            originalError: new AlphalakeError('QUERY_TOO_COMPLEX', message, {
-              cost,
-              maxCost: limits.maxCost,
-              rootFields: fields,
-              maxRootFields: limits.maxRootFields,
-            }),
-          }),
-        );
+      for (const error of operationCostErrors(operation, context, undefined, limits)) {
+        context.reportError(error);
       }
     },
   });
 }
 
+/**
+ * What the cost rule refuses, counted with the request's variables: a `symbols: $s` of
+ * barsMany costs its `limit` times the length of `$s`, a `limit: $n` (or `first: $n`)
+ * costs `$n` and is refused over the page size. Runs once the operation is resolved,
+ * before execution (Apollo's `didResolveOperation`); an operation without variables was
+ * fully counted while it was validated and is not counted again.
+ */
+export function variableCostPlugin(limits: QueryLimits = DEFAULT_LIMITS): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ operation, document, request }) {
+          const error = variableCostRefusal(document, operation, request.variables, limits);
+          if (error) throw error;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The first refusal of an operation counted with its variables' values, or undefined when
+ * it is within the limits (or uses no variables: validation counted it already).
+ */
+export function variableCostRefusal(
+  document: DocumentNode,
+  operation: OperationDefinitionNode | undefined,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  limits: QueryLimits = DEFAULT_LIMITS,
+): GraphQLError | undefined {
+  if (!operation || (operation.variableDefinitions?.length ?? 0) === 0) return undefined;
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+      fragments.set(definition.name.value, definition);
+    }
+  }
+  // A variable the request leaves out takes its definition's default (GraphQL spec,
+  // "Coercing Variable Values").
+  const values: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    const name = definition.variable.name.value;
+    if (variables !== undefined && Object.hasOwn(variables, name)) values[name] = variables[name];
+    else if (definition.defaultValue) values[name] = valueFromASTUntyped(definition.defaultValue);
+  }
+  const [error] = operationCostErrors(
+    operation,
+    { getFragment: (name) => fragments.get(name) },
+    values,
+    limits,
+  );
+  // A refusal before execution, like a validation error's (GraphQL over HTTP: 400).
+  return error
+    ? new GraphQLError(error.message, {
+        nodes: error.nodes,
+        originalError: error.originalError,
+        extensions: { http: { status: 400 } },
+      })
+    : undefined;
+}
+
+/** Where fragments are found: the validation context, or the request's document. */
+interface FragmentSource {
+  getFragment(name: string): FragmentDefinitionNode | null | undefined;
+}
+
+/**
+ * The refusals of one operation: PAGE_TOO_LARGE per field over the page size, then
+ * QUERY_TOO_COMPLEX for the whole. Without `variables` (validation), a value given by a
+ * variable counts as the field's default and a variable list as one symbol.
+ */
+function operationCostErrors(
+  operation: OperationDefinitionNode,
+  source: FragmentSource,
+  variables: Readonly<Record<string, unknown>> | undefined,
+  limits: QueryLimits,
+): GraphQLError[] {
+  const errors: GraphQLError[] = [];
+  let cost = 0;
+  let fields = 0;
+  for (const field of rootFields(source, operation.selectionSet, new Set())) {
+    fields++;
+    const rows = HISTORY_DEFAULT_LIMIT[field.name.value];
+    if (rows === undefined) {
+      cost += 1;
+      continue;
+    }
+    const argument = SIZE_ARGUMENT[field.name.value] ?? 'limit';
+    const limit = limitValue(
+      field.arguments?.find((a) => a.name.value === argument)?.value,
+      variables,
+    );
+    if (limit !== undefined && limit > limits.maxPageSize) {
+      const message = `${field.alias?.value ?? field.name.value}: ${argument} ${limit} is over the largest page of ${limits.maxPageSize} rows`;
+      errors.push(
+        new GraphQLError(message, {
+          nodes: [field],
+          originalError: new AlphalakeError('PAGE_TOO_LARGE', message, {
+            limit,
+            maxPageSize: limits.maxPageSize,
+          }),
+        }),
+      );
+    }
+    const symbols =
+      field.name.value === 'barsMany'
+        ? symbolCount(field.arguments?.find((a) => a.name.value === 'symbols')?.value, variables)
+        : 1;
+    cost += (limit ?? rows) * symbols;
+  }
+  if (fields > limits.maxRootFields || cost > limits.maxCost) {
+    const message = `query too complex: ${fields} root fields (max ${limits.maxRootFields}), up to ${cost} rows (max ${limits.maxCost})`;
+    errors.push(
+      new GraphQLError(message, {
+        nodes: [operation],
+        originalError: new AlphalakeError('QUERY_TOO_COMPLEX', message, {
+          cost,
+          maxCost: limits.maxCost,
+          rootFields: fields,
+          maxRootFields: limits.maxRootFields,
+        }),
+      }),
+    );
+  }
+  return errors;
+}
+
 /** The fields of a selection set, through inline fragments and fragment spreads. */
 function* rootFields(
-  context: ValidationContext,
+  context: FragmentSource,
   selectionSet: SelectionSetNode,
   spread: Set<string>,
 ): Generator<FieldNode> {
@@ -190,18 +287,34 @@ function* rootFields(
 
 /**
  * The symbols of a `barsMany`: a literal list's length (a single literal is one symbol,
- * as GraphQL coerces it to a list). A list given by a variable counts as one symbol here,
- * as a variable `limit` counts as the default: validation runs before variables are known.
+ * as GraphQL coerces it to a list); a variable's list, its length, when the variables are
+ * known. An empty list counts as one (the field still costs its query).
  */
-function symbolCount(node: ValueNode | undefined): number {
-  return node?.kind === Kind.LIST ? Math.max(1, node.values.length) : 1;
+function symbolCount(
+  node: ValueNode | undefined,
+  variables: Readonly<Record<string, unknown>> | undefined,
+): number {
+  if (node?.kind === Kind.LIST) return Math.max(1, node.values.length);
+  if (node?.kind === Kind.VARIABLE && variables !== undefined) {
+    const value = variables[node.name.value];
+    return Array.isArray(value) ? Math.max(1, value.length) : 1;
+  }
+  return 1;
 }
 
 /**
- * A literal limit. A limit given by a variable counts as the field's default here; its
- * value is still capped per field when the query runs (MAX_LIMIT in src/batch), and the
- * number of root fields bounds the total.
+ * A literal limit, or a variable's once the variables are known; otherwise (absent, null,
+ * or a variable during validation) the field's default counts. Its value is still capped
+ * per field when the query runs (MAX_LIMIT in src/batch).
  */
-function limitValue(node: ValueNode | undefined): number | undefined {
-  return node?.kind === Kind.INT ? Number(node.value) : undefined;
+function limitValue(
+  node: ValueNode | undefined,
+  variables: Readonly<Record<string, unknown>> | undefined,
+): number | undefined {
+  if (node?.kind === Kind.INT) return Number(node.value);
+  if (node?.kind === Kind.VARIABLE && variables !== undefined) {
+    const value = variables[node.name.value];
+    return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+  }
+  return undefined;
 }

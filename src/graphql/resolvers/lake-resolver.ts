@@ -1,7 +1,8 @@
 import { GraphQLJSONObject, GraphQLSafeInt } from 'graphql-scalars';
-import { Arg, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
+import { Arg, Args, Authorized, Ctx, Field, Int, ObjectType, Query, Resolver } from 'type-graphql';
 import type { LakeRows, LakeTableDetail, LakeTableInfo } from '../../batch/index.js';
 import { DateTimeScalar } from '../types/scalars.js';
+import { tableAsOf, TableAsOfArgs } from '../types/args.js';
 import type { ApiContext } from '../transport/context.js';
 
 @ObjectType('LakeColumn', { description: 'A column of a Delta table.' })
@@ -118,19 +119,9 @@ export class LakeResolver {
   })
   async lakeTables(
     @Ctx() { services }: ApiContext,
-    @Arg('asOfVersion', () => Int, {
-      nullable: true,
-      description: 'Describe the table at this version (not with asOfTime).',
-    })
-    asOfVersion?: number,
-    @Arg('asOfTime', () => DateTimeScalar, {
-      nullable: true,
-      description: 'Describe the table at its latest commit at or before this instant.',
-    })
-    asOfTime?: number,
+    @Args(() => TableAsOfArgs) asOf: TableAsOfArgs,
   ): Promise<LakeTableType[]> {
-    const asOf = { version: asOfVersion ?? undefined, time: asOfTime ?? undefined };
-    return (await services.lake.tables(asOf)).map(LakeTableType.from);
+    return (await services.lake.tables(tableAsOf(asOf))).map(LakeTableType.from);
   }
 
   @Authorized('viewer')
@@ -144,19 +135,9 @@ export class LakeResolver {
       description: 'A medallion name (`bronze.trades`) or a folder under the lake root.',
     })
     name: string,
-    @Arg('asOfVersion', () => Int, {
-      nullable: true,
-      description: 'Describe the table at this version (not with asOfTime).',
-    })
-    asOfVersion?: number,
-    @Arg('asOfTime', () => DateTimeScalar, {
-      nullable: true,
-      description: 'Describe the table at its latest commit at or before this instant.',
-    })
-    asOfTime?: number,
+    @Args(() => TableAsOfArgs) asOf: TableAsOfArgs,
   ): Promise<LakeTableDetailType> {
-    const asOf = { version: asOfVersion ?? undefined, time: asOfTime ?? undefined };
-    return LakeTableDetailType.fromDetail(await services.lake.table(name, asOf));
+    return LakeTableDetailType.fromDetail(await services.lake.table(name, tableAsOf(asOf)));
   }
 
   @Authorized('viewer')

@@ -13,11 +13,11 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
-import type { LakeAsOf } from '../../batch/index.js';
 import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/index.js';
 import { currentThenLive } from '../../speed/index.js';
 import type { ApiContext } from '../transport/context.js';
 import { DateTimeScalar } from '../types/scalars.js';
+import { AsOfArgs, asOfOf, PageArgs, SymbolRangeArgs } from '../types/args.js';
 import {
   BarType,
   connectionOf,
@@ -51,24 +51,6 @@ class RangeArgs {
       "Prices and volumes adjusted for the symbol's splits and cash dividends (docs/mdm.md); false: the raw rows as stored.",
   })
   adjusted!: boolean;
-}
-
-/** Time travel on a lake-backed query. */
-@ArgsType()
-class AsOfArgs {
-  @Field(() => Int, {
-    nullable: true,
-    description:
-      'Answer from this version of the table the query reads (bars 1m and coarser: silver.bars_1m; 1s bars, trades, tradesWithQuote: bronze.trades; quotes: bronze.quotes), the lake alone.',
-  })
-  asOfVersion?: number;
-
-  @Field(() => DateTimeScalar, {
-    nullable: true,
-    description:
-      'Answer from the latest commit at or before this instant (every table read), the lake alone.',
-  })
-  asOfTime?: number;
 }
 
 @ArgsType()
@@ -127,36 +109,6 @@ class BarsManyArgs extends AsOfArgs {
   adjusted!: boolean;
 }
 
-@ArgsType()
-class PageArgs extends AsOfArgs {
-  @Field({ description: 'The ticker, e.g. `AAPL`.' })
-  symbol!: string;
-
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
-  from?: number;
-
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
-  to?: number;
-
-  @Field(() => Int, { nullable: true, description: 'Page size (default 100, max 10000).' })
-  first?: number;
-
-  @Field({ nullable: true, description: 'The `endCursor` of the previous page.' })
-  after?: string;
-}
-
-@ArgsType()
-class VwapArgs extends AsOfArgs {
-  @Field({ description: 'The ticker, e.g. `AAPL`.' })
-  symbol!: string;
-
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Inclusive start.' })
-  from?: number;
-
-  @Field(() => DateTimeScalar, { nullable: true, description: 'Exclusive end.' })
-  to?: number;
-}
-
 @ObjectType('Vwap', { description: "The volume-weighted average price of a symbol's trades." })
 class VwapType {
   @Field({ description: 'The ticker asked for.' })
@@ -178,13 +130,8 @@ class VwapType {
   tradeCount!: number;
 }
 
-function asOfOf(args: AsOfArgs): LakeAsOf | undefined {
-  if (args.asOfVersion === undefined && args.asOfTime === undefined) return undefined;
-  return { version: args.asOfVersion ?? undefined, time: args.asOfTime ?? undefined };
-}
-
 @ObjectType('SymbolBars', { description: 'The bars of one symbol of a multi-symbol query.' })
-class SymbolBarsType {
+export class SymbolBarsType {
   @Field({ description: 'The ticker asked for (normalized to upper case).' })
   symbol!: string;
 
@@ -278,7 +225,7 @@ export class MarketResolver {
   })
   async tradesConnection(
     @Ctx() { services, settle }: ApiContext,
-    @Args() args: PageArgs,
+    @Args(() => PageArgs) args: PageArgs,
   ): Promise<TradeConnectionType> {
     const trace = { speed: false };
     const page = await services.market.tradesPage({ ...args, asOf: asOfOf(args) }, trace);
@@ -293,7 +240,7 @@ export class MarketResolver {
   })
   async quotes(
     @Ctx() { services, settle }: ApiContext,
-    @Args() args: PageArgs,
+    @Args(() => PageArgs) args: PageArgs,
   ): Promise<QuoteConnectionType> {
     const trace = { speed: false };
     const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
@@ -306,7 +253,10 @@ export class MarketResolver {
     description:
       "Volume-weighted average price of a symbol's trades in [from, to): Σ price·size (summed in (ts, seq) order, in DuckDB below the watermark) / Σ size.",
   })
-  async vwap(@Ctx() { services, settle }: ApiContext, @Args() args: VwapArgs): Promise<VwapType> {
+  async vwap(
+    @Ctx() { services, settle }: ApiContext,
+    @Args(() => SymbolRangeArgs) args: SymbolRangeArgs,
+  ): Promise<VwapType> {
     const trace = { speed: false };
     const result = await services.market.vwap(
       { symbol: args.symbol, from: args.from, to: args.to, asOf: asOfOf(args) },
@@ -322,10 +272,11 @@ export class MarketResolver {
     description: "The symbol's latest quote: the speed layer's, else the lake's newest.",
   })
   async latestQuote(
-    @Ctx() { services }: ApiContext,
+    @Ctx() { loaders }: ApiContext,
     @Arg('symbol', { description: 'The ticker, e.g. `AAPL`.' }) symbol: string,
   ): Promise<QuoteType | undefined> {
-    const quote = await services.market.latestQuote(symbol);
+    // Batched with every other latest quote of the request (execution/loaders.ts).
+    const quote = await loaders.latestQuote.load(symbol);
     return quote && QuoteType.from(quote);
   }
 
@@ -336,7 +287,7 @@ export class MarketResolver {
   })
   async tradesWithQuote(
     @Ctx() { services, settle }: ApiContext,
-    @Args() args: PageArgs,
+    @Args(() => PageArgs) args: PageArgs,
   ): Promise<TradeWithQuoteConnectionType> {
     const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) });
     settle?.();

@@ -22,6 +22,11 @@ function actorOf(context: ApiContext): string {
   return context.actor;
 }
 
+/** The `csv` argument of both CSV imports. */
+const CSV_ARGUMENT = {
+  description:
+    'RFC 4180 text with a header row; unknown or missing header columns, or text that is not CSV, refuse the whole file with BAD_USER_INPUT.',
+} as const;
 /**
  * Master data (docs/mdm.md): symbols with their ticker history, corporate actions, the
  * point-in-time universe, CSV import and export, and the audit log. Viewers read; admins
@@ -280,10 +285,7 @@ export class MasterDataResolver {
   })
   async importSymbolsCsv(
     @Ctx() context: ApiContext,
-    @Arg('csv', {
-      description:
-        'RFC 4180 text with a header row; unknown or missing header columns, or text that is not CSV, refuse the whole file with BAD_USER_INPUT.',
-    })
+    @Arg('csv', CSV_ARGUMENT)
     csv: string,
   ): Promise<ImportResultType> {
     return ImportResultType.from(
@@ -298,10 +300,7 @@ export class MasterDataResolver {
   })
   async importCorporateActionsCsv(
     @Ctx() context: ApiContext,
-    @Arg('csv', {
-      description:
-        'RFC 4180 text with a header row; unknown or missing header columns, or text that is not CSV, refuse the whole file with BAD_USER_INPUT.',
-    })
+    @Arg('csv', CSV_ARGUMENT)
     csv: string,
   ): Promise<ImportResultType> {
     return ImportResultType.from(

@@ -4,6 +4,7 @@ import type { JobService } from '../../jobs/index.js';
 import type { MasterData } from '../../mdm/index.js';
 import type { MetricsRegistry } from '../../metrics/index.js';
 import type { LiveHub } from '../../speed/index.js';
+import type { RequestLoaders } from '../execution/loaders.js';
 
 /** What resolvers may use: services, never adapters. */
 export interface ApiServices {
@@ -53,6 +54,13 @@ export interface ApiContext {
   readonly principal: Principal | undefined;
   /** Who acted, as the audit log records it (`actorOf(principal)`). */
   readonly actor: string;
+  /** Per-request DataLoaders (execution/loaders.ts): fan-outs read in one batch. */
+  readonly loaders: RequestLoaders;
+  /**
+   * Called by a field below the root whose answer is not settled (it read the speed
+   * layer): the response is then never cached, whatever its root fields declared.
+   */
+  readonly unsettle?: () => void;
   /**
    * Called by a root field's resolver when its answer is settled: it read only the lake
    * below the watermark (or only the watermark), so the response may be cached against

@@ -9,7 +9,9 @@ import {
 import { isAlphalakeError } from '../../domain/index.js';
 import type { ApiContext, ApiServices } from './context.js';
 import type { RequestLocals } from './observability.js';
+import { requestLoaders } from '../execution/loaders.js';
 import {
+  compressForCache,
   isGraphQLBody,
   responseKey,
   rootFieldCount,
@@ -94,7 +96,7 @@ async function handle(
   const hit = cache.get(key);
   if (hit !== undefined) {
     nameCachedOperation(res, body);
-    send(res, hit, 'hit');
+    send(req, res, hit, 'hit');
     return;
   }
   const pending = inflight.get(key);
@@ -102,7 +104,7 @@ async function handle(
     const shared = await pending;
     if (shared !== undefined) {
       nameCachedOperation(res, body);
-      send(res, shared, 'hit');
+      send(req, res, shared, 'hit');
       return;
     }
     await execute(apollo, services, principal, req, res, undefined);
@@ -142,6 +144,7 @@ async function execute(
 ): Promise<CachedResponse | undefined> {
   const body: unknown = req.body;
   let settled = 0;
+  let unsettled = false;
   const headers = new HeaderMap();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
@@ -160,6 +163,10 @@ async function execute(
       settle: () => {
         settled++;
       },
+      unsettle: () => {
+        unsettled = true;
+      },
+      loaders: requestLoaders(services.market),
       request: (res.locals as RequestLocals).apiRequest,
     }),
   });
@@ -175,12 +182,17 @@ async function execute(
       target !== undefined &&
       status === 200 &&
       settled > 0 &&
+      !unsettled &&
       !text.startsWith('{"errors"') &&
       settled === target.fields() &&
       (await services.dataVersion()) === target.version;
-    if (keep) target.cache.set(target.key, cached);
-    send(res, cached, target === undefined ? undefined : keep ? 'stored' : 'miss');
-    return keep ? cached : undefined;
+    send(req, res, cached, target === undefined ? undefined : keep ? 'stored' : 'miss');
+    if (!keep) return undefined;
+    // Compressed once, after this answer is sent; requests of the same key meanwhile wait
+    // for it (the in-flight map) and are served the kept entry.
+    const kept = await compressForCache(cached);
+    target.cache.set(target.key, kept);
+    return kept;
   }
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = status;
@@ -189,12 +201,36 @@ async function execute(
   return undefined;
 }
 
-function send(res: Response, response: CachedResponse, outcome: string | undefined): void {
+/**
+ * Sends a response: a kept one gzipped when it has a gzipped body and the client accepts
+ * gzip (`Accept-Encoding`, with its q-values, RFC 9110 §12.5.3). A cacheable answer says
+ * `Vary: Accept-Encoding`, since its bytes depend on that header.
+ */
+function send(
+  req: Request,
+  res: Response,
+  response: CachedResponse,
+  outcome: string | undefined,
+): void {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.setHeader(name, value);
-  if (outcome !== undefined) res.setHeader(RESPONSE_CACHE_HEADER, outcome);
-  res.setHeader('content-length', response.body.byteLength);
-  res.end(response.body);
+  if (outcome === undefined) {
+    res.setHeader('content-length', response.body.byteLength);
+    res.end(response.body);
+    return;
+  }
+  res.setHeader(RESPONSE_CACHE_HEADER, outcome);
+  res.setHeader('vary', 'accept-encoding');
+  const gzipped =
+    response.gzipped !== undefined &&
+    req.headers['accept-encoding'] !== undefined &&
+    req.acceptsEncodings('gzip', 'identity') === 'gzip'
+      ? response.gzipped
+      : undefined;
+  if (gzipped !== undefined) res.setHeader('content-encoding', 'gzip');
+  const bytes = gzipped ?? response.body;
+  res.setHeader('content-length', bytes.byteLength);
+  res.end(bytes);
 }
 
 /** A cached answer is a query's (only queries are kept), under the name the client sent. */

@@ -5,7 +5,14 @@ import {
   ApolloServerPluginLandingPageDisabled,
 } from '@apollo/server/plugin/disabled';
 import express, { type RequestHandler } from 'express';
-import { GraphQLError, specifiedRules, validate, type GraphQLFormattedError } from 'graphql';
+import {
+  getOperationAST,
+  GraphQLError,
+  parse,
+  specifiedRules,
+  validate,
+  type GraphQLFormattedError,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,7 +38,13 @@ import {
   requireJsonBody,
   sendHttpError,
 } from './http-errors.js';
-import { DEFAULT_LIMITS, limitRules, type QueryLimits } from '../guard/limits.js';
+import {
+  DEFAULT_LIMITS,
+  limitRules,
+  variableCostPlugin,
+  variableCostRefusal,
+  type QueryLimits,
+} from '../guard/limits.js';
 import { processLogger, type Logger } from '../../logging/index.js';
 import {
   apiMetrics,
@@ -53,6 +66,7 @@ import { buildApiSchema } from '../schema.js';
 import { graphqlHttpHandler } from './http-handler.js';
 import { jitGateway } from '../execution/jit-executor.js';
 import { ResponseCache } from '../execution/response-cache.js';
+import { requestLoaders } from '../execution/loaders.js';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -119,7 +133,8 @@ export async function startApiServer(
 ): Promise<ApiServer> {
   const schema = await buildApiSchema();
   const logger = options.logger ?? processLogger();
-  const rules = limitRules(options.limits ?? DEFAULT_LIMITS);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const rules = limitRules(limits);
   const rateLimiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
   const persisted = options.persistedQueries ?? { mode: 'auto' };
   const app = express();
@@ -178,6 +193,8 @@ export async function startApiServer(
       onSubscribe: async (ctx, id, payload) => {
         const refusal = allowListRefusal(persisted, payload.query);
         if (refusal) return [new GraphQLError(refusal.message, { originalError: refusal })];
+        const costly = costWithVariables(payload, limits);
+        if (costly) return [costly];
         try {
           const credentials =
             options.auth.mode === 'off'
@@ -203,6 +220,7 @@ export async function startApiServer(
           services,
           principal,
           actor: actorOf(principal),
+          loaders: requestLoaders(services.market),
           closeSlowConsumer: () =>
             ctx.extra.socket.close(SLOW_CONSUMER_CLOSE_CODE, 'SLOW_CONSUMER'),
         };
@@ -240,6 +258,7 @@ export async function startApiServer(
       ApolloServerPluginCacheControlDisabled(),
       operationRecorder(),
       allowListPlugin(persisted),
+      variableCostPlugin(limits),
       {
         // HTTP serves queries and mutations; a subscription sent here would run once
         // with no event, so it is refused before execution with the right address.
@@ -377,6 +396,34 @@ function rateLimit(limiter: RateLimiter, metrics: ApiMetrics): RequestHandler {
       );
     }, next);
   };
+}
+
+/**
+ * A graphql-ws operation counted with its variables (limits.ts, `variableCostRefusal`):
+ * what Apollo's plugin does over HTTP. A document that does not parse is left to
+ * graphql-ws, which reports the syntax error itself.
+ */
+function costWithVariables(
+  payload: {
+    query: string;
+    operationName?: string | null;
+    variables?: Record<string, unknown> | null;
+  },
+  limits: QueryLimits,
+): GraphQLError | undefined {
+  if (!payload.variables || Object.keys(payload.variables).length === 0) return undefined;
+  let document;
+  try {
+    document = parse(payload.query, { noLocation: true });
+  } catch {
+    return undefined;
+  }
+  return variableCostRefusal(
+    document,
+    getOperationAST(document, payload.operationName ?? undefined) ?? undefined,
+    payload.variables,
+    limits,
+  );
 }
 
 function rateLimitMessage(retryAfterSeconds: number): string {

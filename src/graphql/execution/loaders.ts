@@ -1,0 +1,29 @@
+import DataLoader from 'dataloader';
+import type { MarketData } from '../../batch/index.js';
+import type { Quote } from '../../domain/index.js';
+
+/**
+ * Loaders made anew for every request (a cache across requests would serve another
+ * request's stale quote, or another caller's): what the resolvers of one request ask for
+ * one key at a time is gathered over a tick of the event loop and read in one batch
+ * (DataLoader, https://github.com/graphql/dataloader#batching), and the same key asked
+ * twice in the request is read once.
+ */
+export interface RequestLoaders {
+  /**
+   * The latest quote of a ticker: `latestQuote` fields — at the root (under any alias),
+   * `latestQuotes`, and on each `barsMany` item — become one `MarketData.latestQuotes`
+   * call, one lake read for the tickers the speed layer has no quote for.
+   */
+  readonly latestQuote: DataLoader<string, Quote | undefined, string>;
+}
+
+export function requestLoaders(market: Pick<MarketData, 'latestQuotes'>): RequestLoaders {
+  return {
+    latestQuote: new DataLoader<string, Quote | undefined, string>(
+      (tickers) => market.latestQuotes(tickers),
+      // `aapl` and ` AAPL` are one ticker (MarketData.checkSymbols normalizes them).
+      { cacheKeyFn: (ticker) => ticker.trim().toUpperCase() },
+    ),
+  };
+}
