@@ -1,4 +1,5 @@
 import {
+  ALWAYS_OPEN,
   AlphalakeError,
   DAY_US,
   sessionsBetween,
@@ -17,7 +18,12 @@ import {
   type DeltaTable,
   type Filter,
 } from '../lake/index.js';
-import type { SpeedStore, TimeRange } from '../speed/index.js';
+import {
+  liveBucketOf,
+  type LiveBarInterval,
+  type SpeedStore,
+  type TimeRange,
+} from '../speed/index.js';
 import type { Snapshot } from '../lake/index.js';
 import {
   adjustedBarsSql,
@@ -546,8 +552,26 @@ export class LambdaView {
   }
 
   /** The bar (1m or 1s) with the latest start: live, so always the speed store's. */
-  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
-    return this.speed.currentBar(symbol, interval);
+  async currentBar(
+    symbol: string,
+    interval: LiveBarInterval = '1m',
+  ): Promise<ServedBar | Bar | undefined> {
+    if (interval === '1s' || interval === '1m') return this.speed.currentBar(symbol, interval);
+    // A rolled-up length: the bucket of the latest minute, as a query of that bucket answers
+    // it (lake below the watermark, the speed store's minutes above), not adjusted, as the
+    // live bars are not. Its vwap combines the parts' vwap·volume, so it may differ from the
+    // speed layer's exact roll-up in the last bit; the live updates that follow are exact.
+    const latest = await this.speed.currentBar(symbol, '1m');
+    if (latest === undefined) return undefined;
+    const bucket = liveBucketOf(interval, latest.ts, this.calendar ?? ALWAYS_OPEN);
+    if (bucket === undefined) return undefined;
+    const [bar] = await this.barsOf(
+      symbol,
+      interval,
+      { from: bucket.label, to: bucket.label + 1 },
+      1,
+    );
+    return bar;
   }
 
   /** The part of a range each layer serves; either may be empty. */

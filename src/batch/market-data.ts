@@ -15,6 +15,7 @@ import {
   type SymbolSeries,
 } from '../mdm/index.js';
 import type { FactorSpan } from './bar-sql.js';
+import type { LiveBar, LiveBarInterval } from '../speed/index.js';
 import type { Quote } from '../domain/index.js';
 import {
   QUERY_BAR_INTERVALS,
@@ -295,8 +296,11 @@ export class MarketData {
     return isIdentity(spans) ? undefined : spans;
   }
 
-  /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
-  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
+  /**
+   * The symbol's bar of `interval` with the latest start (1s, 1m: the speed store's; coarser:
+   * the bucket of the latest minute, rolled up): a live subscriber's first bar.
+   */
+  currentBar(symbol: string, interval: LiveBarInterval = '1m'): Promise<Bar | LiveBar | undefined> {
     return this.view.currentBar(symbol, interval);
   }
 

@@ -15,7 +15,12 @@ import {
 } from 'type-graphql';
 import type { LakeAsOf } from '../../batch/index.js';
 import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/index.js';
-import { currentThenLive } from '../../speed/index.js';
+import {
+  currentThenLive,
+  LIVE_BAR_INTERVALS,
+  type LiveBar,
+  type LiveBarInterval,
+} from '../../speed/index.js';
 import type { ApiContext } from '../transport/context.js';
 import { DateTimeScalar } from '../types/scalars.js';
 import {
@@ -197,17 +202,17 @@ interface SubscribeData {
   context: ApiContext;
 }
 
-/** Live bars are built by the speed layer at these lengths. */
-function liveInterval(interval: string | undefined): '1s' | '1m' {
+/** Live bars are built by the speed layer at these lengths (1s, 1m, and roll-ups of 1m). */
+function liveInterval(interval: string | undefined): LiveBarInterval {
   const value = interval ?? '1m';
-  if (value !== '1s' && value !== '1m') {
+  if (!(LIVE_BAR_INTERVALS as readonly string[]).includes(value)) {
     throw new AlphalakeError(
       'BAD_USER_INPUT',
-      `live bars are 1s or 1m, not ${JSON.stringify(value)}`,
+      `live bars are ${LIVE_BAR_INTERVALS.join(', ')}, not ${JSON.stringify(value)}`,
       { interval: value },
     );
   }
-  return value;
+  return value as LiveBarInterval;
 }
 
 /** Market data: history through the lambda view, live updates from the hub. */
@@ -418,7 +423,7 @@ export class MarketResolver {
   @Subscription(() => BarType, {
     name: 'bars',
     description:
-      "Live bars (1m, or 1s) of the given symbols: first each symbol's current bar from the speed store, then every change to one, pushed on every trade. SLOW_CONSUMER as `trades`.",
+      "Live bars of the given symbols at one length (1m; or 1s; or 5m, 15m, 30m, 1h, 1d rolled up from the live 1-minute bars by the lake's rules, 1d on the market's sessions): first each symbol's current bar, then every change to one, pushed on every trade; the last push of a bar is its final state. Not adjusted (raw prices). SLOW_CONSUMER as `trades`.",
     subscribe: ({ args, context }: SubscribeData) => {
       const { hub, market } = context.services;
       const interval = liveInterval(args.interval);
@@ -433,10 +438,13 @@ export class MarketResolver {
     },
   })
   barStream(
-    @Root() bar: Bar,
+    @Root() bar: Bar | LiveBar,
     @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
     _symbols: string[],
-    @Arg('interval', { defaultValue: '1m', description: 'Live bar length: 1m or 1s.' })
+    @Arg('interval', {
+      defaultValue: '1m',
+      description: 'Live bar length: 1s, 1m, 5m, 15m, 30m, 1h or 1d.',
+    })
     _interval: string,
   ): BarType {
     return BarType.from(bar);
