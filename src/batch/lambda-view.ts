@@ -381,10 +381,11 @@ export class LambdaView {
 
   /**
    * A page of trades in [from, to) with the prevailing quote of each (the latest quote
-   * at or before the trade's time), joined in DuckDB with an ASOF LEFT JOIN over
-   * `bronze.trades` and `bronze.quotes`: the lake only, so [from, to) is cut at the
-   * watermark (or read at `asOf`, both tables at the same instant or the given version of
-   * `bronze.trades` with the quotes as of that commit's time).
+   * at or before the trade's time). Below the watermark (or at `asOf`, both tables at the
+   * same instant or the given version of `bronze.trades` with the quotes as of that
+   * commit's time) the lake answers, joined in DuckDB with an ASOF LEFT JOIN over
+   * `bronze.trades` and `bronze.quotes`; above it the speed store's trades and quotes, joined
+   * here (a merge of two time-ordered lists: the speed layer holds minutes, not history).
    */
   async tradesWithQuote(
     symbol: string,
@@ -392,9 +393,82 @@ export class LambdaView {
     limit: number,
     after: TradeKey | undefined,
     asOf?: LakeAsOf,
+    trace?: ReadTrace,
   ): Promise<TradeWithQuote[]> {
-    const watermark = this.watermark();
-    const to = asOf ? range.to : Math.min(range.to, watermark ?? -Infinity);
+    if (asOf) return this.lakeTradesWithQuote(symbol, range, limit, after, asOf);
+    const { lake, speed } = this.split(range);
+    const page = lake ? await this.lakeTradesWithQuote(symbol, lake, limit, after) : [];
+    if (speed && page.length < limit) {
+      if (trace) trace.speed = true;
+      page.push(...(await this.speedTradesWithQuote(symbol, speed, limit - page.length, after)));
+    }
+    return page;
+  }
+
+  /** The speed store's part of `tradesWithQuote`: trades in `range` after `after`, each with its quote. */
+  private async speedTradesWithQuote(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+  ): Promise<TradeWithQuote[]> {
+    const from = after ? Math.max(range.from, after[0]) : range.from;
+    if (from >= range.to) return [];
+    let trades: Trade[];
+    for (let want = limit + 1; ; want *= 2) {
+      const read = await this.speed.trades(symbol, { from, to: range.to }, want);
+      const kept = read.filter((t) => !after || compareTradeKey(keyOfTrade(t), after) > 0);
+      if (kept.length >= limit || read.length < want) {
+        trades = kept.slice(0, limit);
+        break;
+      }
+    }
+    if (trades.length === 0) return [];
+    const first = trades[0]!.ts;
+    // The store's quotes from a little before the first trade (what it holds below the
+    // watermark: eviction keeps a margin) up to the last trade; the prevailing quote at the
+    // first trade comes from the lake when the store has none at or before it.
+    const quotes = await this.speed.quotes(
+      symbol,
+      { from: first - SPEED_QUOTE_LOOKBACK_US, to: trades[trades.length - 1]!.ts + 1 },
+      SPEED_READ_LIMIT,
+    );
+    let prevailing: Quote | undefined =
+      quotes.length === 0 || quotes[0]!.ts > first
+        ? await this.lakeQuoteAtOrBefore(symbol, first)
+        : undefined;
+    let next = 0;
+    return trades.map((trade) => {
+      while (next < quotes.length && quotes[next]!.ts <= trade.ts) prevailing = quotes[next++];
+      return { trade, quote: prevailing };
+    });
+  }
+
+  /** The lake's latest quote of `symbol` at or before `ts`. */
+  private async lakeQuoteAtOrBefore(symbol: string, ts: number): Promise<Quote | undefined> {
+    const result = await this.tables.quotes.query({
+      columns: ['ts', 'bid_price', 'bid_size', 'ask_price', 'ask_size'],
+      filters: [
+        { column: 'date', op: '<=', value: utcDate(ts) },
+        { column: 'symbol', op: '=', value: symbol },
+        { column: 'ts', op: '<=', value: ts },
+      ],
+      orderBy: [{ column: 'ts', desc: true }],
+      limit: 1,
+    });
+    const row = result.rows[0];
+    return row && quoteFromRow(symbol, row);
+  }
+
+  /** The lake's part of `tradesWithQuote`: an ASOF JOIN in DuckDB. */
+  private async lakeTradesWithQuote(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+    asOf?: LakeAsOf,
+  ): Promise<TradeWithQuote[]> {
+    const to = range.to;
     const from = after ? Math.max(range.from, after[0]) : range.from;
     if (from >= to) return [];
     const trades = await snapshotAt(this.tables.trades, asOf);
@@ -711,6 +785,11 @@ function tradeFromRow(row: Record<string, unknown>): Trade {
 
 /** Most speed-store rows one bar read takes (the speed layer holds hours, not years). */
 const SPEED_READ_LIMIT = 1_000_000;
+/**
+ * How far before its first trade the speed part of `tradesWithQuote` looks for the
+ * prevailing quote in the store: the eviction margin below the watermark (src/app.ts).
+ */
+const SPEED_QUOTE_LOOKBACK_US = 5 * 60_000_000;
 
 /** A bar's span: it starts at `label` and holds the rows in [open, close). */
 interface Bucket {

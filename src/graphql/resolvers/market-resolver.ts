@@ -150,6 +150,17 @@ class PageArgs extends AsOfArgs {
   after?: string;
 }
 
+/** A page of quotes (alone or at each trade), which may be adjusted. */
+@ArgsType()
+class AdjustedPageArgs extends PageArgs {
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and sizes adjusted for the symbol's splits and cash dividends (docs/mdm.md), each row by the factors of its time; false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
+}
+
 @ArgsType()
 class VwapArgs extends AsOfArgs {
   @Field({ description: 'The ticker, e.g. `AAPL`.' })
@@ -294,11 +305,11 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => QuoteConnectionType, {
     description:
-      'A page of quotes of a symbol in [from, to), resuming after `after`: bronze.quotes below the watermark, the speed layer above it.',
+      'A page of quotes of a symbol in [from, to), resuming after `after`: bronze.quotes below the watermark, the speed layer above it; adjusted for splits and dividends unless `adjusted: false`.',
   })
   async quotes(
     @Ctx() { services, settle }: ApiContext,
-    @Args() args: PageArgs,
+    @Args() args: AdjustedPageArgs,
   ): Promise<QuoteConnectionType> {
     const trace = { speed: false };
     const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
@@ -324,27 +335,34 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => QuoteType, {
     nullable: true,
-    description: "The symbol's latest quote: the speed layer's, else the lake's newest.",
+    description:
+      "The symbol's latest quote: the speed layer's, else the lake's newest; adjusted for splits and dividends unless `adjusted: false`.",
   })
   async latestQuote(
     @Ctx() { services }: ApiContext,
     @Arg('symbol', { description: 'The ticker, e.g. `AAPL`.' }) symbol: string,
+    @Arg('adjusted', {
+      defaultValue: true,
+      description: 'Adjusted for splits and cash dividends (docs/mdm.md); false: as stored.',
+    })
+    adjusted: boolean,
   ): Promise<QuoteType | undefined> {
-    const quote = await services.market.latestQuote(symbol);
+    const quote = await services.market.latestQuote(symbol, adjusted);
     return quote && QuoteType.from(quote);
   }
 
   @Authorized('viewer')
   @Query(() => TradeWithQuoteConnectionType, {
     description:
-      'A page of trades in [from, to) each with the prevailing quote (the latest at or before it), joined in DuckDB with an ASOF JOIN of bronze.trades and bronze.quotes: the lake only, so the range ends at the watermark.',
+      "A page of trades in [from, to) each with the prevailing quote (the latest at or before it): below the watermark joined in DuckDB with an ASOF JOIN of bronze.trades and bronze.quotes, above it the speed layer's trades and quotes; both adjusted for splits and dividends unless `adjusted: false`.",
   })
   async tradesWithQuote(
     @Ctx() { services, settle }: ApiContext,
-    @Args() args: PageArgs,
+    @Args() args: AdjustedPageArgs,
   ): Promise<TradeWithQuoteConnectionType> {
-    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) });
-    settle?.();
+    const trace = { speed: false };
+    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) }, trace);
+    if (!trace.speed) settle?.();
     return connectionOf(
       page,
       (row) =>
