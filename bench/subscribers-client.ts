@@ -30,12 +30,15 @@ const nowMicros = () => (performance.timeOrigin + performance.now()) * 1_000;
 
 const clients: Client[] = [];
 const received: { ts: number; latency: number }[][] = [];
+/** Subscribers (by index) the server closed, and how: counted and left out of the figures. */
+const failed = new Map<number, string>();
 let slowClosed: Promise<{ code: number; reason: string }> | undefined;
 let slowSocket: WebSocket | undefined;
 
 process.on('message', (message: Start | Collect) => {
   if (message.type === 'start') start(message);
-  else void collect(message).then((answer) => process.send!(answer));
+  // Exits once answered (a CPU profile, `node --cpu-prof`, is written at exit).
+  else void collect(message).then((answer) => process.send!(answer, undefined, undefined, () => process.exit(0)));
 });
 
 function start({ wsUrl, subscribers, slowAliases }: Start): void {
@@ -54,8 +57,8 @@ function start({ wsUrl, subscribers, slowAliases }: Start): void {
           mine.push({ ts, latency: at - ts });
         },
         error: (error) => {
-          console.error(`subscriber ${i} failed:`, error);
-          process.exit(1);
+          const close = error as { code?: number; reason?: string };
+          failed.set(i, close.code ? `${close.code} ${close.reason}` : String(error));
         },
         complete: () => undefined,
       },
@@ -85,16 +88,18 @@ function start({ wsUrl, subscribers, slowAliases }: Start): void {
 }
 
 async function collect({ published, droppedAt }: Collect) {
-  while (received.some((r) => r.length < published.length)) {
+  const live = () => received.filter((_, i) => !failed.has(i));
+  while (live().some((r) => r.length < published.length)) {
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   const wrong = received.findIndex(
-    (r) => r.length !== published.length || r.some((u, i) => u.ts !== published[i]),
+    (r, i) =>
+      !failed.has(i) && (r.length !== published.length || r.some((u, j) => u.ts !== published[j])),
   );
   if (wrong >= 0) throw new Error(`subscriber ${wrong} did not receive exactly the published bars`);
   const all: number[] = [];
   const afterDrop: number[] = [];
-  for (const r of received) {
+  for (const r of live()) {
     for (const u of r) {
       all.push(u.latency);
       if (droppedAt !== null && u.ts >= droppedAt) afterDrop.push(u.latency);
@@ -106,7 +111,14 @@ async function collect({ published, droppedAt }: Collect) {
     slow = await slowClosed;
   }
   await Promise.all(clients.map((c) => c.dispose()));
-  return { type: 'result', all: percentiles(all), afterDrop: percentiles(afterDrop), slow };
+  const reasons = [...new Set(failed.values())].join(', ');
+  return {
+    type: 'result',
+    all: percentiles(all),
+    afterDrop: percentiles(afterDrop),
+    slow,
+    failed: failed.size === 0 ? null : `${failed.size} (${reasons})`,
+  };
 }
 
 /** µs → ms percentiles (nearest rank). */

@@ -103,6 +103,7 @@ export async function run(): Promise<void> {
       all: Percentiles;
       afterDrop: Percentiles | null;
       slow: { code: number; reason: string } | null;
+      failed: string | null;
     }>((resolve) => {
       client.once('message', resolve as (m: unknown) => void);
       client.send({ type: 'collect', published, droppedAt });
@@ -111,6 +112,9 @@ export async function run(): Promise<void> {
       p
         ? `p50 ${p.p50.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms, max ${p.max.toFixed(1)} ms (n=${p.n}; p99 ${(p.p99 / 100).toFixed(2)}x the goal)`
         : 'none';
+    if (result.failed) {
+      console.log(`  regular subscribers closed by the server: ${result.failed} — left out below`);
+    }
     console.log(`  every update at every subscriber: ${line(result.all)}`);
     if (slowAliases > 0) {
       const cut =
@@ -121,6 +125,7 @@ export async function run(): Promise<void> {
       console.log(`  updates after the cut-off: ${line(result.afterDrop)}`);
     }
     console.log(`  load average after: ${load()}`);
+    await new Promise((resolve) => client.once('exit', resolve));
   } finally {
     client.kill();
     await server.close();

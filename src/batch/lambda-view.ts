@@ -252,18 +252,29 @@ export class LambdaView {
     if (speed && trace) trace.speed = true;
     const page: ServedTrade[] = [];
     if (lake && !(after && after[0] >= lake.to)) {
-      const snapshot = await snapshotAt(this.tables.trades, asOf);
-      const start = after ? { from: Math.max(lake.from, after[0]), to: lake.to } : lake;
-      const result = await this.tables.trades.query({
-        ...(snapshot ? { snapshot } : {}),
-        columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
-        filters: lakeFilters(symbol, start),
-        aggregate: tradesAfterSql(after),
-        orderBy: TRADE_PAGE_ORDER,
-        limit,
-      });
-      for (const row of result.rows)
-        page.push({ ...tradeFromRow({ ...row, symbol }), source: 'LAKE' });
+      const snapshot =
+        (await snapshotAt(this.tables.trades, asOf)) ?? (await this.tables.trades.snapshot());
+      const from = after ? Math.max(lake.from, after[0]) : lake.from;
+      // The page's rows are the first `limit` after the cursor, so a window of event time
+      // from the cursor that already holds `limit` of them holds exactly those: reading the
+      // window lets file statistics prune every file past it, where [cursor, end) would scan
+      // the rest of the range for every page (quadratic over a long range). The window
+      // starts at a minute and doubles until it holds the page or reaches the range's end.
+      for (let width = PAGE_WINDOW_US; ; width *= 2) {
+        const to = Math.min(lake.to, from + width);
+        const result = await this.tables.trades.query({
+          snapshot,
+          columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
+          filters: lakeFilters(symbol, { from, to }),
+          aggregate: tradesAfterSql(after),
+          orderBy: TRADE_PAGE_ORDER,
+          limit,
+        });
+        if (result.rows.length < limit && to < lake.to) continue;
+        for (const row of result.rows)
+          page.push({ ...tradeFromRow({ ...row, symbol }), source: 'LAKE' });
+        break;
+      }
     }
     if (speed && page.length < limit) {
       const from = after ? Math.max(speed.from, after[0]) : speed.from;
@@ -785,6 +796,8 @@ function tradeFromRow(row: Record<string, unknown>): Trade {
 
 /** Most speed-store rows one bar read takes (the speed layer holds hours, not years). */
 const SPEED_READ_LIMIT = 1_000_000;
+/** The first window of event time a lake page of trades reads (see `tradesPage`). */
+const PAGE_WINDOW_US = 60_000_000;
 /**
  * How far before its first trade the speed part of `tradesWithQuote` looks for the
  * prevailing quote in the store: the eviction margin below the watermark (src/app.ts).
