@@ -35,10 +35,16 @@ const failed = new Map<number, string>();
 let slowClosed: Promise<{ code: number; reason: string }> | undefined;
 let slowSocket: WebSocket | undefined;
 
-process.on('message', (message: Start | Collect) => {
+process.on('message', (message: Start | Collect | { type: 'resume' }) => {
   if (message.type === 'start') start(message);
+  // The server cut the slow subscriber off: read again, so its close frame (queued behind
+  // the updates the kernel holds) arrives before the server gives up on the socket.
+  else if (message.type === 'resume') slowSocket?.resume();
   // Exits once answered (a CPU profile, `node --cpu-prof`, is written at exit).
-  else void collect(message).then((answer) => process.send!(answer, undefined, undefined, () => process.exit(0)));
+  else
+    void collect(message).then((answer) =>
+      process.send!(answer, undefined, undefined, () => process.exit(0)),
+    );
 });
 
 function start({ wsUrl, subscribers, slowAliases }: Start): void {

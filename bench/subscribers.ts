@@ -96,7 +96,10 @@ export async function run(): Promise<void> {
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const ts = Math.floor(nowMicros());
       published.push(ts);
-      if (droppedAt === null && platform.hub.droppedCount() > dropped) droppedAt = ts;
+      if (droppedAt === null && platform.hub.droppedCount() > dropped) {
+        droppedAt = ts;
+        client.send({ type: 'resume' });
+      }
       platform.hub.publish('bar', [bar('MSFT', ts, i), bar('AAPL', ts, i)]);
     }
     const result = await new Promise<{
@@ -120,7 +123,7 @@ export async function run(): Promise<void> {
       const cut =
         result.slow?.code === SLOW_CONSUMER_CLOSE_CODE
           ? `closed ${result.slow.code} ${result.slow.reason} at update ${droppedAt === null ? '?' : published.indexOf(droppedAt)}`
-          : `NOT closed as SLOW_CONSUMER (${JSON.stringify(result.slow)})`;
+          : `NOT closed as SLOW_CONSUMER (${JSON.stringify(result.slow)}; cut off in the hub at update ${droppedAt === null ? 'never' : published.indexOf(droppedAt)})`;
       console.log(`  slow subscriber: ${cut}`);
       console.log(`  updates after the cut-off: ${line(result.afterDrop)}`);
     }
