@@ -12,6 +12,8 @@ import { run as subscriptionLatency } from './subscription-latency.js';
 import { run as replay } from './replay.js';
 import { run as sinkKafka } from './sink-kafka.js';
 import { run as marketApi } from './market-api.js';
+import { run as tradesPaging } from './trades-paging.js';
+import { run as subscribers } from './subscribers.js';
 
 const benches: [string, () => Promise<void>][] = [
   ['lake-append', lakeAppend],
@@ -24,6 +26,8 @@ const benches: [string, () => Promise<void>][] = [
   ['replay', replay],
   ['sink-kafka', sinkKafka],
   ['market-api', marketApi],
+  ['trades-paging', tradesPaging],
+  ['subscribers', subscribers],
 ];
 
 const wanted = process.argv.slice(2);

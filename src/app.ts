@@ -255,7 +255,7 @@ export async function createPlatform(
         tradesPerSecond: config.simulatorTradesPerSecond,
       })
     : undefined;
-  const speed = new SpeedLayer(bus, speedStore, hub);
+  const speed = new SpeedLayer(bus, speedStore, hub, calendar);
   const lakeTables: Record<string, MaintainedTable> = Object.fromEntries(
     [tables.trades, tables.bars1m, tables.rejects].map((t) => [t.tablePath.replace('/', '.'), t]),
   );

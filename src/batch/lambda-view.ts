@@ -1,4 +1,5 @@
 import {
+  ALWAYS_OPEN,
   AlphalakeError,
   DAY_US,
   sessionsBetween,
@@ -17,7 +18,12 @@ import {
   type DeltaTable,
   type Filter,
 } from '../lake/index.js';
-import type { SpeedStore, TimeRange } from '../speed/index.js';
+import {
+  liveBucketOf,
+  type LiveBarInterval,
+  type SpeedStore,
+  type TimeRange,
+} from '../speed/index.js';
 import type { Snapshot } from '../lake/index.js';
 import {
   adjustedBarsSql,
@@ -246,18 +252,29 @@ export class LambdaView {
     if (speed && trace) trace.speed = true;
     const page: ServedTrade[] = [];
     if (lake && !(after && after[0] >= lake.to)) {
-      const snapshot = await snapshotAt(this.tables.trades, asOf);
-      const start = after ? { from: Math.max(lake.from, after[0]), to: lake.to } : lake;
-      const result = await this.tables.trades.query({
-        ...(snapshot ? { snapshot } : {}),
-        columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
-        filters: lakeFilters(symbol, start),
-        aggregate: tradesAfterSql(after),
-        orderBy: TRADE_PAGE_ORDER,
-        limit,
-      });
-      for (const row of result.rows)
-        page.push({ ...tradeFromRow({ ...row, symbol }), source: 'LAKE' });
+      const snapshot =
+        (await snapshotAt(this.tables.trades, asOf)) ?? (await this.tables.trades.snapshot());
+      const from = after ? Math.max(lake.from, after[0]) : lake.from;
+      // The page's rows are the first `limit` after the cursor, so a window of event time
+      // from the cursor that already holds `limit` of them holds exactly those: reading the
+      // window lets file statistics prune every file past it, where [cursor, end) would scan
+      // the rest of the range for every page (quadratic over a long range). The window
+      // starts at a minute and doubles until it holds the page or reaches the range's end.
+      for (let width = PAGE_WINDOW_US; ; width *= 2) {
+        const to = Math.min(lake.to, from + width);
+        const result = await this.tables.trades.query({
+          snapshot,
+          columns: ['ts', 'seq', 'price', 'size', 'id', 'exchange', 'ts_nanos'],
+          filters: lakeFilters(symbol, { from, to }),
+          aggregate: tradesAfterSql(after),
+          orderBy: TRADE_PAGE_ORDER,
+          limit,
+        });
+        if (result.rows.length < limit && to < lake.to) continue;
+        for (const row of result.rows)
+          page.push({ ...tradeFromRow({ ...row, symbol }), source: 'LAKE' });
+        break;
+      }
     }
     if (speed && page.length < limit) {
       const from = after ? Math.max(speed.from, after[0]) : speed.from;
@@ -392,10 +409,11 @@ export class LambdaView {
 
   /**
    * A page of trades in [from, to) with the prevailing quote of each (the latest quote
-   * at or before the trade's time), joined in DuckDB with an ASOF LEFT JOIN over
-   * `bronze.trades` and `bronze.quotes`: the lake only, so [from, to) is cut at the
-   * watermark (or read at `asOf`, both tables at the same instant or the given version of
-   * `bronze.trades` with the quotes as of that commit's time).
+   * at or before the trade's time). Below the watermark (or at `asOf`, both tables at the
+   * same instant or the given version of `bronze.trades` with the quotes as of that
+   * commit's time) the lake answers, joined in DuckDB with an ASOF LEFT JOIN over
+   * `bronze.trades` and `bronze.quotes`; above it the speed store's trades and quotes, joined
+   * here (a merge of two time-ordered lists: the speed layer holds minutes, not history).
    */
   async tradesWithQuote(
     symbol: string,
@@ -403,9 +421,82 @@ export class LambdaView {
     limit: number,
     after: TradeKey | undefined,
     asOf?: LakeAsOf,
+    trace?: ReadTrace,
   ): Promise<TradeWithQuote[]> {
-    const watermark = this.watermark();
-    const to = asOf ? range.to : Math.min(range.to, watermark ?? -Infinity);
+    if (asOf) return this.lakeTradesWithQuote(symbol, range, limit, after, asOf);
+    const { lake, speed } = this.split(range);
+    const page = lake ? await this.lakeTradesWithQuote(symbol, lake, limit, after) : [];
+    if (speed && page.length < limit) {
+      if (trace) trace.speed = true;
+      page.push(...(await this.speedTradesWithQuote(symbol, speed, limit - page.length, after)));
+    }
+    return page;
+  }
+
+  /** The speed store's part of `tradesWithQuote`: trades in `range` after `after`, each with its quote. */
+  private async speedTradesWithQuote(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+  ): Promise<TradeWithQuote[]> {
+    const from = after ? Math.max(range.from, after[0]) : range.from;
+    if (from >= range.to) return [];
+    let trades: Trade[];
+    for (let want = limit + 1; ; want *= 2) {
+      const read = await this.speed.trades(symbol, { from, to: range.to }, want);
+      const kept = read.filter((t) => !after || compareTradeKey(keyOfTrade(t), after) > 0);
+      if (kept.length >= limit || read.length < want) {
+        trades = kept.slice(0, limit);
+        break;
+      }
+    }
+    if (trades.length === 0) return [];
+    const first = trades[0]!.ts;
+    // The store's quotes from a little before the first trade (what it holds below the
+    // watermark: eviction keeps a margin) up to the last trade; the prevailing quote at the
+    // first trade comes from the lake when the store has none at or before it.
+    const quotes = await this.speed.quotes(
+      symbol,
+      { from: first - SPEED_QUOTE_LOOKBACK_US, to: trades[trades.length - 1]!.ts + 1 },
+      SPEED_READ_LIMIT,
+    );
+    let prevailing: Quote | undefined =
+      quotes.length === 0 || quotes[0]!.ts > first
+        ? await this.lakeQuoteAtOrBefore(symbol, first)
+        : undefined;
+    let next = 0;
+    return trades.map((trade) => {
+      while (next < quotes.length && quotes[next]!.ts <= trade.ts) prevailing = quotes[next++];
+      return { trade, quote: prevailing };
+    });
+  }
+
+  /** The lake's latest quote of `symbol` at or before `ts`. */
+  private async lakeQuoteAtOrBefore(symbol: string, ts: number): Promise<Quote | undefined> {
+    const result = await this.tables.quotes.query({
+      columns: ['ts', 'bid_price', 'bid_size', 'ask_price', 'ask_size'],
+      filters: [
+        { column: 'date', op: '<=', value: utcDate(ts) },
+        { column: 'symbol', op: '=', value: symbol },
+        { column: 'ts', op: '<=', value: ts },
+      ],
+      orderBy: [{ column: 'ts', desc: true }],
+      limit: 1,
+    });
+    const row = result.rows[0];
+    return row && quoteFromRow(symbol, row);
+  }
+
+  /** The lake's part of `tradesWithQuote`: an ASOF JOIN in DuckDB. */
+  private async lakeTradesWithQuote(
+    symbol: string,
+    range: TimeRange,
+    limit: number,
+    after: TradeKey | undefined,
+    asOf?: LakeAsOf,
+  ): Promise<TradeWithQuote[]> {
+    const to = range.to;
     const from = after ? Math.max(range.from, after[0]) : range.from;
     if (from >= to) return [];
     const trades = await snapshotAt(this.tables.trades, asOf);
@@ -563,8 +654,26 @@ export class LambdaView {
   }
 
   /** The bar (1m or 1s) with the latest start: live, so always the speed store's. */
-  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
-    return this.speed.currentBar(symbol, interval);
+  async currentBar(
+    symbol: string,
+    interval: LiveBarInterval = '1m',
+  ): Promise<ServedBar | Bar | undefined> {
+    if (interval === '1s' || interval === '1m') return this.speed.currentBar(symbol, interval);
+    // A rolled-up length: the bucket of the latest minute, as a query of that bucket answers
+    // it (lake below the watermark, the speed store's minutes above), not adjusted, as the
+    // live bars are not. Its vwap combines the parts' vwap·volume, so it may differ from the
+    // speed layer's exact roll-up in the last bit; the live updates that follow are exact.
+    const latest = await this.speed.currentBar(symbol, '1m');
+    if (latest === undefined) return undefined;
+    const bucket = liveBucketOf(interval, latest.ts, this.calendar ?? ALWAYS_OPEN);
+    if (bucket === undefined) return undefined;
+    const [bar] = await this.barsOf(
+      symbol,
+      interval,
+      { from: bucket.label, to: bucket.label + 1 },
+      1,
+    );
+    return bar;
   }
 
   /** The part of a range each layer serves; either may be empty. */
@@ -704,6 +813,13 @@ function tradeFromRow(row: Record<string, unknown>): Trade {
 
 /** Most speed-store rows one bar read takes (the speed layer holds hours, not years). */
 const SPEED_READ_LIMIT = 1_000_000;
+/** The first window of event time a lake page of trades reads (see `tradesPage`). */
+const PAGE_WINDOW_US = 60_000_000;
+/**
+ * How far before its first trade the speed part of `tradesWithQuote` looks for the
+ * prevailing quote in the store: the eviction margin below the watermark (src/app.ts).
+ */
+const SPEED_QUOTE_LOOKBACK_US = 5 * 60_000_000;
 
 /** A bar's span: it starts at `label` and holds the rows in [open, close). */
 interface Bucket {

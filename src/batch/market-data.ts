@@ -18,7 +18,8 @@ import {
 } from '../mdm/index.js';
 import type { FactorSpan } from './bar-sql.js';
 import type { VendorBarsLog } from './vendor-bars-log.js';
-import type { Quote } from '../domain/index.js';
+import type { LiveBar, LiveBarInterval } from '../speed/index.js';
+import type { Quote, Trade } from '../domain/index.js';
 import {
   QUERY_BAR_INTERVALS,
   keyOfQuote,
@@ -249,9 +250,14 @@ export class MarketData {
     return pageOf(rows, first, (t) => encodeCursor(keyOfTrade(t)));
   }
 
-  /** A page of quotes in (ts, bid, bid size, ask, ask size) order. */
+  /**
+   * A page of quotes in (ts, bid, bid size, ask, ask size) order: bronze.quotes below the
+   * watermark, the speed store above it; adjusted (the default) like trades — bid and ask
+   * times the price factor of the quote's time, their sizes times the volume factor — or
+   * raw with `adjusted: false`. Cursors are the raw rows' keys, so a page resumes exactly.
+   */
   async quotesPage(
-    query: PageQuery,
+    query: PageQuery & { adjusted?: boolean | undefined },
     trace?: ReadTrace,
   ): Promise<Page<Quote & { source: ViewSource }>> {
     const { series, range, first, after } = this.checkPage(query, [
@@ -261,6 +267,7 @@ export class MarketData {
       'number',
       'number',
     ]);
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
     const rows: (Quote & { source: ViewSource })[] = [];
     for (const segment of segmentsIn(series, range)) {
       const room = first + 1 - rows.length;
@@ -276,12 +283,23 @@ export class MarketData {
         )),
       );
     }
-    return pageOf(rows, first, (q) => encodeCursor(keyOfQuote(q)));
+    const page = pageOf(rows, first, (q) => encodeCursor(keyOfQuote(q)));
+    return factors
+      ? { ...page, rows: page.rows.map((r) => ({ ...r, node: adjustQuote(r.node, factors) })) }
+      : page;
   }
 
-  /** A page of trades each with its prevailing quote (the lake's, below the watermark). */
-  async tradesWithQuote(query: PageQuery): Promise<Page<TradeWithQuote>> {
+  /**
+   * A page of trades each with its prevailing quote: the lake's ASOF JOIN below the
+   * watermark, the speed store's trades and quotes above it; both adjusted unless
+   * `adjusted: false` (each by the factors of its own time).
+   */
+  async tradesWithQuote(
+    query: PageQuery & { adjusted?: boolean | undefined },
+    trace?: ReadTrace,
+  ): Promise<Page<TradeWithQuote>> {
     const { series, range, first, after } = this.checkPage(query, ['number', 'number', 'string']);
+    const factors = query.adjusted === false ? undefined : await this.factors(series);
     const rows: TradeWithQuote[] = [];
     for (const segment of segmentsIn(series, range)) {
       const room = first + 1 - rows.length;
@@ -293,10 +311,22 @@ export class MarketData {
           room,
           after as TradeKey | undefined,
           query.asOf,
+          trace,
         )),
       );
     }
-    return pageOf(rows, first, (r) => encodeCursor(keyOfTrade(r.trade)));
+    const page = pageOf(rows, first, (r) => encodeCursor(keyOfTrade(r.trade)));
+    if (!factors) return page;
+    return {
+      ...page,
+      rows: page.rows.map((r) => ({
+        ...r,
+        node: {
+          trade: adjustTrade(r.node.trade, factors),
+          quote: r.node.quote && adjustQuote(r.node.quote, factors),
+        },
+      })),
+    };
   }
 
   /** The vwap of a symbol's trades in [from, to) (no `limit`: every trade counts). */
@@ -311,17 +341,25 @@ export class MarketData {
     return { symbol, ...range, ...(await this.view.vwap(symbol, range, trace, query.asOf)) };
   }
 
-  latestQuote(symbol: string): Promise<Quote | undefined> {
+  /** The latest quote (the speed store's, else the lake's newest), adjusted unless `adjusted` is false. */
+  async latestQuote(symbol: string, adjusted = true): Promise<Quote | undefined> {
     const [checked] = this.checkSymbols([symbol]);
-    return this.view.latestQuote(checked!);
+    const quote = await this.view.latestQuote(checked!);
+    if (!quote || !adjusted) return quote;
+    const series = this.directory.series(checked!);
+    const factors = series && (await this.factors(series));
+    return factors ? adjustQuote(quote, factors) : quote;
   }
 
   /**
    * The latest quote of each symbol, in order, in one read of the lake (the GraphQL
-   * DataLoader's batch): an unknown symbol's place holds its BAD_USER_INPUT error rather
-   * than failing the others.
+   * DataLoader's batch), adjusted unless `adjusted` is false: an unknown symbol's place
+   * holds its BAD_USER_INPUT error rather than failing the others.
    */
-  async latestQuotes(symbols: readonly string[]): Promise<(Quote | undefined | AlphalakeError)[]> {
+  async latestQuotes(
+    symbols: readonly string[],
+    adjusted = true,
+  ): Promise<(Quote | undefined | AlphalakeError)[]> {
     const checked = symbols.map((symbol) => {
       try {
         return this.checkSymbols([symbol])[0]!;
@@ -331,7 +369,16 @@ export class MarketData {
       }
     });
     const known = checked.filter((c): c is string => typeof c === 'string');
-    const quotes = known.length > 0 ? await this.view.latestQuotes(known) : [];
+    const raw = known.length > 0 ? await this.view.latestQuotes(known) : [];
+    const quotes = adjusted
+      ? await Promise.all(
+          raw.map(async (quote, i) => {
+            const series = quote && this.directory.series(known[i]!);
+            const factors = series && (await this.factors(series));
+            return quote && factors ? adjustQuote(quote, factors) : quote;
+          }),
+        )
+      : raw;
     let next = 0;
     return checked.map((c) => (typeof c === 'string' ? quotes[next++] : c));
   }
@@ -369,8 +416,11 @@ export class MarketData {
     return isIdentity(spans) ? undefined : spans;
   }
 
-  /** The symbol's 1-minute bar with the latest start in the speed store: a live subscriber's first bar. */
-  currentBar(symbol: string, interval: '1s' | '1m' = '1m'): Promise<Bar | undefined> {
+  /**
+   * The symbol's bar of `interval` with the latest start (1s, 1m: the speed store's; coarser:
+   * the bucket of the latest minute, rolled up): a live subscriber's first bar.
+   */
+  currentBar(symbol: string, interval: LiveBarInterval = '1m'): Promise<Bar | LiveBar | undefined> {
     return this.view.currentBar(symbol, interval);
   }
 
@@ -441,6 +491,28 @@ function segmentsIn(
       to: Math.min(s.to, range.to),
     }))
     .filter((s) => s.from < s.to);
+}
+
+/**
+ * A quote adjusted for corporate actions: bid and ask times the price factor of the span
+ * holding its time, the sizes times the volume factor — one IEEE-754 multiplication each,
+ * as trades are adjusted (src/mdm/adjustments.ts).
+ */
+function adjustQuote<Q extends Quote>(quote: Q, factors: readonly FactorSpan[]): Q {
+  const span = spanAt(factors, quote.ts);
+  return {
+    ...quote,
+    bidPrice: quote.bidPrice * span.price,
+    bidSize: quote.bidSize * span.volume,
+    askPrice: quote.askPrice * span.price,
+    askSize: quote.askSize * span.volume,
+  };
+}
+
+/** A trade adjusted as `trades` adjusts the speed layer's: price × price factor, size × volume factor. */
+function adjustTrade<T extends Trade>(trade: T, factors: readonly FactorSpan[]): T {
+  const span = spanAt(factors, trade.ts);
+  return { ...trade, price: trade.price * span.price, size: trade.size * span.volume };
 }
 
 function pageOf<T>(rows: readonly T[], first: number, cursor: (row: T) => string): Page<T> {

@@ -56,6 +56,15 @@ export class BarBuilder {
     return snapshotOf(bar);
   }
 
+  /**
+   * The notional, Σ price·size in the order the trades were added, of the bar that starts at
+   * `start` (undefined once taken): the number its vwap is divided from, which roll-ups to
+   * coarser bars sum (src/speed/bar-rollup.ts).
+   */
+  notionalOf(symbol: string, start: number): number | undefined {
+    return this.open.get(`${symbol}\u0000${start}`)?.notional;
+  }
+
   /** Removes and returns the bars that start before `before`, oldest first. */
   takeBefore(before: number): Bar[] {
     const done: Bar[] = [];

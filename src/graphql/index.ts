@@ -11,6 +11,7 @@ export { DateTimeScalar } from './types/index.js';
 export {
   ResponseCache,
   rootFieldCount,
+  sharedSubscriptionExecutor,
   type CachedResponse,
   type ResponseCacheStats,
 } from './execution/index.js';

@@ -19,7 +19,18 @@ export {
   type CassandraSpeedStoreOptions,
 } from './cassandra-speed-store.js';
 export {
+  BarRollup,
+  LIVE_BAR_INTERVALS,
+  liveBucketOf,
+  ROLLED_BAR_INTERVALS,
+  type LiveBar,
+  type LiveBarInterval,
+  type LiveBucket,
+  type RolledBarInterval,
+} from './bar-rollup.js';
+export {
   currentThenLive,
+  LIVE_BAR_CHANNELS,
   LiveHub,
   SLOW_CONSUMER_CLOSE_CODE,
   type LiveChannels,

@@ -1,4 +1,5 @@
 import { AlphalakeError, type Bar, type Quote, type Trade } from '../domain/index.js';
+import type { LiveBar, LiveBarInterval } from './bar-rollup.js';
 
 /**
  * Fans live updates out to subscribers (GraphQL subscriptions). Each subscriber has a
@@ -14,7 +15,24 @@ export interface LiveChannels {
   bar: Bar;
   /** 1-second bars. */
   secondBar: Bar;
+  /** Bars rolled up from the live 1-minute bars (src/speed/bar-rollup.ts), one channel per length. */
+  bar5m: LiveBar;
+  bar15m: LiveBar;
+  bar30m: LiveBar;
+  bar1h: LiveBar;
+  bar1d: LiveBar;
 }
+
+/** The channel each live bar length is published on. */
+export const LIVE_BAR_CHANNELS = Object.freeze({
+  '1s': 'secondBar',
+  '1m': 'bar',
+  '5m': 'bar5m',
+  '15m': 'bar15m',
+  '30m': 'bar30m',
+  '1h': 'bar1h',
+  '1d': 'bar1d',
+} as const satisfies Record<LiveBarInterval, keyof LiveChannels>);
 
 /** The graphql-ws close code of a subscriber cut off as SLOW_CONSUMER (4000–4999 is the application's range). */
 export const SLOW_CONSUMER_CLOSE_CODE = 4010;
@@ -31,6 +49,7 @@ export interface SubscribeOptions {
 }
 
 type Channel = keyof LiveChannels;
+const CHANNELS: readonly Channel[] = ['trade', 'quote', ...Object.values(LIVE_BAR_CHANNELS)];
 
 interface Subscriber<C extends Channel> {
   readonly symbols: ReadonlySet<string>;
@@ -38,21 +57,15 @@ interface Subscriber<C extends Channel> {
 }
 
 export class LiveHub {
-  private readonly subscribers: { [C in Channel]: Set<Subscriber<C>> } = {
-    trade: new Set(),
-    quote: new Set(),
-    bar: new Set(),
-    secondBar: new Set(),
-  };
+  private readonly subscribers = Object.fromEntries(
+    CHANNELS.map((channel) => [channel, new Set()]),
+  ) as unknown as { [C in Channel]: Set<Subscriber<C>> };
   private readonly queueLimit: number;
   private slowDropped = 0;
   private droppedUpdates = 0;
-  private readonly latestTs: { [C in Channel]: number | undefined } = {
-    trade: undefined,
-    quote: undefined,
-    bar: undefined,
-    secondBar: undefined,
-  };
+  private readonly latestTs = Object.fromEntries(
+    CHANNELS.map((channel) => [channel, undefined]),
+  ) as { [C in Channel]: number | undefined };
 
   constructor(options: LiveHubOptions = {}) {
     this.queueLimit = options.queueLimit ?? 10_000;
@@ -163,7 +176,7 @@ export class LiveHub {
 }
 
 /**
- * Live 1-minute (or 1-second) bars for `symbols` that begin with each symbol's current bar from the
+ * Live bars of one length (1m by default; 1s, or a roll-up of 1m: 5m … 1d) for `symbols` that begin with each symbol's current bar from the
  * store, then follow the hub with no gap: the hub subscription is registered before the
  * store is read, and the speed layer writes the store before it publishes, so every
  * update is either in the store's answer or arrives afterwards on the hub. A live update
@@ -173,18 +186,19 @@ export class LiveHub {
 export function currentThenLive(
   hub: LiveHub,
   symbols: readonly string[],
-  currentBar: (symbol: string) => Promise<Bar | undefined>,
+  currentBar: (symbol: string) => Promise<Bar | LiveBar | undefined>,
   signal?: AbortSignal,
-  interval: '1s' | '1m' = '1m',
+  interval: LiveBarInterval = '1m',
   onSlow?: () => void,
-): AsyncIterableIterator<Bar> {
-  const live = hub.subscribe(interval === '1s' ? 'secondBar' : 'bar', symbols, {
-    signal,
-    onSlow,
-  });
-  async function* stream(): AsyncGenerator<Bar> {
+): AsyncIterableIterator<Bar | LiveBar> {
+  const live: AsyncIterableIterator<Bar | LiveBar> = hub.subscribe(
+    LIVE_BAR_CHANNELS[interval],
+    symbols,
+    { signal, onSlow },
+  );
+  async function* stream(): AsyncGenerator<Bar | LiveBar> {
     try {
-      const snapshot = new Map<string, Bar>();
+      const snapshot = new Map<string, Bar | LiveBar>();
       for (const bar of await Promise.all(symbols.map(currentBar))) {
         if (bar === undefined) continue;
         snapshot.set(bar.symbol, bar);
@@ -206,7 +220,7 @@ export function currentThenLive(
   // An async generator queues `return` behind a pending `next`, so a subscriber closed
   // while waiting for an update would stay in the hub until one came: closing the hub
   // subscription first ends that wait.
-  const iterator: AsyncIterableIterator<Bar> = {
+  const iterator: AsyncIterableIterator<Bar | LiveBar> = {
     [Symbol.asyncIterator]: () => iterator,
     next: () => bars.next(),
     async return(value?: unknown) {

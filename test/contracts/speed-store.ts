@@ -231,6 +231,34 @@ export function speedStoreContract(backends: readonly SpeedStoreBackend[]): void
         expect(await store.latestQuote('NONE')).toBeUndefined();
       });
 
+      it('reads quotes as the lambda view asks: [from, to) across days, per symbol, in time order, limited', async () => {
+        // Quotes of two symbols interleaved in one batch, over three days, with sub-millisecond
+        // steps and prices whose binary fractions must come back whole.
+        const days = [T0 - DAY, T0, T0 + DAY];
+        const batch = days.flatMap((day, d) =>
+          Array.from({ length: 20 }, (_, i) => [
+            quote('QRA', day + i * 1_001 + 1, 190 + d + (0.1 + 0.2) * i),
+            quote('QRB', day + i * 1_001, 50 + d + i / 3),
+          ]).flat(),
+        );
+        await store.putQuotes(batch);
+        const of = (symbol: string) => batch.filter((q) => q.symbol === symbol);
+        expect(await store.quotes('QRA', everything, 1_000)).toEqual(of('QRA'));
+        expect(await store.quotes('QRB', everything, 1_000)).toEqual(of('QRB'));
+        // [from, to): the quote at `from` is in, the one at `to` is out.
+        const from = T0 + 5 * 1_001 + 1;
+        const to = T0 + DAY + 3 * 1_001 + 1;
+        expect(await store.quotes('QRA', { from, to }, 1_000)).toEqual(
+          of('QRA').filter((q) => q.ts >= from && q.ts < to),
+        );
+        expect(await store.quotes('QRA', { from, to }, 4)).toEqual(
+          of('QRA')
+            .filter((q) => q.ts >= from && q.ts < to)
+            .slice(0, 4),
+        );
+        expect(await store.latestQuote('QRB')).toEqual(of('QRB').at(-1));
+      });
+
       it('writes and reads many symbols at once', async () => {
         const symbols = Array.from({ length: 40 }, (_, i) => `M${i}`);
         const batch = symbols.flatMap((symbol, s) =>

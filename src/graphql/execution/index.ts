@@ -3,3 +3,4 @@ export * from './jit-executor.js';
 export * from './persisted-queries.js';
 export * from './response-cache.js';
 export * from './loaders.js';
+export * from './shared-subscriptions.js';

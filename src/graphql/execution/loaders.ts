@@ -15,15 +15,37 @@ export interface RequestLoaders {
    * `latestQuotes`, and on each `barsMany` item — become one `MarketData.latestQuotes`
    * call, one lake read for the tickers the speed layer has no quote for.
    */
-  readonly latestQuote: DataLoader<string, Quote | undefined, string>;
+  readonly latestQuote: DataLoader<LatestQuoteKey, Quote | undefined, string>;
+}
+
+/** A ticker's latest quote, adjusted for splits and dividends or as stored. */
+export interface LatestQuoteKey {
+  readonly symbol: string;
+  readonly adjusted: boolean;
 }
 
 export function requestLoaders(market: Pick<MarketData, 'latestQuotes'>): RequestLoaders {
   return {
-    latestQuote: new DataLoader<string, Quote | undefined, string>(
-      (tickers) => market.latestQuotes(tickers),
+    latestQuote: new DataLoader<LatestQuoteKey, Quote | undefined, string>(
+      async (keys) => {
+        // One market-data call per flavour asked for (adjusted, raw): at most two.
+        const answers = new Array<Quote | undefined | Error>(keys.length);
+        for (const adjusted of [true, false]) {
+          const at = keys.flatMap((key, i) => (key.adjusted === adjusted ? [i] : []));
+          if (at.length === 0) continue;
+          const quotes = await market.latestQuotes(
+            at.map((i) => keys[i]!.symbol),
+            adjusted,
+          );
+          at.forEach((i, j) => (answers[i] = quotes[j]));
+        }
+        return answers;
+      },
       // `aapl` and ` AAPL` are one ticker (MarketData.checkSymbols normalizes them).
-      { cacheKeyFn: (ticker) => ticker.trim().toUpperCase() },
+      {
+        cacheKeyFn: (key) =>
+          `${key.adjusted ? 'adjusted' : 'raw'}:${key.symbol.trim().toUpperCase()}`,
+      },
     ),
   };
 }

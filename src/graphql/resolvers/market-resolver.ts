@@ -14,7 +14,12 @@ import {
   Subscription,
 } from 'type-graphql';
 import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/index.js';
-import { currentThenLive } from '../../speed/index.js';
+import {
+  currentThenLive,
+  LIVE_BAR_INTERVALS,
+  type LiveBar,
+  type LiveBarInterval,
+} from '../../speed/index.js';
 import type { ApiContext } from '../transport/context.js';
 import { DateTimeScalar } from '../types/scalars.js';
 import { AsOfArgs, asOfOf, PageArgs, SymbolRangeArgs } from '../types/args.js';
@@ -109,6 +114,16 @@ class BarsManyArgs extends AsOfArgs {
   adjusted!: boolean;
 }
 
+/** A page of quotes (alone or at each trade), which may be adjusted. */
+@ArgsType()
+class AdjustedPageArgs extends PageArgs {
+  @Field({
+    defaultValue: true,
+    description:
+      "Prices and sizes adjusted for the symbol's splits and cash dividends (docs/mdm.md), each row by the factors of its time; false: the raw rows as stored.",
+  })
+  adjusted!: boolean;
+}
 @ObjectType('Vwap', { description: "The volume-weighted average price of a symbol's trades." })
 class VwapType {
   @Field({ description: 'The ticker asked for.' })
@@ -144,17 +159,17 @@ interface SubscribeData {
   context: ApiContext;
 }
 
-/** Live bars are built by the speed layer at these lengths. */
-function liveInterval(interval: string | undefined): '1s' | '1m' {
+/** Live bars are built by the speed layer at these lengths (1s, 1m, and roll-ups of 1m). */
+function liveInterval(interval: string | undefined): LiveBarInterval {
   const value = interval ?? '1m';
-  if (value !== '1s' && value !== '1m') {
+  if (!(LIVE_BAR_INTERVALS as readonly string[]).includes(value)) {
     throw new AlphalakeError(
       'BAD_USER_INPUT',
-      `live bars are 1s or 1m, not ${JSON.stringify(value)}`,
+      `live bars are ${LIVE_BAR_INTERVALS.join(', ')}, not ${JSON.stringify(value)}`,
       { interval: value },
     );
   }
-  return value;
+  return value as LiveBarInterval;
 }
 
 /** Market data: history through the lambda view, live updates from the hub. */
@@ -236,11 +251,11 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => QuoteConnectionType, {
     description:
-      'A page of quotes of a symbol in [from, to), resuming after `after`: bronze.quotes below the watermark, the speed layer above it.',
+      'A page of quotes of a symbol in [from, to), resuming after `after`: bronze.quotes below the watermark, the speed layer above it; adjusted for splits and dividends unless `adjusted: false`.',
   })
   async quotes(
     @Ctx() { services, settle }: ApiContext,
-    @Args(() => PageArgs) args: PageArgs,
+    @Args(() => AdjustedPageArgs) args: AdjustedPageArgs,
   ): Promise<QuoteConnectionType> {
     const trace = { speed: false };
     const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
@@ -269,28 +284,35 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => QuoteType, {
     nullable: true,
-    description: "The symbol's latest quote: the speed layer's, else the lake's newest.",
+    description:
+      "The symbol's latest quote: the speed layer's, else the lake's newest; adjusted for splits and dividends unless `adjusted: false`.",
   })
   async latestQuote(
     @Ctx() { loaders }: ApiContext,
     @Arg('symbol', { description: 'The ticker, e.g. `AAPL`.' }) symbol: string,
+    @Arg('adjusted', {
+      defaultValue: true,
+      description: 'Adjusted for splits and cash dividends (docs/mdm.md); false: as stored.',
+    })
+    adjusted: boolean,
   ): Promise<QuoteType | undefined> {
     // Batched with every other latest quote of the request (execution/loaders.ts).
-    const quote = await loaders.latestQuote.load(symbol);
+    const quote = await loaders.latestQuote.load({ symbol, adjusted });
     return quote && QuoteType.from(quote);
   }
 
   @Authorized('viewer')
   @Query(() => TradeWithQuoteConnectionType, {
     description:
-      'A page of trades in [from, to) each with the prevailing quote (the latest at or before it), joined in DuckDB with an ASOF JOIN of bronze.trades and bronze.quotes: the lake only, so the range ends at the watermark.',
+      "A page of trades in [from, to) each with the prevailing quote (the latest at or before it): below the watermark joined in DuckDB with an ASOF JOIN of bronze.trades and bronze.quotes, above it the speed layer's trades and quotes; both adjusted for splits and dividends unless `adjusted: false`.",
   })
   async tradesWithQuote(
     @Ctx() { services, settle }: ApiContext,
-    @Args(() => PageArgs) args: PageArgs,
+    @Args(() => AdjustedPageArgs) args: AdjustedPageArgs,
   ): Promise<TradeWithQuoteConnectionType> {
-    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) });
-    settle?.();
+    const trace = { speed: false };
+    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) }, trace);
+    if (!trace.speed) settle?.();
     return connectionOf(
       page,
       (row) =>
@@ -369,7 +391,7 @@ export class MarketResolver {
   @Subscription(() => BarType, {
     name: 'bars',
     description:
-      "Live bars (1m, or 1s) of the given symbols: first each symbol's current bar from the speed store, then every change to one, pushed on every trade. SLOW_CONSUMER as `trades`.",
+      "Live bars of the given symbols at one length (1m; or 1s; or 5m, 15m, 30m, 1h, 1d rolled up from the live 1-minute bars by the lake's rules, 1d on the market's sessions): first each symbol's current bar, then every change to one, pushed on every trade; the last push of a bar is its final state. Not adjusted (raw prices). SLOW_CONSUMER as `trades`.",
     subscribe: ({ args, context }: SubscribeData) => {
       const { hub, market } = context.services;
       const interval = liveInterval(args.interval);
@@ -384,10 +406,13 @@ export class MarketResolver {
     },
   })
   barStream(
-    @Root() bar: Bar,
+    @Root() bar: Bar | LiveBar,
     @Arg('symbols', () => [String], { description: 'The tickers to follow.' })
     _symbols: string[],
-    @Arg('interval', { defaultValue: '1m', description: 'Live bar length: 1m or 1s.' })
+    @Arg('interval', {
+      defaultValue: '1m',
+      description: 'Live bar length: 1s, 1m, 5m, 15m, 30m, 1h or 1d.',
+    })
     _interval: string,
   ): BarType {
     return BarType.from(bar);

@@ -19,12 +19,17 @@ export class LatestQuotesResolver {
   @Authorized('viewer')
   @Query(() => [QuoteType], {
     nullable: 'items',
-    description: `The latest quote of each ticker, in the order asked (null where it has none): the speed layer's, else the lake's newest, read in one batch. At most ${MAX_LATEST_QUOTES} tickers.`,
+    description: `The latest quote of each ticker, in the order asked (null where it has none): the speed layer's, else the lake's newest, read in one batch, adjusted for splits and dividends unless \`adjusted: false\`. At most ${MAX_LATEST_QUOTES} tickers.`,
   })
   async latestQuotes(
     @Ctx() { loaders }: ApiContext,
     @Arg('symbols', () => [String], { description: 'The tickers, e.g. `["AAPL", "MSFT"]`.' })
     symbols: string[],
+    @Arg('adjusted', {
+      defaultValue: true,
+      description: 'Adjusted for splits and cash dividends (docs/mdm.md); false: as stored.',
+    })
+    adjusted: boolean,
   ): Promise<(QuoteType | undefined)[]> {
     if (symbols.length === 0)
       throw new AlphalakeError('BAD_USER_INPUT', 'name at least one symbol');
@@ -35,7 +40,9 @@ export class LatestQuotesResolver {
         { symbols: symbols.length, maxSymbols: MAX_LATEST_QUOTES },
       );
     }
-    const quotes = await loaders.latestQuote.loadMany(symbols);
+    const quotes = await loaders.latestQuote.loadMany(
+      symbols.map((symbol) => ({ symbol, adjusted })),
+    );
     return quotes.map((quote) => {
       if (quote instanceof Error) throw quote;
       return quote && QuoteType.from(quote);
@@ -54,9 +61,14 @@ export class SymbolBarsResolver {
   async latestQuote(
     @Root() item: SymbolBarsType,
     @Ctx() { loaders, unsettle }: ApiContext,
+    @Arg('adjusted', {
+      defaultValue: true,
+      description: 'Adjusted for splits and cash dividends (docs/mdm.md); false: as stored.',
+    })
+    adjusted: boolean,
   ): Promise<QuoteType | undefined> {
     unsettle?.();
-    const quote = await loaders.latestQuote.load(item.symbol);
+    const quote = await loaders.latestQuote.load({ symbol: item.symbol, adjusted });
     return quote && QuoteType.from(quote);
   }
 }

@@ -67,6 +67,7 @@ import { graphqlHttpHandler } from './http-handler.js';
 import { jitGateway } from '../execution/jit-executor.js';
 import { ResponseCache } from '../execution/response-cache.js';
 import { requestLoaders } from '../execution/loaders.js';
+import { sharedSubscriptionExecutor } from '../execution/shared-subscriptions.js';
 
 export interface ApiServerOptions {
   readonly host: string;
@@ -226,6 +227,11 @@ export async function startApiServer(
         };
       },
       validate: (schema, document) => validate(schema, document, [...specifiedRules, ...rules]),
+      // Subscribers that send the same operation with the same variables under the same role
+      // share each live update's response: executed once, not once per subscriber.
+      subscribe: sharedSubscriptionExecutor(
+        (args) => (args.contextValue as ApiContext).principal?.role ?? 'anonymous',
+      ),
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => format(error.toJSON(), error)),
       onNext: (_ctx, _id, _payload, _args, result) =>
