@@ -32,6 +32,7 @@ import {
   type SpeedStoreProfile,
 } from './config/index.js';
 import {
+  AlphalakeError,
   calendarNamed,
   floorToMinute,
   invariant,
@@ -47,7 +48,11 @@ import {
   FeedImperfector,
   Ingestor,
   MarketSimulator,
+  PolygonReferenceData,
+  PolygonRestClient,
   SimulatorFeed,
+  YahooChartClient,
+  YahooReferenceData,
   type BackfillResult,
 } from './ingest/index.js';
 import {
@@ -69,10 +74,15 @@ import {
   type MaintainedTable,
 } from './jobs/index.js';
 import {
+  assertRefreshComplete,
+  changedRecords,
   EmbeddedMasterDataStore,
   MasterData,
   MongoMasterDataStore,
+  refreshReferenceData,
+  tickersToRefresh,
   type MasterDataStore,
+  type ReferenceDataSource,
   type SymbolDirectory,
 } from './mdm/index.js';
 import {
@@ -186,8 +196,9 @@ export async function createPlatform(
   const hub = new LiveHub({ queueLimit: config.liveQueueLimit });
   // Only the api (reads, edits) and ingest (validation) use master data: a sink or a speed
   // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
+  // A job worker keeps it too: `mdm.refresh` writes master data.
   const masterDataStore =
-    runs('api') || runs('ingest')
+    runs('api') || runs('ingest') || deps.jobStore === true
       ? await openMasterDataStore(config.profile.mdm)
       : await EmbeddedMasterDataStore.open(undefined);
   const masterData = await MasterData.open(masterDataStore, {
@@ -265,6 +276,24 @@ export async function createPlatform(
     tables: lakeTables,
     ...(runs('sink') ? { syncLake: () => sink.flush() } : {}),
     backfillSources,
+    // `mdm.refresh`: every change audited as the job (`job:<id>`); records in error fail
+    // the job with INCOMPLETE after the rest are applied (docs/mdm.md "Reference data").
+    refreshMasterData: async (data, context) => {
+      const source = referenceSourceOf(
+        config,
+        data.source ?? defaultReferenceSource(config),
+        () => tickersToRefresh(masterData, data.symbols),
+        clock,
+      );
+      const result = await refreshReferenceData(
+        masterData,
+        source,
+        `job:${context.jobId}`,
+        context.signal,
+      );
+      await context.progress({ percent: 100, rows: changedRecords(result) });
+      assertRefreshComplete(result);
+    },
   };
   // The embedded job store belongs to one process: the one that runs every role.
   const opensJobStore =
@@ -275,7 +304,11 @@ export async function createPlatform(
   const jobs = jobBackend
     ? new JobService(
         jobBackend,
-        { tables: Object.keys(lakeTables), backfillSources: Object.keys(backfillSources) },
+        {
+          tables: Object.keys(lakeTables),
+          backfillSources: Object.keys(backfillSources),
+          referenceSources: referenceSourceNames(config),
+        },
         { pollMs: config.jobsPollMs },
       )
     : undefined;
@@ -294,7 +327,8 @@ export async function createPlatform(
         compact: config.jobsCompactCron,
         vacuum: config.jobsVacuumCron,
         checkpoint: config.jobsCheckpointCron,
-        refreshMasterData: config.jobsMdmRefreshCron,
+        // Off without a Polygon key (Yahoo is asked only on request).
+        refreshMasterData: config.polygonApiKey ? config.jobsMdmRefreshCron : '',
       },
     });
     await worker.start();
@@ -603,6 +637,69 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
 function openJobBackend(profile: JobsProfile): JobBackend {
   if (profile.backend === 'embedded') return new EmbeddedJobBackend(profile.folder);
   return MongoJobBackend.create(profile.uri);
+}
+
+/** Master data alone, for a CLI command (`alphalake mdm refresh`): close it when done. */
+export async function openMasterData(
+  config: Config,
+  clock: Clock = systemClock,
+): Promise<{ masterData: MasterData; close: () => Promise<void> }> {
+  const store = await openMasterDataStore(config.profile.mdm);
+  const masterData = await MasterData.open(store, {
+    clock,
+    unknownSymbols: config.mdmUnknownSymbols,
+  });
+  return { masterData, close: () => store.close() };
+}
+
+/** Reference-data sources this config can reach: Yahoo always, Polygon with POLYGON_API_KEY. */
+export function referenceSourceNames(config: Config): string[] {
+  return config.polygonApiKey ? ['polygon', 'yahoo'] : ['yahoo'];
+}
+
+/** What `mdm.refresh` asks when no source is named: Polygon where a key is set, else Yahoo. */
+export function defaultReferenceSource(config: Config): string {
+  return config.polygonApiKey ? 'polygon' : 'yahoo';
+}
+
+/**
+ * A reference-data source by name, over the tickers `tickers` names when it runs
+ * (`mdm.refresh`, `alphalake mdm refresh`). BAD_USER_INPUT for one this config cannot reach.
+ */
+export function referenceSourceOf(
+  config: Config,
+  name: string,
+  tickers: () => readonly string[],
+  clock: Clock,
+  onRetry?: (notice: { path: string; status: number | string; waitMs: number }) => void,
+): ReferenceDataSource {
+  if (name === 'polygon' && config.polygonApiKey) {
+    return new PolygonReferenceData(
+      new PolygonRestClient({
+        apiKey: config.polygonApiKey,
+        baseUrl: config.polygonApiUrl,
+        callsPerMinute: config.polygonCallsPerMinute,
+        maxRetries: config.polygonMaxRetries,
+        backoffBaseMs: config.polygonBackoffMs,
+        ...(onRetry ? { onRetry } : {}),
+      }),
+      tickers,
+    );
+  }
+  if (name === 'yahoo') {
+    return new YahooReferenceData(
+      new YahooChartClient({ baseUrl: config.yahooApiUrl, ...(onRetry ? { onRetry } : {}) }),
+      tickers,
+      () => clock.now(),
+    );
+  }
+  throw new AlphalakeError(
+    'BAD_USER_INPUT',
+    name === 'polygon'
+      ? 'reference source polygon needs POLYGON_API_KEY'
+      : `no reference source "${name}"; sources: ${referenceSourceNames(config).join(', ')}`,
+    { source: name },
+  );
 }
 
 /** The master-data store: embedded under ALPHALAKE_HOME/mdm, or MongoDB (MONGODB_URI). */

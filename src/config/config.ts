@@ -496,9 +496,9 @@ export const SETTINGS = {
   },
   jobsMdmRefreshCron: {
     env: 'JOBS_MDM_REFRESH_CRON',
-    default: '',
+    default: '0 6 * * 1-5',
     description:
-      'Cron schedule (UTC) of `mdm.refresh` (reload master data from its sources); empty: none.',
+      'Cron schedule (UTC) of `mdm.refresh` (symbols, splits and dividends from Polygon); off without `POLYGON_API_KEY`; empty: none.',
     parse: cronSchedule,
   },
   jobsPollMs: {
