@@ -73,13 +73,25 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
     return (await this.symbolsDb.findAsync({}).sort({ ticker: 1 })).map(fromDocument<SymbolRecord>);
   }
 
-  async insertSymbol(symbol: SymbolRecord): Promise<void> {
-    await this.symbolsDb.insertAsync(toDocument(symbol)).catch(uniqueToConflict('symbol', symbol));
+  async insertSymbol(symbol: SymbolRecord, audit?: AuditRecord): Promise<void> {
+    await this.symbolsDb
+      .insertAsync(withPending(toDocument(symbol), audit))
+      .catch(uniqueToConflict('symbol', symbol));
   }
 
-  async replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void> {
+  async replaceSymbol(
+    next: SymbolRecord,
+    expectedVersion: number,
+    audit?: AuditRecord,
+  ): Promise<void> {
+    // One update of one document: the new fields and the pending audit record together.
+    const { id: _id, ...fields } = next;
     const { numAffected } = await this.symbolsDb
-      .updateAsync({ _id: next.id, version: expectedVersion }, toDocument(next), {})
+      .updateAsync(
+        { _id: next.id, version: expectedVersion },
+        { $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) },
+        {},
+      )
       .catch(uniqueToConflict('symbol', next));
     if (numAffected === 1) return;
     const current = await this.symbolsDb.findOneAsync({ _id: next.id });
@@ -99,26 +111,67 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
   }
 
   async corporateActions(): Promise<CorporateActionRecord[]> {
-    return (await this.actionsDb.findAsync({}).sort({ exDate: 1, _id: 1 })).map(
-      fromDocument<CorporateActionRecord>,
-    );
+    return (
+      await this.actionsDb.findAsync({ [REMOVED]: { $ne: true } }).sort({ exDate: 1, _id: 1 })
+    ).map(fromDocument<CorporateActionRecord>);
   }
 
-  async insertCorporateAction(action: CorporateActionRecord): Promise<void> {
+  async insertCorporateAction(action: CorporateActionRecord, audit?: AuditRecord): Promise<void> {
     await this.actionsDb
-      .insertAsync(toDocument(action))
+      .insertAsync(withPending(toDocument(action), audit))
       .catch(uniqueToConflict('corporate action', action));
   }
 
-  async deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined> {
-    const found = await this.actionsDb.findOneAsync({ _id: id });
+  async deleteCorporateAction(
+    id: string,
+    audit?: AuditRecord,
+  ): Promise<CorporateActionRecord | undefined> {
+    const found = await this.actionsDb.findOneAsync({ _id: id, [REMOVED]: { $ne: true } });
     if (!found) return undefined;
-    const removed = await this.actionsDb.removeAsync({ _id: id }, {});
-    return removed === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
+    if (!audit) {
+      const removed = await this.actionsDb.removeAsync({ _id: id }, {});
+      return removed === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
+    }
+    // Marked removed with its audit record in one write; the drain deletes it after.
+    const { numAffected } = await this.actionsDb.updateAsync(
+      { _id: id, [REMOVED]: { $ne: true } },
+      { $set: { [REMOVED]: true }, $push: { [PENDING]: audit } },
+      {},
+    );
+    return numAffected === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
     await this.auditDb.insertAsync(toDocument(record)).catch(uniqueToConflict('audit', record));
+  }
+
+  async drainAudit(): Promise<number> {
+    let moved = 0;
+    for (const db of [this.symbolsDb, this.actionsDb]) {
+      for (const document of await db.findAsync({ [`${PENDING}.0`]: { $exists: true } })) {
+        for (const record of document[PENDING] as AuditRecord[]) {
+          // The same id twice (a drain that died before its pull, or another process's
+          // drain) is refused by the `_id` index: the record is in the log once.
+          const inserted = await this.auditDb.insertAsync(toDocument(record)).then(
+            () => true,
+            (error: unknown) => {
+              if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
+              throw error;
+            },
+          );
+          if (inserted) moved++;
+          await db.updateAsync(
+            { _id: document._id },
+            { $pull: { [PENDING]: { id: record.id } } },
+            {},
+          );
+        }
+        if (document[REMOVED] === true) {
+          await db.removeAsync({ _id: document._id, [REMOVED]: true, [PENDING]: { $size: 0 } }, {});
+        }
+      }
+    }
+    return moved;
   }
 
   async audit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -184,14 +237,24 @@ const Datastore = ((nedb as unknown as { default?: unknown }).default ??
   nedb) as typeof nedb.default;
 type Datastore<T> = nedb.default<T>;
 
+/** The outbox field of a symbol or action document: audit records not yet in the log. */
+const PENDING = 'pendingAudit';
+/** A corporate action removed, whose audit record is still pending. */
+const REMOVED = 'removed';
+
+function withPending(document: Document, audit: AuditRecord | undefined): Document {
+  return audit ? { ...document, [PENDING]: [audit] } : document;
+}
+
 /** Records keep their `id` as the document's `_id`, so a duplicate id is a unique violation. */
 function toDocument(record: { readonly id: string }): Document {
   const { id, ...rest } = record;
   return { _id: id, ...rest };
 }
 
+/** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, ...rest } = document;
+  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
   return { id: _id, ...rest } as T;
 }
 
