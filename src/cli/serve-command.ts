@@ -169,6 +169,7 @@ export async function serve(config: Config): Promise<void> {
       responseCacheBytes: config.responseCacheMb * 1024 * 1024,
       backends: (signal) => platform.backends(signal),
       ...apiLimits(config),
+      authRecheckMs: config.authRecheckSeconds * 1000,
       logger: platform.logger,
     });
     console.log(

@@ -466,6 +466,13 @@ export const SETTINGS = {
       'The token claim that names the role: `viewer`, `analyst` or `admin`, or an array of them (the highest counts).',
     parse: claimName,
   },
+  authRecheckSeconds: {
+    env: 'AUTH_RECHECK_SECONDS',
+    default: '60',
+    description:
+      'How often the credentials of each open WebSocket are verified again (an API key revoked, a user removed): one that no longer verifies is closed with code 4401; 0: never. A token is also closed at its `exp`.',
+    parse: integer(0, 86_400),
+  },
   jobsSyncCron: {
     env: 'JOBS_SYNC_CRON',
     default: '',

@@ -14,7 +14,7 @@ export {
   type CachedResponse,
   type ResponseCacheStats,
 } from './execution/index.js';
-export { RESPONSE_CACHE_HEADER } from './transport/index.js';
+export { RESPONSE_CACHE_HEADER, UNAUTHENTICATED_CLOSE_CODE } from './transport/index.js';
 export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './guard/index.js';
 export {
   allowListPlugin,
