@@ -37,7 +37,7 @@ export interface MongoMasterDataStoreOptions {
 /**
  * The master-data store on MongoDB (the `mongodb` driver). Every record is one document
  * whose `_id` is the record's id; a unique index on `symbols.ticker` refuses a taken
- * ticker, and a replace filtered on `{ _id, version }` is the compare-and-set (MongoDB
+ * ticker, and an update filtered on `{ _id, version }` (the new fields and the pending audit record together) is the compare-and-set (MongoDB
  * applies a single-document write atomically: "Atomicity and Transactions" in the
  * MongoDB manual), so of two edits of the same version exactly one matches.
  */
