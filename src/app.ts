@@ -17,6 +17,7 @@ import {
   jwtAuthenticator,
   MongoUserStore,
   OPEN_DOOR,
+  type AccountAudit,
   type Authenticator,
   type AuthSettings,
   type UserStore,
@@ -224,16 +225,9 @@ export async function createPlatform(
   // Only the api reads users and keys: other roles get an unopened embedded store.
   const users = runs('api') ? await openUserStore(config) : FileUserStore.inHome(config.home);
   // User and key changes go to master data's audit log, beside symbol edits.
-  const accounts = new Accounts(users, clock, {
-    record: (change) =>
-      masterData.recordChange(
-        change.actor,
-        change.action,
-        change.subject,
-        change.before,
-        change.after,
-      ),
-  });
+  const accounts = new Accounts(users, clock, accountAuditOf(masterData));
+  // Records a process left in the user store's outbox (killed mid-change, or the CLI's).
+  if (runs('api')) await accounts.drainAudit();
   const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
@@ -637,6 +631,21 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
 function openJobBackend(profile: JobsProfile): JobBackend {
   if (profile.backend === 'embedded') return new EmbeddedJobBackend(profile.folder);
   return MongoJobBackend.create(profile.uri);
+}
+
+/** Account changes into master data's audit log, under the id their outbox gave them. */
+export function accountAuditOf(masterData: MasterData): AccountAudit {
+  return {
+    record: (change) =>
+      masterData.recordChange(
+        change.actor,
+        change.action,
+        change.subject,
+        change.before,
+        change.after,
+        { id: change.id, at: change.at },
+      ),
+  };
 }
 
 /** Master data alone, for a CLI command (`alphalake mdm refresh`): close it when done. */

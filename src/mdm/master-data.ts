@@ -539,9 +539,10 @@ export class MasterData implements SymbolDirectory {
   }
 
   /**
-   * Appends a change made outside master data (users and API keys, src/auth; jobs a
-   * mutation enqueued) to the same audit log, after the change was accepted by its own
-   * store: not atomic with it (docs/mdm.md "Audit log" says which changes are).
+   * Appends a change made outside master data to the same audit log. Users and API keys
+   * (src/auth) come with the id and time of the record their own store's outbox holds,
+   * so recording one twice leaves it once; jobs a mutation enqueued come without, after
+   * the job store accepted them (not atomic with it: docs/mdm.md "Audit log").
    */
   async recordChange(
     actor: string,
@@ -549,8 +550,17 @@ export class MasterData implements SymbolDirectory {
     entity: string,
     before: unknown,
     after: unknown,
+    record?: { readonly id: string; readonly at: number },
   ): Promise<void> {
-    await this.store.appendAudit(this.auditRecord(actor, action, entity, before, after));
+    const audit = record
+      ? { id: record.id, at: record.at, actor, action, entity, before, after }
+      : this.auditRecord(actor, action, entity, before, after);
+    await this.store.appendAudit(audit).catch((error: unknown) => {
+      // A record that comes with its id may be recorded again (its outbox drained after a
+      // crash): the log has it once already.
+      if (record && error instanceof AlphalakeError && error.code === 'CONFLICT') return;
+      throw error;
+    });
   }
 
   /** A new audit record of a change about to be written, with its unique id. */
