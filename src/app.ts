@@ -475,8 +475,9 @@ export async function createPlatform(
         config.jobsServeWorker === 'on' ||
         (config.jobsServeWorker === 'auto' && config.profile.jobs.backend === 'embedded');
       if (live && jobBackend && serveWorker) await startJobWorker();
-      if (live && masterData.backend === 'mongodb') {
-        // Other processes edit master data in MongoDB too: reload it as often as the lake's watermark.
+      if (live) {
+        // Other processes edit master data too (in MongoDB, or in the shared embedded folder:
+        // the CLI's `mdm refresh`, another role): reload it as often as the lake's watermark.
         const reload = setInterval(() => {
           masterData
             .refresh()
