@@ -91,10 +91,7 @@ export class CredentialWatch {
           await this.#auth.authenticate(watched.credentials);
         } catch (error) {
           if (!isAlphalakeError(error, 'UNAUTHENTICATED')) continue;
-          this.#close(
-            connection,
-            watched.principal.via === 'api-key' ? 'API key revoked' : error.message,
-          );
+          this.#close(connection, this.#why(watched.principal, error.message));
         }
       }
     } finally {
@@ -119,6 +116,16 @@ export class CredentialWatch {
       Math.min(delay, MAX_TIMER_MS),
     );
     watched.timer.unref();
+  }
+
+  /**
+   * Why a re-check failed, in the words the close reason uses: a token past its `exp` is
+   * `token expired` whichever of the timer and the re-check notices it first.
+   */
+  #why(principal: Principal, message: string): string {
+    const expiresAt = principal.expiresAt;
+    if (expiresAt !== undefined && this.#now() * 1_000 >= expiresAt) return 'token expired';
+    return principal.via === 'api-key' ? 'API key revoked' : message;
   }
 
   #close(connection: object, why: string): void {
