@@ -18,6 +18,7 @@ import {
   jwtAuthenticator,
   MongoUserStore,
   OPEN_DOOR,
+  type AccountAudit,
   type Authenticator,
   type AuthSettings,
   type UserStore,
@@ -33,6 +34,7 @@ import {
   type SpeedStoreProfile,
 } from './config/index.js';
 import {
+  AlphalakeError,
   calendarNamed,
   floorToMinute,
   invariant,
@@ -48,7 +50,11 @@ import {
   FeedImperfector,
   Ingestor,
   MarketSimulator,
+  PolygonReferenceData,
+  PolygonRestClient,
   SimulatorFeed,
+  YahooChartClient,
+  YahooReferenceData,
   type BackfillResult,
 } from './ingest/index.js';
 import {
@@ -70,10 +76,15 @@ import {
   type MaintainedTable,
 } from './jobs/index.js';
 import {
+  assertRefreshComplete,
+  changedRecords,
   EmbeddedMasterDataStore,
   MasterData,
   MongoMasterDataStore,
+  refreshReferenceData,
+  tickersToRefresh,
   type MasterDataStore,
+  type ReferenceDataSource,
   type SymbolDirectory,
 } from './mdm/index.js';
 import {
@@ -187,8 +198,9 @@ export async function createPlatform(
   const hub = new LiveHub({ queueLimit: config.liveQueueLimit });
   // Only the api (reads, edits) and ingest (validation) use master data: a sink or a speed
   // process alone keeps none, so it neither opens MongoDB nor shares the embedded folder.
+  // A job worker keeps it too: `mdm.refresh` writes master data.
   const masterDataStore =
-    runs('api') || runs('ingest')
+    runs('api') || runs('ingest') || deps.jobStore === true
       ? await openMasterDataStore(config.profile.mdm)
       : await EmbeddedMasterDataStore.open(undefined);
   const masterData = await MasterData.open(masterDataStore, {
@@ -214,16 +226,9 @@ export async function createPlatform(
   // Only the api reads users and keys: other roles get an unopened embedded store.
   const users = runs('api') ? await openUserStore(config) : FileUserStore.inHome(config.home);
   // User and key changes go to master data's audit log, beside symbol edits.
-  const accounts = new Accounts(users, clock, {
-    record: (change) =>
-      masterData.recordChange(
-        change.actor,
-        change.action,
-        change.subject,
-        change.before,
-        change.after,
-      ),
-  });
+  const accounts = new Accounts(users, clock, accountAuditOf(masterData));
+  // Records a process left in the user store's outbox (killed mid-change, or the CLI's).
+  if (runs('api')) await accounts.drainAudit();
   const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
   const sink = await LakeSink.open(tables, clock, {
     intervalMs: config.batchIntervalSeconds * 1000,
@@ -266,6 +271,24 @@ export async function createPlatform(
     tables: lakeTables,
     ...(runs('sink') ? { syncLake: () => sink.flush() } : {}),
     backfillSources,
+    // `mdm.refresh`: every change audited as the job (`job:<id>`); records in error fail
+    // the job with INCOMPLETE after the rest are applied (docs/mdm.md "Reference data").
+    refreshMasterData: async (data, context) => {
+      const source = referenceSourceOf(
+        config,
+        data.source ?? defaultReferenceSource(config),
+        () => tickersToRefresh(masterData, data.symbols),
+        clock,
+      );
+      const result = await refreshReferenceData(
+        masterData,
+        source,
+        `job:${context.jobId}`,
+        context.signal,
+      );
+      await context.progress({ percent: 100, rows: changedRecords(result) });
+      assertRefreshComplete(result);
+    },
   };
   // The embedded job store belongs to one process: the one that runs every role.
   const opensJobStore =
@@ -276,7 +299,11 @@ export async function createPlatform(
   const jobs = jobBackend
     ? new JobService(
         jobBackend,
-        { tables: Object.keys(lakeTables), backfillSources: Object.keys(backfillSources) },
+        {
+          tables: Object.keys(lakeTables),
+          backfillSources: Object.keys(backfillSources),
+          referenceSources: referenceSourceNames(config),
+        },
         { pollMs: config.jobsPollMs },
       )
     : undefined;
@@ -295,7 +322,8 @@ export async function createPlatform(
         compact: config.jobsCompactCron,
         vacuum: config.jobsVacuumCron,
         checkpoint: config.jobsCheckpointCron,
-        refreshMasterData: config.jobsMdmRefreshCron,
+        // Off without a Polygon key (Yahoo is asked only on request).
+        refreshMasterData: config.polygonApiKey ? config.jobsMdmRefreshCron : '',
       },
     });
     await worker.start();
@@ -448,8 +476,9 @@ export async function createPlatform(
         config.jobsServeWorker === 'on' ||
         (config.jobsServeWorker === 'auto' && config.profile.jobs.backend === 'embedded');
       if (live && jobBackend && serveWorker) await startJobWorker();
-      if (live && masterData.backend === 'mongodb') {
-        // Other processes edit master data in MongoDB too: reload it as often as the lake's watermark.
+      if (live) {
+        // Other processes edit master data too (in MongoDB, or in the shared embedded folder:
+        // the CLI's `mdm refresh`, another role): reload it as often as the lake's watermark.
         const reload = setInterval(() => {
           masterData
             .refresh()
@@ -604,6 +633,84 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
 function openJobBackend(profile: JobsProfile): JobBackend {
   if (profile.backend === 'embedded') return new EmbeddedJobBackend(profile.folder);
   return MongoJobBackend.create(profile.uri);
+}
+
+/** Account changes into master data's audit log, under the id their outbox gave them. */
+export function accountAuditOf(masterData: MasterData): AccountAudit {
+  return {
+    record: (change) =>
+      masterData.recordChange(
+        change.actor,
+        change.action,
+        change.subject,
+        change.before,
+        change.after,
+        { id: change.id, at: change.at },
+      ),
+  };
+}
+
+/** Master data alone, for a CLI command (`alphalake mdm refresh`): close it when done. */
+export async function openMasterData(
+  config: Config,
+  clock: Clock = systemClock,
+): Promise<{ masterData: MasterData; close: () => Promise<void> }> {
+  const store = await openMasterDataStore(config.profile.mdm);
+  const masterData = await MasterData.open(store, {
+    clock,
+    unknownSymbols: config.mdmUnknownSymbols,
+  });
+  return { masterData, close: () => store.close() };
+}
+
+/** Reference-data sources this config can reach: Yahoo always, Polygon with POLYGON_API_KEY. */
+export function referenceSourceNames(config: Config): string[] {
+  return config.polygonApiKey ? ['polygon', 'yahoo'] : ['yahoo'];
+}
+
+/** What `mdm.refresh` asks when no source is named: Polygon where a key is set, else Yahoo. */
+export function defaultReferenceSource(config: Config): string {
+  return config.polygonApiKey ? 'polygon' : 'yahoo';
+}
+
+/**
+ * A reference-data source by name, over the tickers `tickers` names when it runs
+ * (`mdm.refresh`, `alphalake mdm refresh`). BAD_USER_INPUT for one this config cannot reach.
+ */
+export function referenceSourceOf(
+  config: Config,
+  name: string,
+  tickers: () => readonly string[],
+  clock: Clock,
+  onRetry?: (notice: { path: string; status: number | string; waitMs: number }) => void,
+): ReferenceDataSource {
+  if (name === 'polygon' && config.polygonApiKey) {
+    return new PolygonReferenceData(
+      new PolygonRestClient({
+        apiKey: config.polygonApiKey,
+        baseUrl: config.polygonApiUrl,
+        callsPerMinute: config.polygonCallsPerMinute,
+        maxRetries: config.polygonMaxRetries,
+        backoffBaseMs: config.polygonBackoffMs,
+        ...(onRetry ? { onRetry } : {}),
+      }),
+      tickers,
+    );
+  }
+  if (name === 'yahoo') {
+    return new YahooReferenceData(
+      new YahooChartClient({ baseUrl: config.yahooApiUrl, ...(onRetry ? { onRetry } : {}) }),
+      tickers,
+      () => clock.now(),
+    );
+  }
+  throw new AlphalakeError(
+    'BAD_USER_INPUT',
+    name === 'polygon'
+      ? 'reference source polygon needs POLYGON_API_KEY'
+      : `no reference source "${name}"; sources: ${referenceSourceNames(config).join(', ')}`,
+    { source: name },
+  );
 }
 
 /** The master-data store: embedded under ALPHALAKE_HOME/mdm, or MongoDB (MONGODB_URI). */

@@ -2,7 +2,10 @@ import { AlphalakeError, type Clock } from '../domain/index.js';
 import { apiKeyId, apiKeyMatches, mintApiKey } from './api-keys.js';
 import type { Principal } from './principal.js';
 import { parseRole } from './roles.js';
-import type { ApiKeyRecord, User, UserStore } from './user-store.js';
+import { randomUUID } from 'node:crypto';
+import type { AccountChange, ApiKeyRecord, User, UserStore } from './user-store.js';
+
+export type { AccountChange } from './user-store.js';
 
 /** A user's name: what a JWT's `sub` and the audit log carry. */
 const USER_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -14,24 +17,13 @@ export interface CreatedApiKey {
   readonly record: ApiKeyRecord;
 }
 
-/** One change to users or keys, as the audit log records it (issue 11: who, when, what, before, after). */
-export interface AccountChange {
-  readonly action: 'user.add' | 'user.set-role' | 'key.create' | 'key.revoke';
-  /** Who made it: `ApiContext.actor` over GraphQL, `cli:<os user>` from the CLI. */
-  readonly actor: string;
-  /** Epoch µs. */
-  readonly at: number;
-  /** The user's name or the key's id. */
-  readonly subject: string;
-  /** The record before and after; keys without their digest. Null where there is none. */
-  readonly before: Readonly<Record<string, unknown>> | null;
-  readonly after: Readonly<Record<string, unknown>> | null;
-}
-
 /**
- * Where account changes go: the audit log (the master-data lane's) implements this; until
- * the composition root wires it, changes go nowhere (`NO_AUDIT`). It is called after the
- * store accepted the change, so a change the store refused is never recorded.
+ * Where account changes go: the audit log (the master-data lane's) implements this.
+ * `record` must be idempotent on the change's id (a record recorded twice is there once):
+ * a change is written to the user store with its record pending (the outbox), then
+ * recorded here, then settled; a crash between the steps leaves it pending, and
+ * `Accounts.drainAudit` records it again. With `NO_AUDIT` records stay pending until a
+ * process with an audit log drains them.
  */
 export interface AccountAudit {
   record(change: AccountChange): Promise<void>;
@@ -56,17 +48,21 @@ export class Accounts {
       role: parseRole(role),
       createdAt: this.clock.now(),
     };
-    await this.store.addUser(user);
-    await this.report('user.add', actor, user.name, null, { ...user });
+    const change = this.change('user.add', actor, user.name, null, { ...user });
+    await this.store.addUser(user, change);
+    await this.settle(change);
     return user;
   }
 
   async setRole(name: string, role: string, actor: string): Promise<User> {
     const checked = checkName(name);
     const wanted = parseRole(role);
-    const before = await this.store.getUser(checked);
-    const after = await this.store.setRole(checked, wanted);
-    await this.report('user.set-role', actor, checked, before ? { ...before } : null, { ...after });
+    let change: AccountChange | undefined;
+    const after = await this.store.setRole(checked, wanted, (before, next) => {
+      change = this.change('user.set-role', actor, checked, { ...before }, { ...next });
+      return change;
+    });
+    await this.settle(change);
     return after;
   }
 
@@ -96,29 +92,52 @@ export class Accounts {
       hash: minted.hash,
       createdAt: this.clock.now(),
     };
-    await this.store.addKey(record);
-    await this.report('key.create', actor, record.id, null, shown(record));
+    const change = this.change('key.create', actor, record.id, null, shown(record));
+    await this.store.addKey(record, change);
+    await this.settle(change);
     return { key: minted.key, record };
   }
 
   async revokeKey(id: string, actor: string): Promise<ApiKeyRecord> {
-    const before = await this.store.getKey(id);
-    const after = await this.store.revokeKey(id, this.clock.now());
-    // Revoking a revoked key changes nothing, so there is nothing to record.
-    if (before?.revokedAt === undefined) {
-      await this.report('key.revoke', actor, id, before ? shown(before) : null, shown(after));
-    }
+    // Revoking a revoked key changes nothing, so the store asks for no record then.
+    let change: AccountChange | undefined;
+    const after = await this.store.revokeKey(id, this.clock.now(), (before, revoked) => {
+      change = this.change('key.revoke', actor, id, shown(before), shown(revoked));
+      return change;
+    });
+    await this.settle(change);
     return after;
   }
 
-  private report(
+  /**
+   * Records what the user store's outbox still holds (a process died between a change
+   * and its record, or made it without an audit log, like the CLI without one): how many.
+   */
+  async drainAudit(): Promise<number> {
+    if (this.audit === NO_AUDIT) return 0;
+    const pending = await this.store.pendingAudit();
+    for (const change of pending) await this.settle(change);
+    return pending.length;
+  }
+
+  /** A change's audit record, with an id unique in the audit log and ordered by time. */
+  private change(
     action: AccountChange['action'],
     actor: string,
     subject: string,
     before: AccountChange['before'],
     after: AccountChange['after'],
-  ): Promise<void> {
-    return this.audit.record({ action, actor, at: this.clock.now(), subject, before, after });
+  ): AccountChange {
+    const at = this.clock.now();
+    const id = `${String(at).padStart(17, '0')}-account-${randomUUID()}`;
+    return { id, action, actor, at, subject, before, after };
+  }
+
+  /** Moves a pending record into the audit log, then off the outbox (each step idempotent). */
+  private async settle(change: AccountChange | undefined): Promise<void> {
+    if (change === undefined || this.audit === NO_AUDIT) return;
+    await this.audit.record(change);
+    await this.store.settleAudit(change.id);
   }
 
   /**

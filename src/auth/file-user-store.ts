@@ -11,7 +11,9 @@ import {
   noSuchKey,
   noSuchUser,
   userExists,
+  type AccountChange,
   type ApiKeyRecord,
+  type AuditOf,
   type User,
   type UserStore,
 } from './user-store.js';
@@ -20,6 +22,13 @@ interface Document {
   readonly format: 1;
   readonly users: User[];
   readonly keys: ApiKeyRecord[];
+  /** The audit outbox: records of changes written in the same document, not yet in the log. */
+  pendingAudit?: AccountChange[];
+}
+
+/** Adds a change's audit record to the document it is written with (the outbox). */
+function pend(doc: Document, audit: AccountChange | undefined): void {
+  if (audit) doc.pendingAudit = [...(doc.pendingAudit ?? []), audit];
 }
 
 /** How long a writer waits for another's lock before giving up, and when a lock is stale. */
@@ -50,20 +59,22 @@ export class FileUserStore implements UserStore {
     return new FileUserStore(path.join(home, 'auth', 'users.json'));
   }
 
-  async addUser(user: User): Promise<void> {
+  async addUser(user: User, audit?: AccountChange): Promise<void> {
     await this.change((doc) => {
       if (doc.users.some((u) => u.name === user.name)) throw userExists(user.name);
       doc.users.push({ name: user.name, role: user.role, createdAt: user.createdAt });
+      pend(doc, audit);
     });
   }
 
-  async setRole(name: string, role: ApiRole): Promise<User> {
+  async setRole(name: string, role: ApiRole, audit?: AuditOf<User>): Promise<User> {
     return this.change((doc) => {
       const index = doc.users.findIndex((u) => u.name === name);
       const found = doc.users[index];
       if (found === undefined) throw noSuchUser(name);
       const changed = { ...found, role };
       doc.users[index] = changed;
+      pend(doc, audit?.(found, changed));
       return changed;
     });
   }
@@ -76,11 +87,12 @@ export class FileUserStore implements UserStore {
     return [...(await this.read()).users].sort(byName);
   }
 
-  async addKey(key: ApiKeyRecord): Promise<void> {
+  async addKey(key: ApiKeyRecord, audit?: AccountChange): Promise<void> {
     await this.change((doc) => {
       if (!doc.users.some((u) => u.name === key.user)) throw noSuchUser(key.user);
       if (doc.keys.some((k) => k.id === key.id)) throw keyIdTaken(key.id);
       doc.keys.push({ ...key });
+      pend(doc, audit);
     });
   }
 
@@ -93,7 +105,7 @@ export class FileUserStore implements UserStore {
     return keys.filter((k) => user === undefined || k.user === user).sort(byCreation);
   }
 
-  async revokeKey(id: string, at: number): Promise<ApiKeyRecord> {
+  async revokeKey(id: string, at: number, audit?: AuditOf<ApiKeyRecord>): Promise<ApiKeyRecord> {
     return this.change((doc) => {
       const index = doc.keys.findIndex((k) => k.id === id);
       const found = doc.keys[index];
@@ -101,7 +113,21 @@ export class FileUserStore implements UserStore {
       if (found.revokedAt !== undefined) return found;
       const revoked = { ...found, revokedAt: at };
       doc.keys[index] = revoked;
+      pend(doc, audit?.(found, revoked));
       return revoked;
+    });
+  }
+
+  async pendingAudit(): Promise<readonly AccountChange[]> {
+    return (await this.read()).pendingAudit ?? [];
+  }
+
+  async settleAudit(id: string): Promise<void> {
+    if (!(await this.pendingAudit()).some((c) => c.id === id)) return;
+    await this.change((doc) => {
+      const left = (doc.pendingAudit ?? []).filter((c) => c.id !== id);
+      if (left.length > 0) doc.pendingAudit = left;
+      else delete doc.pendingAudit;
     });
   }
 

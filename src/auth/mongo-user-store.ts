@@ -7,7 +7,9 @@ import {
   noSuchKey,
   noSuchUser,
   userExists,
+  type AccountChange,
   type ApiKeyRecord,
+  type AuditOf,
   type User,
   type UserStore,
 } from './user-store.js';
@@ -16,6 +18,8 @@ interface UserDoc {
   _id: string;
   role: ApiRole;
   createdAt: number;
+  /** The audit outbox: records of changes written with this document, not yet in the log. */
+  pendingAudit?: AccountChange[];
 }
 
 interface KeyDoc {
@@ -25,6 +29,7 @@ interface KeyDoc {
   hash: string;
   createdAt: number;
   revokedAt: number | null;
+  pendingAudit?: AccountChange[];
 }
 
 /** MongoDB's duplicate-key error (a unique index refused an insert). */
@@ -62,21 +67,33 @@ export class MongoUserStore implements UserStore {
     return new MongoUserStore(owner, db.collection<UserDoc>('users'), keys);
   }
 
-  async addUser(user: User): Promise<void> {
+  async addUser(user: User, audit?: AccountChange): Promise<void> {
     try {
-      await this.users.insertOne({ _id: user.name, role: user.role, createdAt: user.createdAt });
+      await this.users.insertOne({
+        _id: user.name,
+        role: user.role,
+        createdAt: user.createdAt,
+        ...(audit ? { pendingAudit: [audit] } : {}),
+      });
     } catch (error) {
       if (isDuplicate(error)) throw userExists(user.name);
       throw error;
     }
   }
 
-  async setRole(name: string, role: ApiRole): Promise<User> {
-    const result = await this.users.updateOne({ _id: name }, { $set: { role } });
-    if (result.matchedCount === 0) throw noSuchUser(name);
-    const user = await this.getUser(name);
-    if (user === undefined) throw noSuchUser(name);
-    return user;
+  async setRole(name: string, role: ApiRole, audit?: AuditOf<User>): Promise<User> {
+    // Compare-and-set on the role read, so the pending record's `before` is what was replaced.
+    for (;;) {
+      const before = await this.getUser(name);
+      if (before === undefined) throw noSuchUser(name);
+      const after = { ...before, role };
+      const record = audit?.(before, after);
+      const result = await this.users.updateOne(
+        { _id: name, role: before.role },
+        { $set: { role }, ...(record ? { $push: { pendingAudit: record } } : {}) },
+      );
+      if (result.matchedCount === 1) return after;
+    }
   }
 
   async getUser(name: string): Promise<User | undefined> {
@@ -89,7 +106,7 @@ export class MongoUserStore implements UserStore {
     return docs.map(userOf).sort(byName);
   }
 
-  async addKey(key: ApiKeyRecord): Promise<void> {
+  async addKey(key: ApiKeyRecord, audit?: AccountChange): Promise<void> {
     if ((await this.users.countDocuments({ _id: key.user }, { limit: 1 })) === 0) {
       throw noSuchUser(key.user);
     }
@@ -101,6 +118,7 @@ export class MongoUserStore implements UserStore {
         hash: key.hash,
         createdAt: key.createdAt,
         revokedAt: key.revokedAt ?? null,
+        ...(audit ? { pendingAudit: [audit] } : {}),
       });
     } catch (error) {
       if (isDuplicate(error)) throw keyIdTaken(key.id);
@@ -118,12 +136,40 @@ export class MongoUserStore implements UserStore {
     return docs.map(keyOf).sort(byCreation);
   }
 
-  async revokeKey(id: string, at: number): Promise<ApiKeyRecord> {
-    // Only a key not yet revoked is changed, so a second revocation keeps the first time.
-    await this.keys.updateOne({ _id: id, revokedAt: null }, { $set: { revokedAt: at } });
+  async revokeKey(id: string, at: number, audit?: AuditOf<ApiKeyRecord>): Promise<ApiKeyRecord> {
+    const before = await this.getKey(id);
+    if (before === undefined) throw noSuchKey(id);
+    // A revoked key keeps its first revocation time, and records nothing again.
+    if (before.revokedAt !== undefined) return before;
+    const after = { ...before, revokedAt: at };
+    const record = audit?.(before, after);
+    // Only a key not yet revoked is changed: of two revocations one writes (and records).
+    const result = await this.keys.updateOne(
+      { _id: id, revokedAt: null },
+      { $set: { revokedAt: at }, ...(record ? { $push: { pendingAudit: record } } : {}) },
+    );
+    if (result.matchedCount === 1) return after;
     const key = await this.getKey(id);
     if (key === undefined) throw noSuchKey(id);
     return key;
+  }
+
+  async pendingAudit(): Promise<readonly AccountChange[]> {
+    const filter = { 'pendingAudit.0': { $exists: true } };
+    const [users, keys] = await Promise.all([
+      this.users.find(filter).toArray(),
+      this.keys.find(filter).toArray(),
+    ]);
+    return [...users, ...keys]
+      .flatMap((doc) => doc.pendingAudit ?? [])
+      .sort((a, b) => a.at - b.at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  async settleAudit(id: string): Promise<void> {
+    const filter = { 'pendingAudit.id': id };
+    const pull = { $pull: { pendingAudit: { id } } };
+    await this.users.updateMany(filter, pull);
+    await this.keys.updateMany(filter, pull);
   }
 
   async close(): Promise<void> {

@@ -9,6 +9,11 @@ export interface Principal {
   readonly via: 'jwt' | 'api-key' | 'off';
   /** The API key's public id, when `via` is `api-key`. */
   readonly keyId?: string;
+  /**
+   * When the credential stops being valid, epoch µs: a JWT's `exp` (RFC 7519 §4.1.4). A
+   * live subscription is closed then (src/graphql/transport/server.ts).
+   */
+  readonly expiresAt?: number;
 }
 
 /**

@@ -61,7 +61,8 @@ export class TokenVerifier {
         `the token names no role: claim \`${this.settings.roleClaim}\` must be one of ${API_ROLES.join(', ')} (or an array of them)`,
       );
     }
-    return { user, role, via: 'jwt' };
+    // `exp` is a required claim (NumericDate: seconds since the epoch), checked by jose.
+    return { user, role, via: 'jwt', expiresAt: (payload.exp as number) * 1_000_000 };
   }
 
   private async verified(token: string): Promise<JWTPayload> {

@@ -26,21 +26,45 @@ export interface ApiKeyRecord {
 }
 
 /**
+ * One change to users or keys, as the audit log records it (issue 11: who, when, what,
+ * before, after), under an id unique in the audit log.
+ */
+export interface AccountChange {
+  readonly id: string;
+  readonly action: 'user.add' | 'user.set-role' | 'key.create' | 'key.revoke';
+  /** Who made it: `ApiContext.actor` over GraphQL, `cli:<os user>` from the CLI. */
+  readonly actor: string;
+  /** Epoch µs. */
+  readonly at: number;
+  /** The user's name or the key's id. */
+  readonly subject: string;
+  /** The record before and after; keys without their digest. Null where there is none. */
+  readonly before: Readonly<Record<string, unknown>> | null;
+  readonly after: Readonly<Record<string, unknown>> | null;
+}
+
+/** The audit record of a change from the record before and after it; undefined: nothing changed. */
+export type AuditOf<T> = (before: T, after: T) => AccountChange | undefined;
+
+/**
  * Where users and API keys live: a file under ALPHALAKE_HOME (FileUserStore) or MongoDB
  * (MongoUserStore). One contract suite (test/contracts/user-store.ts) runs against both.
  * Failures a caller can act on are AlphalakeErrors: `CONFLICT` for a name or key id
  * taken, `NOT_FOUND` for a user or key that is not there.
  */
 export interface UserStore {
-  /** Adds a user; `CONFLICT` when the name is taken. */
-  addUser(user: User): Promise<void>;
+  /**
+   * Adds a user; `CONFLICT` when the name is taken. With `audit`, the change's audit
+   * record is written in the same write, pending (the outbox: `pendingAudit`).
+   */
+  addUser(user: User, audit?: AccountChange): Promise<void>;
   /** Changes a user's role (their keys follow); `NOT_FOUND` when there is no such user. */
-  setRole(name: string, role: ApiRole): Promise<User>;
+  setRole(name: string, role: ApiRole, audit?: AuditOf<User>): Promise<User>;
   getUser(name: string): Promise<User | undefined>;
   /** Every user, by name. */
   listUsers(): Promise<readonly User[]>;
   /** Stores a key; `NOT_FOUND` when its user does not exist, `CONFLICT` when its id is taken. */
-  addKey(key: ApiKeyRecord): Promise<void>;
+  addKey(key: ApiKeyRecord, audit?: AccountChange): Promise<void>;
   getKey(id: string): Promise<ApiKeyRecord | undefined>;
   /** The keys (revoked too) of one user or of all, oldest first (ties by id). */
   listKeys(user?: string): Promise<readonly ApiKeyRecord[]>;
@@ -48,7 +72,14 @@ export interface UserStore {
    * Revokes a key at `at` (epoch µs) and returns it; revoking it again keeps the first
    * time. `NOT_FOUND` when there is no such key.
    */
-  revokeKey(id: string, at: number): Promise<ApiKeyRecord>;
+  revokeKey(id: string, at: number, audit?: AuditOf<ApiKeyRecord>): Promise<ApiKeyRecord>;
+  /**
+   * The audit outbox: records written with their change and not yet settled into the
+   * audit log (a process died between the two, or no audit log was at hand), oldest first.
+   */
+  pendingAudit(): Promise<readonly AccountChange[]>;
+  /** Takes a record off the outbox once the audit log holds it (idempotent). */
+  settleAudit(id: string): Promise<void>;
   close(): Promise<void>;
 }
 

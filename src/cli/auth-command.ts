@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { userInfo } from 'node:os';
-import { authSettingsOf, openUserStore } from '../app.js';
+import { accountAuditOf, authSettingsOf, openMasterData, openUserStore } from '../app.js';
 import { Accounts, API_ROLES, mintToken, parseRole } from '../auth/index.js';
 import { durationSeconds, type Config } from '../config/index.js';
 import { isoOfMicros, systemClock } from '../domain/index.js';
@@ -47,12 +47,18 @@ export function usersCommand(config: Config): Command {
   );
   // Who acted, for the audit log: the operating-system user running the CLI.
   const actor = `cli:${userInfo().username}`;
+  // Changes are audited in master data's log, as the server's are (through the user
+  // store's outbox: docs/mdm.md "Audit log"); what an earlier run left pending goes first.
   const withAccounts = async (work: (accounts: Accounts) => Promise<void>) => {
     const store = await openUserStore(config);
+    const { masterData, close } = await openMasterData(config);
     try {
-      await work(new Accounts(store, systemClock));
+      const accounts = new Accounts(store, systemClock, accountAuditOf(masterData));
+      await accounts.drainAudit();
+      await work(accounts);
     } finally {
       await store.close();
+      await close();
     }
   };
   users

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { isAlphalakeError } from '../domain/index.js';
 import { authCommand, usersCommand } from './auth-command.js';
 import { lakeCommand } from './lake-command.js';
+import { mdmCommand } from './mdm-command.js';
 import { backfillCommand, ingestCommand } from './ingest-command.js';
 import { schemaCommand } from './schema-command.js';
 import { serveCommand, sinkCommand, speedCommand } from './serve-command.js';
@@ -37,6 +38,7 @@ const program = new Command('alphalake')
   .addCommand(ingestCommand())
   .addCommand(authCommand(config))
   .addCommand(usersCommand(config))
+  .addCommand(mdmCommand(config))
   .addCommand(workerCommand())
   .addCommand(schemaCommand())
   .addCommand(backfillCommand())

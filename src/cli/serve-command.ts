@@ -153,6 +153,7 @@ export function apiServerOptions(config: Config, platform: Platform): ApiServerO
     responseCacheBytes: config.responseCacheMb * 1024 * 1024,
     backends: (signal) => platform.backends(signal),
     ...apiLimits(config),
+    authRecheckMs: config.authRecheckSeconds * 1000,
     logger: platform.logger,
   };
 }

@@ -466,6 +466,13 @@ export const SETTINGS = {
       'The token claim that names the role: `viewer`, `analyst` or `admin`, or an array of them (the highest counts).',
     parse: claimName,
   },
+  authRecheckSeconds: {
+    env: 'AUTH_RECHECK_SECONDS',
+    default: '60',
+    description:
+      'How often the credentials of each open WebSocket are verified again (an API key revoked, a user removed): one that no longer verifies is closed with code 4401; 0: never. A token is also closed at its `exp`.',
+    parse: integer(0, 86_400),
+  },
   jobsSyncCron: {
     env: 'JOBS_SYNC_CRON',
     default: '',
@@ -496,9 +503,9 @@ export const SETTINGS = {
   },
   jobsMdmRefreshCron: {
     env: 'JOBS_MDM_REFRESH_CRON',
-    default: '',
+    default: '0 6 * * 1-5',
     description:
-      'Cron schedule (UTC) of `mdm.refresh` (reload master data from its sources); empty: none.',
+      'Cron schedule (UTC) of `mdm.refresh` (symbols, splits and dividends from Polygon); off without `POLYGON_API_KEY`; empty: none.',
     parse: cronSchedule,
   },
   jobsPollMs: {

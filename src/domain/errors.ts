@@ -46,6 +46,12 @@ export const ERROR_CODES = [
   // A job whose code is not there yet (retrain until the ML work lands, refresh of master
   // data until the MDM store does): it fails with this reason, never with a fake success.
   'NOT_IMPLEMENTED',
+  // A batch that applied every record it could but left some in error (an `mdm.refresh`
+  // whose vendor did not know a ticker): the message names each record in error.
+  'INCOMPLETE',
+  // An embedded store under ALPHALAKE_HOME is held by another process (its pid named):
+  // the job store takes one process; master data waits for another's operation first.
+  'HOME_LOCKED',
   'INTERNAL',
 ] as const;
 

@@ -15,7 +15,12 @@ export {
   type CachedResponse,
   type ResponseCacheStats,
 } from './execution/index.js';
-export { RESPONSE_CACHE_HEADER } from './transport/index.js';
+export {
+  CredentialWatch,
+  RESPONSE_CACHE_HEADER,
+  UNAUTHENTICATED_CLOSE_CODE,
+  type CredentialWatchOptions,
+} from './transport/index.js';
 export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './guard/index.js';
 export {
   allowListPlugin,

@@ -39,11 +39,13 @@ export {
   type PolygonStatus,
   type PolygonWebSocketOptions,
   type WebSocketLike,
+  PolygonReferenceData,
 } from './polygon/index.js';
 export {
   DEFAULT_YAHOO_API_URL,
   YahooChartClient,
   YahooDailySource,
+  YahooReferenceData,
   chartRecords,
   type YahooChartOptions,
   type YahooRange,
@@ -89,3 +91,4 @@ export {
   type SimulatedNews,
   type SimulatorEventSettings,
 } from './simulator/index.js';
+export { referenceEntryOf } from './reference-entry.js';

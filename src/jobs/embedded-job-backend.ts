@@ -41,7 +41,7 @@ type Datastore<T> = nedb.default<T>;
  * `null` are the same for queries, `nextRunAt` sorts nulls first ascending, and the
  * find-and-lock of `getNextJobToRun` is one atomic step. Atomicity here comes from
  * running every operation through one queue in one process; a lock file in the
- * folder refuses a second process (`CONFLICT`), since two processes appending to one
+ * folder refuses a second process (`HOME_LOCKED`, naming the holder's pid), since two processes appending to one
  * nedb file would lose each other's writes. Several workers need MongoDB.
  */
 export class EmbeddedJobBackend implements JobBackend {
@@ -117,7 +117,7 @@ function takeLock(file: string): string {
         Number.isInteger(owner) && owner > 0 && (ours ? heldLocks.has(file) : isAlive(owner));
       if (live) {
         throw new AlphalakeError(
-          'CONFLICT',
+          'HOME_LOCKED',
           `the embedded job store in ${path.dirname(file)} is in use by ${ours ? 'this process' : `process ${owner}`}: one process at a time runs embedded jobs (set MONGODB_URI for several workers; remove ${file} if no such process uses it)`,
           { folder: path.dirname(file), pid: owner },
         );
@@ -125,7 +125,7 @@ function takeLock(file: string): string {
       rmSync(file, { force: true });
     }
   }
-  throw new AlphalakeError('CONFLICT', `could not take the job store lock ${file}`);
+  throw new AlphalakeError('HOME_LOCKED', `could not take the job store lock ${file}`);
 }
 
 function isAlive(pid: number): boolean {

@@ -11,6 +11,8 @@ import type {
 
 /** What a running job may do besides its work: report progress, and notice a stop. */
 export interface JobContext {
+  /** The job's id (what its mutation answered): changes it makes are audited as `job:<id>`. */
+  readonly jobId: string;
   /** Aborted when the worker stops or the job is cancelled. */
   readonly signal: AbortSignal;
   /** When this run was due: its cron slot for a schedule, the enqueue time (or retry time) otherwise. */
@@ -54,7 +56,7 @@ export interface JobResources {
   readonly syncLake?: (signal: AbortSignal) => Promise<void>;
   /** Backfill sources by name (`simulator`; file and Polygon sources plug in here). */
   readonly backfillSources: Readonly<Record<string, BackfillSource>>;
-  /** Reloads master data (the MDM work fills this slot). */
+  /** Brings master data up to its reference sources (Polygon, Yahoo: src/mdm/reference-data.ts). */
   readonly refreshMasterData?: JobHandler<RefreshMasterDataJobData>;
   /** Trains a model (the ML work fills this slot). */
   readonly retrain?: JobHandler<RetrainJobData>;

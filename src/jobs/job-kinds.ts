@@ -13,7 +13,7 @@ export const JOB_KINDS = {
   checkpoint: 'lake.checkpoint',
   /** History from a named source into the lake (BackfillSources). */
   backfill: 'backfill',
-  /** Reloads master data from its sources (the MDM handler). */
+  /** Brings master data up to a reference source: Polygon's or Yahoo's symbols, splits and dividends. */
   refreshMasterData: 'mdm.refresh',
   /** Trains a model (the ML handler). */
   retrain: 'ml.retrain',
@@ -49,7 +49,10 @@ export interface BackfillJobData {
 }
 
 export interface RefreshMasterDataJobData {
+  /** `polygon` or `yahoo`; absent: Polygon where POLYGON_API_KEY is set, else Yahoo. */
   readonly source?: string;
+  /** Tickers to refresh; absent or empty: every symbol master data holds. */
+  readonly symbols?: readonly string[];
 }
 
 export interface RetrainJobData {

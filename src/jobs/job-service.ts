@@ -62,6 +62,8 @@ export interface JobCatalog {
   readonly tables: readonly string[];
   /** Backfill sources registered with the worker. */
   readonly backfillSources: readonly string[];
+  /** Reference-data sources `mdm.refresh` may name (`polygon`, `yahoo`). @default none */
+  readonly referenceSources?: readonly string[];
 }
 
 export interface JobQuery {
@@ -244,6 +246,23 @@ export class JobService {
           'a backfill range starts and ends on whole minutes (the lake commits history by the minute)',
           { from, to },
         );
+      }
+    }
+    if (kind === 'refreshMasterData') {
+      const { source, symbols } = data as { source?: unknown; symbols?: unknown };
+      const sources = this.#catalog.referenceSources ?? [];
+      if (source !== undefined && !sources.includes(source as string)) {
+        throw new AlphalakeError(
+          'BAD_USER_INPUT',
+          `no reference source "${String(source)}"; sources: ${sources.join(', ') || 'none'}`,
+          { source: String(source) },
+        );
+      }
+      if (
+        symbols !== undefined &&
+        !(Array.isArray(symbols) && symbols.every((s) => typeof s === 'string'))
+      ) {
+        throw new AlphalakeError('BAD_USER_INPUT', 'symbols must be a list of tickers');
       }
     }
     if (kind === 'retrain' && !(typeof data.model === 'string' && data.model.length > 0)) {

@@ -88,6 +88,7 @@ export class JobWorker {
           this.#dueAt.delete(id);
           try {
             await handler(job.attrs.data, {
+              jobId: id,
               signal: controller.signal,
               dueAt,
               progress: async ({ percent, rows }) => {

@@ -1,4 +1,4 @@
-import { mkdir, rmdir, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import nedb from '@seald-io/nedb';
 import { AlphalakeError } from '../domain/index.js';
@@ -22,14 +22,23 @@ import { staleVersion } from './master-data-store.js';
  * makes `update({ _id, version }, …)` a compare-and-set within the process; a unique
  * index on `ticker` refuses a second symbol with a taken ticker.
  *
- * NeDB has no cross-process locking: a deployment whose processes share master data
- * uses MongoDB (MONGODB_URI). Processes that share one folder anyway (split roles on one
- * ALPHALAKE_HOME) load it one at a time under a lock (loading compacts the files: a
- * rewrite and a rename that two loads at once would trip over), then append side by
- * side; docs/mdm.md says what each then sees.
+ * Several processes may share the folder (`serve` beside `alphalake mdm refresh`, split
+ * roles on one ALPHALAKE_HOME): NeDB itself knows nothing of other processes, so every
+ * operation here runs under a lock file of the folder (`mdm.lock`, holding the owner's
+ * pid) and first reloads any collection whose file another process changed since this
+ * one last touched it (its size, mtime or inode differ). A compare-and-set or a unique
+ * index then sees every process's writes, and a reload (which compacts: rewrite and
+ * rename) never races another process's append. A lock left by a process that died is
+ * taken over (its pid is gone); one held past LOCK_WAIT_MS by a live process is
+ * HOME_LOCKED, naming that pid (docs/mdm.md "Several processes").
  */
 export class EmbeddedMasterDataStore implements MasterDataStore {
   readonly backend = 'embedded';
+
+  /** Operations of this process, one at a time (the folder lock is for other processes). */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** Each collection's file as this process last left it: another process changed it if it differs. */
+  private readonly seen = new Map<Datastore<Document>, string>();
 
   private constructor(
     private readonly dir: string | undefined,
@@ -46,7 +55,52 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
   static async open(dir: string | undefined): Promise<EmbeddedMasterDataStore> {
     if (dir === undefined) return EmbeddedMasterDataStore.load(undefined);
     await mkdir(dir, { recursive: true });
-    return withFolderLock(path.join(dir, 'load.lock'), () => EmbeddedMasterDataStore.load(dir));
+    return withFolderLock(path.join(dir, LOCK_FILE), async () => {
+      const store = await EmbeddedMasterDataStore.load(dir);
+      await store.remember();
+      return store;
+    });
+  }
+
+  /**
+   * Runs `work` as the only operation on the folder, in this process and across
+   * processes, on collections reloaded where another process wrote since.
+   */
+  private synced<T>(work: () => Promise<T>): Promise<T> {
+    const dir = this.dir;
+    if (dir === undefined) return work();
+    const run = this.queue.then(() =>
+      withFolderLock(path.join(dir, LOCK_FILE), async () => {
+        await this.reloadChanged();
+        try {
+          return await work();
+        } finally {
+          await this.remember();
+        }
+      }),
+    );
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private collections(): [Datastore<Document>, string][] {
+    const dir = this.dir as string;
+    return [
+      [this.symbolsDb, path.join(dir, 'symbols.db')],
+      [this.changesDb, path.join(dir, 'symbol-changes.db')],
+      [this.actionsDb, path.join(dir, 'corporate-actions.db')],
+      [this.auditDb, path.join(dir, 'audit.db')],
+    ];
+  }
+
+  private async reloadChanged(): Promise<void> {
+    for (const [db, file] of this.collections()) {
+      if ((await fileState(file)) !== this.seen.get(db)) await db.loadDatabaseAsync();
+    }
+  }
+
+  private async remember(): Promise<void> {
+    for (const [db, file] of this.collections()) this.seen.set(db, await fileState(file));
   }
 
   private static async load(dir: string | undefined): Promise<EmbeddedMasterDataStore> {
@@ -70,65 +124,145 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
   }
 
   async symbols(): Promise<SymbolRecord[]> {
-    return (await this.symbolsDb.findAsync({}).sort({ ticker: 1 })).map(fromDocument<SymbolRecord>);
+    return this.synced(async () => {
+      return (await this.symbolsDb.findAsync({}).sort({ ticker: 1 })).map(
+        fromDocument<SymbolRecord>,
+      );
+    });
   }
 
-  async insertSymbol(symbol: SymbolRecord): Promise<void> {
-    await this.symbolsDb.insertAsync(toDocument(symbol)).catch(uniqueToConflict('symbol', symbol));
+  async insertSymbol(symbol: SymbolRecord, audit?: AuditRecord): Promise<void> {
+    return this.synced(async () => {
+      await this.symbolsDb
+        .insertAsync(withPending(toDocument(symbol), audit))
+        .catch(uniqueToConflict('symbol', symbol));
+    });
   }
 
-  async replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void> {
-    const { numAffected } = await this.symbolsDb
-      .updateAsync({ _id: next.id, version: expectedVersion }, toDocument(next), {})
-      .catch(uniqueToConflict('symbol', next));
-    if (numAffected === 1) return;
-    const current = await this.symbolsDb.findOneAsync({ _id: next.id });
-    throw staleVersion(next, expectedVersion, current ? Number(current.version) : undefined);
+  async replaceSymbol(
+    next: SymbolRecord,
+    expectedVersion: number,
+    audit?: AuditRecord,
+  ): Promise<void> {
+    return this.synced(async () => {
+      // One update of one document: the new fields and the pending audit record together.
+      const { id: _id, ...fields } = next;
+      const { numAffected } = await this.symbolsDb
+        .updateAsync(
+          { _id: next.id, version: expectedVersion },
+          { $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) },
+          {},
+        )
+        .catch(uniqueToConflict('symbol', next));
+      if (numAffected === 1) return;
+      const current = await this.symbolsDb.findOneAsync({ _id: next.id });
+      throw staleVersion(next, expectedVersion, current ? Number(current.version) : undefined);
+    });
   }
 
   async changes(): Promise<SymbolChangeRecord[]> {
-    return (await this.changesDb.findAsync({}).sort({ effectiveDate: 1, _id: 1 })).map(
-      fromDocument<SymbolChangeRecord>,
-    );
+    return this.synced(async () => {
+      return (await this.changesDb.findAsync({}).sort({ effectiveDate: 1, _id: 1 })).map(
+        fromDocument<SymbolChangeRecord>,
+      );
+    });
   }
 
   async insertChange(change: SymbolChangeRecord): Promise<void> {
-    await this.changesDb
-      .insertAsync(toDocument(change))
-      .catch(uniqueToConflict('symbol change', change));
+    return this.synced(async () => {
+      await this.changesDb
+        .insertAsync(toDocument(change))
+        .catch(uniqueToConflict('symbol change', change));
+    });
   }
 
   async corporateActions(): Promise<CorporateActionRecord[]> {
-    return (await this.actionsDb.findAsync({}).sort({ exDate: 1, _id: 1 })).map(
-      fromDocument<CorporateActionRecord>,
-    );
+    return this.synced(async () => {
+      return (
+        await this.actionsDb.findAsync({ [REMOVED]: { $ne: true } }).sort({ exDate: 1, _id: 1 })
+      ).map(fromDocument<CorporateActionRecord>);
+    });
   }
 
-  async insertCorporateAction(action: CorporateActionRecord): Promise<void> {
-    await this.actionsDb
-      .insertAsync(toDocument(action))
-      .catch(uniqueToConflict('corporate action', action));
+  async insertCorporateAction(action: CorporateActionRecord, audit?: AuditRecord): Promise<void> {
+    return this.synced(async () => {
+      await this.actionsDb
+        .insertAsync(withPending(toDocument(action), audit))
+        .catch(uniqueToConflict('corporate action', action));
+    });
   }
 
-  async deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined> {
-    const found = await this.actionsDb.findOneAsync({ _id: id });
-    if (!found) return undefined;
-    const removed = await this.actionsDb.removeAsync({ _id: id }, {});
-    return removed === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
+  async deleteCorporateAction(
+    id: string,
+    audit?: AuditRecord,
+  ): Promise<CorporateActionRecord | undefined> {
+    return this.synced(async () => {
+      const found = await this.actionsDb.findOneAsync({ _id: id, [REMOVED]: { $ne: true } });
+      if (!found) return undefined;
+      if (!audit) {
+        const removed = await this.actionsDb.removeAsync({ _id: id }, {});
+        return removed === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
+      }
+      // Marked removed with its audit record in one write; the drain deletes it after.
+      const { numAffected } = await this.actionsDb.updateAsync(
+        { _id: id, [REMOVED]: { $ne: true } },
+        { $set: { [REMOVED]: true }, $push: { [PENDING]: audit } },
+        {},
+      );
+      return numAffected === 1 ? fromDocument<CorporateActionRecord>(found) : undefined;
+    });
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
-    await this.auditDb.insertAsync(toDocument(record)).catch(uniqueToConflict('audit', record));
+    return this.synced(async () => {
+      await this.auditDb.insertAsync(toDocument(record)).catch(uniqueToConflict('audit', record));
+    });
+  }
+
+  async drainAudit(): Promise<number> {
+    return this.synced(async () => {
+      let moved = 0;
+      for (const db of [this.symbolsDb, this.actionsDb]) {
+        for (const document of await db.findAsync({ [`${PENDING}.0`]: { $exists: true } })) {
+          for (const record of document[PENDING] as AuditRecord[]) {
+            // The same id twice (a drain that died before its pull, or another process's
+            // drain) is refused by the `_id` index: the record is in the log once.
+            const inserted = await this.auditDb.insertAsync(toDocument(record)).then(
+              () => true,
+              (error: unknown) => {
+                if ((error as { errorType?: string }).errorType === 'uniqueViolated') return false;
+                throw error;
+              },
+            );
+            if (inserted) moved++;
+            await db.updateAsync(
+              { _id: document._id },
+              { $pull: { [PENDING]: { id: record.id } } },
+              {},
+            );
+          }
+          if (document[REMOVED] === true) {
+            await db.removeAsync(
+              { _id: document._id, [REMOVED]: true, [PENDING]: { $size: 0 } },
+              {},
+            );
+          }
+        }
+      }
+      return moved;
+    });
   }
 
   async audit(query: AuditQuery): Promise<AuditRecord[]> {
-    const filter: Record<string, unknown> = {};
-    if (query.entity !== undefined) filter.entity = query.entity;
-    if (query.actor !== undefined) filter.actor = query.actor;
-    if (query.from !== undefined) filter.at = { $gte: query.from };
-    let cursor = this.auditDb.findAsync(filter).sort({ at: 1, _id: 1 });
-    if (query.limit !== undefined) cursor = cursor.limit(query.limit);
-    return (await cursor).map(fromDocument<AuditRecord>);
+    return this.synced(async () => {
+      const filter: Record<string, unknown> = {};
+      if (query.entity !== undefined) filter.entity = query.entity;
+      if (query.actor !== undefined) filter.actor = query.actor;
+      if (query.from !== undefined) filter.at = { $gte: query.from };
+      let cursor = this.auditDb.findAsync(filter).sort({ at: 1, _id: 1 });
+      if (query.limit !== undefined) cursor = cursor.limit(query.limit);
+      return (await cursor).map(fromDocument<AuditRecord>);
+    });
   }
 
   async health(): Promise<MasterDataStoreHealth> {
@@ -145,34 +279,65 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 
 type Document = Record<string, unknown> & { _id: string };
 
-/** A lock older than this was left by a process that died while loading. */
-const STALE_LOCK_MS = 60_000;
-const LOCK_POLL_MS = 25;
+/** The folder's lock file: it holds the pid of the process operating on the store. */
+const LOCK_FILE = 'mdm.lock';
+/** How long an operation waits for another process's lock before HOME_LOCKED. */
+const LOCK_WAIT_MS = 30_000;
+const LOCK_POLL_MS = 5;
+
+/** A file's identity and extent: it changes with every append and every rewrite. */
+async function fileState(file: string): Promise<string> {
+  return stat(file).then(
+    (s) => `${s.ino}:${s.size}:${s.mtimeMs}`,
+    () => 'absent',
+  );
+}
 
 /**
- * Runs `work` holding a lock shared by processes on one machine: a directory that only
- * one `mkdir` can create (atomic on local file systems). A lock left by a process that
- * died holding it is taken over once it is older than STALE_LOCK_MS.
+ * Runs `work` holding the folder's lock file, created exclusively (`wx`, O_EXCL) with
+ * this process's pid in it. A lock whose pid is no longer a process was left by one that
+ * died: it is removed and taken. One held by a live process is waited for, up to
+ * LOCK_WAIT_MS, then refused with HOME_LOCKED naming the pid.
  */
 async function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {
-      await mkdir(lock);
+      const handle = await open(lock, 'wx');
+      await handle.writeFile(String(process.pid));
+      await handle.close();
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const since = await stat(lock).then(
-        (s) => Date.now() - s.mtimeMs,
-        () => 0,
-      );
-      if (since > STALE_LOCK_MS) await rmdir(lock).catch(() => undefined);
-      else await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      // An empty file is a lock being written this instant: wait for its pid.
+      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new AlphalakeError(
+          'HOME_LOCKED',
+          `the master data in ${path.dirname(lock)} is locked by process ${owner || '?'}, which has held it over ${LOCK_WAIT_MS / 1000} s; stop that process (or remove ${lock} if no such process runs)`,
+          { folder: path.dirname(lock), pid: owner },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
     }
   }
   try {
     return await work();
   } finally {
-    await rmdir(lock).catch(() => undefined);
+    await rm(lock, { force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -184,14 +349,24 @@ const Datastore = ((nedb as unknown as { default?: unknown }).default ??
   nedb) as typeof nedb.default;
 type Datastore<T> = nedb.default<T>;
 
+/** The outbox field of a symbol or action document: audit records not yet in the log. */
+const PENDING = 'pendingAudit';
+/** A corporate action removed, whose audit record is still pending. */
+const REMOVED = 'removed';
+
+function withPending(document: Document, audit: AuditRecord | undefined): Document {
+  return audit ? { ...document, [PENDING]: [audit] } : document;
+}
+
 /** Records keep their `id` as the document's `_id`, so a duplicate id is a unique violation. */
 function toDocument(record: { readonly id: string }): Document {
   const { id, ...rest } = record;
   return { _id: id, ...rest };
 }
 
+/** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, ...rest } = document;
+  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
   return { id: _id, ...rest } as T;
 }
 

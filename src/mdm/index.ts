@@ -58,7 +58,11 @@ export {
   type ImportStatus,
 } from './csv.js';
 export {
+  assertRefreshComplete,
+  changedRecords,
   refreshReferenceData,
+  tickersToRefresh,
   type ReferenceDataSource,
+  type ReferenceEntry,
   type ReferenceRefreshResult,
 } from './reference-data.js';

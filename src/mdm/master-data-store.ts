@@ -107,19 +107,36 @@ export interface AuditQuery {
   readonly limit?: number | undefined;
 }
 
+/**
+ * The audit outbox. A change and its audit record are one document write: the symbol or
+ * corporate action written carries the record in its `pendingAudit` list (a single
+ * document is written atomically by NeDB and by MongoDB, "Atomicity and Transactions" in
+ * the MongoDB manual; neither store here has a transaction across collections, and
+ * mongo-java-server has none at all). `drainAudit` then moves each pending record into the
+ * append-only audit collection under its own id and takes it off the document. A crash
+ * between the two steps leaves the record pending: the next drain (after the next write,
+ * before an audit read, on open) moves it. A crash inside the drain, after the audit
+ * insert and before the pull, is harmless too: the insert of the same id is refused as a
+ * duplicate and the pull follows. So nothing is lost and nothing duplicated
+ * (docs/mdm.md "Audit log").
+ *
+ * The `audit` argument of the writes is optional for tools that seed a store directly;
+ * `MasterData` always passes one.
+ */
 export interface MasterDataStore {
   /** Which adapter this is, for `/readyz` and logs. */
   readonly backend: 'embedded' | 'mongodb';
 
   symbols(): Promise<SymbolRecord[]>;
-  /** CONFLICT when the id or the ticker is taken. */
-  insertSymbol(symbol: SymbolRecord): Promise<void>;
+  /** CONFLICT when the id or the ticker is taken. With `audit`, the record goes in the same write. */
+  insertSymbol(symbol: SymbolRecord, audit?: AuditRecord): Promise<void>;
   /**
    * Compare-and-set: replaces the symbol `next.id` if its stored version is still
-   * `expectedVersion`, atomically. CONFLICT when it is not (another edit won), or when
-   * `next.ticker` is another symbol's; NOT_FOUND when there is no such symbol.
+   * `expectedVersion`, atomically, with `audit` added to its pending records in the same
+   * write. CONFLICT when it is not (another edit won), or when `next.ticker` is another
+   * symbol's; NOT_FOUND when there is no such symbol.
    */
-  replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void>;
+  replaceSymbol(next: SymbolRecord, expectedVersion: number, audit?: AuditRecord): Promise<void>;
 
   changes(): Promise<SymbolChangeRecord[]>;
   /** CONFLICT when the id is taken. */
@@ -127,12 +144,24 @@ export interface MasterDataStore {
 
   corporateActions(): Promise<CorporateActionRecord[]>;
   /** CONFLICT when the id is taken (ids are `symbolId:kind:exDate`: one of a kind a day). */
-  insertCorporateAction(action: CorporateActionRecord): Promise<void>;
-  /** The removed action, or undefined when there was none. */
-  deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined>;
+  insertCorporateAction(action: CorporateActionRecord, audit?: AuditRecord): Promise<void>;
+  /**
+   * The removed action, or undefined when there was none. With `audit` the action is
+   * first marked removed (unlisted at once) carrying the record, and the drain deletes it
+   * once the record is in the log.
+   */
+  deleteCorporateAction(
+    id: string,
+    audit?: AuditRecord,
+  ): Promise<CorporateActionRecord | undefined>;
 
   /** Append-only: there is no update or delete of audit records. */
   appendAudit(record: AuditRecord): Promise<void>;
+  /**
+   * Moves every pending audit record into the audit log (idempotent; safe to run from
+   * several processes at once): how many were moved by this call.
+   */
+  drainAudit(): Promise<number>;
   /** Matching records in the order they were written (by `at`, then id). */
   audit(query: AuditQuery): Promise<AuditRecord[]>;
 

@@ -86,8 +86,9 @@ interface Snapshot {
  * `isKnown` and ticker resolution stay synchronous; every write goes to the store first
  * and then into memory, and `refresh()` reloads what other processes wrote.
  *
- * Every change is compare-and-set on the symbol's version, and only a change the store
- * accepted is written to the audit log, so the log holds exactly the winners.
+ * Every change is compare-and-set on the symbol's version, and its audit record travels
+ * in the same document write (the store's outbox, drained into the log right after), so
+ * the log holds exactly the winners, even across a crash between the two steps.
  */
 export class MasterData implements SymbolDirectory {
   private snapshot: Snapshot = snapshotOf([], [], []);
@@ -106,6 +107,8 @@ export class MasterData implements SymbolDirectory {
 
   static async open(store: MasterDataStore, options: MasterDataOptions): Promise<MasterData> {
     const masterData = new MasterData(store, options.clock, options.unknownSymbols ?? 'reject');
+    // Audit records a process left pending (it died between a change and its drain).
+    await store.drainAudit();
     await masterData.refresh();
     return masterData;
   }
@@ -228,16 +231,19 @@ export class MasterData implements SymbolDirectory {
     return this.snapshot.actions;
   }
 
-  auditLog(query: AuditQuery = {}): Promise<AuditRecord[]> {
+  async auditLog(query: AuditQuery = {}): Promise<AuditRecord[]> {
     if (query.limit !== undefined && (!Number.isInteger(query.limit) || query.limit < 1)) {
       throw new AlphalakeError('BAD_USER_INPUT', 'limit must be a positive integer', {
         limit: query.limit,
       });
     }
+    // Whatever is still pending (a drain that failed, another process's) is in the answer.
+    await this.store.drainAudit();
     return this.store.audit(query);
   }
 
-  // Writes: each goes to the store, then to memory, then to the audit log.
+  // Writes: each goes to the store with its audit record in the same document write, then
+  // to memory; then the store's outbox is drained into the audit log (docs/mdm.md).
 
   /** `id` is for seeding only (a fixed id makes seeding idempotent across processes). */
   async createSymbol(input: SymbolInput, actor: string, id?: string): Promise<SymbolRecord> {
@@ -261,9 +267,12 @@ export class MasterData implements SymbolDirectory {
       updatedAt: this.clock.now(),
     };
     checkListing(symbol);
-    await this.store.insertSymbol(symbol);
+    await this.store.insertSymbol(
+      symbol,
+      this.auditRecord(actor, 'symbol.create', symbol.id, null, symbol),
+    );
     this.putSymbol(symbol);
-    await this.audit(actor, 'symbol.create', symbol.id, null, symbol);
+    await this.store.drainAudit();
     return symbol;
   }
 
@@ -399,15 +408,20 @@ export class MasterData implements SymbolDirectory {
       toTicker,
       effectiveDate: date,
     };
-    await this.store.replaceSymbol(next, expectedVersion);
-    // The symbol's new version is the winner; its change record follows (a failure here
-    // leaves the rename without history: the audit record below still says what won).
+    await this.store.replaceSymbol(
+      next,
+      expectedVersion,
+      this.auditRecord(actor, 'symbol.rename', current.id, current, { ...next, change }),
+    );
+    // The symbol's new version is the winner, with its audit record; its change record
+    // follows (a failure here leaves the rename without history: the audit record says
+    // what won, change included).
     await this.store.insertChange(change);
     this.putSymbol(next);
     this.applyLocal(
       snapshotOf(this.snapshot.symbols, [...this.snapshot.changes, change], this.snapshot.actions),
     );
-    await this.audit(actor, 'symbol.rename', current.id, current, { ...next, change });
+    await this.store.drainAudit();
     return next;
   }
 
@@ -417,16 +431,28 @@ export class MasterData implements SymbolDirectory {
   ): Promise<CorporateActionRecord> {
     const symbol = this.require(input.symbol);
     const action = checkAction(input, symbol);
-    await this.store.insertCorporateAction(action);
+    await this.store.insertCorporateAction(
+      action,
+      this.auditRecord(actor, 'corporateAction.add', action.id, null, action),
+    );
     this.applyLocal(
       snapshotOf(this.snapshot.symbols, this.snapshot.changes, [...this.snapshot.actions, action]),
     );
-    await this.audit(actor, 'corporateAction.add', action.id, null, action);
+    await this.store.drainAudit();
     return action;
   }
 
   async removeCorporateAction(id: string, actor: string): Promise<CorporateActionRecord> {
-    const removed = await this.store.deleteCorporateAction(id);
+    // Actions never change once recorded: the copy held here is what the store holds.
+    const held = () => this.snapshot.actions.find((a) => a.id === id);
+    if (!held()) await this.refresh(); // another process may have added it
+    const known = held();
+    const removed =
+      known &&
+      (await this.store.deleteCorporateAction(
+        id,
+        this.auditRecord(actor, 'corporateAction.remove', id, known, null),
+      ));
     if (!removed) {
       throw new AlphalakeError('NOT_FOUND', `no corporate action with id ${id}`, { id });
     }
@@ -437,7 +463,7 @@ export class MasterData implements SymbolDirectory {
         this.snapshot.actions.filter((a) => a.id !== id),
       ),
     );
-    await this.audit(actor, 'corporateAction.remove', id, removed, null);
+    await this.store.drainAudit();
     return removed;
   }
 
@@ -497,44 +523,60 @@ export class MasterData implements SymbolDirectory {
       });
     }
     try {
-      await this.store.replaceSymbol(next, expectedVersion);
+      await this.store.replaceSymbol(
+        next,
+        expectedVersion,
+        this.auditRecord(actor, action, current.id, current, next),
+      );
     } catch (error) {
       // What lost the race should see the winner on its next read.
       if (error instanceof AlphalakeError && error.code === 'CONFLICT') await this.refresh();
       throw error;
     }
     this.putSymbol(next);
-    await this.audit(actor, action, current.id, current, next);
+    await this.store.drainAudit();
     return next;
   }
 
   /**
-   * Appends a change made outside master data (users and API keys, src/auth) to the same
-   * audit log, after the change was accepted by its own store.
+   * Appends a change made outside master data to the same audit log. Users and API keys
+   * (src/auth) come with the id and time of the record their own store's outbox holds,
+   * so recording one twice leaves it once; jobs a mutation enqueued come without, after
+   * the job store accepted them (not atomic with it: docs/mdm.md "Audit log").
    */
-  recordChange(
+  async recordChange(
     actor: string,
     action: AuditAction,
     entity: string,
     before: unknown,
     after: unknown,
+    record?: { readonly id: string; readonly at: number },
   ): Promise<void> {
-    return this.audit(actor, action, entity, before, after);
+    const audit = record
+      ? { id: record.id, at: record.at, actor, action, entity, before, after }
+      : this.auditRecord(actor, action, entity, before, after);
+    await this.store.appendAudit(audit).catch((error: unknown) => {
+      // A record that comes with its id may be recorded again (its outbox drained after a
+      // crash): the log has it once already.
+      if (record && error instanceof AlphalakeError && error.code === 'CONFLICT') return;
+      throw error;
+    });
   }
 
-  private async audit(
+  /** A new audit record of a change about to be written, with its unique id. */
+  private auditRecord(
     actor: string,
     action: AuditAction,
     entity: string,
     before: unknown,
     after: unknown,
-  ): Promise<void> {
+  ): AuditRecord {
     const at = this.clock.now();
     // Ordered by time, then by the order of writes in this process (a manual clock
     // gives several writes one instant), then unique across processes.
     const sequence = String(++this.auditSequence).padStart(12, '0');
     const id = `${String(at).padStart(17, '0')}-${sequence}-${randomUUID().slice(0, 8)}`;
-    await this.store.appendAudit({ id, at, actor, action, entity, before, after });
+    return { id, at, actor, action, entity, before, after };
   }
 
   private putSymbol(symbol: SymbolRecord): void {

@@ -1,4 +1,10 @@
-import { MongoClient, MongoServerError, type Collection, type Db } from 'mongodb';
+import {
+  MongoClient,
+  MongoServerError,
+  type Collection,
+  type Db,
+  type UpdateFilter,
+} from 'mongodb';
 import { AlphalakeError, within } from '../domain/index.js';
 import type {
   AuditQuery,
@@ -31,7 +37,7 @@ export interface MongoMasterDataStoreOptions {
 /**
  * The master-data store on MongoDB (the `mongodb` driver). Every record is one document
  * whose `_id` is the record's id; a unique index on `symbols.ticker` refuses a taken
- * ticker, and a replace filtered on `{ _id, version }` is the compare-and-set (MongoDB
+ * ticker, and an update filtered on `{ _id, version }` (the new fields and the pending audit record together) is the compare-and-set (MongoDB
  * applies a single-document write atomically: "Atomicity and Transactions" in the
  * MongoDB manual), so of two edits of the same version exactly one matches.
  */
@@ -78,16 +84,24 @@ export class MongoMasterDataStore implements MasterDataStore {
     return documents.map(fromDocument<SymbolRecord>);
   }
 
-  async insertSymbol(symbol: SymbolRecord): Promise<void> {
+  async insertSymbol(symbol: SymbolRecord, audit?: AuditRecord): Promise<void> {
     await this.symbolsCollection
-      .insertOne(toDocument(symbol))
+      .insertOne(withPending(toDocument(symbol), audit))
       .catch(duplicateToConflict('symbol', symbol));
   }
 
-  async replaceSymbol(next: SymbolRecord, expectedVersion: number): Promise<void> {
+  async replaceSymbol(
+    next: SymbolRecord,
+    expectedVersion: number,
+    audit?: AuditRecord,
+  ): Promise<void> {
+    // One update of one document: the new fields and the pending audit record together.
     const { id: _id, ...fields } = next;
     const result = await this.symbolsCollection
-      .replaceOne({ _id, version: expectedVersion }, fields)
+      .updateOne(
+        { _id, version: expectedVersion },
+        outboxUpdate({ $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) }),
+      )
       .catch(duplicateToConflict('symbol', next));
     if (result.matchedCount === 1) return;
     const current = await this.symbolsCollection.findOne({ _id });
@@ -109,18 +123,31 @@ export class MongoMasterDataStore implements MasterDataStore {
   }
 
   async corporateActions(): Promise<CorporateActionRecord[]> {
-    const documents = await this.actionsCollection.find({}).sort({ exDate: 1, _id: 1 }).toArray();
+    const documents = await this.actionsCollection
+      .find({ [REMOVED]: { $ne: true } })
+      .sort({ exDate: 1, _id: 1 })
+      .toArray();
     return documents.map(fromDocument<CorporateActionRecord>);
   }
 
-  async insertCorporateAction(action: CorporateActionRecord): Promise<void> {
+  async insertCorporateAction(action: CorporateActionRecord, audit?: AuditRecord): Promise<void> {
     await this.actionsCollection
-      .insertOne(toDocument(action))
+      .insertOne(withPending(toDocument(action), audit))
       .catch(duplicateToConflict('corporate action', action));
   }
 
-  async deleteCorporateAction(id: string): Promise<CorporateActionRecord | undefined> {
-    const removed = await this.actionsCollection.findOneAndDelete({ _id: id });
+  async deleteCorporateAction(
+    id: string,
+    audit?: AuditRecord,
+  ): Promise<CorporateActionRecord | undefined> {
+    const filter = { _id: id, [REMOVED]: { $ne: true } };
+    // Marked removed with its audit record in one write; the drain deletes it after.
+    const removed = audit
+      ? await this.actionsCollection.findOneAndUpdate(
+          filter,
+          outboxUpdate({ $set: { [REMOVED]: true }, $push: { [PENDING]: audit } }),
+        )
+      : await this.actionsCollection.findOneAndDelete(filter);
     return removed ? fromDocument<CorporateActionRecord>(removed) : undefined;
   }
 
@@ -128,6 +155,39 @@ export class MongoMasterDataStore implements MasterDataStore {
     await this.auditCollection
       .insertOne(toDocument(record))
       .catch(duplicateToConflict('audit', record));
+  }
+
+  async drainAudit(): Promise<number> {
+    let moved = 0;
+    for (const collection of [this.symbolsCollection, this.actionsCollection]) {
+      const pending = await collection.find({ [`${PENDING}.0`]: { $exists: true } }).toArray();
+      for (const document of pending) {
+        for (const record of document[PENDING] as AuditRecord[]) {
+          // The same id twice (a drain that died before its pull, or another process's
+          // drain) is refused by the `_id` index: the record is in the log once.
+          const inserted = await this.auditCollection.insertOne(toDocument(record)).then(
+            () => true,
+            (error: unknown) => {
+              if (error instanceof MongoServerError && error.code === DUPLICATE_KEY) return false;
+              throw error;
+            },
+          );
+          if (inserted) moved++;
+          await collection.updateOne(
+            { _id: document._id },
+            outboxUpdate({ $pull: { [PENDING]: { id: record.id } } }),
+          );
+        }
+        if (document[REMOVED] === true) {
+          await collection.deleteOne({
+            _id: document._id,
+            [REMOVED]: true,
+            [PENDING]: { $size: 0 },
+          });
+        }
+      }
+    }
+    return moved;
   }
 
   async audit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -163,13 +223,32 @@ function hasDatabase(uri: string): boolean {
   return name !== '';
 }
 
+/** The outbox field of a symbol or action document: audit records not yet in the log. */
+const PENDING = 'pendingAudit';
+/** A corporate action removed, whose audit record is still pending. */
+const REMOVED = 'removed';
+
+/**
+ * An update of the outbox fields. The driver types `$push`/`$pull` by a schema's array
+ * fields; these documents are untyped records (`Record<string, unknown>`), so the update
+ * is stated plainly and typed here.
+ */
+function outboxUpdate(update: Record<string, unknown>): UpdateFilter<Document> {
+  return update as UpdateFilter<Document>;
+}
+
+function withPending(document: Document, audit: AuditRecord | undefined): Document {
+  return audit ? { ...document, [PENDING]: [audit] } : document;
+}
+
 function toDocument(record: { readonly id: string }): Document {
   const { id, ...rest } = record;
   return { _id: id, ...rest };
 }
 
+/** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, ...rest } = document;
+  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
   return { id: _id, ...rest } as T;
 }
 

@@ -21,7 +21,7 @@ export interface JobBackendFactory {
   readonly name: string;
   /**
    * Whether several backends (processes) may share one location at once: MongoDB yes;
-   * the embedded store refuses a second one with CONFLICT.
+   * the embedded store refuses a second one with HOME_LOCKED.
    */
   readonly shared: boolean;
   /** A fresh, empty location. */
@@ -347,7 +347,7 @@ export function jobBackendContract(factories: readonly JobBackendFactory[]): voi
           const saved = await backend.repository.saveJob(job('compact'), {});
           expect((await second.repository.getJobById(saved._id!))?.name).toBe('compact');
         } else {
-          await expect(second.connect()).rejects.toMatchObject({ code: 'CONFLICT' });
+          await expect(second.connect()).rejects.toMatchObject({ code: 'HOME_LOCKED' });
         }
       });
 

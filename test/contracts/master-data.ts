@@ -235,6 +235,73 @@ export function masterDataStoreContract(backends: readonly MasterDataBackend[]):
         await again.replaceSymbol(symbol({ version: 3 }), 2);
       });
 
+      it('outbox: a change carries its audit record in the same write; a crash before the drain loses nothing, and the next open moves each record once', async () => {
+        const { store, namespace } = await fresh();
+        const records = [
+          audit(1, { action: 'symbol.create', before: null, after: symbol() }),
+          audit(2, { action: 'symbol.update', before: symbol(), after: symbol({ version: 2 }) }),
+          audit(3, { action: 'corporateAction.add', entity: split.id, before: null, after: split }),
+          audit(4, {
+            action: 'corporateAction.remove',
+            entity: split.id,
+            before: split,
+            after: null,
+          }),
+        ];
+        await store.insertSymbol(symbol(), records[0]);
+        await store.replaceSymbol(symbol({ version: 2 }), 1, records[1]);
+        await store.insertCorporateAction(split, records[2]);
+        expect(await store.deleteCorporateAction(split.id, records[3])).toEqual(split);
+        // The changes are there, exactly as records (the outbox is not part of them); the
+        // audit log has nothing yet: the process "dies" here, before any drain.
+        expect(await store.symbols()).toEqual([symbol({ version: 2 })]);
+        expect(await store.corporateActions()).toEqual([]);
+        expect(await store.audit({})).toEqual([]);
+        await store.close();
+
+        const again = await backend.open(namespace);
+        opened.push(again);
+        const masterData = await MasterData.open(again, { clock: new ManualClock(T0) });
+        expect(await again.audit({})).toEqual(records);
+        expect(await masterData.auditLog()).toEqual(records);
+        expect(await again.drainAudit()).toBe(0);
+        expect(await again.audit({})).toEqual(records);
+        expect(await again.symbols()).toEqual([symbol({ version: 2 })]);
+        expect(await again.corporateActions()).toEqual([]);
+        // The removed action is gone for good once its record is in the log: it may be added again.
+        await again.insertCorporateAction(split);
+        expect(await again.corporateActions()).toEqual([split]);
+      });
+
+      it('outbox: a drain that dies after moving a record and before taking it off the document duplicates nothing', async () => {
+        const { store, namespace } = await fresh();
+        const record = audit(7, { action: 'symbol.create', before: null, after: symbol() });
+        await store.insertSymbol(symbol(), record);
+        // The drain's first step alone: the record is in the log, still pending on the symbol.
+        await store.appendAudit(record);
+        await store.close();
+
+        const again = await backend.open(namespace);
+        opened.push(again);
+        expect(await again.drainAudit()).toBe(0);
+        expect(await again.audit({})).toEqual([record]);
+        expect(await again.drainAudit()).toBe(0);
+        expect(await again.audit({})).toEqual([record]);
+      });
+
+      it('outbox: a refused compare-and-set writes neither the change nor its audit record', async () => {
+        const { store } = await fresh();
+        await store.insertSymbol(symbol(), audit(1, { action: 'symbol.create' }));
+        await store.replaceSymbol(symbol({ version: 2 }), 1, audit(2));
+        const stale = audit(3, { actor: 'loser' });
+        expect(
+          await codeOf(store.replaceSymbol(symbol({ name: 'Stale', version: 2 }), 1, stale)),
+        ).toBe('CONFLICT');
+        expect(await store.drainAudit()).toBe(2);
+        expect((await store.audit({})).map((r) => r.id)).toEqual([audit(1).id, audit(2).id]);
+        expect(await store.symbols()).toEqual([symbol({ version: 2 })]);
+      });
+
       it('through MasterData: of two concurrent conflicting edits one wins, the other gets CONFLICT, and the audit log holds exactly the winner', async () => {
         const { store } = await fresh();
         const clock = new ManualClock(T0);

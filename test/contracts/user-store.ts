@@ -6,7 +6,7 @@
  * went in, and in the order the port promises.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiKeyRecord, User, UserStore } from '../../src/auth/index.js';
+import type { AccountChange, ApiKeyRecord, User, UserStore } from '../../src/auth/index.js';
 import { isAlphalakeError } from '../../src/domain/index.js';
 
 export interface UserStoreBackend {
@@ -134,6 +134,59 @@ export function userStoreContract(backends: readonly UserStoreBackend[]): void {
         expect({ users: await store.listUsers(), keys: await store.listKeys() }).toEqual(before);
         expect(before.users).toHaveLength(3);
         expect(before.keys).toHaveLength(3);
+      });
+
+      it('outbox: writes each change with its audit record, keeps the records across a restart until settled, settles each once', async () => {
+        const change = (id: string, action: AccountChange['action'], subject: string, at: number) =>
+          ({
+            id,
+            action,
+            actor: 'root',
+            at,
+            subject,
+            before: null,
+            after: { n: 0.1 + 0.2 },
+          }) as const;
+        await store.addUser(
+          user('ola', 'viewer', T0 + 50),
+          change('a1', 'user.add', 'ola', T0 + 50),
+        );
+        await store.setRole('ola', 'admin', (before, after) => ({
+          ...change('a2', 'user.set-role', 'ola', T0 + 51),
+          before: { ...before },
+          after: { ...after },
+        }));
+        const k = key('00000000000000b1', 'ola', T0 + 52);
+        await store.addKey(k, change('a3', 'key.create', k.id, T0 + 52));
+        await store.revokeKey(k.id, T0 + 53, () => change('a4', 'key.revoke', k.id, T0 + 53));
+        // A second revocation changes nothing, so it asks for no record.
+        let asked = false;
+        await store.revokeKey(k.id, T0 + 54, () => {
+          asked = true;
+          return undefined;
+        });
+        expect(asked).toBe(false);
+        const pending = await store.pendingAudit();
+        expect(pending.map((c) => c.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
+        expect(pending[1]).toEqual({
+          ...change('a2', 'user.set-role', 'ola', T0 + 51),
+          before: user('ola', 'viewer', T0 + 50),
+          after: user('ola', 'admin', T0 + 50),
+        });
+        expect(pending[0]!.after).toEqual({ n: 0.1 + 0.2 });
+        // The records are not part of what the user and the key read as.
+        expect(await store.getUser('ola')).toEqual(user('ola', 'admin', T0 + 50));
+        expect(await store.getKey(k.id)).toEqual({ ...k, revokedAt: T0 + 53 });
+
+        await store.close();
+        store = await backend.reopen();
+        expect((await store.pendingAudit()).map((c) => c.id)).toEqual(['a1', 'a2', 'a3', 'a4']);
+        await store.settleAudit('a2');
+        await store.settleAudit('a2');
+        expect((await store.pendingAudit()).map((c) => c.id)).toEqual(['a1', 'a3', 'a4']);
+        for (const id of ['a1', 'a3', 'a4']) await store.settleAudit(id);
+        expect(await store.pendingAudit()).toEqual([]);
+        expect(await store.getUser('ola')).toEqual(user('ola', 'admin', T0 + 50));
       });
 
       it('applies concurrent additions, none lost', async () => {

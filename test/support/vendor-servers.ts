@@ -42,6 +42,11 @@ export interface PolygonServerOptions {
   readonly apiKey: string;
   /** path → fixture file (list endpoints paginate it by `limit`). */
   readonly routes: Readonly<Record<string, string>>;
+  /**
+   * Exact path → fixture file of one object, answered as `{"results": <object>}` (the
+   * details endpoints, `/v3/reference/tickers/{ticker}`). Checked before `routes`.
+   */
+  readonly details?: Readonly<Record<string, string>>;
   /** path → faults served before the real answers of that path. */
   readonly faults?: Record<string, Fault[]>;
   /** path → page index (0-based) whose body is replaced by this text. */
@@ -100,6 +105,25 @@ export async function startPolygonRest(options: PolygonServerOptions): Promise<V
       );
       return;
     }
+    const detail = options.details?.[url.pathname];
+    const detailFault = detail === undefined ? undefined : faults[url.pathname]?.shift();
+    if (detailFault) {
+      send(
+        res,
+        detailFault.status,
+        detailFault.body ?? JSON.stringify({ status: 'ERROR', request_id: 'r' }),
+        detailFault.retryAfter !== undefined ? { 'retry-after': detailFault.retryAfter } : {},
+      );
+      return;
+    }
+    if (detail !== undefined) {
+      send(
+        res,
+        200,
+        `{"request_id":"req-${requests.length}","results":${fixtureText(detail).trim()},"status":"OK"}`,
+      );
+      return;
+    }
     const route = Object.keys(options.routes).find(
       (p) => url.pathname === p || url.pathname.startsWith(`${p}/`),
     );
@@ -134,6 +158,10 @@ export async function startPolygonRest(options: PolygonServerOptions): Promise<V
     const lt = url.searchParams.get('timestamp.lt');
     if (gte !== null) lines = lines.filter((l) => rawBigInt(l, 'sip_timestamp') >= BigInt(gte));
     if (lt !== null) lines = lines.filter((l) => rawBigInt(l, 'sip_timestamp') < BigInt(lt));
+    // The v3 reference endpoints filter by `ticker` (splits, dividends).
+    const ticker = url.searchParams.get('ticker');
+    if (ticker !== null && url.pathname.startsWith('/v3/reference/'))
+      lines = lines.filter((l) => l.includes(`"ticker":${JSON.stringify(ticker)}`));
     const limit = Number(url.searchParams.get('limit') ?? '1000');
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString());

@@ -47,7 +47,9 @@ registerEnumType(JobKindEnum, {
     VACUUM: { description: '`lake.vacuum`: files no version within the retention needs deleted.' },
     CHECKPOINT: { description: '`lake.checkpoint`: a Delta checkpoint of the latest version.' },
     BACKFILL: { description: '`backfill`: history from a source into the lake.' },
-    REFRESH_MASTER_DATA: { description: '`mdm.refresh`: master data reloaded from its sources.' },
+    REFRESH_MASTER_DATA: {
+      description: '`mdm.refresh`: master data brought up to a reference source (Polygon, Yahoo).',
+    },
     RETRAIN: { description: '`ml.retrain`: a model trained again.' },
   },
 });
@@ -290,6 +292,31 @@ export class JobResolver {
     @Arg('model', { description: 'The model’s name (not empty).' }) model: string,
   ): Promise<string> {
     return enqueueAudited(context, 'retrain', { model });
+  }
+
+  @Authorized('admin')
+  @Mutation(() => ID, {
+    description:
+      'Enqueues `mdm.refresh`: master data brought up to a reference source (Polygon ticker details, splits and dividends; Yahoo chart splits and dividends), each change audited as `job:<id>`; a second refresh changes nothing. Answers the job id.',
+  })
+  async refreshMasterData(
+    @Ctx() context: ApiContext,
+    @Arg('source', () => String, {
+      nullable: true,
+      description:
+        '`polygon` (needs POLYGON_API_KEY) or `yahoo`; absent: Polygon where a key is set, else Yahoo. Another is BAD_USER_INPUT.',
+    })
+    source: string | null | undefined,
+    @Arg('symbols', () => [String], {
+      nullable: true,
+      description: 'Tickers to refresh; absent or empty: every symbol that is not DELISTED.',
+    })
+    symbols: string[] | null | undefined,
+  ): Promise<string> {
+    return enqueueAudited(context, 'refreshMasterData', {
+      ...(source ? { source } : {}),
+      ...(symbols && symbols.length > 0 ? { symbols } : {}),
+    });
   }
 
   @Authorized('analyst')

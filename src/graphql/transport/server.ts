@@ -63,6 +63,7 @@ import { RateLimiter, type RateLimitOptions } from '../guard/rate-limit.js';
 import { AlphalakeError } from '../../domain/index.js';
 import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql.js';
 import { buildApiSchema } from '../schema.js';
+import { CredentialWatch } from './credential-watch.js';
 import { graphqlHttpHandler } from './http-handler.js';
 import { jitGateway } from '../execution/jit-executor.js';
 import { ResponseCache } from '../execution/response-cache.js';
@@ -96,6 +97,11 @@ export interface ApiServerOptions {
   readonly persistedQueries?: PersistedQueriesOptions;
   /** Where the access log and errors go. @default the process logger (src/logging) */
   readonly logger?: Logger;
+  /**
+   * How often the credentials of every open WebSocket are verified again (AUTH_RECHECK_SECONDS);
+   * 0: never (a token is still closed at its `exp`). @default 60_000
+   */
+  readonly authRecheckMs?: number;
 }
 
 /** One backend as `/readyz` shows it. */
@@ -182,6 +188,11 @@ export async function startApiServer(
   };
   // Each subscription's principal, found by its socket's context and the operation's id.
   const principals = new WeakMap<object, Map<string, Principal>>();
+  // Closes a socket when its token expires or its API key is revoked (credential-watch.ts).
+  const credentialWatch = new CredentialWatch({
+    auth: options.auth,
+    recheckMs: options.authRecheckMs ?? 60_000,
+  });
 
   const wsCleanup = useServer(
     {
@@ -203,6 +214,9 @@ export async function startApiServer(
               : (credentialsFromConnectionParams(ctx.connectionParams) ??
                 credentialsFromHeaders(ctx.extra.request.headers));
           const principal = await options.auth.authenticate(credentials);
+          credentialWatch.watch(ctx, credentials, principal, (code, reason) =>
+            ctx.extra.socket.close(code, reason),
+          );
           const byId = principals.get(ctx) ?? new Map<string, Principal>();
           byId.set(id, principal);
           principals.set(ctx, byId);
@@ -214,6 +228,9 @@ export async function startApiServer(
       },
       onComplete: (ctx, id) => {
         principals.get(ctx)?.delete(id);
+      },
+      onClose: (ctx) => {
+        credentialWatch.forget(ctx);
       },
       context: (ctx, id): ApiContext => {
         const principal = principals.get(ctx)?.get(id);
@@ -285,6 +302,7 @@ export async function startApiServer(
         async serverWillStart() {
           return {
             async drainServer() {
+              credentialWatch.stop();
               await wsCleanup.dispose();
             },
           };

@@ -194,7 +194,7 @@ export class AuditEntryType {
 
   @Field({
     description:
-      'Who made it: a user (`alice`), an API key (`alice (key 0f3a…)`), `anonymous (auth off)`, `cli:<os user>`, `system` (seeded symbols), `ingest:<source>` (PENDING symbols) or `reference:<source>`.',
+      'Who made it: a user (`alice`), an API key (`alice (key 0f3a…)`), `anonymous (auth off)`, `cli:<os user>`, `system` (seeded symbols), `ingest:<source>` (PENDING symbols) or `job:<id>` (a job, e.g. `mdm.refresh`).',
   })
   actor!: string;
 

@@ -11,6 +11,7 @@ import {
   barOfAggregate,
   dividendOf,
   newsOf,
+  parseDetails,
   parsePage,
   quoteOfV3,
   splitOf,
@@ -224,6 +225,16 @@ export class PolygonRestClient {
       }
       yield { symbols, malformed };
     }
+  }
+
+  /**
+   * `/v3/reference/tickers/{ticker}` ("Ticker Overview"): one ticker's details, the raw
+   * object (symbolOfDetails reads it). NOT_FOUND when Polygon has no such ticker.
+   */
+  async tickerDetails(ticker: string, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const path = `/v3/reference/tickers/${encodeURIComponent(ticker)}`;
+    signal.throwIfAborted();
+    return parseDetails(await this.http.getText(`${this.baseUrl}${path}`, signal), path);
   }
 
   private tickParams(range: MicrosRange): Record<string, string> {

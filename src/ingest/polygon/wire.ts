@@ -8,6 +8,7 @@ import {
   type SymbolInfo,
   type Trade,
 } from '../../domain/index.js';
+import type { SymbolInput } from '../../mdm/index.js';
 import type { SourceRecord } from '../source.js';
 
 /**
@@ -294,4 +295,95 @@ export function symbolInfoOf(
     if (!(error instanceof FieldError)) throw error;
     return { malformed: error.message, column: error.column };
   }
+}
+
+/**
+ * The single object of a details endpoint (`/v3/reference/tickers/{ticker}`: `results`
+ * is one ticker, not a list).
+ */
+export function parseDetails(body: string, path: string): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    throw malformedPage(path, `not JSON: ${JSON.stringify(body.slice(0, 80))}`);
+  }
+  const results = (parsed as { results?: unknown } | null)?.results;
+  if (typeof results !== 'object' || results === null || Array.isArray(results)) {
+    throw malformedPage(path, '`results` is not an object');
+  }
+  return results as Record<string, unknown>;
+}
+
+/**
+ * Polygon's ticker types (`/v3/reference/tickers/types`) and markets as our asset classes:
+ * common and ordinary shares and preferreds are equity, exchange-traded products ETF,
+ * depositary receipts ADR; a market of `crypto` or `indices` decides by itself.
+ */
+const ASSET_CLASS_OF_TYPE: Readonly<Record<string, string>> = {
+  CS: 'EQUITY',
+  OS: 'EQUITY',
+  PFD: 'EQUITY',
+  NYRS: 'EQUITY',
+  ETF: 'ETF',
+  ETN: 'ETF',
+  ETV: 'ETF',
+  ETS: 'ETF',
+  ADRC: 'ADR',
+  ADRP: 'ADR',
+  ADRR: 'ADR',
+  ADRW: 'ADR',
+  GDR: 'ADR',
+  FUND: 'FUND',
+  INDEX: 'INDEX',
+};
+
+/**
+ * Ticker details (`/v3/reference/tickers/{ticker}`, polygon.io/docs "Ticker Overview") as
+ * a symbol: `name`, `primary_exchange` (an ISO 10383 MIC), `currency_name`, `market` and
+ * `type`, `list_date`, `delisted_utc`, `sic_description` (as the industry). Fields Polygon
+ * leaves out stay as master data has them (sector is never sent: SIC has divisions, not
+ * sectors). `active: false` is DELISTED; a listed ticker is ACTIVE, which also confirms a
+ * PENDING symbol ingest created. A field of the wrong type makes the ticker malformed.
+ */
+export function symbolOfDetails(
+  r: Record<string, unknown>,
+): { value: SymbolInput } | { malformed: string; column: string } {
+  try {
+    const market = typeof r['market'] === 'string' ? r['market'] : 'stocks';
+    const type = typeof r['type'] === 'string' ? r['type'].toUpperCase() : '';
+    const assetClass =
+      market === 'crypto'
+        ? 'CRYPTO'
+        : market === 'indices'
+          ? 'INDEX'
+          : (ASSET_CLASS_OF_TYPE[type] ?? 'OTHER');
+    const listDate = optionalStr(r, 'list_date');
+    const delisted = optionalStr(r, 'delisted_utc');
+    const industry = optionalStr(r, 'sic_description');
+    const currency = optionalStr(r, 'currency_name');
+    const active = r['active'] !== false;
+    const value: SymbolInput = {
+      ticker: str(r, 'ticker'),
+      name: str(r, 'name'),
+      exchange: str(r, 'primary_exchange'),
+      assetClass,
+      ...(currency === undefined ? {} : { currency: currency.toUpperCase() }),
+      ...(industry === undefined ? {} : { industry }),
+      ...(listDate === undefined ? {} : { listedDate: listDate }),
+      ...(delisted === undefined ? {} : { delistedDate: delisted.slice(0, 10) }),
+      status: active ? 'ACTIVE' : 'DELISTED',
+    };
+    return { value };
+  } catch (error) {
+    if (!(error instanceof FieldError)) throw error;
+    return { malformed: error.message, column: error.column };
+  }
+}
+
+function optionalStr(record: Record<string, unknown>, key: string): string | undefined {
+  const value = record[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new FieldError(key, `${key} is not a string`);
+  return value;
 }

@@ -65,6 +65,32 @@ export class YahooChartClient {
     const body = await this.http.getText(`${this.baseUrl}${path}?${query.toString()}`, signal);
     return chartRecords(symbol, body, path);
   }
+  /**
+   * One symbol's splits and dividends over its whole history up to `untilMicros` (Yahoo's
+   * chart `events=div,splits`, which lists every event of the period whatever the
+   * interval: quarterly bars keep the answer small). Each dividend is read back to the
+   * amount paid per share of its day through the splits after it, which the whole
+   * history holds. An event without its fields comes back `malformed`; bars are left out.
+   */
+  async corporateActions(
+    symbol: string,
+    untilMicros: number,
+    signal: AbortSignal,
+  ): Promise<SourceRecord[]> {
+    const path = `/v8/finance/chart/${encodeURIComponent(symbol)}`;
+    const query = new URLSearchParams({
+      period1: '0',
+      period2: String(Math.ceil(untilMicros / 1_000_000)),
+      interval: '3mo',
+      events: 'div,splits',
+    });
+    const body = await this.http.getText(`${this.baseUrl}${path}?${query.toString()}`, signal);
+    return chartRecords(symbol, body, path).filter(
+      (r) =>
+        r.kind === 'corporate-action' ||
+        (r.kind === 'malformed' && r.column?.startsWith('events.') === true),
+    );
+  }
 }
 
 /** Reads one chart answer (documented shape: `chart.result[0]` with `timestamp`, `indicators.quote[0]`, `events`). */

@@ -7,3 +7,4 @@ export {
   type YahooChartOptions,
   type YahooRange,
 } from './chart-client.js';
+export { YahooReferenceData } from './reference-source.js';

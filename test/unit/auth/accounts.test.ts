@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Accounts, FileUserStore, type AccountChange } from '../../../src/auth/index.js';
 import { isAlphalakeError, ManualClock } from '../../../src/domain/index.js';
+import { EmbeddedMasterDataStore, MasterData } from '../../../src/mdm/index.js';
 
 const home = mkdtempSync(path.join(tmpdir(), 'alphalake-accounts-'));
 afterAll(() => rmSync(home, { recursive: true, force: true }));
@@ -40,7 +41,11 @@ describe('Accounts', () => {
     clock.advance(1);
     await accounts.revokeKey(created.record.id, 'root'); // already revoked: nothing changes
     const key = { id: created.record.id, user: 'ana', label: 'ci', createdAt: T0 + 2 };
-    expect(changes).toEqual([
+    // Each record has an id of its own, ordered by its time (the audit log's key).
+    expect(new Set(changes.map((c) => c.id)).size).toBe(changes.length);
+    for (const c of changes)
+      expect(c.id.startsWith(`${String(c.at).padStart(17, '0')}-`)).toBe(true);
+    expect(changes.map(({ id: _id, ...rest }) => rest)).toEqual([
       {
         action: 'user.add',
         actor: 'root',
@@ -109,5 +114,38 @@ describe('Accounts', () => {
     expect(new Set(refusals)).toEqual(
       new Set(['UNAUTHENTICATED: the API key is not valid (unknown or revoked)']),
     );
+  });
+});
+
+describe('Accounts audit outbox', () => {
+  it('records what a change left pending (no audit log at hand, or a crash before the record) once, however often it drains', async () => {
+    const folder = path.join(home, 'outbox');
+    const clock = new ManualClock(T0);
+    // The CLI without an audit log, or a process killed after the user store's write.
+    await new Accounts(FileUserStore.inHome(folder), clock).addUser('zed', 'viewer', 'root');
+    const store = FileUserStore.inHome(folder);
+    const pending = await store.pendingAudit();
+    expect(pending.map((c) => [c.action, c.subject])).toEqual([['user.add', 'zed']]);
+
+    const masterData = await MasterData.open(await EmbeddedMasterDataStore.open(undefined), {
+      clock,
+    });
+    const audit = {
+      record: (c: AccountChange) =>
+        masterData.recordChange(c.actor, c.action, c.subject, c.before, c.after, {
+          id: c.id,
+          at: c.at,
+        }),
+    };
+    // A crash after the record reached the log, before it was settled: recorded again below.
+    await audit.record(pending[0]!);
+    const accounts = new Accounts(store, clock, audit);
+    expect(await accounts.drainAudit()).toBe(1);
+    expect(await accounts.drainAudit()).toBe(0);
+    expect(await store.pendingAudit()).toEqual([]);
+    const log = await masterData.auditLog({ entity: 'zed' });
+    expect(log.map((r) => [r.id, r.actor, r.action])).toEqual([
+      [pending[0]!.id, 'root', 'user.add'],
+    ]);
   });
 });

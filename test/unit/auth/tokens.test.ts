@@ -43,13 +43,24 @@ describe('HS256 tokens', () => {
   const verifier = new TokenVerifier(SETTINGS);
 
   it('verifies a minted token as its user and role', async () => {
+    const issuedAt = nowMicros();
     const token = await mintToken(SETTINGS, {
       user: 'alice',
       role: 'analyst',
       ttlSeconds: 3600,
-      now: nowMicros(),
+      now: issuedAt,
     });
-    expect(await verifier.verify(token)).toEqual({ user: 'alice', role: 'analyst', via: 'jwt' });
+    // `expiresAt` is the token's `exp` (whole seconds) in µs: a live subscription closes then.
+    const { exp } = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as {
+      exp: number;
+    };
+    expect(exp).toBe(Math.floor(issuedAt / 1_000_000) + 3600);
+    expect(await verifier.verify(token)).toEqual({
+      user: 'alice',
+      role: 'analyst',
+      via: 'jwt',
+      expiresAt: exp * 1_000_000,
+    });
   });
 
   it('refuses an expired token, a tampered one, and one signed with another secret', async () => {
@@ -128,6 +139,7 @@ describe('HS256 tokens', () => {
       user: 'eve',
       role: 'analyst',
       via: 'jwt',
+      expiresAt: (now + 600) * 1_000_000,
     });
   });
 

@@ -28,11 +28,12 @@ describe('embedded job store lock', () => {
       const jobs = path.join(folder, 'jobs');
       const first = new EmbeddedJobBackend(jobs);
       await first.connect();
-      // Another live process (our parent) holds it: refused with CONFLICT.
+      // Another live process (our parent) holds it: refused with HOME_LOCKED, naming its pid.
       await first.disconnect();
       writeFileSync(path.join(jobs, 'LOCK'), String(process.ppid));
       await expect(new EmbeddedJobBackend(jobs).connect()).rejects.toMatchObject({
-        code: 'CONFLICT',
+        code: 'HOME_LOCKED',
+        details: { pid: process.ppid },
       });
       // A pid that cannot be alive (above pid_max): taken over.
       writeFileSync(path.join(jobs, 'LOCK'), String(2 ** 31 - 1));
@@ -44,7 +45,7 @@ describe('embedded job store lock', () => {
       const third = new EmbeddedJobBackend(jobs);
       await third.connect();
       await expect(new EmbeddedJobBackend(jobs).connect()).rejects.toMatchObject({
-        code: 'CONFLICT',
+        code: 'HOME_LOCKED',
       });
       await third.disconnect();
     } finally {

@@ -172,14 +172,15 @@ describe('corporate actions CSV', () => {
 });
 
 describe('reference data refresh', () => {
+  const signal = new AbortController().signal;
   /** A vendor feed as the source clients hand it over (the records a Polygon client would yield). */
   const feed = (symbols: SymbolInput[], actions: CorporateActionInput[]): ReferenceDataSource => ({
     name: 'polygon',
     async *symbols() {
-      yield* symbols;
+      for (const value of symbols) yield { key: value.ticker, value };
     },
     async *corporateActions() {
-      yield* actions;
+      for (const value of actions) yield { key: `${value.symbol} ${value.kind}`, value };
     },
   });
 
@@ -197,7 +198,7 @@ describe('reference data refresh', () => {
         { symbol: 'AAPL', kind: 'dividend', exDate: '2024-05-10', cashAmount: 0.25 },
       ],
     );
-    const first = await refreshReferenceData(masterData, source);
+    const first = await refreshReferenceData(masterData, source, 'job:7', signal);
     expect(first.symbols.results.map((r) => [r.line, r.key, r.status, r.code ?? null])).toEqual([
       [1, 'AAPL', 'UPDATED', null],
       [2, 'NVDA', 'CREATED', null],
@@ -209,18 +210,23 @@ describe('reference data refresh', () => {
 
     // Again: nothing changes, nothing is audited.
     const audited = (await masterData.auditLog()).length;
-    const again = await refreshReferenceData(masterData, source);
+    const again = await refreshReferenceData(masterData, source, 'job:7', signal);
     expect(again.symbols.results.map((r) => r.status)).toEqual(['UNCHANGED', 'UNCHANGED', 'ERROR']);
     expect(again.corporateActions.results.map((r) => r.status)).toEqual(['UNCHANGED', 'UNCHANGED']);
     expect(await masterData.auditLog()).toHaveLength(audited);
-    expect(
-      (await masterData.auditLog({ actor: 'reference:polygon' })).map((r) => r.action),
-    ).toEqual(['symbol.update', 'symbol.create', 'corporateAction.add', 'corporateAction.add']);
+    expect((await masterData.auditLog({ actor: 'job:7' })).map((r) => r.action)).toEqual([
+      'symbol.update',
+      'symbol.create',
+      'corporateAction.add',
+      'corporateAction.add',
+    ]);
 
     // A vendor that now says otherwise is reported, never written over.
     const changed = await refreshReferenceData(
       masterData,
       feed([], [{ symbol: 'AAPL', kind: 'dividend', exDate: '2024-05-10', cashAmount: 0.24 }]),
+      'job:8',
+      signal,
     );
     expect(changed.corporateActions.results.map((r) => [r.status, r.code])).toEqual([
       ['ERROR', 'CONFLICT'],

@@ -1,0 +1,242 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { isAlphalakeError, ManualClock } from '../../../src/domain/index.js';
+import {
+  PolygonReferenceData,
+  PolygonRestClient,
+  YahooChartClient,
+  YahooReferenceData,
+  type RetryNotice,
+} from '../../../src/ingest/index.js';
+import {
+  assertRefreshComplete,
+  EmbeddedMasterDataStore,
+  MasterData,
+  refreshReferenceData,
+  type ImportRowResult,
+} from '../../../src/mdm/index.js';
+import { startPolygonRest, startYahoo, type VendorServer } from '../../support/vendor-servers.js';
+
+/**
+ * `mdm.refresh`'s work: Polygon's ticker details, splits and dividends, and Yahoo's chart
+ * events, read over HTTP from local servers speaking their wire formats (fixtures under
+ * test/fixtures), applied to master data on the embedded store.
+ */
+
+const KEY = 'pk_test_reference_5c1e';
+const root = mkdtempSync(path.join(tmpdir(), 'alphalake-reference-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const servers: VendorServer[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+const T0 = Date.parse('2026-11-30T12:00:00Z') * 1_000;
+let n = 0;
+const signal = new AbortController().signal;
+
+async function open() {
+  const store = await EmbeddedMasterDataStore.open(path.join(root, `md${++n}`));
+  return MasterData.open(store, { clock: new ManualClock(T0) });
+}
+
+const rows = (results: readonly ImportRowResult[]) =>
+  results.map((r) => [r.key, r.status, r.code ?? null]);
+
+async function polygonServer() {
+  const server = await startPolygonRest({
+    apiKey: KEY,
+    details: {
+      '/v3/reference/tickers/AAPL': 'polygon/ticker-AAPL.json',
+      '/v3/reference/tickers/SPY': 'polygon/ticker-SPY.json',
+      '/v3/reference/tickers/TWTR': 'polygon/ticker-TWTR.json',
+      '/v3/reference/tickers/NONAME': 'polygon/ticker-NONAME.json',
+    },
+    routes: {
+      '/v3/reference/splits': 'polygon/splits-AAPL.json',
+      '/v3/reference/dividends': 'polygon/dividends-AAPL.json',
+    },
+    // Polygon's rate limit on the first details call: retried after Retry-After.
+    faults: { '/v3/reference/tickers/AAPL': [{ status: 429, retryAfter: '0' }] },
+  });
+  servers.push(server);
+  return server;
+}
+
+describe('reference data refresh from Polygon', () => {
+  it('updates, creates and delists symbols, adds splits and dividends page by page, audits each change as the job, and changes nothing the second time', async () => {
+    const masterData = await open();
+    await masterData.createSymbol({ ticker: 'AAPL', name: 'Apple', exchange: 'XNAS' }, 'ada');
+    await masterData.createSymbol(
+      { ticker: 'TWTR', name: 'Twitter', exchange: 'XNYS', listedDate: '2013-11-07' },
+      'ada',
+    );
+    const server = await polygonServer();
+    const notices: RetryNotice[] = [];
+    const client = new PolygonRestClient({
+      apiKey: KEY,
+      baseUrl: server.url,
+      callsPerMinute: 0,
+      backoffBaseMs: 1,
+      pageLimit: 1,
+      onRetry: (notice) => notices.push(notice),
+    });
+    const tickers = ['AAPL', 'SPY', 'TWTR', 'NONAME', 'NOPE'];
+    const source = new PolygonReferenceData(client, () => tickers);
+
+    const first = await refreshReferenceData(masterData, source, 'job:41', signal);
+    expect(rows(first.symbols.results)).toEqual([
+      ['AAPL', 'UPDATED', null],
+      ['SPY', 'CREATED', null],
+      ['TWTR', 'UPDATED', null],
+      ['NONAME', 'ERROR', 'UPSTREAM_MALFORMED'],
+      ['NOPE', 'ERROR', 'NOT_FOUND'],
+    ]);
+    expect(rows(first.corporateActions.results)).toEqual([
+      ['AAPL split 2014-06-09', 'CREATED', null],
+      ['AAPL split 2020-08-31', 'CREATED', null],
+      ['AAPL dividend 2021-11-05', 'CREATED', null],
+      ['AAPL dividend 2023-05-12', 'CREATED', null],
+    ]);
+    expect(notices.map((n) => [n.path, n.status])).toEqual([['/v3/reference/tickers/AAPL', 429]]);
+    // One record a page (pageLimit 1): each of the two splits and two dividends its own page.
+    const pages = (p: string) => server.requests.filter((r) => r.url.startsWith(p)).length;
+    expect(pages('/v3/reference/splits?')).toBe(2 + 4); // AAPL: 2 pages; SPY, TWTR, NONAME, NOPE: 1 empty page each
+    expect(pages('/v3/reference/dividends?')).toBe(2 + 4);
+    expect(server.requests.every((r) => r.authorization === `Bearer ${KEY}`)).toBe(true);
+
+    expect(masterData.symbol('AAPL')).toMatchObject({
+      name: 'Apple Inc.',
+      exchange: 'XNAS',
+      assetClass: 'EQUITY',
+      currency: 'USD',
+      industry: 'ELECTRONIC COMPUTERS',
+      sector: null,
+      listedDate: '1980-12-12',
+      delistedDate: null,
+      status: 'ACTIVE',
+      version: 2,
+    });
+    expect(masterData.symbol('SPY')).toMatchObject({
+      name: 'SPDR S&P 500 ETF Trust',
+      exchange: 'ARCX',
+      assetClass: 'ETF',
+      listedDate: '1993-01-29',
+      status: 'ACTIVE',
+      version: 1,
+    });
+    expect(masterData.symbol('TWTR')).toMatchObject({
+      status: 'DELISTED',
+      delistedDate: '2022-11-08',
+      version: 2,
+    });
+    expect(masterData.corporateActions('AAPL').map((a) => [a.kind, a.exDate, a.source])).toEqual([
+      ['split', '2014-06-09', 'polygon'],
+      ['split', '2020-08-31', 'polygon'],
+      ['dividend', '2021-11-05', 'polygon'],
+      ['dividend', '2023-05-12', 'polygon'],
+    ]);
+    const audit = await masterData.auditLog({ actor: 'job:41' });
+    expect(audit.map((r) => r.action)).toEqual([
+      'symbol.update',
+      'symbol.create',
+      'symbol.update',
+      'corporateAction.add',
+      'corporateAction.add',
+      'corporateAction.add',
+      'corporateAction.add',
+    ]);
+    expect(() => assertRefreshComplete(first)).toThrow(/2 record\(s\) in error/);
+
+    // Again: every record UNCHANGED (the errors stay errors), no audit record written.
+    const all = (await masterData.auditLog()).length;
+    const second = await refreshReferenceData(masterData, source, 'job:42', signal);
+    expect(second.symbols.results.map((r) => r.status)).toEqual([
+      'UNCHANGED',
+      'UNCHANGED',
+      'UNCHANGED',
+      'ERROR',
+      'ERROR',
+    ]);
+    expect(second.corporateActions.results.map((r) => r.status)).toEqual([
+      'UNCHANGED',
+      'UNCHANGED',
+      'UNCHANGED',
+      'UNCHANGED',
+    ]);
+    expect(await masterData.auditLog()).toHaveLength(all);
+    expect(await masterData.auditLog({ actor: 'job:42' })).toEqual([]);
+    expect(masterData.symbol('AAPL')?.version).toBe(2);
+  });
+
+  it('stops with the vendor refusal when the key is refused, having changed nothing', async () => {
+    const masterData = await open();
+    const server = await polygonServer();
+    const client = new PolygonRestClient({
+      apiKey: 'pk_wrong',
+      baseUrl: server.url,
+      callsPerMinute: 0,
+    });
+    const error = await refreshReferenceData(
+      masterData,
+      new PolygonReferenceData(client, () => ['SPY']),
+      'job:43',
+      signal,
+    ).catch((e: unknown) => e);
+    expect(isAlphalakeError(error, 'BAD_USER_INPUT')).toBe(true);
+    expect(String((error as Error).message)).not.toContain('pk_wrong');
+    expect(masterData.symbol('SPY')).toBeUndefined();
+    expect(await masterData.auditLog()).toEqual([]);
+  });
+});
+
+describe('reference data refresh from Yahoo', () => {
+  it('adds chart splits and dividends (dividends read back through later splits), and knows a Polygon split already recorded', async () => {
+    const masterData = await open();
+    await masterData.createSymbol({ ticker: 'AAPL', name: 'Apple', exchange: 'XNAS' }, 'ada');
+    await masterData.addCorporateAction(
+      {
+        symbol: 'AAPL',
+        kind: 'split',
+        exDate: '2020-08-31',
+        splitFrom: 1,
+        splitTo: 4,
+        source: 'polygon',
+      },
+      'ada',
+    );
+    const server = await startYahoo({ symbols: { AAPL: 'yahoo/chart-AAPL.json' } });
+    servers.push(server);
+    const source = new YahooReferenceData(
+      new YahooChartClient({ baseUrl: server.url, backoffBaseMs: 1 }),
+      () => ['AAPL', 'NOPE'],
+      () => T0,
+    );
+    const first = await refreshReferenceData(masterData, source, 'job:44', signal);
+    expect(first.symbols.results).toEqual([]);
+    expect(rows(first.corporateActions.results)).toEqual([
+      ['AAPL split 2020-08-31', 'UNCHANGED', null],
+      ['AAPL dividend 2020-08-07', 'CREATED', null],
+      ['NOPE', 'ERROR', 'NOT_FOUND'],
+    ]);
+    const dividend = masterData
+      .corporateActions('AAPL')
+      .find((a) => a.kind === 'dividend' && a.exDate === '2020-08-07');
+    // 0.205 split-adjusted by the 4-for-1 of 2020-08-31: 0.82 paid a share that day.
+    expect(dividend).toMatchObject({ cashAmount: 0.205 * 4, currency: 'USD', source: 'yahoo' });
+    expect(server.requests[0]?.url).toMatch(
+      /period1=0&period2=\d+&interval=3mo&events=div%2Csplits/,
+    );
+
+    const audited = (await masterData.auditLog()).length;
+    const second = await refreshReferenceData(masterData, source, 'job:45', signal);
+    expect(second.corporateActions.results.map((r) => r.status)).toEqual([
+      'UNCHANGED',
+      'UNCHANGED',
+      'ERROR',
+    ]);
+    expect(await masterData.auditLog()).toHaveLength(audited);
+  });
+});
