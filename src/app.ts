@@ -8,6 +8,7 @@ import {
   LakeSink,
   LambdaView,
   MarketData,
+  NewsWriter,
   openMedallion,
   type Medallion,
 } from './batch/index.js';
@@ -35,11 +36,13 @@ import {
   calendarNamed,
   floorToMinute,
   invariant,
+  isAlphalakeError,
   isoOfMicros,
   MINUTE_US,
   SECOND_US,
   systemClock,
   type Clock,
+  type CorporateAction,
   type Trade,
 } from './domain/index.js';
 import {
@@ -49,6 +52,7 @@ import {
   MarketSimulator,
   SimulatorFeed,
   type BackfillResult,
+  type SimulatorEventSink,
 } from './ingest/index.js';
 import {
   configureDuckDB,
@@ -252,14 +256,58 @@ export async function createPlatform(
         symbols: config.simulatorSymbols,
         calendar,
         tradesPerSecond: config.simulatorTradesPerSecond,
+        events: {
+          splitsPerYear: config.simulatorSplitsPerYear,
+          dividendsPerYear: config.simulatorDividendsPerYear,
+          newsPerSession: config.simulatorNewsPerSession,
+          newsSignalStrength: config.simulatorNewsSignal,
+          haltsPerSession: config.simulatorHaltsPerSession,
+        },
       })
     : undefined;
+  // The simulator's splits, dividends and news reach master data and bronze.news where
+  // this process keeps master data (an api or ingest role); its halts are in its tape.
+  const simulatorEvents =
+    simulator && (runs('api') || runs('ingest'))
+      ? simulatorEventSink(
+          masterData,
+          ingestor,
+          bus,
+          new NewsWriter(tables.news, tables.rejects),
+          clock,
+        )
+      : undefined;
+  // History is written range by range: of a feed's imperfections, only duplicates apply.
+  const historyImperfector =
+    config.simulatorDuplicateRate > 0
+      ? new FeedImperfector(
+          {
+            duplicateRate: config.simulatorDuplicateRate,
+            outOfOrderRate: 0,
+            lateRate: 0,
+            lateBatches: 0,
+          },
+          config.simulatorSeed,
+        )
+      : undefined;
+  const historyExtras = {
+    ...(simulatorEvents ? { events: simulatorEvents } : {}),
+    ...(historyImperfector ? { imperfector: historyImperfector } : {}),
+  };
   const speed = new SpeedLayer(bus, speedStore, hub);
   const lakeTables: Record<string, MaintainedTable> = Object.fromEntries(
     [tables.trades, tables.bars1m, tables.rejects].map((t) => [t.tablePath.replace('/', '.'), t]),
   );
   const backfillSources: Record<string, BackfillSource> = simulator
-    ? { simulator: simulatorBackfill({ simulator, ingestor, sink, now: () => clock.now() }) }
+    ? {
+        simulator: simulatorBackfill({
+          simulator,
+          ingestor,
+          sink,
+          now: () => clock.now(),
+          ...historyExtras,
+        }),
+      }
     : {};
   const jobResources: JobResources = {
     tables: lakeTables,
@@ -402,6 +450,7 @@ export async function createPlatform(
           now: clock.now(),
           sessions: config.backfillSessions,
           signal,
+          ...historyExtras,
         });
       }
       if (runs('speed')) await speed.start(signal);
@@ -439,6 +488,7 @@ export async function createPlatform(
                 config.simulatorSeed,
               )
             : undefined,
+          simulatorEvents,
         );
         if (live) void feed.run(signal);
       }
@@ -485,6 +535,61 @@ export async function createPlatform(
       await users.close();
       await jobBackend?.disconnect();
       await masterDataStore.close();
+    },
+  };
+}
+
+/**
+ * The simulator's events as the platform takes them: splits and dividends into master
+ * data once each (addCorporateActionOnce, as the vendor sources do; one it refuses is a
+ * reject, not lost), news through the ingest checks onto the bus's `news` topic and into
+ * bronze.news (duplicates dropped by id).
+ */
+function simulatorEventSink(
+  masterData: MasterData,
+  ingestor: Ingestor,
+  bus: StreamBus,
+  news: NewsWriter,
+  clock: Clock,
+): SimulatorEventSink {
+  return {
+    async corporateActions(actions, signal) {
+      const refused: { action: CorporateAction; reason: string; detail: string }[] = [];
+      for (const action of actions) {
+        signal?.throwIfAborted();
+        try {
+          await masterData.addCorporateActionOnce(action, 'source:simulator');
+        } catch (error) {
+          if (!isAlphalakeError(error)) throw error;
+          refused.push({ action, reason: `CORPORATE_ACTION_${error.code}`, detail: error.message });
+        }
+      }
+      if (refused.length === 0) return;
+      const receivedAt = clock.now();
+      await bus.publish(
+        'rejects',
+        refused.map(({ action, reason, detail }) => ({
+          key: action.symbol,
+          value: {
+            source: 'simulator',
+            kind: 'row',
+            reason,
+            payload: JSON.stringify(action),
+            detail,
+            receivedAt,
+          },
+        })),
+        signal ? { signal } : {},
+      );
+    },
+    async news(items, signal) {
+      const checked = await ingestor.ingestRecords(
+        items.map((value) => ({ kind: 'news' as const, value })),
+        'simulator',
+        signal ? { signal } : {},
+      );
+      // Rejects went to the bus's `rejects` topic with the rest (ingestRecords).
+      await news.write(checked.news, signal);
     },
   };
 }
