@@ -42,7 +42,7 @@ export async function publishSimulatorEvents(
   const news: NewsItem[] = [];
   for (const session of sessions) {
     if (!announced?.has(session.date)) {
-      actions.push(...events.corporateActions(session));
+      actions.push(...simulator.corporateActions(session));
       announced?.add(session.date);
     }
     for (const simulated of events.news(session)) {

@@ -73,12 +73,23 @@ export class SimulatorEvents {
   /**
    * The splits and dividends of `symbol` with ex-date `date` (a session's date), split
    * first: the simulator's tape applies them (MarketSimulator), master data records them.
+   * Given the raw price before the split and the price the company aims for, a split's
+   * terms are those that bring the price nearest to it (companies split to get back to a
+   * familiar price range, and reverse-split when it has fallen far): raw prices stay in
+   * a plausible range however many splits a long history holds. Without, they are drawn.
    */
-  actionsOn(symbol: string, date: string): CorporateAction[] {
+  actionsOn(
+    symbol: string,
+    date: string,
+    price?: { readonly raw: number; readonly target: number },
+  ): CorporateAction[] {
     const actions: CorporateAction[] = [];
     const random = new Random(`${this.settings.seed}|actions|${date}|${symbol}`);
     if (random.next() < (this.settings.splitsPerYear ?? 0.05) / SESSIONS_PER_YEAR) {
-      const [splitFrom, splitTo] = SPLIT_TERMS[Math.floor(random.next() * SPLIT_TERMS.length)]!;
+      const drawn = Math.floor(random.next() * SPLIT_TERMS.length);
+      const [splitFrom, splitTo] = price
+        ? nearestTerms(price.raw, price.target)
+        : SPLIT_TERMS[drawn]!;
       actions.push({
         kind: 'split',
         symbol,
@@ -163,6 +174,13 @@ export class SimulatorEvents {
   halts(session: Session): Halt[] {
     return this.settings.symbols.flatMap((symbol) => this.haltsOf(symbol, session));
   }
+}
+
+/** The split terms after which `raw` lies nearest to `target`, in log terms. */
+function nearestTerms(raw: number, target: number): (typeof SPLIT_TERMS)[number] {
+  const distance = ([from, to]: (typeof SPLIT_TERMS)[number]) =>
+    Math.abs(Math.log((raw * from) / to / target));
+  return SPLIT_TERMS.reduce((best, terms) => (distance(terms) < distance(best) ? terms : best));
 }
 
 /** The trades outside every halt of their symbol. */

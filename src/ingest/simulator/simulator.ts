@@ -4,6 +4,7 @@ import {
   SECOND_US,
   sessionsBetween,
   utcDate,
+  type CorporateAction,
   type Quote,
   type Session,
   type Trade,
@@ -50,6 +51,11 @@ export interface RawScale {
 }
 
 const UNSCALED: RawScale = Object.freeze({ price: 1, volume: 1 });
+
+/** A day's raw scale and the corporate actions that took effect on it. */
+interface ScaledDay extends RawScale {
+  readonly actions: readonly CorporateAction[];
+}
 
 export interface TapeOptions {
   /** Build quotes too (default true). */
@@ -98,7 +104,7 @@ export class MarketSimulator {
   /** Per symbol, its log opening mid by day since 2020-01-01 (the adjusted walk). */
   private readonly walks = new Map<string, number[]>();
   /** Per symbol, its raw scale by day since 2020-01-01. */
-  private readonly scales = new Map<string, RawScale[]>();
+  private readonly scales = new Map<string, ScaledDay[]>();
 
   constructor(readonly settings: SimulatorSettings) {
     this.profiles = settings.symbols.map((symbol) => profileOf(settings.seed, symbol));
@@ -270,6 +276,15 @@ export class MarketSimulator {
   }
 
   /**
+   * The splits and dividends with ex-date on the session's date, as the tape applies
+   * them (SimulatorEvents.actionsOn, split terms chosen from the raw price): what master
+   * data should record. None without events.
+   */
+  corporateActions(session: Session): CorporateAction[] {
+    return this.profiles.flatMap((p) => this.scaledDay(p, session.open)?.actions ?? []);
+  }
+
+  /**
    * The raw scale of day `dayStart`: each session's corporate actions multiply into it
    * from their ex-date on. A split of splitFrom → splitTo divides prices by
    * splitTo/splitFrom and multiplies sizes by it; a cash dividend D lowers the raw
@@ -277,9 +292,14 @@ export class MarketSimulator {
    * master data's CRSP dividend factor takes out again (src/mdm/adjustments.ts).
    */
   private rawScaleOf(profile: SymbolProfile, dayStart: number): RawScale {
+    const scaled = this.scaledDay(profile, dayStart);
+    return scaled ? { price: scaled.price, volume: scaled.volume } : UNSCALED;
+  }
+
+  private scaledDay(profile: SymbolProfile, dayStart: number): ScaledDay | undefined {
     const events = this.events;
     const day = Math.floor((dayStart - EPOCH_DAY) / DAY_US);
-    if (!events || day < 0) return UNSCALED;
+    if (!events || day < 0) return undefined;
     let scales = this.scales.get(profile.symbol);
     if (!scales) {
       scales = [];
@@ -288,21 +308,25 @@ export class MarketSimulator {
     for (let d = scales.length; d <= day; d++) {
       let { price, volume } = scales[d - 1] ?? UNSCALED;
       const date = utcDate(EPOCH_DAY + d * DAY_US);
-      if (this.settings.calendar.sessionOn(date)) {
-        for (const action of events.actionsOn(profile.symbol, date)) {
-          if (action.kind === 'split') {
-            price = (price * action.splitFrom) / action.splitTo;
-            volume = (volume * action.splitTo) / action.splitFrom;
-          } else {
-            const raw = roundCents(Math.exp(this.logOpening(profile, d))) * price;
-            // A dividend above half the price would be a liquidation, not a dividend.
-            price = price * Math.max(0.5, 1 - action.cashAmount / raw);
-          }
+      const actions = this.settings.calendar.sessionOn(date)
+        ? events.actionsOn(profile.symbol, date, {
+            raw: roundCents(Math.exp(this.logOpening(profile, d))) * price,
+            target: profile.basePrice,
+          })
+        : [];
+      for (const action of actions) {
+        if (action.kind === 'split') {
+          price = (price * action.splitFrom) / action.splitTo;
+          volume = (volume * action.splitTo) / action.splitFrom;
+        } else {
+          const raw = roundCents(Math.exp(this.logOpening(profile, d))) * price;
+          // A dividend above half the price would be a liquidation, not a dividend.
+          price = price * Math.max(0.5, 1 - action.cashAmount / raw);
         }
       }
-      scales.push({ price, volume });
+      scales.push({ price, volume, actions });
     }
-    return scales[day]!;
+    return scales[day];
   }
 }
 
