@@ -1,9 +1,11 @@
 import {
   aggregateBars,
   AlphalakeError,
+  DEFAULT_CONDITION_RULES,
   floorToMinute,
   MINUTE_US,
   SECOND_US,
+  updateRulesOf,
   utcDate,
   type Bar,
   type Clock,
@@ -884,13 +886,15 @@ export function minuteBarColumns(trades: readonly Trade[]): ColumnBatch {
   const bars = aggregateBars(trades);
   const notional = new Map<string, number>();
   for (const trade of trades) {
+    // As BarBuilder: a trade whose conditions keep it out of volume is out of the notional.
+    if (!updateRulesOf(trade.conditions, DEFAULT_CONDITION_RULES).updatesVolume) continue;
     const key = `${trade.symbol}\u0000${floorToMinute(trade.ts)}`;
     notional.set(key, (notional.get(key) ?? 0) + trade.price * trade.size);
   }
   const batch = barColumns(bars);
   const values = new Float64Array(bars.length);
   bars.forEach((bar, i) => {
-    values[i] = notional.get(`${bar.symbol}\u0000${bar.ts}`) as number;
+    values[i] = notional.get(`${bar.symbol}\u0000${bar.ts}`) ?? 0;
   });
   return { length: batch.length, columns: { ...batch.columns, notional: values } };
 }
