@@ -110,6 +110,12 @@ describe('Polygon REST client against a local Polygon server', () => {
     expect(got.map((t) => t.tsNanos)).toEqual(
       lines.slice(5, 9).map((l) => rawBigInt(l, 'sip_timestamp')),
     );
+    // Each trade keeps its condition ids as the page gave them.
+    expect(got.map((t) => t.conditions)).toEqual(
+      lines
+        .slice(5, 9)
+        .map((l) => (JSON.parse(l.replace(/,\s*$/, '')) as { conditions: number[] }).conditions),
+    );
   });
 
   it('reads quotes, minute aggregates, news, splits, dividends and tickers into domain records', async () => {
