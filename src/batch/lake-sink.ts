@@ -863,6 +863,11 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
       ? new Array<bigint | null>(n).fill(null)
       : undefined;
   if (nanos) for (let i = 0; i < n; i++) nanos[i] = trades[i]!.tsNanos ?? null!;
+  // Condition ids as int lists, NULL for none; left out when no trade has any (the
+  // simulator's), as the column is nullable.
+  const conditions = trades.some((t) => t.conditions !== undefined)
+    ? trades.map((t) => (t.conditions === undefined ? null : [...t.conditions]))
+    : undefined;
   for (let i = 0; i < n; i++) {
     const trade = trades[i]!;
     columns.symbol.codes[i] = symbols.code(trade.symbol);
@@ -874,7 +879,14 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     columns.exchange.codes[i] = exchanges.code(trade.exchange);
     columns.date.codes[i] = dates.code(utcDate(trade.ts));
   }
-  return { length: n, columns: nanos ? { ...columns, ts_nanos: nanos } : columns };
+  return {
+    length: n,
+    columns: {
+      ...columns,
+      ...(nanos ? { ts_nanos: nanos } : {}),
+      ...(conditions ? { conditions } : {}),
+    },
+  };
 }
 
 /**
