@@ -26,7 +26,10 @@ import {
  *   `{"$bigint":"<decimal>"}` and read back as a `bigint`. A producer writes v2 only for a
  *   message that holds a bigint, so v1 stays what every other message is.
  *
- * News and rejects have no columnar schema and are always JSON.
+ * News and rejects have no columnar schema and are always JSON. So is a trades message
+ * whose trades carry sale conditions (`Trade.conditions`, a list per trade, which the
+ * columnar v1 schemas have no column for): the codec writes it as JSON rather than drop
+ * them, and every consumer reads either.
  */
 export type Encoding = 'json' | 'columnar';
 
@@ -67,7 +70,10 @@ export function codecFor(topic: Topic, encoding: Encoding): RecordCodec {
   if (encoding === 'columnar' && schemas) {
     return {
       encoding,
-      encode: (records) => encodeColumnar(schemaFor(schemas, records), records),
+      encode: (records) =>
+        records.some((r) => (r as { conditions?: unknown }).conditions !== undefined)
+          ? encodeJson(topic, records)
+          : encodeColumnar(schemaFor(schemas, records), records),
       decode: (value) => decodeMessage(topic, value),
     };
   }

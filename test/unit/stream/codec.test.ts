@@ -138,6 +138,20 @@ describe('columnar record encoding v1', () => {
     expect(codecFor('trades', 'columnar').encode(trades(2))[1]).toBe(1);
   });
 
+  it('carries Trade.conditions, writing such a trades message as JSON', () => {
+    const sip = 1_679_990_400_018_381_329n;
+    const sent: Trade[] = trades(3).map((t, i) =>
+      i === 1
+        ? t
+        : { ...t, tsNanos: sip + BigInt(i), ts: Number(sip / 1000n), conditions: [12, 37 + i] },
+    );
+    const { bytes, decoded } = roundTrip('trades', 'columnar', sent);
+    expect(bytes[0]).toBe(JSON_BIGINT_FORMAT);
+    expect(decoded).toEqual(sent);
+    expect((decoded[0] as Trade).conditions).toEqual([12, 37]);
+    expect((decoded[1] as Trade).conditions).toBeUndefined();
+  });
+
   it('refuses a tsNanos that is no bigint or far from ts', () => {
     const [trade] = trades(1);
     const codec = codecFor('trades', 'columnar');
