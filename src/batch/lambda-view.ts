@@ -178,14 +178,20 @@ export class LambdaView {
     const fromTrades = interval === '1s';
     const table = fromTrades ? this.tables.trades : this.tables.bars1m;
     const snapshot = await snapshotAt(table, asOf);
+    // A snapshot from before `bronze.trades.conditions` existed has no such column.
+    const conditions =
+      fromTrades &&
+      (snapshot ?? (await table.snapshot())).schema.some((c) => c.name === 'conditions');
     const aggregate = fromTrades
-      ? secondBarsSql('seq', factors)
+      ? secondBarsSql('seq', factors, conditions)
       : interval === '1d' && this.calendar
         ? sessionBarsSql(buckets.map(sessionOf), factors)
         : interval === '1m'
           ? factors && adjustedBarsSql(factors)
           : coarserBarsSql(interval as Exclude<QueryBarInterval, '1s'>, factors);
-    const columns = fromTrades ? ['ts', 'price', 'size', 'seq'] : [...BAR_COLUMNS, 'notional'];
+    const columns = fromTrades
+      ? ['ts', 'price', 'size', 'seq', ...(conditions ? ['conditions'] : [])]
+      : [...BAR_COLUMNS, 'notional'];
     const result = await table.queryColumns({
       ...(snapshot ? { snapshot } : {}),
       columns: aggregate ? columns : BAR_COLUMNS,

@@ -3,8 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LakeSink, openMedallion, TRADES_TABLE, tradeColumns } from '../../../src/batch/index.js';
 import {
+  LakeSink,
+  openMedallion,
+  secondBarsSql,
+  TRADES_TABLE,
+  tradeColumns,
+} from '../../../src/batch/index.js';
+import {
+  BarBuilder,
   ManualClock,
   MINUTE_US,
   POLYGON_CONDITIONS_FIXTURE,
@@ -152,6 +159,31 @@ describe('trade conditions in the lake', () => {
         ]),
       ).toEqual(expected);
       expect(expected.length).toBeGreaterThan(8);
+
+      // 1-second bars read from bronze.trades in DuckDB follow the same rules as the
+      // speed layer's 1-second fold of the same trades, to the bit.
+      const seconds = await tables.trades.query({
+        columns: ['ts', 'price', 'size', 'seq', 'conditions'],
+        filters: [{ column: 'symbol', op: '=', value: 'AAPL' }],
+        aggregate: secondBarsSql('seq', undefined, true),
+      });
+      const live = new BarBuilder('1s');
+      for (const t of trades) if (t.symbol === 'AAPL') live.add(t);
+      const lakeSeconds = seconds.rows
+        .map((r) => ({
+          ts: (r['ts'] as { epochMicros: number }).epochMicros,
+          open: r['open'],
+          high: r['high'],
+          low: r['low'],
+          close: r['close'],
+          volume: Number(r['volume']),
+          vwap: r['vwap'],
+          tradeCount: Number(r['trade_count']),
+        }))
+        // The older table's one row is not the tape's.
+        .filter((bar) => bar.ts >= T0)
+        .sort((a, b) => a.ts - b.ts);
+      expect(lakeSeconds).toEqual(live.bars().map(({ symbol: _s, interval: _i, ...bar }) => bar));
     } finally {
       db.closeSync();
       duck.closeSync();
