@@ -40,10 +40,11 @@ export async function publishSimulatorEvents(
   const sessions: Session[] = sessionsBetween(simulator.settings.calendar, range.from, range.to);
   const actions: CorporateAction[] = [];
   const news: NewsItem[] = [];
+  const dates: string[] = [];
   for (const session of sessions) {
     if (!announced?.has(session.date)) {
       actions.push(...simulator.corporateActions(session));
-      announced?.add(session.date);
+      dates.push(session.date);
     }
     for (const simulated of events.news(session)) {
       const at = simulated.item.publishedAt;
@@ -51,6 +52,8 @@ export async function publishSimulatorEvents(
     }
   }
   if (actions.length > 0) await sink.corporateActions(actions, signal);
+  // Announced once recorded: a failed attempt is made again on the next call.
+  for (const date of dates) announced?.add(date);
   if (news.length > 0) await sink.news(news, signal);
   return { corporateActions: actions.length, news: news.length };
 }
