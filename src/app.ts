@@ -35,6 +35,7 @@ import {
 import {
   calendarNamed,
   floorToMinute,
+  DEFAULT_CONDITION_RULES,
   invariant,
   isAlphalakeError,
   isoOfMicros,
@@ -42,6 +43,7 @@ import {
   SECOND_US,
   systemClock,
   type Clock,
+  type ConditionRules,
   type CorporateAction,
   type Trade,
 } from './domain/index.js';
@@ -50,6 +52,7 @@ import {
   FeedImperfector,
   Ingestor,
   MarketSimulator,
+  PolygonRestClient,
   SimulatorFeed,
   type BackfillResult,
   type SimulatorEventSink,
@@ -228,7 +231,9 @@ export async function createPlatform(
       ),
   });
   const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
+  const conditionRules = await conditionRulesFor(config, logger);
   const sink = await LakeSink.open(tables, clock, {
+    conditionRules,
     intervalMs: config.batchIntervalSeconds * 1000,
     allowedLatenessUs: 2 * SECOND_US,
     rowsWritten: metrics.counter(
@@ -245,6 +250,7 @@ export async function createPlatform(
     speedStore,
     () => sink.watermark(),
     calendarNamed(config.simulatorCalendar),
+    conditionRules,
   );
   const market = new MarketData(directory, view, clock);
   const ingestor = ingestorOf(bus, directory, clock, metrics);
@@ -294,7 +300,7 @@ export async function createPlatform(
     ...(simulatorEvents ? { events: simulatorEvents } : {}),
     ...(historyImperfector ? { imperfector: historyImperfector } : {}),
   };
-  const speed = new SpeedLayer(bus, speedStore, hub);
+  const speed = new SpeedLayer(bus, speedStore, hub, conditionRules);
   const lakeTables: Record<string, MaintainedTable> = Object.fromEntries(
     [tables.trades, tables.bars1m, tables.rejects].map((t) => [t.tablePath.replace('/', '.'), t]),
   );
@@ -537,6 +543,33 @@ export async function createPlatform(
       await masterDataStore.close();
     },
   };
+}
+
+/**
+ * The trade-condition rules bars follow (docs/ingest.md, "Condition codes"): Polygon's
+ * live table (GET /v3/reference/conditions) when POLYGON_API_KEY is set, else the fixture
+ * of it. A live table that cannot be had within 15 s leaves the fixture's, and says so.
+ */
+async function conditionRulesFor(config: Config, logger: Logger): Promise<ConditionRules> {
+  if (config.polygonApiKey === undefined) return DEFAULT_CONDITION_RULES;
+  const client = new PolygonRestClient({
+    apiKey: config.polygonApiKey,
+    baseUrl: config.polygonApiUrl,
+    callsPerMinute: config.polygonCallsPerMinute,
+    maxRetries: config.polygonMaxRetries,
+    backoffBaseMs: config.polygonBackoffMs,
+  });
+  try {
+    const rules = await client.conditionRules(AbortSignal.timeout(15_000));
+    logger.info({ conditions: rules.size }, 'trade-condition rules loaded from Polygon');
+    return rules;
+  } catch (error) {
+    logger.warn(
+      { err: error },
+      "trade-condition rules not loaded from Polygon: bars follow the fixture's rules",
+    );
+    return DEFAULT_CONDITION_RULES;
+  }
 }
 
 /**

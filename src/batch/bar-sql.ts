@@ -6,6 +6,7 @@ import {
   type LakeBarInterval,
   type Session,
   DEFAULT_CONDITION_RULES,
+  type ConditionRules,
   type ConditionUpdateRules,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
@@ -217,9 +218,9 @@ export function adjustedTradesSql(spans: readonly FactorSpan[]): AggregateSql {
  * `conditions` by the rules bars follow (src/domain/trade-conditions.ts): a condition
  * that forbids one forbids it. The ids are integers of the rules table, inlined.
  */
-function conditionFlagsSql(): string {
+function conditionFlagsSql(rules: ConditionRules): string {
   const forbidding = (flag: keyof ConditionUpdateRules) => {
-    const ids = [...DEFAULT_CONDITION_RULES].filter(([, r]) => !r[flag]).map(([id]) => id);
+    const ids = [...rules].filter(([, r]) => !r[flag]).map(([id]) => id);
     return ids.length === 0
       ? 'true'
       : `NOT list_has_any(coalesce(conditions, []::INTEGER[]), [${ids.join(', ')}]::INTEGER[])`;
@@ -241,6 +242,7 @@ export function secondBarsSql(
   tieBreak = 'seq',
   spans?: readonly FactorSpan[],
   conditions = false,
+  rules: ConditionRules = DEFAULT_CONDITION_RULES,
 ): AggregateSql {
   const key = `ts, coalesce(${quote(tieBreak)}, 0)`;
   return {
@@ -275,7 +277,7 @@ export function secondBarsSql(
         `${volume} AS volume, ` +
         `CASE WHEN ${volume} > 0 THEN sum(price * size ORDER BY ${key}) FILTER (WHERE vol) / ${volume} ` +
         `ELSE ${close} END AS vwap, count(*) AS trade_count ` +
-        `FROM (SELECT ts, price, size, ${quote(tieBreak)}${carried}, ${conditionFlagsSql()}, ` +
+        `FROM (SELECT ts, price, size, ${quote(tieBreak)}${carried}, ${conditionFlagsSql(rules)}, ` +
         `${bucketSql(width)} AS bucket FROM ${trades}) GROUP BY bucket`
       );
     },

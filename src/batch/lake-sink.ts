@@ -1,6 +1,6 @@
 import {
-  aggregateBars,
   AlphalakeError,
+  BarBuilder,
   DEFAULT_CONDITION_RULES,
   floorToMinute,
   MINUTE_US,
@@ -9,6 +9,7 @@ import {
   utcDate,
   type Bar,
   type Clock,
+  type ConditionRules,
   type Quote,
   type Trade,
 } from '../domain/index.js';
@@ -81,6 +82,8 @@ export interface LakeSinkOptions {
   readonly rowsWritten?: RowCounter;
   /** Told the trades partitions of every assignment (an operator sees who owns what). */
   readonly onAssigned?: (partitions: readonly number[]) => void;
+  /** What each trade's sale conditions let it set in silver bars. @default the fixture's rules */
+  readonly conditionRules?: ConditionRules;
 }
 
 /** The slice of a metrics counter the sink uses. */
@@ -709,7 +712,7 @@ export class LakeSink implements HistorySink {
 
     this.unsealed = [];
     // With each minute's notional, as the backfill writes them (coarser bars sum it exactly).
-    const bars = minuteBarColumns(due);
+    const bars = minuteBarColumns(due, this.options.conditionRules);
     try {
       // Committed even without bars: the marks, offsets and watermark move in the table.
       // `merge`: a bars table written before the notional column existed gains it.
@@ -782,7 +785,9 @@ export class LakeSink implements HistorySink {
     // The two tables are independent commits: write them side by side.
     await Promise.all([
       this.commitHistory(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
-      this.commitHistory(this.tables.bars1m, range, trades, txn, commitInfo, minuteBarColumns),
+      this.commitHistory(this.tables.bars1m, range, trades, txn, commitInfo, (t) =>
+        minuteBarColumns(t, this.options.conditionRules),
+      ),
     ]);
     if (rejects.length > 0) {
       await this.tables.rejects.append(rejects.map(rejectRow));
@@ -894,12 +899,17 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
  * (Σ price·size) summed in the same order as the bar builder sums it, so it is the very
  * number the bar's vwap was divided from.
  */
-export function minuteBarColumns(trades: readonly Trade[]): ColumnBatch {
-  const bars = aggregateBars(trades);
+export function minuteBarColumns(
+  trades: readonly Trade[],
+  rules: ConditionRules = DEFAULT_CONDITION_RULES,
+): ColumnBatch {
+  const builder = new BarBuilder('1m', rules);
+  for (const trade of trades) builder.add(trade);
+  const bars = builder.bars();
   const notional = new Map<string, number>();
   for (const trade of trades) {
     // As BarBuilder: a trade whose conditions keep it out of volume is out of the notional.
-    if (!updateRulesOf(trade.conditions, DEFAULT_CONDITION_RULES).updatesVolume) continue;
+    if (!updateRulesOf(trade.conditions, rules).updatesVolume) continue;
     const key = `${trade.symbol}\u0000${floorToMinute(trade.ts)}`;
     notional.set(key, (notional.get(key) ?? 0) + trade.price * trade.size);
   }

@@ -1,9 +1,11 @@
 import {
   AlphalakeError,
   DAY_US,
+  DEFAULT_CONDITION_RULES,
   sessionsBetween,
   utcDate,
   type Bar,
+  type ConditionRules,
   type Quote,
   type Session,
   type Trade,
@@ -96,6 +98,8 @@ export class LambdaView {
     private readonly watermark: () => number | undefined,
     /** Daily bars follow its sessions (a 24x7 calendar: UTC days). */
     private readonly calendar?: TradingCalendar,
+    /** What each trade's sale conditions let it set in the 1s bars read from bronze.trades. */
+    private readonly conditionRules: ConditionRules = DEFAULT_CONDITION_RULES,
   ) {}
 
   /**
@@ -183,7 +187,7 @@ export class LambdaView {
       fromTrades &&
       (snapshot ?? (await table.snapshot())).schema.some((c) => c.name === 'conditions');
     const aggregate = fromTrades
-      ? secondBarsSql('seq', factors, conditions)
+      ? secondBarsSql('seq', factors, conditions, this.conditionRules)
       : interval === '1d' && this.calendar
         ? sessionBarsSql(buckets.map(sessionOf), factors)
         : interval === '1m'

@@ -6,8 +6,8 @@ import { conditionRulesOf, type ConditionRules } from './trade-conditions.js';
  * knowledge base "How does Polygon create the OHLCV aggregate bars?"), in that endpoint's
  * documented JSON format, with the conditions whose consolidated update rules restrict a
  * bar or that are common on the tape. The rows are the listing's as published (ids,
- * names, SIP mappings, `update_rules`); conditionRulesOf reads them, as it would read the
- * live endpoint's answer. A condition id not
+ * names, SIP mappings, `update_rules`); conditionRulesOf reads them, as it reads the live
+ * endpoint's answer (src/app.ts, when POLYGON_API_KEY is set). A condition id not
  * listed here restricts nothing (docs/ingest.md, "Condition codes"). A quote condition
  * that reuses trade id 12 is kept, as the listing has such rows, and must be left out.
  */

@@ -1,4 +1,11 @@
-import { BarBuilder, type Bar, type Quote, type Trade } from '../domain/index.js';
+import {
+  BarBuilder,
+  DEFAULT_CONDITION_RULES,
+  type Bar,
+  type ConditionRules,
+  type Quote,
+  type Trade,
+} from '../domain/index.js';
 import type { BusRecord, StreamBus } from '../stream/index.js';
 import type { LiveHub } from './live-hub.js';
 import type { SpeedStore } from './speed-store.js';
@@ -11,14 +18,19 @@ import type { SpeedStore } from './speed-store.js';
  * misses nothing (see `currentThenLive`).
  */
 export class SpeedLayer {
-  private readonly seconds = new BarBuilder('1s');
-  private readonly minutes = new BarBuilder('1m');
+  private readonly seconds: BarBuilder;
+  private readonly minutes: BarBuilder;
 
   constructor(
     private readonly bus: StreamBus,
     private readonly store: SpeedStore,
     private readonly hub: LiveHub,
-  ) {}
+    /** What each trade's sale conditions let it set (the lake's bars follow the same). */
+    conditionRules: ConditionRules = DEFAULT_CONDITION_RULES,
+  ) {
+    this.seconds = new BarBuilder('1s', conditionRules);
+    this.minutes = new BarBuilder('1m', conditionRules);
+  }
 
   async start(signal: AbortSignal): Promise<void> {
     // Partitions are keyed by symbol and the bars are built per symbol, so the partitions'
