@@ -5,6 +5,7 @@ import {
   BAR_SCHEMA,
   COLUMNAR_FORMAT,
   QUOTE_SCHEMA,
+  TRADE_CONDITIONS_SCHEMA,
   TRADE_NANOS_SCHEMA,
   TRADE_SCHEMA,
   decodeColumnar,
@@ -26,10 +27,7 @@ import {
  *   `{"$bigint":"<decimal>"}` and read back as a `bigint`. A producer writes v2 only for a
  *   message that holds a bigint, so v1 stays what every other message is.
  *
- * News and rejects have no columnar schema and are always JSON. So is a trades message
- * whose trades carry sale conditions (`Trade.conditions`, a list per trade, which the
- * columnar v1 schemas have no column for): the codec writes it as JSON rather than drop
- * them, and every consumer reads either.
+ * News and rejects have no columnar schema and are always JSON.
  */
 export type Encoding = 'json' | 'columnar';
 
@@ -46,22 +44,29 @@ export interface RecordCodec {
 
 /** Each topic's columnar schemas: the first is written unless a record needs a later one. */
 const COLUMNAR: Partial<Record<Topic, readonly ColumnarSchema<unknown>[]>> = {
-  trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA],
+  trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA, TRADE_CONDITIONS_SCHEMA],
   quotes: [QUOTE_SCHEMA],
   bars: [BAR_SCHEMA],
 };
 
-/** The trades schema with `tsNanos` when any record has it, else the v1 one. */
+/**
+ * The trades schema with `conditions` (kind 5) when any record has them, else with
+ * `tsNanos` (kind 4) when any has that, else the v1 one: a batch is written in the
+ * oldest kind that carries all of it.
+ */
 function schemaFor(
   schemas: readonly ColumnarSchema<unknown>[],
   records: readonly unknown[],
 ): ColumnarSchema<unknown> {
+  let needed = 0;
   if (schemas.length > 1) {
     for (const record of records) {
-      if ((record as { tsNanos?: unknown }).tsNanos !== undefined) return schemas[1]!;
+      const trade = record as { tsNanos?: unknown; conditions?: unknown };
+      if (trade.conditions !== undefined) return schemas[2]!;
+      if (trade.tsNanos !== undefined) needed = 1;
     }
   }
-  return schemas[0]!;
+  return schemas[needed]!;
 }
 
 /** The codec that writes `topic`'s messages in `encoding` (JSON where a topic has no columns). */
@@ -70,10 +75,7 @@ export function codecFor(topic: Topic, encoding: Encoding): RecordCodec {
   if (encoding === 'columnar' && schemas) {
     return {
       encoding,
-      encode: (records) =>
-        records.some((r) => (r as { conditions?: unknown }).conditions !== undefined)
-          ? encodeJson(topic, records)
-          : encodeColumnar(schemaFor(schemas, records), records),
+      encode: (records) => encodeColumnar(schemaFor(schemas, records), records),
       decode: (value) => decodeMessage(topic, value),
     };
   }

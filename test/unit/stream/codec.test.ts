@@ -138,18 +138,27 @@ describe('columnar record encoding v1', () => {
     expect(codecFor('trades', 'columnar').encode(trades(2))[1]).toBe(1);
   });
 
-  it('carries Trade.conditions, writing such a trades message as JSON', () => {
+  it('carries Trade.conditions in kind 5, only when a record has them', () => {
     const sip = 1_679_990_400_018_381_329n;
-    const sent: Trade[] = trades(3).map((t, i) =>
+    const sent: Trade[] = trades(4).map((t, i) =>
       i === 1
         ? t
-        : { ...t, tsNanos: sip + BigInt(i), ts: Number(sip / 1000n), conditions: [12, 37 + i] },
+        : i === 2
+          ? { ...t, conditions: [] as number[] }
+          : {
+              ...t,
+              ts: Number((sip + BigInt(i)) / 1000n),
+              tsNanos: sip + BigInt(i),
+              conditions: [12, 37 + i, 200_000],
+            },
     );
     const { bytes, decoded } = roundTrip('trades', 'columnar', sent);
-    expect(bytes[0]).toBe(JSON_BIGINT_FORMAT);
+    expect([bytes[0], bytes[1]]).toEqual([COLUMNAR_FORMAT, 5]);
     expect(decoded).toEqual(sent);
-    expect((decoded[0] as Trade).conditions).toEqual([12, 37]);
     expect((decoded[1] as Trade).conditions).toBeUndefined();
+    expect(() =>
+      codecFor('trades', 'columnar').encode([{ ...trades(1)[0]!, conditions: [-1] }]),
+    ).toThrow(/conditions must be/);
   });
 
   it('refuses a tsNanos that is no bigint or far from ts', () => {
