@@ -76,7 +76,7 @@ export function ingestCommand(): Command {
   return fileOptions(
     new Command('ingest')
       .description(
-        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). In the embedded profile a file replay runs the lake sink in the same process and exits 0 once everything read is committed, with a summary line.',
+        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS; its splits and dividends go to master data, its news to the news topic and bronze.news, SIM_* settings), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). In the embedded profile a file replay runs the lake sink in the same process and exits 0 once everything read is committed, with a summary line.',
       )
       .addOption(
         new Option('--source <source>', 'where the records come from')
