@@ -196,9 +196,12 @@ export function adjustedBarsSql(spans: readonly FactorSpan[]): AggregateSql {
   };
 }
 
-/** `bronze.trades`' columns as an adjusted read returns them: size becomes a double. */
+/**
+ * `bronze.trades`' columns as an adjusted read returns them: size becomes a double. The
+ * served trade has no conditions (they shape bars), so the read leaves them out.
+ */
 export const ADJUSTED_TRADE_OUTPUT: readonly ColumnSpec[] = TRADES_TABLE.schema
-  .filter((c) => c.name !== 'date')
+  .filter((c) => c.name !== 'date' && c.name !== 'conditions')
   .map((c) => (c.name === 'size' ? { ...c, type: 'double' as const } : c));
 
 /** Adjusted trades: price times the price factor, size times the volume factor, in DuckDB. */
