@@ -9,6 +9,7 @@ import {
   LakeSink,
   LambdaView,
   MarketData,
+  NewsWriter,
   openMedallion,
   type Medallion,
 } from './batch/index.js';
@@ -37,12 +38,16 @@ import {
   AlphalakeError,
   calendarNamed,
   floorToMinute,
+  DEFAULT_CONDITION_RULES,
   invariant,
+  isAlphalakeError,
   isoOfMicros,
   MINUTE_US,
   SECOND_US,
   systemClock,
   type Clock,
+  type ConditionRules,
+  type CorporateAction,
   type Trade,
 } from './domain/index.js';
 import {
@@ -56,6 +61,7 @@ import {
   YahooChartClient,
   YahooReferenceData,
   type BackfillResult,
+  type SimulatorEventSink,
 } from './ingest/index.js';
 import {
   configureDuckDB,
@@ -230,7 +236,9 @@ export async function createPlatform(
   // Records a process left in the user store's outbox (killed mid-change, or the CLI's).
   if (runs('api')) await accounts.drainAudit();
   const auth = authSettings.mode === 'off' ? OPEN_DOOR : jwtAuthenticator(authSettings, accounts);
+  const conditionRules = await conditionRulesFor(config, logger);
   const sink = await LakeSink.open(tables, clock, {
+    conditionRules,
     intervalMs: config.batchIntervalSeconds * 1000,
     allowedLatenessUs: 2 * SECOND_US,
     rowsWritten: metrics.counter(
@@ -247,6 +255,7 @@ export async function createPlatform(
     speedStore,
     () => sink.watermark(),
     calendarNamed(config.simulatorCalendar),
+    conditionRules,
   );
   const market = new MarketData(directory, view, clock, new VendorBarsLog(tables.vendorBars));
   const ingestor = ingestorOf(bus, directory, clock, metrics);
@@ -258,14 +267,58 @@ export async function createPlatform(
         symbols: config.simulatorSymbols,
         calendar,
         tradesPerSecond: config.simulatorTradesPerSecond,
+        events: {
+          splitsPerYear: config.simulatorSplitsPerYear,
+          dividendsPerYear: config.simulatorDividendsPerYear,
+          newsPerSession: config.simulatorNewsPerSession,
+          newsSignalStrength: config.simulatorNewsSignal,
+          haltsPerSession: config.simulatorHaltsPerSession,
+        },
       })
     : undefined;
-  const speed = new SpeedLayer(bus, speedStore, hub, calendar);
+  // The simulator's splits, dividends and news reach master data and bronze.news where
+  // this process keeps master data (an api or ingest role); its halts are in its tape.
+  const simulatorEvents =
+    simulator && (runs('api') || runs('ingest'))
+      ? simulatorEventSink(
+          masterData,
+          ingestor,
+          bus,
+          new NewsWriter(tables.news, tables.rejects),
+          clock,
+        )
+      : undefined;
+  // History is written range by range: of a feed's imperfections, only duplicates apply.
+  const historyImperfector =
+    config.simulatorDuplicateRate > 0
+      ? new FeedImperfector(
+          {
+            duplicateRate: config.simulatorDuplicateRate,
+            outOfOrderRate: 0,
+            lateRate: 0,
+            lateBatches: 0,
+          },
+          config.simulatorSeed,
+        )
+      : undefined;
+  const historyExtras = {
+    ...(simulatorEvents ? { events: simulatorEvents } : {}),
+    ...(historyImperfector ? { imperfector: historyImperfector } : {}),
+  };
+  const speed = new SpeedLayer(bus, speedStore, hub, calendar, conditionRules);
   const lakeTables: Record<string, MaintainedTable> = Object.fromEntries(
     [tables.trades, tables.bars1m, tables.rejects].map((t) => [t.tablePath.replace('/', '.'), t]),
   );
   const backfillSources: Record<string, BackfillSource> = simulator
-    ? { simulator: simulatorBackfill({ simulator, ingestor, sink, now: () => clock.now() }) }
+    ? {
+        simulator: simulatorBackfill({
+          simulator,
+          ingestor,
+          sink,
+          now: () => clock.now(),
+          ...historyExtras,
+        }),
+      }
     : {};
   const jobResources: JobResources = {
     tables: lakeTables,
@@ -431,6 +484,7 @@ export async function createPlatform(
           now: clock.now(),
           sessions: config.backfillSessions,
           signal,
+          ...historyExtras,
         });
       }
       if (runs('speed')) await speed.start(signal);
@@ -468,6 +522,7 @@ export async function createPlatform(
                 config.simulatorSeed,
               )
             : undefined,
+          simulatorEvents,
         );
         if (live) void feed.run(signal);
       }
@@ -515,6 +570,88 @@ export async function createPlatform(
       await users.close();
       await jobBackend?.disconnect();
       await masterDataStore.close();
+    },
+  };
+}
+
+/**
+ * The trade-condition rules bars follow (docs/ingest.md, "Condition codes"): Polygon's
+ * live table (GET /v3/reference/conditions) when POLYGON_API_KEY is set, else the fixture
+ * of it. A live table that cannot be had within 15 s leaves the fixture's, and says so.
+ */
+async function conditionRulesFor(config: Config, logger: Logger): Promise<ConditionRules> {
+  if (config.polygonApiKey === undefined) return DEFAULT_CONDITION_RULES;
+  const client = new PolygonRestClient({
+    apiKey: config.polygonApiKey,
+    baseUrl: config.polygonApiUrl,
+    callsPerMinute: config.polygonCallsPerMinute,
+    maxRetries: config.polygonMaxRetries,
+    backoffBaseMs: config.polygonBackoffMs,
+  });
+  try {
+    const rules = await client.conditionRules(AbortSignal.timeout(15_000));
+    logger.info({ conditions: rules.size }, 'trade-condition rules loaded from Polygon');
+    return rules;
+  } catch (error) {
+    logger.warn(
+      { err: error },
+      "trade-condition rules not loaded from Polygon: bars follow the fixture's rules",
+    );
+    return DEFAULT_CONDITION_RULES;
+  }
+}
+
+/**
+ * The simulator's events as the platform takes them: splits and dividends into master
+ * data once each (addCorporateActionOnce, as the vendor sources do; one it refuses is a
+ * reject, not lost), news through the ingest checks onto the bus's `news` topic and into
+ * bronze.news (duplicates dropped by id).
+ */
+function simulatorEventSink(
+  masterData: MasterData,
+  ingestor: Ingestor,
+  bus: StreamBus,
+  news: NewsWriter,
+  clock: Clock,
+): SimulatorEventSink {
+  return {
+    async corporateActions(actions, signal) {
+      const refused: { action: CorporateAction; reason: string; detail: string }[] = [];
+      for (const action of actions) {
+        signal?.throwIfAborted();
+        try {
+          await masterData.addCorporateActionOnce(action, 'source:simulator');
+        } catch (error) {
+          if (!isAlphalakeError(error)) throw error;
+          refused.push({ action, reason: `CORPORATE_ACTION_${error.code}`, detail: error.message });
+        }
+      }
+      if (refused.length === 0) return;
+      const receivedAt = clock.now();
+      await bus.publish(
+        'rejects',
+        refused.map(({ action, reason, detail }) => ({
+          key: action.symbol,
+          value: {
+            source: 'simulator',
+            kind: 'row',
+            reason,
+            payload: JSON.stringify(action),
+            detail,
+            receivedAt,
+          },
+        })),
+        signal ? { signal } : {},
+      );
+    },
+    async news(items, signal) {
+      const checked = await ingestor.ingestRecords(
+        items.map((value) => ({ kind: 'news' as const, value })),
+        'simulator',
+        signal ? { signal } : {},
+      );
+      // Rejects went to the bus's `rejects` topic with the rest (ingestRecords).
+      await news.write(checked.news, signal);
     },
   };
 }

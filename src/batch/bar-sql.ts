@@ -5,6 +5,9 @@ import {
   SECOND_US,
   type LakeBarInterval,
   type Session,
+  DEFAULT_CONDITION_RULES,
+  type ConditionRules,
+  type ConditionUpdateRules,
 } from '../domain/index.js';
 import type { AggregateSql, ColumnSpec } from '../lake/index.js';
 import { BARS_1M_TABLE, TRADES_TABLE } from './tables.js';
@@ -193,9 +196,12 @@ export function adjustedBarsSql(spans: readonly FactorSpan[]): AggregateSql {
   };
 }
 
-/** `bronze.trades`' columns as an adjusted read returns them: size becomes a double. */
+/**
+ * `bronze.trades`' columns as an adjusted read returns them: size becomes a double. The
+ * served trade has no conditions (they shape bars), so the read leaves them out.
+ */
 export const ADJUSTED_TRADE_OUTPUT: readonly ColumnSpec[] = TRADES_TABLE.schema
-  .filter((c) => c.name !== 'date')
+  .filter((c) => c.name !== 'date' && c.name !== 'conditions')
   .map((c) => (c.name === 'size' ? { ...c, type: 'double' as const } : c));
 
 /** Adjusted trades: price times the price factor, size times the volume factor, in DuckDB. */
@@ -211,29 +217,71 @@ export function adjustedTradesSql(spans: readonly FactorSpan[]): AggregateSql {
 }
 
 /**
- * 1-second bars straight from trades (the scan holds `ts`, `price`, `size`, `seq`): one
- * level, the notional summed over the second's trades in (ts, seq) order, as the speed
- * layer's 1-second BarBuilder sums them.
+ * Whether each trade may set open/close, high/low and volume (`oc`, `hl`, `vol`), from its
+ * `conditions` by the rules bars follow (src/domain/trade-conditions.ts): a condition
+ * that forbids one forbids it. The ids are integers of the rules table, inlined.
  */
-export function secondBarsSql(tieBreak = 'seq', spans?: readonly FactorSpan[]): AggregateSql {
+function conditionFlagsSql(rules: ConditionRules): string {
+  const forbidding = (flag: keyof ConditionUpdateRules) => {
+    const ids = [...rules].filter(([, r]) => !r[flag]).map(([id]) => id);
+    return ids.length === 0
+      ? 'true'
+      : `NOT list_has_any(coalesce(conditions, []::INTEGER[]), [${ids.join(', ')}]::INTEGER[])`;
+  };
+  return (
+    `${forbidding('updatesOpenClose')} AS oc, ${forbidding('updatesHighLow')} AS hl, ` +
+    `${forbidding('updatesVolume')} AS vol`
+  );
+}
+
+/**
+ * 1-second bars straight from trades (the scan holds `ts`, `price`, `size`, `seq`, and
+ * `conditions` when `conditions` is true): one level, the notional summed over the
+ * second's trades in (ts, seq) order, as the speed layer's 1-second BarBuilder sums them.
+ * With conditions, each trade sets only what its sale conditions allow, and a second none
+ * of whose trades may set a price takes it from all of them, as BarBuilder does.
+ */
+export function secondBarsSql(
+  tieBreak = 'seq',
+  spans?: readonly FactorSpan[],
+  conditions = false,
+  rules: ConditionRules = DEFAULT_CONDITION_RULES,
+): AggregateSql {
   const key = `ts, coalesce(${quote(tieBreak)}, 0)`;
   return {
     output: spans ? ADJUSTED_BAR_OUTPUT : BAR_OUTPUT,
     sql: (param) => {
       const width = `CAST(${param(SECOND_US)} AS BIGINT)`;
+      const carried = conditions ? ', conditions' : '';
       // Adjusted: each trade's price and size times its span's factors, before bucketing.
       const trades = spans
         ? `(SELECT s.ts AS ts, s.price * factors.price AS price, ` +
-          `CAST(s.size AS DOUBLE) * factors.volume AS size, s.${quote(tieBreak)} AS ${quote(tieBreak)} ` +
+          `CAST(s.size AS DOUBLE) * factors.volume AS size, s.${quote(tieBreak)} AS ${quote(tieBreak)}` +
+          `${conditions ? ', s.conditions AS conditions' : ''} ` +
           `FROM scan AS s JOIN ${factorsSql(spans, param)} ${FACTOR_JOIN})`
         : 'scan';
+      if (!conditions) {
+        return (
+          `SELECT make_timestamp(bucket) AS ts, arg_min(price, (${key})) AS open, max(price) AS high, ` +
+          `min(price) AS low, arg_max(price, (${key})) AS close, sum(size) AS volume, ` +
+          `CASE WHEN sum(size) > 0 THEN sum(price * size ORDER BY ${key}) / sum(size) ` +
+          `ELSE arg_max(price, (${key})) END AS vwap, count(*) AS trade_count ` +
+          `FROM (SELECT ts, price, size, ${quote(tieBreak)}, ${bucketSql(width)} AS bucket FROM ${trades}) ` +
+          `GROUP BY bucket`
+        );
+      }
+      const close = `coalesce(arg_max(price, (${key})) FILTER (WHERE oc), arg_max(price, (${key})))`;
+      const volume = `coalesce(sum(size) FILTER (WHERE vol), 0)`;
       return (
-        `SELECT make_timestamp(bucket) AS ts, arg_min(price, (${key})) AS open, max(price) AS high, ` +
-        `min(price) AS low, arg_max(price, (${key})) AS close, sum(size) AS volume, ` +
-        `CASE WHEN sum(size) > 0 THEN sum(price * size ORDER BY ${key}) / sum(size) ` +
-        `ELSE arg_max(price, (${key})) END AS vwap, count(*) AS trade_count ` +
-        `FROM (SELECT ts, price, size, ${quote(tieBreak)}, ${bucketSql(width)} AS bucket FROM ${trades}) ` +
-        `GROUP BY bucket`
+        `SELECT make_timestamp(bucket) AS ts, ` +
+        `coalesce(arg_min(price, (${key})) FILTER (WHERE oc), arg_min(price, (${key}))) AS open, ` +
+        `coalesce(max(price) FILTER (WHERE hl), max(price)) AS high, ` +
+        `coalesce(min(price) FILTER (WHERE hl), min(price)) AS low, ${close} AS close, ` +
+        `${volume} AS volume, ` +
+        `CASE WHEN ${volume} > 0 THEN sum(price * size ORDER BY ${key}) FILTER (WHERE vol) / ${volume} ` +
+        `ELSE ${close} END AS vwap, count(*) AS trade_count ` +
+        `FROM (SELECT ts, price, size, ${quote(tieBreak)}${carried}, ${conditionFlagsSql(rules)}, ` +
+        `${bucketSql(width)} AS bucket FROM ${trades}) GROUP BY bucket`
       );
     },
   };

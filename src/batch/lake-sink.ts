@@ -1,12 +1,15 @@
 import {
-  aggregateBars,
   AlphalakeError,
+  BarBuilder,
+  DEFAULT_CONDITION_RULES,
   floorToMinute,
   MINUTE_US,
   SECOND_US,
+  updateRulesOf,
   utcDate,
   type Bar,
   type Clock,
+  type ConditionRules,
   type Quote,
   type Trade,
   type VendorBar,
@@ -81,6 +84,8 @@ export interface LakeSinkOptions {
   readonly rowsWritten?: RowCounter;
   /** Told the trades partitions of every assignment (an operator sees who owns what). */
   readonly onAssigned?: (partitions: readonly number[]) => void;
+  /** What each trade's sale conditions let it set in silver bars. @default the fixture's rules */
+  readonly conditionRules?: ConditionRules;
 }
 
 /** A file job's chunk whose records a flush commits (src/batch/sink-checkpoint.ts). */
@@ -792,7 +797,7 @@ export class LakeSink implements HistorySink {
 
     this.unsealed = [];
     // With each minute's notional, as the backfill writes them (coarser bars sum it exactly).
-    const bars = minuteBarColumns(due);
+    const bars = minuteBarColumns(due, this.options.conditionRules);
     try {
       // Committed even without bars: the marks, offsets and watermark move in the table.
       // `merge`: a bars table written before the notional column existed gains it.
@@ -865,7 +870,9 @@ export class LakeSink implements HistorySink {
     // The two tables are independent commits: write them side by side.
     await Promise.all([
       this.commitHistory(this.tables.trades, range, trades, txn, commitInfo, tradeColumns),
-      this.commitHistory(this.tables.bars1m, range, trades, txn, commitInfo, minuteBarColumns),
+      this.commitHistory(this.tables.bars1m, range, trades, txn, commitInfo, (t) =>
+        minuteBarColumns(t, this.options.conditionRules),
+      ),
     ]);
     if (rejects.length > 0) {
       await this.tables.rejects.append(rejects.map(rejectRow));
@@ -959,6 +966,11 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
       ? new Array<bigint | null>(n).fill(null)
       : undefined;
   if (nanos) for (let i = 0; i < n; i++) nanos[i] = trades[i]!.tsNanos ?? null!;
+  // Condition ids as int lists, NULL for none; left out when no trade has any (the
+  // simulator's), as the column is nullable.
+  const conditions = trades.some((t) => t.conditions !== undefined)
+    ? trades.map((t) => (t.conditions === undefined ? null : [...t.conditions]))
+    : undefined;
   for (let i = 0; i < n; i++) {
     const trade = trades[i]!;
     columns.symbol.codes[i] = symbols.code(trade.symbol);
@@ -970,7 +982,14 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
     columns.exchange.codes[i] = exchanges.code(trade.exchange);
     columns.date.codes[i] = dates.code(utcDate(trade.ts));
   }
-  return { length: n, columns: nanos ? { ...columns, ts_nanos: nanos } : columns };
+  return {
+    length: n,
+    columns: {
+      ...columns,
+      ...(nanos ? { ts_nanos: nanos } : {}),
+      ...(conditions ? { conditions } : {}),
+    },
+  };
 }
 
 /**
@@ -978,17 +997,24 @@ export function tradeColumns(trades: readonly Trade[]): ColumnBatch {
  * (Σ price·size) summed in the same order as the bar builder sums it, so it is the very
  * number the bar's vwap was divided from.
  */
-export function minuteBarColumns(trades: readonly Trade[]): ColumnBatch {
-  const bars = aggregateBars(trades);
+export function minuteBarColumns(
+  trades: readonly Trade[],
+  rules: ConditionRules = DEFAULT_CONDITION_RULES,
+): ColumnBatch {
+  const builder = new BarBuilder('1m', rules);
+  for (const trade of trades) builder.add(trade);
+  const bars = builder.bars();
   const notional = new Map<string, number>();
   for (const trade of trades) {
+    // As BarBuilder: a trade whose conditions keep it out of volume is out of the notional.
+    if (!updateRulesOf(trade.conditions, rules).updatesVolume) continue;
     const key = `${trade.symbol}\u0000${floorToMinute(trade.ts)}`;
     notional.set(key, (notional.get(key) ?? 0) + trade.price * trade.size);
   }
   const batch = barColumns(bars);
   const values = new Float64Array(bars.length);
   bars.forEach((bar, i) => {
-    values[i] = notional.get(`${bar.symbol}\u0000${bar.ts}`) as number;
+    values[i] = notional.get(`${bar.symbol}\u0000${bar.ts}`) ?? 0;
   });
   return { length: batch.length, columns: { ...batch.columns, notional: values } };
 }

@@ -2,9 +2,11 @@ import {
   ALWAYS_OPEN,
   AlphalakeError,
   DAY_US,
+  DEFAULT_CONDITION_RULES,
   sessionsBetween,
   utcDate,
   type Bar,
+  type ConditionRules,
   type Quote,
   type Session,
   type Trade,
@@ -102,6 +104,8 @@ export class LambdaView {
     private readonly watermark: () => number | undefined,
     /** Daily bars follow its sessions (a 24x7 calendar: UTC days). */
     private readonly calendar?: TradingCalendar,
+    /** What each trade's sale conditions let it set in the 1s bars read from bronze.trades. */
+    private readonly conditionRules: ConditionRules = DEFAULT_CONDITION_RULES,
   ) {}
 
   /**
@@ -184,14 +188,20 @@ export class LambdaView {
     const fromTrades = interval === '1s';
     const table = fromTrades ? this.tables.trades : this.tables.bars1m;
     const snapshot = await snapshotAt(table, asOf);
+    // A snapshot from before `bronze.trades.conditions` existed has no such column.
+    const conditions =
+      fromTrades &&
+      (snapshot ?? (await table.snapshot())).schema.some((c) => c.name === 'conditions');
     const aggregate = fromTrades
-      ? secondBarsSql('seq', factors)
+      ? secondBarsSql('seq', factors, conditions, this.conditionRules)
       : interval === '1d' && this.calendar
         ? sessionBarsSql(buckets.map(sessionOf), factors)
         : interval === '1m'
           ? factors && adjustedBarsSql(factors)
           : coarserBarsSql(interval as Exclude<QueryBarInterval, '1s'>, factors);
-    const columns = fromTrades ? ['ts', 'price', 'size', 'seq'] : [...BAR_COLUMNS, 'notional'];
+    const columns = fromTrades
+      ? ['ts', 'price', 'size', 'seq', ...(conditions ? ['conditions'] : [])]
+      : [...BAR_COLUMNS, 'notional'];
     const result = await table.queryColumns({
       ...(snapshot ? { snapshot } : {}),
       columns: aggregate ? columns : BAR_COLUMNS,

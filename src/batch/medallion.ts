@@ -52,23 +52,24 @@ async function openOrCreate(
     ifNotExists: true,
     read,
   });
-  // A table from an earlier release may lack nullable long or string columns added since
-  // (e.g. `bronze.trades.seq`, `ts_nanos`): add them by schema evolution, with no rows.
+  // A table from an earlier release may lack nullable columns added since (e.g.
+  // `bronze.trades.seq`, `ts_nanos`, `conditions`): add them by schema evolution, with no
+  // rows, each declared with its type (an empty column cannot say it).
   const schema = (await table.snapshot()).schema;
   const present = new Set(schema.map((c) => c.name));
-  const added = definition.schema.filter(
-    (c) => !present.has(c.name) && c.nullable && (c.type === 'long' || c.type === 'string'),
-  );
+  const added = definition.schema.filter((c) => !present.has(c.name) && c.nullable);
   if (added.length > 0) {
-    // No rows: every present column empty, each new one typed by its empty array
-    // (BigInt64Array is a long, a dictionary column a string).
-    const empty = (type: unknown) =>
-      type === 'long' ? new BigInt64Array(0) : { dictionary: [], codes: new Int32Array(0) };
     const columns = Object.fromEntries([
       ...schema.map((c) => [c.name, []] as const),
-      ...added.map((c) => [c.name, empty(c.type)] as const),
+      ...added.map((c) => [c.name, []] as const),
     ]);
-    await table.append({ length: 0, columns }, { schemaMode: 'merge' });
+    await table.append(
+      { length: 0, columns },
+      {
+        schemaMode: 'merge',
+        columnTypes: Object.fromEntries(added.map((c) => [c.name, c.type])),
+      },
+    );
   }
   return table;
 }

@@ -35,6 +35,10 @@ export const TRADES_TABLE: TableDefinition = {
     // The source's event time in epoch ns when it has one (Polygon's sip_timestamp), whole:
     // int64 holds epoch ns until 2262. NULL for sources with µs only and older rows.
     column('ts_nanos', 'long', true),
+    // The source's sale-condition ids (Polygon's `conditions`), which decide what the
+    // trade sets in a bar (src/domain/trade-conditions.ts). NULL: none given (a regular
+    // sale, or a source without conditions) and rows written before the column existed.
+    column('conditions', { type: 'array', elementType: 'integer', containsNull: false }, true),
   ],
   partitionColumns: ['date'],
   clusterBy: ['symbol', 'ts', 'seq'],

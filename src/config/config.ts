@@ -15,6 +15,7 @@ import {
   keyspaceName,
   lakeLocation,
   mongoUri,
+  nonNegativeNumber,
   oneOf,
   optional,
   optionalText,
@@ -99,11 +100,46 @@ export const SETTINGS = {
     description: 'Average trades per second per symbol (intraday volume is U-shaped around it).',
     parse: positiveNumber,
   },
+  simulatorSplitsPerYear: {
+    env: 'SIM_SPLITS_PER_YEAR',
+    default: '0.1',
+    description:
+      'Expected stock splits per simulated symbol per 252 sessions: the tape divides prices by the ratio from the ex-date on, and each split goes to master data as a corporate action.',
+    parse: nonNegativeNumber(252),
+  },
+  simulatorDividendsPerYear: {
+    env: 'SIM_DIVIDENDS_PER_YEAR',
+    default: '4',
+    description:
+      'Expected cash dividends per simulated symbol per 252 sessions: the tape drops by the dividend on the ex-date, and each goes to master data as a corporate action.',
+    parse: nonNegativeNumber(252),
+  },
+  simulatorNewsPerSession: {
+    env: 'SIM_NEWS_PER_SESSION',
+    default: '1',
+    description:
+      'Expected simulated news items per symbol per session, published to the news topic and into bronze.news.',
+    parse: nonNegativeNumber(1000),
+  },
+  simulatorNewsSignal: {
+    env: 'SIM_NEWS_SIGNAL',
+    default: '0.3',
+    description:
+      "How strongly a simulated news item's sentiment predicts its symbol's next-day return, from 0 (noise) to 1.",
+    parse: nonNegativeNumber(1),
+  },
+  simulatorHaltsPerSession: {
+    env: 'SIM_HALTS_PER_SESSION',
+    default: '0.02',
+    description:
+      'Expected trading halts (5 to 30 minutes, no trades or quotes) per simulated symbol per session.',
+    parse: nonNegativeNumber(100),
+  },
   simulatorDuplicateRate: {
     env: 'SIM_DUPLICATE_RATE',
     default: '0',
     description:
-      'Share of live simulator trades sent twice (the ingest path drops the copies as DUPLICATE rejects).',
+      'Share of simulator trades sent twice, live and in backfills (the ingest path drops the copies as DUPLICATE rejects).',
     parse: fraction,
   },
   simulatorOutOfOrderRate: {

@@ -44,6 +44,16 @@ export const fraction: Parser<number> = (raw, env) => {
   return value;
 };
 
+/** A number in [0, max] (an expected count of events, a strength). */
+export function nonNegativeNumber(max: number): Parser<number> {
+  return (raw, env) => {
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || value < 0 || value > max)
+      throw configError(env, raw, `a number from 0 to ${max}`);
+    return value;
+  };
+}
+
 export const boolean: Parser<boolean> = (raw, env) => {
   const normalized = raw.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(normalized)) return true;

@@ -7,3 +7,5 @@ export * from './calendar.js';
 export * from './clock.js';
 export * from './errors.js';
 export * from './deadline.js';
+export * from './trade-conditions.js';
+export * from './polygon-conditions.js';

@@ -31,6 +31,12 @@ export interface Trade {
    * (Polygon's `sip_timestamp`): kept whole so nothing is lost; `ts` is its floor in µs.
    */
   readonly tsNanos?: bigint;
+  /**
+   * The source's sale-condition ids (Polygon's `conditions`: the flat-file column, REST
+   * `conditions`, WebSocket `c`), as its conditions table numbers them: they decide what
+   * the trade may set in a bar (trade-conditions.ts). Absent: a regular sale.
+   */
+  readonly conditions?: readonly number[];
 }
 
 /** The order of one symbol's trades: by event time, then by the source's sequence number. */

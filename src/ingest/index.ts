@@ -18,7 +18,12 @@ export {
 export type { Source, SourceRecord } from './source.js';
 export { correctionOutcome } from './validation/index.js';
 export { murmur3x86128, TradeDeduper } from './validation/index.js';
-export { backfillFromSimulator, type BackfillResult, type HistorySink } from './simulator/index.js';
+export {
+  backfillFromSimulator,
+  type BackfillResult,
+  type HistorySink,
+  type SimulatorHistoryExtras,
+} from './simulator/index.js';
 export {
   AGGREGATE_TIMESPANS,
   DEFAULT_POLYGON_API_URL,
@@ -84,11 +89,15 @@ export {
 export {
   FeedImperfector,
   imperfectFeed,
+  publishSimulatorEvents,
   SimulatorEvents,
   withoutHalted,
   type FeedImperfections,
   type Halt,
+  type PublishedEvents,
+  type RawScale,
   type SimulatedNews,
+  type SimulatorEventSink,
   type SimulatorEventSettings,
 } from './simulator/index.js';
 export { referenceEntryOf } from './reference-entry.js';

@@ -1,5 +1,11 @@
 import { AlphalakeError, HOUR_US, type Trade } from '../domain/index.js';
-import type { HistorySink, Ingestor, MarketSimulator } from '../ingest/index.js';
+import {
+  publishSimulatorEvents,
+  type HistorySink,
+  type Ingestor,
+  type MarketSimulator,
+  type SimulatorHistoryExtras,
+} from '../ingest/index.js';
 import type { BackfillSource } from './handlers.js';
 
 /** Event time per commit: bounds memory, and each chunk renews the job's lock. */
@@ -17,13 +23,15 @@ const CHUNK_US = 6 * HOUR_US;
  * watermark starts at it instead (nothing is left unwritten between), and what the lake
  * already holds is skipped by the sink, so a retried backfill writes each trade once.
  */
-export function simulatorBackfill(deps: {
-  readonly simulator: MarketSimulator;
-  readonly ingestor: Ingestor;
-  readonly sink: HistorySink;
-  /** Epoch µs now: a backfill reaches no further. */
-  readonly now: () => number;
-}): BackfillSource {
+export function simulatorBackfill(
+  deps: {
+    readonly simulator: MarketSimulator;
+    readonly ingestor: Ingestor;
+    readonly sink: HistorySink;
+    /** Epoch µs now: a backfill reaches no further. */
+    readonly now: () => number;
+  } & SimulatorHistoryExtras,
+): BackfillSource {
   return async (request, context) => {
     const { simulator, ingestor, sink } = deps;
     const traded = simulator.symbols;
@@ -50,11 +58,20 @@ export function simulatorBackfill(deps: {
     const watermark = sink.watermark();
     const from = watermark === undefined ? request.from : Math.min(request.from, watermark);
     const to = request.to;
+    if (deps.events) {
+      await publishSimulatorEvents(
+        simulator,
+        deps.events,
+        { from, to },
+        { signal: context.signal },
+      );
+    }
     let rows = 0;
     let chunkStart = from;
     let chunk: Trade[] = [];
     const write = async (chunkEnd: number) => {
-      const checked = ingestor.check({ trades: chunk, quotes: [] }, 'simulator-backfill');
+      const sent = deps.imperfector ? deps.imperfector.apply(chunk) : chunk;
+      const checked = ingestor.check({ trades: sent, quotes: [] }, 'simulator-backfill');
       await sink.writeHistory(
         { from: chunkStart, to: chunkEnd },
         checked.trades,

@@ -42,6 +42,7 @@ import {
   toSchemaString,
   typeName,
   type ColumnSpec,
+  type ColumnType,
 } from './log/index.js';
 import {
   loadSnapshot,
@@ -123,6 +124,11 @@ export interface WriteOptions {
   readonly commitInfo?: Readonly<Record<string, unknown>>;
   /** `merge` adds new input columns as nullable columns; `strict` refuses them. @default 'strict' */
   readonly schemaMode?: 'strict' | 'merge';
+  /**
+   * The types of columns a `merge` adds, where their values cannot say (an empty batch,
+   * a list column); others are inferred from their values.
+   */
+  readonly columnTypes?: Readonly<Record<string, ColumnType>>;
   readonly signal?: AbortSignal;
 }
 
@@ -513,7 +519,12 @@ export class DeltaTable {
       );
     }
     const batch = isColumnBatch(input) ? input : rowsToBatch(input);
-    let schema = reconcileSchema(base.schema, batch, options.schemaMode ?? 'strict');
+    let schema = reconcileSchema(
+      base.schema,
+      batch,
+      options.schemaMode ?? 'strict',
+      options.columnTypes,
+    );
     let configuration = base.metadata.configuration;
     if (schema !== base.schema && columnMappingMode(configuration) === 'name') {
       // New columns of a column-mapped table get ids and physical names like the others.
@@ -705,6 +716,7 @@ function reconcileSchema(
   schema: readonly ColumnSpec[],
   batch: ColumnBatch,
   mode: 'strict' | 'merge',
+  declared: Readonly<Record<string, ColumnType>> = {},
 ): readonly ColumnSpec[] {
   const differences = compareBatch(schema, batch);
   const refused = {
@@ -728,11 +740,13 @@ function reconcileSchema(
   const added = differences.unknown.map(
     (name): ColumnSpec => ({
       name,
-      type: inferColumnType(
-        name,
-        batch.columns[name] as NonNullable<ColumnBatch['columns'][string]>,
-        batch.length,
-      ),
+      type:
+        declared[name] ??
+        inferColumnType(
+          name,
+          batch.columns[name] as NonNullable<ColumnBatch['columns'][string]>,
+          batch.length,
+        ),
       nullable: true,
       metadata: {},
     }),

@@ -1,7 +1,9 @@
 import {
   ALWAYS_OPEN,
   BarBuilder,
+  DEFAULT_CONDITION_RULES,
   type Bar,
+  type ConditionRules,
   type Quote,
   type Trade,
   type TradingCalendar,
@@ -23,8 +25,8 @@ import type { SpeedStore } from './speed-store.js';
  * misses nothing (see `currentThenLive`).
  */
 export class SpeedLayer {
-  private readonly seconds = new BarBuilder('1s');
-  private readonly minutes = new BarBuilder('1m');
+  private readonly seconds: BarBuilder;
+  private readonly minutes: BarBuilder;
   private readonly rollup: BarRollup;
 
   constructor(
@@ -33,8 +35,12 @@ export class SpeedLayer {
     private readonly hub: LiveHub,
     /** Daily bars follow its sessions. @default 24x7 (UTC days) */
     calendar: TradingCalendar = ALWAYS_OPEN,
+    /** What each trade's sale conditions let it set (the lake's bars follow the same). */
+    conditionRules: ConditionRules = DEFAULT_CONDITION_RULES,
   ) {
     this.rollup = new BarRollup(calendar);
+    this.seconds = new BarBuilder('1s', conditionRules);
+    this.minutes = new BarBuilder('1m', conditionRules);
   }
 
   async start(signal: AbortSignal): Promise<void> {

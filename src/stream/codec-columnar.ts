@@ -12,13 +12,15 @@ import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
  * column by column, so a batch of one symbol's trades costs a few bytes a trade.
  *
  * ```
- * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar, 4 trade with tsNanos, 5 bar with source) · varint n · column per field
+ * message  = u8 format (2) · u8 kind (1 trade, 2 quote, 3 bar, 4 trade with tsNanos,
+ *            5 bar with source, 6 trade with tsNanos and conditions) · varint n · column per field
  * number   = u8 0 · n × float64 LE                                   (any double, bit for bit)
  *          | u8 1 · u8 e · n × zigzag varint Δ(round(v · 10^e))      (decimals, exactly)
  * string   = u8 0 · n × (varint length · UTF-8)
  *          | u8 1 · dictionary · codes                               (repeated values)
  *          | u8 2 · dictionary of prefixes · codes · n × zigzag varint Δ(serial)   ("p-123")
  * nanos    = u8 1 · n × varint (0 absent, else zigzag(v − ts · 1000) + 1)   (bigint ns beside µs ts)
+ * ids      = u8 1 · n × (varint 0 absent | varint (count + 1) · count × varint id)   (condition ids)
  * dictionary = varint d · d × (varint length · UTF-8);  codes = n × varint, absent when d = 1
  * ```
  *
@@ -28,7 +30,10 @@ import { ByteReader, ByteWriter, corrupt } from './codec-bytes.js';
  * offset from the record's µs `ts` (0–999 when `ts` is its floor, as docs/time.md says),
  * so a 19-digit epoch-ns value costs a byte or two and comes back whole. Kind 5 (added
  * with `bronze.vendor_bars`) is kind 3 plus the `source` that delivered the bar, likewise
- * written only when a bar of the batch carries one.
+ * written only when a bar of the batch carries one. Kind 6 (added with `Trade.conditions`)
+ * is kind 4 plus a `conditions` column of id lists, written only when a record of the
+ * batch carries conditions; a consumer of an older version refuses such a message as
+ * corrupt rather than drop the conditions (upgrade consumers first).
  *
  * A number column is written as scaled integers only when every value comes back
  * bit for bit (`Object.is(round(v · 10^e) / 10^e, v)` is checked for each value at
@@ -44,15 +49,20 @@ const MAX_DECIMALS = 9;
 const MAX_DELTA = 2 ** 52 - 1;
 const POWERS = Array.from({ length: MAX_DECIMALS + 1 }, (_, e) => 10 ** e);
 
-/** `nanos`: an optional `bigint` of epoch ns, stored relative to the record's `ts` (µs). */
-type FieldType = 'number' | 'string' | 'nanos';
+/**
+ * `nanos`: an optional `bigint` of epoch ns, stored relative to the record's `ts` (µs);
+ * `ids`: an optional list of non-negative integers (a trade's condition ids).
+ */
+type FieldType = 'number' | 'string' | 'nanos' | 'ids';
+
+type ColumnValue = number | string | bigint | readonly number[] | undefined;
 
 export interface ColumnarSchema<T> {
   readonly kind: number;
   readonly name: string;
   readonly fields: readonly { readonly name: string; readonly type: FieldType }[];
   /** Builds record `i` from decoded columns, in the field order above. */
-  build(columns: readonly (readonly (number | string | bigint | undefined)[])[], i: number): T;
+  build(columns: readonly (readonly ColumnValue[])[], i: number): T;
 }
 
 export const TRADE_SCHEMA: ColumnarSchema<Trade> = {
@@ -87,6 +97,18 @@ export const TRADE_NANOS_SCHEMA: ColumnarSchema<Trade> = {
     const trade = TRADE_SCHEMA.build(c, i);
     const nanos = c[7]![i] as bigint | undefined;
     return nanos === undefined ? trade : { ...trade, tsNanos: nanos };
+  },
+};
+
+/** Trades of which some carry `conditions`: kind 4 and one column more. */
+export const TRADE_CONDITIONS_SCHEMA: ColumnarSchema<Trade> = {
+  kind: 6,
+  name: 'trade',
+  fields: [...TRADE_NANOS_SCHEMA.fields, { name: 'conditions', type: 'ids' }],
+  build: (c, i) => {
+    const trade = TRADE_NANOS_SCHEMA.build(c, i);
+    const conditions = c[8]![i] as readonly number[] | undefined;
+    return conditions === undefined ? trade : { ...trade, conditions };
   },
 };
 
@@ -154,6 +176,7 @@ export const COLUMNAR_SCHEMAS: readonly ColumnarSchema<unknown>[] = [
   BAR_SCHEMA,
   TRADE_NANOS_SCHEMA,
   VENDOR_BAR_SCHEMA,
+  TRADE_CONDITIONS_SCHEMA,
 ];
 
 export function encodeColumnar<T>(schema: ColumnarSchema<T>, records: readonly T[]): Buffer {
@@ -171,11 +194,18 @@ export function encodeColumnar<T>(schema: ColumnarSchema<T>, records: readonly T
       if (field.type === 'nanos') {
         if (value !== undefined && typeof value !== 'bigint')
           throw badField(schema, field.name, i, value);
+      } else if (field.type === 'ids') {
+        if (
+          value !== undefined &&
+          !(Array.isArray(value) && value.every((id) => Number.isSafeInteger(id) && id >= 0))
+        )
+          throw badField(schema, field.name, i, value);
       } else if (typeof value !== field.type) throw badField(schema, field.name, i, value);
       column[i] = value;
     }
     if (field.type === 'number') writeNumbers(writer, column as number[]);
     else if (field.type === 'nanos') writeNanos(writer, schema, column, rows);
+    else if (field.type === 'ids') writeIds(writer, column as (readonly number[] | undefined)[]);
     else writeStrings(writer, column as string[]);
   }
   return writer.bytes();
@@ -189,10 +219,11 @@ export function decodeColumnar<T>(schema: ColumnarSchema<T>, bytes: Buffer): T[]
     throw corrupt(`a message of kind ${kind} where ${schema.name}s (kind ${schema.kind}) belong`);
   }
   const n = reader.varint();
-  const columns: (readonly (number | string | bigint | undefined)[])[] = [];
+  const columns: (readonly ColumnValue[])[] = [];
   for (const field of schema.fields) {
     if (field.type === 'number') columns.push(readNumbers(reader, n));
     else if (field.type === 'string') columns.push(readStrings(reader, n));
+    else if (field.type === 'ids') columns.push(readIds(reader, n));
     else
       columns.push(
         readNanos(reader, columns[schema.fields.findIndex((f) => f.name === 'ts')] as number[], n),
@@ -277,6 +308,32 @@ function readNanos(reader: ByteReader, ts: readonly number[], n: number): (bigin
     const z = coded - 1;
     const offset = z % 2 === 0 ? z / 2 : -(z + 1) / 2;
     values[i] = BigInt(ts[i]!) * 1000n + BigInt(offset);
+  }
+  return values;
+}
+
+function writeIds(writer: ByteWriter, values: readonly (readonly number[] | undefined)[]): void {
+  writer.u8(1);
+  for (const ids of values) {
+    if (ids === undefined) {
+      writer.varint(0);
+      continue;
+    }
+    writer.varint(ids.length + 1);
+    for (const id of ids) writer.varint(id);
+  }
+}
+
+function readIds(reader: ByteReader, n: number): (readonly number[] | undefined)[] {
+  const mode = reader.u8();
+  if (mode !== 1) throw corrupt(`unknown ids column mode ${mode}`);
+  const values = new Array<readonly number[] | undefined>(n);
+  for (let i = 0; i < n; i++) {
+    const coded = reader.varint();
+    if (coded === 0) continue;
+    const ids = new Array<number>(coded - 1);
+    for (let k = 0; k < ids.length; k++) ids[k] = reader.varint();
+    values[i] = ids;
   }
   return values;
 }

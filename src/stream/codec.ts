@@ -5,6 +5,7 @@ import {
   BAR_SCHEMA,
   COLUMNAR_FORMAT,
   QUOTE_SCHEMA,
+  TRADE_CONDITIONS_SCHEMA,
   TRADE_NANOS_SCHEMA,
   TRADE_SCHEMA,
   VENDOR_BAR_SCHEMA,
@@ -45,28 +46,37 @@ export interface RecordCodec {
 
 /** Each topic's columnar schemas: the first is written unless a record needs a later one. */
 const COLUMNAR: Partial<Record<Topic, readonly ColumnarSchema<unknown>[]>> = {
-  trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA],
+  trades: [TRADE_SCHEMA, TRADE_NANOS_SCHEMA, TRADE_CONDITIONS_SCHEMA],
   quotes: [QUOTE_SCHEMA],
   bars: [BAR_SCHEMA, VENDOR_BAR_SCHEMA],
 };
 
 /**
- * The later schema when any record has a field only it knows (trades with `tsNanos`, bars
- * with `source`), else the first one, which consumers of older versions read.
+ * The oldest schema that carries every field the records have: each later schema of a
+ * topic adds fields to the one before (trades: `tsNanos` in kind 4, `conditions` in kind
+ * 6; bars: `source` in kind 5), so a batch without them stays readable by consumers of
+ * older versions.
  */
 function schemaFor(
   schemas: readonly ColumnarSchema<unknown>[],
   records: readonly unknown[],
 ): ColumnarSchema<unknown> {
-  if (schemas.length > 1) {
-    const known = new Set(schemas[0]!.fields.map((f) => f.name));
-    const extra = schemas[1]!.fields.filter((f) => !known.has(f.name)).map((f) => f.name);
-    for (const record of records) {
-      for (const name of extra)
-        if ((record as Record<string, unknown>)[name] !== undefined) return schemas[1]!;
+  const added = schemas.map((schema, i) => {
+    if (i === 0) return [];
+    const before = new Set(schemas[i - 1]!.fields.map((f) => f.name));
+    return schema.fields.filter((f) => !before.has(f.name)).map((f) => f.name);
+  });
+  let needed = 0;
+  for (const record of records) {
+    const fields = record as Record<string, unknown>;
+    for (let i = schemas.length - 1; i > needed; i--) {
+      if (added[i]!.some((name) => fields[name] !== undefined)) {
+        needed = i;
+        break;
+      }
     }
   }
-  return schemas[0]!;
+  return schemas[needed]!;
 }
 
 /** The codec that writes `topic`'s messages in `encoding` (JSON where a topic has no columns). */

@@ -286,10 +286,14 @@ export function describeBusContract(backend: BusBackend): void {
     it('carries trades, quotes, bars, news and rejects exactly', async () => {
       const bus = await backend.open();
       const sent: Record<Topic, { key: string; value: unknown }[]> = {
-        trades: Array.from({ length: 50 }, (_, i) => trade('AAPL', i)).map((value) => ({
-          key: value.symbol,
-          value,
-        })),
+        // Some with Polygon's sale conditions and nanoseconds (columnar kind 6 on Kafka).
+        trades: Array.from({ length: 50 }, (_, i) => trade('AAPL', i))
+          .map((t, i) =>
+            i % 3 === 0
+              ? { ...t, tsNanos: BigInt(t.ts) * 1000n + 7n, conditions: [12, 37 + (i % 5)] }
+              : t,
+          )
+          .map((value) => ({ key: value.symbol, value })),
         quotes: Array.from({ length: 20 }, (_, i) => quote('MSFT', i)).map((value) => ({
           key: value.symbol,
           value,

@@ -7,11 +7,11 @@ import WebSocket from 'ws';
 import { authSettingsOf, createPlatform, type Platform } from '../../src/app.js';
 import { mintToken, type ApiRole } from '../../src/auth/index.js';
 import { configWith, type Config } from '../../src/config/index.js';
-import { calendarNamed, isoOfMicros, ManualClock, type Trade } from '../../src/domain/index.js';
+import { isoOfMicros, ManualClock, type Trade } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
-import { MarketSimulator } from '../../src/ingest/index.js';
 import { startLoopbackApi } from '../support/api.js';
 import { postGraphql, type GqlResult } from '../support/graphql.js';
+import { simulatorOf } from '../support/simulator.js';
 
 /**
  * Jobs end to end in the embedded profile: mutations enqueue jobs on the embedded job
@@ -192,12 +192,7 @@ describe('jobs over GraphQL (embedded)', () => {
     expect(percents).toEqual([...percents].sort((a, b) => a - b));
 
     // The oracle: the simulator's tape of [FROM, TO), generated afresh.
-    const simulator = new MarketSimulator({
-      seed: config.simulatorSeed,
-      symbols: config.simulatorSymbols,
-      calendar: calendarNamed(config.simulatorCalendar),
-      tradesPerSecond: config.simulatorTradesPerSecond,
-    });
+    const simulator = simulatorOf(config);
     const expected: Trade[] = [];
     for (const second of simulator.tape(FROM, TO, { quotes: false }))
       expected.push(...second.trades);

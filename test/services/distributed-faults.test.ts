@@ -8,11 +8,11 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/index.js';
-import { calendarNamed, floorToMinute, type Trade } from '../../src/domain/index.js';
-import { MarketSimulator } from '../../src/ingest/index.js';
+import { floorToMinute, type Trade } from '../../src/domain/index.js';
 import { CassandraSpeedStore } from '../../src/speed/index.js';
 import { stopChildren } from '../support/processes.js';
 import { privateServer, type PrivateServer } from '../support/private-services.js';
+import { simulatorOf } from '../support/simulator.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
@@ -292,12 +292,7 @@ describe('faults through the distributed stack (private Kafka and Cassandra)', (
     lake.symbol.forEach((symbol, i) =>
       newest.set(symbol, Math.max(newest.get(symbol) ?? 0, lake.ts[i]!)),
     );
-    const simulator = new MarketSimulator({
-      seed: config.simulatorSeed,
-      symbols: config.simulatorSymbols,
-      calendar: calendarNamed(config.simulatorCalendar),
-      tradesPerSecond: TRADES_PER_SECOND,
-    });
+    const simulator = simulatorOf(config, TRADES_PER_SECOND);
     const to = Math.max(...newest.values()) + 1;
     const tape = [...simulator.tape(from, to, { quotes: false })].flatMap((s) => s.trades);
     const store = await CassandraSpeedStore.open({

@@ -7,8 +7,8 @@ import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { loadConfig } from '../../src/config/index.js';
-import { calendarNamed, floorToMinute, SECOND_US, type Trade } from '../../src/domain/index.js';
-import { MarketSimulator } from '../../src/ingest/index.js';
+import { floorToMinute, SECOND_US, type Trade } from '../../src/domain/index.js';
+import { simulatorOf } from '../support/simulator.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
@@ -111,12 +111,7 @@ describe('distributed roles (services tier)', () => {
     await client.dispose();
 
     const config = loadConfig({});
-    const simulator = new MarketSimulator({
-      seed: config.simulatorSeed,
-      symbols: config.simulatorSymbols,
-      calendar: calendarNamed(config.simulatorCalendar),
-      tradesPerSecond: 20,
-    });
+    const simulator = simulatorOf(config, 20);
     const from = floorToMinute(Math.min(...received.map((t) => t.ts)));
     const to = Math.max(...received.map((t) => t.ts)) + SECOND_US;
     const tape = new Map<string, Trade>();

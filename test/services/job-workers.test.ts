@@ -5,11 +5,12 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMedallion } from '../../src/batch/index.js';
-import { calendarNamed, DAY_US, MILLISECOND_US } from '../../src/domain/index.js';
-import { MarketSimulator } from '../../src/ingest/index.js';
+import { loadConfig } from '../../src/config/index.js';
+import { DAY_US, MILLISECOND_US } from '../../src/domain/index.js';
 import { JobService, JobWorker, MongoJobBackend, type JobStatus } from '../../src/jobs/index.js';
 import { localObjectStore } from '../../src/lake/index.js';
 import { stopChildren } from '../support/processes.js';
+import { simulatorOf } from '../support/simulator.js';
 import { repoRoot, requireService } from './endpoints.js';
 import { mongoDatabase } from './mongo-database.js';
 
@@ -162,12 +163,10 @@ describe('a worker killed mid-run', () => {
     expect(status.state).toBe('COMPLETED');
     expect(status.percent).toBe(100);
 
-    const simulator = new MarketSimulator({
-      seed: 42,
-      symbols: ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'TSLA'],
-      calendar: calendarNamed('24x7'),
-      tradesPerSecond: 0.5,
-    });
+    // The workers' simulator: default settings but for those their environment sets.
+    const simulator = simulatorOf(
+      loadConfig({ SIM_TRADES_PER_SECOND: '0.5', SIM_CALENDAR: '24x7' }),
+    );
     let expected = 0;
     for (const second of simulator.tape(from, to, { quotes: false })) {
       expected += second.trades.length;

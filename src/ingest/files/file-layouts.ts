@@ -65,6 +65,22 @@ const optional = (row: Row, column: string): string | undefined => {
   return value === undefined || value === null || value === '' ? undefined : value;
 };
 
+/**
+ * The flat file's `conditions`: condition ids separated by commas (`12,37`), as Polygon
+ * writes the list into one CSV field (a Parquet list cast to text reads `[12, 37]`);
+ * empty: a regular sale. A part that is not an id makes the row malformed.
+ */
+function conditionList(row: Row, column: string): readonly number[] | undefined {
+  const value = optional(row, column)
+    ?.trim()
+    .replace(/^\[|\]$/g, '');
+  if (value === undefined || value.trim() === '') return undefined;
+  const ids = value.split(',').map((part) => part.trim());
+  if (!ids.every((id) => /^\d{1,9}$/.test(id)))
+    throw new FieldError(column, `${JSON.stringify(row[column])} is not a list of condition ids`);
+  return ids.map(Number);
+}
+
 function guarded(map: (row: Row) => SourceRecord): (row: Row, raw: string) => SourceRecord {
   return (row, raw) => {
     try {
@@ -90,7 +106,7 @@ export const POLYGON_TRADES: RowLayout = {
   toRecord: guarded((row) => {
     const tsNanos = nanos(row, 'sip_timestamp');
     const exchange = text(row, 'exchange');
-    const trade: Trade = {
+    let trade: Trade = {
       symbol: text(row, 'ticker'),
       ts: microsOf(tsNanos),
       seq: integer(row, 'sequence_number'),
@@ -100,6 +116,8 @@ export const POLYGON_TRADES: RowLayout = {
       exchange,
       tsNanos,
     };
+    const conditions = conditionList(row, 'conditions');
+    if (conditions) trade = { ...trade, conditions };
     const correction = optional(row, 'correction');
     return correction === undefined
       ? { kind: 'trade', value: trade }

@@ -1,4 +1,10 @@
-import { AlphalakeError, type BarInterval, type SymbolInfo } from '../../domain/index.js';
+import {
+  AlphalakeError,
+  conditionRulesOf,
+  type BarInterval,
+  type ConditionUpdateRules,
+  type SymbolInfo,
+} from '../../domain/index.js';
 import type { SourceRecord } from '../source.js';
 import {
   CallLimiter,
@@ -235,6 +241,23 @@ export class PolygonRestClient {
     const path = `/v3/reference/tickers/${encodeURIComponent(ticker)}`;
     signal.throwIfAborted();
     return parseDetails(await this.http.getText(`${this.baseUrl}${path}`, signal), path);
+  }
+
+  /**
+   * `/v3/reference/conditions?asset_class=stocks&data_type=trade`: the trade-condition
+   * table, every page, as the rules bars follow (conditionRulesOf: consolidated rules).
+   */
+  async conditionRules(signal: AbortSignal): Promise<Map<number, ConditionUpdateRules>> {
+    const params = {
+      asset_class: 'stocks',
+      data_type: 'trade',
+      limit: String(Math.min(this.options.pageLimit ?? 1000, 1000)),
+    };
+    const results: unknown[] = [];
+    for await (const page of this.pages('/v3/reference/conditions', params, signal)) {
+      results.push(...page.results);
+    }
+    return conditionRulesOf({ results });
   }
 
   private tickParams(range: MicrosRange): Record<string, string> {

@@ -3,7 +3,7 @@ import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/i
 import type { Source, SourceRecord } from '../source.js';
 import { RecordChannel, realSleep, type Sleep } from '../vendor/index.js';
 import type { PolygonRestClient } from './rest-client.js';
-import { FieldError, readRecord, tradeId } from './wire.js';
+import { conditionIds, FieldError, readRecord, tradeId } from './wire.js';
 
 /** Polygon's stocks WebSocket channels: trades, quotes, second and minute aggregates. */
 export type PolygonChannel = 'T' | 'Q' | 'A' | 'AM';
@@ -362,7 +362,8 @@ function eventRecord(e: Record<string, unknown>): SourceRecord {
           id: tradeId(text(e, 'i'), exchange, trf),
           exchange: String(exchange),
         };
-        return { kind: 'trade', value };
+        const conditions = conditionIds(e, 'c');
+        return { kind: 'trade', value: conditions ? { ...value, conditions } : value };
       });
     case 'Q':
       return readRecord(e, () => {

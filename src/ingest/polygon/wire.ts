@@ -92,6 +92,23 @@ function num(record: Record<string, unknown>, key: string): number {
   return value;
 }
 
+/**
+ * A trade's condition ids (v3 trades `conditions`, WebSocket `c`): an array of integers
+ * from Polygon's conditions table, or absent (a regular sale). Anything else makes the
+ * record malformed rather than being read as no conditions.
+ */
+export function conditionIds(
+  record: Record<string, unknown>,
+  key: string,
+): readonly number[] | undefined {
+  const value = record[key];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || !value.every((id) => Number.isSafeInteger(id) && id >= 0)) {
+    throw new FieldError(key, `${key} is not a list of condition ids: ${JSON.stringify(value)}`);
+  }
+  return value.length === 0 ? undefined : (value as number[]);
+}
+
 function optionalNum(record: Record<string, unknown>, key: string): number | undefined {
   return record[key] === undefined || record[key] === null ? undefined : num(record, key);
 }
@@ -156,7 +173,8 @@ export function tradeOfV3(symbol: string, r: Record<string, unknown>): SourceRec
       id: tradeId(str(r, 'id'), exchange, trf),
       exchange: String(exchange),
     };
-    return { kind: 'trade', value };
+    const conditions = conditionIds(r, 'conditions');
+    return { kind: 'trade', value: conditions ? { ...value, conditions } : value };
   });
 }
 

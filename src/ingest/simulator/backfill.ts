@@ -7,6 +7,8 @@ import {
 } from '../../domain/index.js';
 import type { Ingestor, Reject } from '../ingestor.js';
 import type { MarketSimulator } from './simulator.js';
+import type { FeedImperfector } from './simulator-events.js';
+import { publishSimulatorEvents, type SimulatorEventSink } from './simulator-event-sink.js';
 
 /**
  * Where history goes: the batch layer implements this port, so a backfill lands in
@@ -30,6 +32,20 @@ export interface BackfillResult {
   readonly sessions: number;
   readonly trades: number;
   readonly rejected: number;
+  /** Splits and dividends sent to master data, news items sent to bronze.news. */
+  readonly corporateActions: number;
+  readonly news: number;
+}
+
+/**
+ * What a simulator backfill adds to the bare tape: the events (corporate actions into
+ * master data, news) and duplicated ticks (SIM_DUPLICATE_RATE) that the ingest path
+ * drops and counts. History is written range by range, so late and out-of-order ticks
+ * are the live feed's alone: the imperfector given here should send duplicates only.
+ */
+export interface SimulatorHistoryExtras {
+  readonly events?: SimulatorEventSink;
+  readonly imperfector?: FeedImperfector;
 }
 
 /**
@@ -40,16 +56,18 @@ export interface BackfillResult {
 /** Event time per commit of a backfill: bounds memory and keeps files a sensible size. */
 const CHUNK_US = 6 * HOUR_US;
 
-export async function backfillFromSimulator(options: {
-  simulator: MarketSimulator;
-  ingestor: Ingestor;
-  sink: HistorySink;
-  calendar: TradingCalendar;
-  now: number;
-  sessions: number;
-  signal?: AbortSignal;
-}): Promise<BackfillResult> {
-  const { simulator, ingestor, sink, calendar, sessions, signal } = options;
+export async function backfillFromSimulator(
+  options: {
+    simulator: MarketSimulator;
+    ingestor: Ingestor;
+    sink: HistorySink;
+    calendar: TradingCalendar;
+    now: number;
+    sessions: number;
+    signal?: AbortSignal;
+  } & SimulatorHistoryExtras,
+): Promise<BackfillResult> {
+  const { simulator, ingestor, sink, calendar, sessions, signal, events, imperfector } = options;
   const to = floorToMinute(options.now);
   const recent = completedSessions(calendar, options.now, Math.max(1, sessions));
   const earliest = sessions > 0 ? (recent[0]?.open ?? to) : to;
@@ -57,6 +75,9 @@ export async function backfillFromSimulator(options: {
   const from = watermark === undefined ? earliest : Math.max(watermark, earliest);
   let trades = 0;
   let rejected = 0;
+  const published = events
+    ? await publishSimulatorEvents(simulator, events, { from, to }, signal ? { signal } : {})
+    : { corporateActions: 0, news: 0 };
   // One pass over the tape (a session is generated once), cut into chunks of event
   // time that each become one commit per table. The next chunk is simulated while the
   // lake writes the previous one (DuckDB works off the main thread).
@@ -64,7 +85,8 @@ export async function backfillFromSimulator(options: {
   let chunk: Trade[] = [];
   let writing: Promise<void> = Promise.resolve();
   const write = async (chunkEnd: number) => {
-    const checked = ingestor.check({ trades: chunk, quotes: [] }, 'simulator-backfill');
+    const sent = imperfector ? imperfector.apply(chunk) : chunk;
+    const checked = ingestor.check({ trades: sent, quotes: [] }, 'simulator-backfill');
     const range = { from: chunkStart, to: chunkEnd };
     await writing;
     writing = sink.writeHistory(range, checked.trades, checked.rejects, signal);
@@ -82,5 +104,5 @@ export async function backfillFromSimulator(options: {
   }
   if (chunkStart < to) await write(to);
   await writing;
-  return { from, to, sessions: recent.length, trades, rejected };
+  return { from, to, sessions: recent.length, trades, rejected, ...published };
 }

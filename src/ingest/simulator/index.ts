@@ -4,3 +4,4 @@ export * from './random.js';
 export * from './simulator-events.js';
 export * from './simulator-feed.js';
 export * from './simulator.js';
+export * from './simulator-event-sink.js';

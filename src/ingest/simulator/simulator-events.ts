@@ -51,6 +51,15 @@ const EPOCH_DAY = Date.UTC(2020, 0, 1) * MILLISECOND_US;
 const SESSIONS_PER_YEAR = 252;
 
 const POSITIVE = ['beats estimates', 'raises guidance', 'wins major contract', 'upgraded'];
+/** Split terms [splitFrom, splitTo]: 1→2, 1→3, 1→4, 2→3, and a 10→1 reverse split. */
+const SPLIT_TERMS = [
+  [1, 2],
+  [1, 3],
+  [1, 4],
+  [2, 3],
+  [10, 1],
+] as const;
+
 const NEGATIVE = ['misses estimates', 'cuts guidance', 'faces probe', 'downgraded'];
 
 export class SimulatorEvents {
@@ -58,40 +67,65 @@ export class SimulatorEvents {
 
   /** Splits and dividends with ex-date on the session's day. */
   corporateActions(session: Session): CorporateAction[] {
-    const { seed, symbols } = this.settings;
+    return this.settings.symbols.flatMap((symbol) => this.actionsOn(symbol, session.date));
+  }
+
+  /**
+   * The splits and dividends of `symbol` with ex-date `date` (a session's date), split
+   * first: the simulator's tape applies them (MarketSimulator), master data records them.
+   * Given the raw price before the split and the price the company aims for, a split's
+   * terms are those that bring the price nearest to it (companies split to get back to a
+   * familiar price range, and reverse-split when it has fallen far): raw prices stay in
+   * a plausible range however many splits a long history holds. Without, they are drawn.
+   */
+  actionsOn(
+    symbol: string,
+    date: string,
+    price?: { readonly raw: number; readonly target: number },
+  ): CorporateAction[] {
     const actions: CorporateAction[] = [];
-    for (const symbol of symbols) {
-      const random = new Random(`${seed}|actions|${session.date}|${symbol}`);
-      if (random.next() < (this.settings.splitsPerYear ?? 0.05) / SESSIONS_PER_YEAR) {
-        const [splitFrom, splitTo] = [
-          [1, 2],
-          [1, 3],
-          [1, 4],
-          [2, 3],
-          [10, 1],
-        ][Math.floor(random.next() * 5)]!;
-        actions.push({
-          kind: 'split',
-          symbol,
-          exDate: session.date,
-          splitFrom: splitFrom!,
-          splitTo: splitTo!,
-          source: 'simulator',
-        });
-      }
-      if (random.next() < (this.settings.dividendsPerYear ?? 4) / SESSIONS_PER_YEAR) {
-        const cents = 5 + Math.floor(random.next() * 95);
-        actions.push({
-          kind: 'dividend',
-          symbol,
-          exDate: session.date,
-          cashAmount: cents / 100,
-          currency: 'USD',
-          source: 'simulator',
-        });
-      }
+    const random = new Random(`${this.settings.seed}|actions|${date}|${symbol}`);
+    if (random.next() < (this.settings.splitsPerYear ?? 0.05) / SESSIONS_PER_YEAR) {
+      const drawn = Math.floor(random.next() * SPLIT_TERMS.length);
+      const [splitFrom, splitTo] = price
+        ? nearestTerms(price.raw, price.target)
+        : SPLIT_TERMS[drawn]!;
+      actions.push({
+        kind: 'split',
+        symbol,
+        exDate: date,
+        splitFrom,
+        splitTo,
+        source: 'simulator',
+      });
+    }
+    if (random.next() < (this.settings.dividendsPerYear ?? 4) / SESSIONS_PER_YEAR) {
+      const cents = 5 + Math.floor(random.next() * 95);
+      actions.push({
+        kind: 'dividend',
+        symbol,
+        exDate: date,
+        cashAmount: cents / 100,
+        currency: 'USD',
+        source: 'simulator',
+      });
     }
     return actions;
+  }
+
+  /** The halts of `symbol` in the session. */
+  haltsOf(symbol: string, session: Session): Halt[] {
+    const random = new Random(`${this.settings.seed}|halts|${session.date}|${symbol}`);
+    const count = random.poisson(this.settings.haltsPerSession ?? 0.02);
+    const halts: Halt[] = [];
+    for (let k = 0; k < count; k++) {
+      const length = (5 + Math.floor(random.next() * 26)) * MINUTE_US;
+      const from =
+        session.open +
+        Math.floor(random.next() * Math.max(1, session.close - session.open - length));
+      halts.push({ symbol, from, to: Math.min(session.close, from + length) });
+    }
+    return halts;
   }
 
   /**
@@ -138,21 +172,15 @@ export class SimulatorEvents {
 
   /** Trading halts in the session: 5–30 minutes each, within the session. */
   halts(session: Session): Halt[] {
-    const { seed, symbols } = this.settings;
-    const halts: Halt[] = [];
-    for (const symbol of symbols) {
-      const random = new Random(`${seed}|halts|${session.date}|${symbol}`);
-      const count = random.poisson(this.settings.haltsPerSession ?? 0.02);
-      for (let k = 0; k < count; k++) {
-        const length = (5 + Math.floor(random.next() * 26)) * MINUTE_US;
-        const from =
-          session.open +
-          Math.floor(random.next() * Math.max(1, session.close - session.open - length));
-        halts.push({ symbol, from, to: Math.min(session.close, from + length) });
-      }
-    }
-    return halts;
+    return this.settings.symbols.flatMap((symbol) => this.haltsOf(symbol, session));
   }
+}
+
+/** The split terms after which `raw` lies nearest to `target`, in log terms. */
+function nearestTerms(raw: number, target: number): (typeof SPLIT_TERMS)[number] {
+  const distance = ([from, to]: (typeof SPLIT_TERMS)[number]) =>
+    Math.abs(Math.log((raw * from) / to / target));
+  return SPLIT_TERMS.reduce((best, terms) => (distance(terms) < distance(best) ? terms : best));
 }
 
 /** The trades outside every halt of their symbol. */

@@ -11,19 +11,26 @@ import type { Ingestor } from '../ingestor.js';
 import type { MarketSimulator, TapeSecond } from './simulator.js';
 import { processLogger } from '../../logging/index.js';
 import type { FeedImperfector } from './simulator-events.js';
+import { publishSimulatorEvents, type SimulatorEventSink } from './simulator-event-sink.js';
 
 const BATCH_LIMIT = 20_000;
 
 /**
  * Plays the simulator as a live source in wall-clock time: every trade and quote of the
  * tape is published once its event time has passed (checked every tick). Started behind
- * the clock, it first catches up in large batches.
+ * the clock, it first catches up in large batches. With an event sink, each session's
+ * splits and dividends go to master data as the feed reaches the session, and each news
+ * item once its publication time has passed.
  */
 export class SimulatorFeed {
   private cursor: number;
   private current:
     | { session: Session; tape: Iterator<TapeSecond>; pending?: TapeSecond }
     | undefined;
+  /** Sessions whose corporate actions went to the event sink. */
+  private readonly announced = new Set<string>();
+  /** Event time up to which news went to the event sink. */
+  private eventsCursor: number;
 
   constructor(
     private readonly simulator: MarketSimulator,
@@ -32,8 +39,11 @@ export class SimulatorFeed {
     from: number,
     /** Duplicate, out-of-order and late trades at configured rates (SIM_*_RATE). */
     private readonly imperfector?: FeedImperfector,
+    /** Corporate actions and news of the simulator's events (SIM_SPLITS_PER_YEAR, …). */
+    private readonly events?: SimulatorEventSink,
   ) {
     this.cursor = from;
+    this.eventsCursor = from;
   }
 
   /** Event time up to which the tape has been published. */
@@ -42,7 +52,16 @@ export class SimulatorFeed {
   }
 
   /** Publishes every tape record before `until`. Returns trades published. */
-  async pump(until: number): Promise<number> {
+  async pump(until: number, signal?: AbortSignal): Promise<number> {
+    if (this.events && until > this.eventsCursor) {
+      await publishSimulatorEvents(
+        this.simulator,
+        this.events,
+        { from: this.eventsCursor, to: until },
+        { announced: this.announced, ...(signal ? { signal } : {}) },
+      );
+      this.eventsCursor = until;
+    }
     let trades: Trade[] = [];
     let quotes: Quote[] = [];
     let published = 0;
@@ -108,7 +127,7 @@ export class SimulatorFeed {
       const timer = setInterval(() => {
         if (busy) return;
         busy = true;
-        this.pump(this.clock.now())
+        this.pump(this.clock.now(), signal)
           .catch((error) => processLogger().error({ err: error }, 'simulator feed failed'))
           .finally(() => (busy = false));
       }, tickMs);

@@ -3,12 +3,15 @@ import {
   MILLISECOND_US,
   SECOND_US,
   sessionsBetween,
+  utcDate,
+  type CorporateAction,
   type Quote,
   type Session,
   type Trade,
   type TradingCalendar,
 } from '../../domain/index.js';
 import { Random } from './random.js';
+import { SimulatorEvents, type Halt, type SimulatorEventSettings } from './simulator-events.js';
 
 /**
  * A deterministic market: the tape of any session is a pure function of
@@ -21,7 +24,12 @@ import { Random } from './random.js';
  * - trade sizes mix odd lots with Pareto-distributed round lots;
  * - trade times are microseconds within their second, so several trades can share a
  *   millisecond (and, rarely, a microsecond); `seq` orders them (docs/time.md);
- * - quotes have a spread of a few basis points, trades print at bid or ask.
+ * - quotes have a spread of a few basis points, trades print at bid or ask;
+ * - with `events`, the tape follows its own corporate actions and halts
+ *   (simulator-events.ts): after a split's ex-date prices are divided by the split's
+ *   ratio and sizes multiplied by it, after a cash dividend's ex-date the price is lower
+ *   by the dividend, and a halted symbol neither trades nor quotes. The daily walk itself
+ *   (openingMid) is the adjusted, total-return price; the tape prints the raw one.
  */
 export interface SimulatorSettings {
   readonly seed: number;
@@ -29,6 +37,24 @@ export interface SimulatorSettings {
   readonly calendar: TradingCalendar;
   /** Average trades per second per symbol over a session. */
   readonly tradesPerSecond: number;
+  /** Corporate actions, news and halts around the tape; none when absent. */
+  readonly events?: Omit<SimulatorEventSettings, 'seed' | 'symbols'>;
+}
+
+/**
+ * What the raw tape is multiplied by on a day, relative to the adjusted walk: the
+ * product of every split's and dividend's factor with ex-date on or before it.
+ */
+export interface RawScale {
+  readonly price: number;
+  readonly volume: number;
+}
+
+const UNSCALED: RawScale = Object.freeze({ price: 1, volume: 1 });
+
+/** A day's raw scale and the corporate actions that took effect on it. */
+interface ScaledDay extends RawScale {
+  readonly actions: readonly CorporateAction[];
 }
 
 export interface TapeOptions {
@@ -71,10 +97,20 @@ const EXCHANGES = ['XNAS', 'XNYS', 'ARCX', 'BATS', 'EDGX', 'IEXG'] as const;
 
 export class MarketSimulator {
   private readonly profiles: readonly SymbolProfile[];
-  private readonly openingPriceCache = new Map<string, number>();
+  /** Splits, dividends, news and halts, when the settings ask for them. */
+  readonly events: SimulatorEvents | undefined;
+  /** The market's daily step, by day since 2020-01-01 (shared by every symbol). */
+  private readonly marketSteps: number[] = [];
+  /** Per symbol, its log opening mid by day since 2020-01-01 (the adjusted walk). */
+  private readonly walks = new Map<string, number[]>();
+  /** Per symbol, its raw scale by day since 2020-01-01. */
+  private readonly scales = new Map<string, ScaledDay[]>();
 
   constructor(readonly settings: SimulatorSettings) {
     this.profiles = settings.symbols.map((symbol) => profileOf(settings.seed, symbol));
+    this.events = settings.events
+      ? new SimulatorEvents({ ...settings.events, seed: settings.seed, symbols: settings.symbols })
+      : undefined;
   }
 
   get symbols(): readonly string[] {
@@ -105,7 +141,13 @@ export class MarketSimulator {
     const random = new Random(`${seed}|session|${session.date}`);
     const seconds = Math.max(1, Math.round((session.close - session.open) / SECOND_US));
     const perSecondScale = 1 / Math.sqrt(seconds);
-    const mids = this.profiles.map((p) => this.openingPrice(p, session.open));
+    const scales = this.profiles.map((p) => this.rawScaleOf(p, session.open));
+    const mids = this.profiles.map((p, s) => this.openingPrice(p, session.open) * scales[s]!.price);
+    const halts: readonly (readonly Halt[])[] = this.profiles.map(
+      (p) => this.events?.haltsOf(p.symbol, session) ?? [],
+    );
+    const halted = (s: number, at: number) =>
+      halts[s]!.some((halt) => at >= halt.from && at < halt.to);
     const sequence = this.profiles.map(() => 0);
     const datePrefix = session.date.replaceAll('-', '');
     for (let i = 0; i < seconds; i++) {
@@ -145,7 +187,7 @@ export class MarketSimulator {
           sequence[s]! += count;
           continue;
         }
-        if (withQuotes) {
+        if (withQuotes && !halted(s, ts)) {
           quotes.push({
             symbol: profile.symbol,
             ts,
@@ -157,9 +199,11 @@ export class MarketSimulator {
         }
         for (let k = 0; k < count; k++) {
           const buy = random.next() < 0.5;
-          const size = tradeSize(random);
+          const size = scaledSize(tradeSize(random), scales[s]!.volume);
           const exchange = EXCHANGES[Math.floor(random.next() * EXCHANGES.length)]!;
           sequence[s]! += 1;
+          // A halted symbol does not trade; its draws are spent all the same.
+          if (halted(s, ts + offsets[k]!)) continue;
           trades.push({
             symbol: profile.symbol,
             ts: ts + offsets[k]!,
@@ -189,24 +233,100 @@ export class MarketSimulator {
     return profile && this.openingPrice(profile, dayStart);
   }
 
+  /**
+   * What the raw tape of `symbol` is multiplied by on the UTC day of `dayStart`
+   * (RawScale): 1 before its first corporate action, or without events.
+   */
+  rawScale(symbol: string, dayStart: number): RawScale {
+    const profile = this.profiles.find((p) => p.symbol === symbol);
+    return profile ? this.rawScaleOf(profile, dayStart) : UNSCALED;
+  }
+
   /** Opening mid of a session: a daily random walk from the symbol's base price. */
   private openingPrice(profile: SymbolProfile, sessionOpen: number): number {
     const day = Math.floor((sessionOpen - EPOCH_DAY) / DAY_US);
-    const key = `${profile.symbol}|${day}`;
-    const cached = this.openingPriceCache.get(key);
-    if (cached !== undefined) return cached;
-    let logPrice = Math.log(profile.basePrice);
-    for (let d = 0; d < day; d++) {
-      const random = new Random(`${this.settings.seed}|day|${d}`);
-      const market = MARKET_DAILY_DRIFT + MARKET_DAILY_VOL * random.normal();
+    return roundCents(Math.exp(this.logOpening(profile, day)));
+  }
+
+  /** The log opening mid of day `day` since 2020-01-01, walked once and remembered. */
+  private logOpening(profile: SymbolProfile, day: number): number {
+    let walk = this.walks.get(profile.symbol);
+    if (!walk) {
+      walk = [Math.log(profile.basePrice)];
+      this.walks.set(profile.symbol, walk);
+    }
+    const base = Math.log(profile.basePrice);
+    for (let d = walk.length - 1; d < day; d++) {
+      const logPrice = walk[d]!;
       const idio = new Random(`${this.settings.seed}|day|${d}|${profile.symbol}`).normal();
       // Mean reversion keeps six years of random walk in a plausible price range.
-      const pull = 0.002 * (Math.log(profile.basePrice) - logPrice);
-      logPrice += profile.beta * market + profile.idioVol * idio + pull;
+      const pull = 0.002 * (base - logPrice);
+      // One sum added at once, as the walk always has: the same doubles, day for day.
+      walk.push(logPrice + (profile.beta * this.marketStep(d) + profile.idioVol * idio + pull));
     }
-    const price = roundCents(Math.exp(logPrice));
-    this.openingPriceCache.set(key, price);
-    return price;
+    return walk[Math.max(0, day)]!;
+  }
+
+  private marketStep(day: number): number {
+    for (let d = this.marketSteps.length; d <= day; d++) {
+      const random = new Random(`${this.settings.seed}|day|${d}`);
+      this.marketSteps.push(MARKET_DAILY_DRIFT + MARKET_DAILY_VOL * random.normal());
+    }
+    return this.marketSteps[day]!;
+  }
+
+  /**
+   * The splits and dividends with ex-date on the session's date, as the tape applies
+   * them (SimulatorEvents.actionsOn, split terms chosen from the raw price): what master
+   * data should record. None without events.
+   */
+  corporateActions(session: Session): CorporateAction[] {
+    return this.profiles.flatMap((p) => this.scaledDay(p, session.open)?.actions ?? []);
+  }
+
+  /**
+   * The raw scale of day `dayStart`: each session's corporate actions multiply into it
+   * from their ex-date on. A split of splitFrom → splitTo divides prices by
+   * splitTo/splitFrom and multiplies sizes by it; a cash dividend D lowers the raw
+   * opening mid of its ex-date by D (price × (1 − D / raw opening mid)), the drop that
+   * master data's CRSP dividend factor takes out again (src/mdm/adjustments.ts).
+   */
+  private rawScaleOf(profile: SymbolProfile, dayStart: number): RawScale {
+    const scaled = this.scaledDay(profile, dayStart);
+    return scaled ? { price: scaled.price, volume: scaled.volume } : UNSCALED;
+  }
+
+  private scaledDay(profile: SymbolProfile, dayStart: number): ScaledDay | undefined {
+    const events = this.events;
+    const day = Math.floor((dayStart - EPOCH_DAY) / DAY_US);
+    if (!events || day < 0) return undefined;
+    let scales = this.scales.get(profile.symbol);
+    if (!scales) {
+      scales = [];
+      this.scales.set(profile.symbol, scales);
+    }
+    for (let d = scales.length; d <= day; d++) {
+      let { price, volume } = scales[d - 1] ?? UNSCALED;
+      const date = utcDate(EPOCH_DAY + d * DAY_US);
+      const actions = this.settings.calendar.sessionOn(date)
+        ? events.actionsOn(profile.symbol, date, {
+            raw: roundCents(Math.exp(this.logOpening(profile, d))) * price,
+            target: profile.basePrice,
+          })
+        : [];
+      for (const action of actions) {
+        if (action.kind === 'split') {
+          price = (price * action.splitFrom) / action.splitTo;
+          volume = (volume * action.splitTo) / action.splitFrom;
+        } else {
+          const raw = roundCents(Math.exp(this.logOpening(profile, d))) * price;
+          // A dividend above half the price would be a liquidation, not a dividend.
+          price = price * Math.max(0.5, 1 - action.cashAmount / raw);
+        }
+      }
+      scales.push({ price, volume, actions });
+    }
+    return scales[day];
   }
 }
 
@@ -228,6 +348,11 @@ function profileOf(seed: number, symbol: string): SymbolProfile {
 function tradeSize(random: Random): number {
   if (random.next() < 0.3) return 1 + Math.floor(random.next() * 99);
   return 100 * Math.min(500, Math.floor(random.pareto(1.6)));
+}
+
+/** A size on the raw basis: whole shares, at least one. */
+function scaledSize(size: number, volume: number): number {
+  return volume === 1 ? size : Math.max(1, Math.round(size * volume));
 }
 
 function roundCents(price: number): number {

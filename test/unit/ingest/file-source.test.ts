@@ -50,8 +50,11 @@ describe('FileSource', () => {
       id: '11--1',
       exchange: '11',
       tsNanos: 1_679_990_400_018_381_329n,
+      // Form T, odd lot: kept on the trade, they decide what it sets in a bar.
+      conditions: [12, 37],
     });
     expect(first.raw).toBe(ROWS[0]);
+    expect((records[1] as Extract<SourceRecord, { kind: 'trade' }>).value.conditions).toEqual([12]);
     const corrected = records[2] as Extract<SourceRecord, { kind: 'trade' }>;
     expect(corrected.correction).toBe(1);
     expect(corrected.value.id).toBe('8-4-2');
@@ -82,7 +85,10 @@ describe('FileSource', () => {
       `${HEADER.replaceAll(',', '\t')}\nMSFT\t12,37\t\t11\t1\t1679990400018025984\t276.16\t1550\t1679990400018381329\t55\t3\t\t0\n`,
     );
     const [record] = await collect(await FileSource.open({ path: file }));
-    expect(record).toMatchObject({ kind: 'trade', value: { tsNanos: 1_679_990_400_018_381_329n } });
+    expect(record).toMatchObject({
+      kind: 'trade',
+      value: { tsNanos: 1_679_990_400_018_381_329n, conditions: [12, 37] },
+    });
   });
 
   it('reads minute aggregates into 1-minute bars whose unknown vwap stays NaN', async () => {

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { isAlphalakeError, type Trade } from '../../../src/domain/index.js';
+import {
+  conditionRulesOf,
+  isAlphalakeError,
+  POLYGON_CONDITIONS_FIXTURE,
+  type Trade,
+} from '../../../src/domain/index.js';
 import {
   PolygonRestClient,
   PolygonRestSource,
@@ -58,6 +63,25 @@ const trades = (records: SourceRecord[]): Trade[] =>
   records.flatMap((r) => (r.kind === 'trade' ? [r.value] : []));
 
 describe('Polygon REST client against a local Polygon server', () => {
+  it('reads the trade-condition table across pages into the rules bars follow', async () => {
+    const { client, server } = await polygon(
+      { routes: { '/v3/reference/conditions': 'polygon/conditions.json' } },
+      { pageLimit: 5 },
+    );
+    const rules = await client.conditionRules(new AbortController().signal);
+    // The same table as the fixture the platform starts with, read the same way.
+    expect(rules).toEqual(conditionRulesOf(POLYGON_CONDITIONS_FIXTURE));
+    expect(rules.get(37)).toEqual({
+      updatesOpenClose: false,
+      updatesHighLow: false,
+      updatesVolume: true,
+    });
+    expect(server.requests.length).toBe(
+      Math.ceil(fixtureLines('polygon/conditions.json').length / 5),
+    );
+    expect(server.requests[0]!.url).toContain('data_type=trade');
+  });
+
   it('reads every page of /v3/trades through next_url, nanosecond timestamps whole', async () => {
     const { server, client } = await polygon(
       { routes: { '/v3/trades/AAPL': 'polygon/trades-AAPL.json' } },
@@ -109,6 +133,12 @@ describe('Polygon REST client against a local Polygon server', () => {
     );
     expect(got.map((t) => t.tsNanos)).toEqual(
       lines.slice(5, 9).map((l) => rawBigInt(l, 'sip_timestamp')),
+    );
+    // Each trade keeps its condition ids as the page gave them.
+    expect(got.map((t) => t.conditions)).toEqual(
+      lines
+        .slice(5, 9)
+        .map((l) => (JSON.parse(l.replace(/,\s*$/, '')) as { conditions: number[] }).conditions),
     );
   });
 

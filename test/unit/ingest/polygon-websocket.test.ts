@@ -145,6 +145,10 @@ describe('Polygon WebSocket source against a local Polygon socket', () => {
         : `${r['exchange']}:${r['trf_id']}:${r['id']}`;
     });
     expect(trades.map((t) => t.id)).toEqual(expectedIds);
+    // The socket's `c` and REST's `conditions` alike stay on the trade.
+    expect(trades.map((t) => t.conditions)).toEqual(
+      LINES.map((l) => (JSON.parse(l) as { conditions: number[] }).conditions),
+    );
     // Live trades carry the socket's ms; the gap's trades come from REST with their ns.
     trades.forEach((trade, i) => {
       const sip = rawBigInt(LINES[i] as string, 'sip_timestamp');

@@ -189,4 +189,43 @@ describe('simulator events', () => {
     expect(duplicates).toBe(sent - 1_000);
     expect(duplicates).toBeGreaterThan(0);
   });
+
+  it('applies its splits and dividends to the raw tape, keeping raw prices plausible over years', () => {
+    const simulator = new MarketSimulator({
+      seed: 9,
+      symbols: ['NVDA'],
+      calendar,
+      tradesPerSecond: 0.01,
+      events: { splitsPerYear: 12, dividendsPerYear: 4, haltsPerSession: 0 },
+    });
+    let splits = 0;
+    let dividends = 0;
+    for (let day = Date.UTC(2020, 0, 1) * 1000; day < Date.UTC(2026, 11, 1) * 1000; day += DAY_US) {
+      const session = calendar.sessionOn(new Date(day / 1000).toISOString().slice(0, 10))!;
+      const before = simulator.rawScale('NVDA', day - DAY_US);
+      const after = simulator.rawScale('NVDA', day);
+      let price = before.price;
+      let volume = before.volume;
+      for (const action of simulator.corporateActions(session)) {
+        if (action.kind === 'split') {
+          splits++;
+          price = (price * action.splitFrom) / action.splitTo;
+          volume = (volume * action.splitTo) / action.splitFrom;
+        } else {
+          dividends++;
+          // The raw opening mid drops by the dividend.
+          const raw = simulator.openingMid('NVDA', day)! * price;
+          price = price * (1 - action.cashAmount / raw);
+        }
+      }
+      // The day's scale is the day before's times exactly the actions of the day.
+      expect(after).toEqual({ price, volume });
+      // Splits keep the raw price within a familiar range of the base price (120).
+      const raw = simulator.openingMid('NVDA', day)! * after.price;
+      expect(raw).toBeGreaterThan(120 / 8);
+      expect(raw).toBeLessThan(120 * 8);
+    }
+    expect(splits).toBeGreaterThan(50);
+    expect(dividends).toBeGreaterThan(15);
+  });
 });

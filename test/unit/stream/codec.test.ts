@@ -160,6 +160,29 @@ describe('columnar record encoding v1', () => {
     expect(codecFor('trades', 'columnar').encode(trades(2))[1]).toBe(1);
   });
 
+  it('carries Trade.conditions in kind 6, only when a record has them', () => {
+    const sip = 1_679_990_400_018_381_329n;
+    const sent: Trade[] = trades(4).map((t, i) =>
+      i === 1
+        ? t
+        : i === 2
+          ? { ...t, conditions: [] as number[] }
+          : {
+              ...t,
+              ts: Number((sip + BigInt(i)) / 1000n),
+              tsNanos: sip + BigInt(i),
+              conditions: [12, 37 + i, 200_000],
+            },
+    );
+    const { bytes, decoded } = roundTrip('trades', 'columnar', sent);
+    expect([bytes[0], bytes[1]]).toEqual([COLUMNAR_FORMAT, 6]);
+    expect(decoded).toEqual(sent);
+    expect((decoded[1] as Trade).conditions).toBeUndefined();
+    expect(() =>
+      codecFor('trades', 'columnar').encode([{ ...trades(1)[0]!, conditions: [-1] }]),
+    ).toThrow(/conditions must be/);
+  });
+
   it('refuses a tsNanos that is no bigint or far from ts', () => {
     const [trade] = trades(1);
     const codec = codecFor('trades', 'columnar');
