@@ -15,7 +15,8 @@ import type {
   JobsSort,
   RemoveJobsOptions,
 } from 'agenda';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { AlphalakeError } from '../domain/index.js';
 import type { JobBackend } from './job-backend.js';
@@ -104,9 +105,16 @@ const heldLocks = new Set<string>();
 function takeLock(file: string): string {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(file, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      // Created whole, pid inside: a claim file of our own hard-linked to the lock's name
+      // (link(2) is atomic and fails when the lock exists), so no other process can
+      // find the lock empty and take it while we write our pid.
+      const claim = `${file}.${process.pid}.${randomUUID()}`;
+      writeFileSync(claim, String(process.pid));
+      try {
+        linkSync(claim, file);
+      } finally {
+        rmSync(claim, { force: true });
+      }
       heldLocks.add(file);
       return file;
     } catch (error) {

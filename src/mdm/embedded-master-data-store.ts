@@ -1,4 +1,5 @@
-import { mkdir, open, readFile, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nedb from '@seald-io/nedb';
 import { AlphalakeError } from '../domain/index.js';
@@ -284,6 +285,8 @@ const LOCK_FILE = 'mdm.lock';
 /** How long an operation waits for another process's lock before HOME_LOCKED. */
 const LOCK_WAIT_MS = 30_000;
 const LOCK_POLL_MS = 5;
+/** A lock file without a readable pid older than this is taken over (see withFolderLock). */
+const STALE_UNREADABLE_LOCK_MS = 5_000;
 
 /** A file's identity and extent: it changes with every append and every rewrite. */
 async function fileState(file: string): Promise<string> {
@@ -301,34 +304,53 @@ async function fileState(file: string): Promise<string> {
  */
 async function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    try {
-      const handle = await open(lock, 'wx');
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      // An empty file is a lock being written this instant: wait for its pid.
-      if (Number.isInteger(owner) && owner > 0 && !isAlive(owner)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new AlphalakeError(
-          'HOME_LOCKED',
-          `the master data in ${path.dirname(lock)} is locked by process ${owner || '?'}, which has held it over ${LOCK_WAIT_MS / 1000} s; stop that process (or remove ${lock} if no such process runs)`,
-          { folder: path.dirname(lock), pid: owner },
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
+  while (!(await takeLock(lock))) {
+    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+    const ownerKnown = Number.isInteger(owner) && owner > 0;
+    // A lock is always created whole (takeLock), so one without a pid is not ours to
+    // wait for: an older version's, cut short. Once it is a few seconds old, take it over.
+    const unreadableAndOld =
+      !ownerKnown &&
+      Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now()) >
+        STALE_UNREADABLE_LOCK_MS;
+    if ((ownerKnown && !isAlive(owner)) || unreadableAndOld) {
+      await rm(lock, { force: true });
+      continue;
     }
+    if (Date.now() > deadline) {
+      throw new AlphalakeError(
+        'HOME_LOCKED',
+        `the master data in ${path.dirname(lock)} is locked by process ${ownerKnown ? owner : '?'}, which has held it over ${LOCK_WAIT_MS / 1000} s; stop that process (or remove ${lock} if no such process runs)`,
+        { folder: path.dirname(lock), pid: ownerKnown ? owner : null },
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
   }
   try {
     return await work();
   } finally {
     await rm(lock, { force: true });
+  }
+}
+
+/**
+ * Creates the lock file with this process's pid in one step: the pid is written to a
+ * claim file of our own, then hard-linked to the lock's name, which fails when the lock
+ * exists (link(2) is atomic and never replaces). Opening the lock with O_EXCL and then
+ * writing the pid left an empty lock behind when the process was killed in between,
+ * and nobody could tell whose it was.
+ */
+async function takeLock(lock: string): Promise<boolean> {
+  const claim = `${lock}.${process.pid}.${randomUUID()}`;
+  await writeFile(claim, String(process.pid));
+  try {
+    await link(claim, lock);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    await rm(claim, { force: true });
   }
 }
 
