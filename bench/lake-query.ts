@@ -68,7 +68,7 @@ export async function run(): Promise<void> {
       { column: 'date', op: '<=', value: days[days.length - 1] },
     ];
     /**
-     * One-minute bars computed by DuckDB (src/batch/bar-sql.ts): only the bars leave it,
+     * One-minute bars computed by DuckDB (src/batch/read/bar-sql.ts): only the bars leave it,
      * so no object per trade is made in JavaScript.
      */
     const bars = async (filters: Filter[], prune: boolean) => {

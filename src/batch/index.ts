@@ -19,12 +19,12 @@ export {
   vendorBarColumns,
   type LakeSinkOptions,
   type RowCounter,
-} from './lake-sink.js';
-export { LakeCheckpointSink } from './backfill-sink.js';
-export { SinkCheckpoint } from './sink-checkpoint.js';
-export { NewsWriter } from './news-writer.js';
-export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './rejects-log.js';
-export { VendorBarsLog, type VendorBarsQuery } from './vendor-bars-log.js';
+} from './sink/index.js';
+export { LakeCheckpointSink } from './sink/index.js';
+export { SinkCheckpoint } from './sink/index.js';
+export { NewsWriter } from './sink/index.js';
+export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './sink/index.js';
+export { VendorBarsLog, type VendorBarsQuery } from './read/index.js';
 export {
   LambdaView,
   QUERY_BAR_INTERVALS,
@@ -35,7 +35,7 @@ export {
   type ServedBar,
   type ServedTrade,
   type ViewSource,
-} from './lambda-view.js';
+} from './read/index.js';
 export {
   ADJUSTED_BAR_OUTPUT,
   ADJUSTED_TRADE_OUTPUT,
@@ -48,7 +48,7 @@ export {
   secondBarsSql,
   sessionBarsSql,
   type FactorSpan,
-} from './bar-sql.js';
+} from './read/index.js';
 export {
   MarketData,
   MAX_LIMIT,
@@ -57,7 +57,7 @@ export {
   type Page,
   type PageQuery,
   type RangeQuery,
-} from './market-data.js';
+} from './read/index.js';
 export { maintainLake, type MaintenanceResult } from './maintenance.js';
 export {
   LakeBrowser,
@@ -67,4 +67,4 @@ export {
   type LakeRowsQuery,
   type LakeTableDetail,
   type LakeTableInfo,
-} from './lake-browser.js';
+} from './read/index.js';

@@ -104,7 +104,7 @@ export const REJECTS_TABLE: TableDefinition = {
   clusterBy: ['received_at'],
 };
 
-/** News articles, one row per id (duplicates are dropped by id on the way in: src/batch/news-writer.ts). */
+/** News articles, one row per id (duplicates are dropped by id on the way in: src/batch/sink/news-writer.ts). */
 export const NEWS_TABLE: TableDefinition = {
   name: 'bronze.news',
   path: 'bronze/news',

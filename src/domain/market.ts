@@ -144,7 +144,7 @@ export const BAR_INTERVAL_US: Readonly<Record<BarInterval, number>> = Object.fre
 });
 
 /**
- * Bar lengths the lake builds in SQL (src/batch/bar-sql.ts), in µs: whole minutes, so each
+ * Bar lengths the lake builds in SQL (src/batch/read/bar-sql.ts), in µs: whole minutes, so each
  * is a whole number of the stored 1-minute bars; a `1d` bar is a UTC day.
  */
 export const LAKE_BAR_INTERVAL_US = Object.freeze({

@@ -8,7 +8,7 @@ import {
 
 /**
  * Live bars above one minute, rolled up from the speed layer's live 1-minute bars by the
- * rules the lake rolls up `silver.bars_1m` with in DuckDB (src/batch/bar-sql.ts,
+ * rules the lake rolls up `silver.bars_1m` with in DuckDB (src/batch/read/bar-sql.ts,
  * `combineMinutesSql` and `sessionBarsSql`), so that a live bar and the same bar read from
  * the lake afterwards are the same numbers, bit for bit:
  *

@@ -52,7 +52,7 @@ export const DEFAULT_LIMITS: QueryLimits = Object.freeze({
 
 /**
  * The rows a history field returns when it names no `limit`: the resolvers' defaults
- * (src/batch/market-data.ts, src/batch/lake-browser.ts).
+ * (src/batch/read/market-data.ts, src/batch/read/lake-browser.ts).
  */
 const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = {
   bars: 20_000,
@@ -61,7 +61,7 @@ const HISTORY_DEFAULT_LIMIT: Readonly<Record<string, number>> = {
   trades: 1_000,
   vendorBars: 20_000,
   lakeRows: 100,
-  // Connections: a page of `first` rows (DEFAULT_PAGE in src/batch/market-data.ts).
+  // Connections: a page of `first` rows (DEFAULT_PAGE in src/batch/read/market-data.ts).
   tradesConnection: 100,
   quotes: 100,
   tradesWithQuote: 100,

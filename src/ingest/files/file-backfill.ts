@@ -9,8 +9,8 @@ import { IngestTally } from '../tally.js';
 
 /**
  * Where a resumable file run commits: the lake directly (`alphalake backfill`,
- * src/batch/backfill-sink.ts) or the bus and the lake sink in the same process
- * (`alphalake ingest --source file`, embedded: src/batch/sink-checkpoint.ts). Each table
+ * src/batch/sink/backfill-sink.ts) or the bus and the lake sink in the same process
+ * (`alphalake ingest --source file`, embedded: src/batch/sink/sink-checkpoint.ts). Each table
  * it writes records how many source rows of a job (one file) it holds in a Delta `txn`
  * action (appId = the job, version = rows done; PROTOCOL.md "Transaction Identifiers"),
  * in the same atomic commit as the rows, and the file's last commit adds

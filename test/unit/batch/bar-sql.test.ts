@@ -25,7 +25,7 @@ import {
 } from '../../../src/lake/index.js';
 
 /**
- * Bars computed by DuckDB (src/batch/bar-sql.ts) against oracles computed here from the
+ * Bars computed by DuckDB (src/batch/read/bar-sql.ts) against oracles computed here from the
  * same trades: the domain's BarBuilder for 1-minute bars, and the same rules written out
  * for longer intervals. Compared at full precision.
  */

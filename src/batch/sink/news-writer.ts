@@ -1,6 +1,6 @@
-import { utcDate, type NewsItem } from '../domain/index.js';
-import type { Reject } from '../ingest/index.js';
-import type { DeltaTable } from '../lake/index.js';
+import { utcDate, type NewsItem } from '../../domain/index.js';
+import type { Reject } from '../../ingest/index.js';
+import type { DeltaTable } from '../../lake/index.js';
 import { rejectRow } from './lake-sink.js';
 
 /**

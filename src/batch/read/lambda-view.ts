@@ -11,7 +11,7 @@ import {
   type Session,
   type Trade,
   type TradingCalendar,
-} from '../domain/index.js';
+} from '../../domain/index.js';
 import {
   LakeTimestamp,
   type AggregateSql,
@@ -19,14 +19,14 @@ import {
   type ColumnarQueryResult,
   type DeltaTable,
   type Filter,
-} from '../lake/index.js';
+} from '../../lake/index.js';
 import {
   liveBucketOf,
   type LiveBarInterval,
   type SpeedStore,
   type TimeRange,
-} from '../speed/index.js';
-import type { Snapshot } from '../lake/index.js';
+} from '../../speed/index.js';
+import type { Snapshot } from '../../lake/index.js';
 import {
   adjustedBarsSql,
   adjustedTradesSql,
@@ -36,8 +36,8 @@ import {
   sessionBarsSql,
   type FactorSpan,
 } from './bar-sql.js';
-import type { Medallion } from './medallion.js';
-import { QUOTES_TABLE, TRADES_TABLE } from './tables.js';
+import type { Medallion } from '../medallion.js';
+import { QUOTES_TABLE, TRADES_TABLE } from '../tables.js';
 
 /** Which layer served a row. */
 export type ViewSource = 'LAKE' | 'SPEED';

@@ -8,9 +8,9 @@ import {
   DEFAULT_CONDITION_RULES,
   type ConditionRules,
   type ConditionUpdateRules,
-} from '../domain/index.js';
-import type { AggregateSql, ColumnSpec } from '../lake/index.js';
-import { BARS_1M_TABLE, TRADES_TABLE } from './tables.js';
+} from '../../domain/index.js';
+import type { AggregateSql, ColumnSpec } from '../../lake/index.js';
+import { BARS_1M_TABLE, TRADES_TABLE } from '../tables.js';
 
 /**
  * Bars computed inside DuckDB, over the rows the lake's scan selects (the relation

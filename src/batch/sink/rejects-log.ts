@@ -1,6 +1,6 @@
-import { AlphalakeError, utcDate } from '../domain/index.js';
-import type { Reject } from '../ingest/index.js';
-import { LakeTimestamp, type DeltaTable, type Filter } from '../lake/index.js';
+import { AlphalakeError, utcDate } from '../../domain/index.js';
+import type { Reject } from '../../ingest/index.js';
+import { LakeTimestamp, type DeltaTable, type Filter } from '../../lake/index.js';
 
 /** The most rejects one query returns. */
 export const MAX_REJECTS = 10_000;

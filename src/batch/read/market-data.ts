@@ -7,7 +7,7 @@ import {
   type Clock,
   type SymbolInfo,
   type VendorBar,
-} from '../domain/index.js';
+} from '../../domain/index.js';
 import {
   actionFactor,
   adjustmentSpans,
@@ -15,11 +15,11 @@ import {
   spanAt,
   type SymbolDirectory,
   type SymbolSeries,
-} from '../mdm/index.js';
+} from '../../mdm/index.js';
 import type { FactorSpan } from './bar-sql.js';
 import type { VendorBarsLog } from './vendor-bars-log.js';
-import type { LiveBar, LiveBarInterval } from '../speed/index.js';
-import type { Quote, Trade } from '../domain/index.js';
+import type { LiveBar, LiveBarInterval } from '../../speed/index.js';
+import type { Quote, Trade } from '../../domain/index.js';
 import {
   QUERY_BAR_INTERVALS,
   keyOfQuote,

@@ -13,13 +13,13 @@ import {
   type Quote,
   type Trade,
   type VendorBar,
-} from '../domain/index.js';
-import type { HistorySink, Reject } from '../ingest/index.js';
-import type { ColumnBatch, DeltaTable, TxnMarker } from '../lake/index.js';
-import type { BusRecord, StartOffsets, StreamBus } from '../stream/index.js';
-import type { Medallion } from './medallion.js';
+} from '../../domain/index.js';
+import type { HistorySink, Reject } from '../../ingest/index.js';
+import type { ColumnBatch, DeltaTable, TxnMarker } from '../../lake/index.js';
+import type { BusRecord, StartOffsets, StreamBus } from '../../stream/index.js';
+import type { Medallion } from '../medallion.js';
 import { jobTxns } from './job-checkpoint.js';
-import { processLogger } from '../logging/index.js';
+import { processLogger } from '../../logging/index.js';
 
 /**
  * The Delta `txn` appId of the lake's event-time progress; its version is the watermark
@@ -88,7 +88,7 @@ export interface LakeSinkOptions {
   readonly conditionRules?: ConditionRules;
 }
 
-/** A file job's chunk whose records a flush commits (src/batch/sink-checkpoint.ts). */
+/** A file job's chunk whose records a flush commits (src/batch/sink/sink-checkpoint.ts). */
 export interface SinkCheckpointMark {
   readonly job: string;
   readonly rowsEnd: number;
@@ -422,7 +422,7 @@ export class LakeSink implements HistorySink {
     return this.serialized(async () => {
       await this.refreshWatermark();
       // A file job's chunk (SinkCheckpoint): each bronze commit of this flush also carries
-      // the job's txn where the table holds fewer of its rows (src/batch/job-checkpoint.ts).
+      // the job's txn where the table holds fewer of its rows (src/batch/sink/job-checkpoint.ts).
       const jobTxnsOf = async (table: DeltaTable): Promise<TxnMarker[]> =>
         checkpoint === undefined
           ? []

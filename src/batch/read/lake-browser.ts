@@ -1,4 +1,4 @@
-import { AlphalakeError } from '../domain/index.js';
+import { AlphalakeError } from '../../domain/index.js';
 import {
   type TableReadOptions,
   DeltaTable,
@@ -7,8 +7,8 @@ import {
   type HistoryEntry,
   type ObjectStore,
   type Snapshot,
-} from '../lake/index.js';
-import { LAKE_TABLES } from './tables.js';
+} from '../../lake/index.js';
+import { LAKE_TABLES } from '../tables.js';
 
 /** Most rows one `lakeRows` read may return. */
 export const MAX_LAKE_ROWS = 10_000;

@@ -1,5 +1,5 @@
-import { AlphalakeError, BAR_INTERVAL_US, utcDate, type VendorBar } from '../domain/index.js';
-import { LakeTimestamp, type DeltaTable, type Filter } from '../lake/index.js';
+import { AlphalakeError, BAR_INTERVAL_US, utcDate, type VendorBar } from '../../domain/index.js';
+import { LakeTimestamp, type DeltaTable, type Filter } from '../../lake/index.js';
 
 export interface VendorBarsQuery {
   readonly symbol: string;

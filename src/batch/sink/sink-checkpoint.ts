@@ -3,11 +3,11 @@ import type {
   CheckpointChunk,
   CheckpointSink,
   JobProgress,
-} from '../ingest/index.js';
-import type { DeltaTable } from '../lake/index.js';
+} from '../../ingest/index.js';
+import type { DeltaTable } from '../../lake/index.js';
 import { jobProgress } from './job-checkpoint.js';
 import type { LakeSink } from './lake-sink.js';
-import type { Medallion } from './medallion.js';
+import type { Medallion } from '../medallion.js';
 
 /**
  * The checkpoints of `alphalake ingest --source file` in the embedded profile, where the

@@ -1,5 +1,5 @@
-import { completeAppId, type CheckpointChunk, type JobProgress } from '../ingest/index.js';
-import type { DeltaTable, TxnMarker } from '../lake/index.js';
+import { completeAppId, type CheckpointChunk, type JobProgress } from '../../ingest/index.js';
+import type { DeltaTable, TxnMarker } from '../../lake/index.js';
 
 /**
  * A resumable file job's checkpoint in each table it writes (src/ingest/files/file-backfill.ts):

@@ -1,9 +1,9 @@
-import type { CheckpointChunk, CheckpointSink, JobProgress } from '../ingest/index.js';
-import type { DeltaTable } from '../lake/index.js';
+import type { CheckpointChunk, CheckpointSink, JobProgress } from '../../ingest/index.js';
+import type { DeltaTable } from '../../lake/index.js';
 import { jobProgress, jobTxns } from './job-checkpoint.js';
-import type { Counter } from '../metrics/index.js';
+import type { Counter } from '../../metrics/index.js';
 import { appendable, rejectRow, tradeColumns, vendorBarColumns } from './lake-sink.js';
-import type { Medallion } from './medallion.js';
+import type { Medallion } from '../medallion.js';
 
 /**
  * The lake side of a resumable backfill (src/ingest/files/file-backfill.ts): a chunk's
