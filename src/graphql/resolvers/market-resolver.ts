@@ -13,6 +13,7 @@ import {
   Root,
   Subscription,
 } from 'type-graphql';
+import type { ReadTrace } from '../../batch/index.js';
 import { AlphalakeError, type Bar, type Quote, type Trade } from '../../domain/index.js';
 import {
   currentThenLive,
@@ -173,6 +174,21 @@ function liveInterval(interval: string | undefined): LiveBarInterval {
 }
 
 /** Market data: history through the lambda view, live updates from the hub. */
+/**
+ * Runs a market read and marks the answer settled (cacheable by the response cache, keyed
+ * by the data version) unless part of it came from the speed layer, which the read
+ * reports through its trace.
+ */
+async function settledRead<T>(
+  settle: (() => void) | undefined,
+  read: (trace: ReadTrace) => Promise<T>,
+): Promise<T> {
+  const trace: ReadTrace = { speed: false };
+  const result = await read(trace);
+  if (!trace.speed) settle?.();
+  return result;
+}
+
 @Resolver()
 export class MarketResolver {
   @Authorized('viewer')
@@ -181,9 +197,8 @@ export class MarketResolver {
       'Bars of a symbol whose start lies in [from, to), oldest first, each complete: the lake below the watermark (rolled up in DuckDB), the speed layer above it; adjusted for splits and dividends at every interval unless `adjusted: false`; through ticker changes (FB before 2022-06-09, META after). Defaults: 1m, the last 7 days up to now, at most 20000 bars.',
   })
   async bars(@Ctx() { services, settle }: ApiContext, @Args() args: BarArgs): Promise<BarType[]> {
-    const trace = { speed: false };
-    const bars = (
-      await services.market.barsOf(
+    const bars = await settledRead(settle, (trace) =>
+      services.market.barsOf(
         {
           symbol: args.symbol,
           interval: args.interval,
@@ -194,10 +209,9 @@ export class MarketResolver {
           asOf: asOfOf(args),
         },
         trace,
-      )
-    ).map(BarType.from);
-    if (!trace.speed) settle?.();
-    return bars;
+      ),
+    );
+    return bars.map(BarType.from);
   }
 
   @Authorized('viewer')
@@ -210,24 +224,24 @@ export class MarketResolver {
     @Args() args: BarsManyArgs,
   ): Promise<SymbolBarsType[]> {
     const symbols = services.market.checkSymbols(args.symbols);
-    const trace = { speed: false };
-    const all = await Promise.all(
-      symbols.map((symbol) =>
-        services.market.barsOf(
-          {
-            symbol,
-            interval: args.interval,
-            from: args.from,
-            to: args.to,
-            limit: args.limit,
-            adjusted: args.adjusted,
-            asOf: asOfOf(args),
-          },
-          trace,
+    const all = await settledRead(settle, (trace) =>
+      Promise.all(
+        symbols.map((symbol) =>
+          services.market.barsOf(
+            {
+              symbol,
+              interval: args.interval,
+              from: args.from,
+              to: args.to,
+              limit: args.limit,
+              adjusted: args.adjusted,
+              asOf: asOfOf(args),
+            },
+            trace,
+          ),
         ),
       ),
     );
-    if (!trace.speed) settle?.();
     return symbols.map((symbol, i) =>
       Object.assign(new SymbolBarsType(), { symbol, bars: all[i]!.map(BarType.from) }),
     );
@@ -242,9 +256,9 @@ export class MarketResolver {
     @Ctx() { services, settle }: ApiContext,
     @Args(() => PageArgs) args: PageArgs,
   ): Promise<TradeConnectionType> {
-    const trace = { speed: false };
-    const page = await services.market.tradesPage({ ...args, asOf: asOfOf(args) }, trace);
-    if (!trace.speed) settle?.();
+    const page = await settledRead(settle, (trace) =>
+      services.market.tradesPage({ ...args, asOf: asOfOf(args) }, trace),
+    );
     return connectionOf(page, TradeType.from, () => new TradeConnectionType());
   }
 
@@ -257,9 +271,9 @@ export class MarketResolver {
     @Ctx() { services, settle }: ApiContext,
     @Args(() => AdjustedPageArgs) args: AdjustedPageArgs,
   ): Promise<QuoteConnectionType> {
-    const trace = { speed: false };
-    const page = await services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace);
-    if (!trace.speed) settle?.();
+    const page = await settledRead(settle, (trace) =>
+      services.market.quotesPage({ ...args, asOf: asOfOf(args) }, trace),
+    );
     return connectionOf(page, QuoteType.from, () => new QuoteConnectionType());
   }
 
@@ -272,12 +286,12 @@ export class MarketResolver {
     @Ctx() { services, settle }: ApiContext,
     @Args(() => SymbolRangeArgs) args: SymbolRangeArgs,
   ): Promise<VwapType> {
-    const trace = { speed: false };
-    const result = await services.market.vwap(
-      { symbol: args.symbol, from: args.from, to: args.to, asOf: asOfOf(args) },
-      trace,
+    const result = await settledRead(settle, (trace) =>
+      services.market.vwap(
+        { symbol: args.symbol, from: args.from, to: args.to, asOf: asOfOf(args) },
+        trace,
+      ),
     );
-    if (!trace.speed) settle?.();
     return Object.assign(new VwapType(), result);
   }
 
@@ -310,9 +324,9 @@ export class MarketResolver {
     @Ctx() { services, settle }: ApiContext,
     @Args(() => AdjustedPageArgs) args: AdjustedPageArgs,
   ): Promise<TradeWithQuoteConnectionType> {
-    const trace = { speed: false };
-    const page = await services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) }, trace);
-    if (!trace.speed) settle?.();
+    const page = await settledRead(settle, (trace) =>
+      services.market.tradesWithQuote({ ...args, asOf: asOfOf(args) }, trace),
+    );
     return connectionOf(
       page,
       (row) =>
@@ -333,10 +347,8 @@ export class MarketResolver {
     @Ctx() { services, settle }: ApiContext,
     @Args() range: RangeArgs,
   ): Promise<TradeType[]> {
-    const trace = { speed: false };
-    const trades = (await services.market.trades(range, trace)).map(TradeType.from);
-    if (!trace.speed) settle?.();
-    return trades;
+    const trades = await settledRead(settle, (trace) => services.market.trades(range, trace));
+    return trades.map(TradeType.from);
   }
 
   @Authorized('viewer')
