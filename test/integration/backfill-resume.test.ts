@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMedallion } from '../../src/batch/index.js';
 import { localObjectStore } from '../../src/lake/index.js';
 import { writePolygonTradesFile, type PolygonFixture } from '../support/polygon-fixture.js';
+import { expectTradesExactlyOnce } from '../support/trades-oracle.js';
 
 /**
  * Issue 10's resumable backfill: `alphalake backfill --source file` killed with SIGKILL at
@@ -97,27 +98,7 @@ describe('alphalake backfill --source file', () => {
     );
 
     const medallion = await tables();
-    const trades = await medallion.trades.query({
-      columns: ['symbol', 'id', 'ts_nanos', 'price', 'size', 'seq'],
-    });
-    expect(trades.rows.length).toBe(fixture.valid.length);
-    const expected = new Map(fixture.valid.map((t) => [`${t.symbol}/${t.id}`, t]));
-    const seen = new Set<string>();
-    const wrong: string[] = [];
-    for (const row of trades.rows) {
-      const key = `${String(row.symbol)}/${String(row.id)}`;
-      const trade = expected.get(key);
-      if (!trade || seen.has(key)) wrong.push(`${key} ${trade ? 'twice' : 'unknown'}`);
-      else if (
-        String(row.ts_nanos) !== trade.tsNanos.toString() ||
-        row.price !== trade.price ||
-        Number(row.size) !== trade.size ||
-        Number(row.seq) !== trade.seq
-      )
-        wrong.push(`${key}: ${String(row.ts_nanos)} ${String(row.price)}`);
-      seen.add(key);
-    }
-    expect(wrong.slice(0, 10)).toEqual([]);
+    await expectTradesExactlyOnce(medallion.trades, fixture.valid);
     const rejects = await medallion.rejects.query({ columns: ['reason', 'payload'] });
     expect(rejects.rows.map((r) => `${String(r.reason)} ${String(r.payload)}`).sort()).toEqual(
       fixture.rejects.map((r) => `${r.reason} ${r.line}`).sort(),

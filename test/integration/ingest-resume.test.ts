@@ -13,6 +13,7 @@ import {
   writePolygonTradesFile,
   type PolygonFixture,
 } from '../support/polygon-fixture.js';
+import { expectTradesExactlyOnce } from '../support/trades-oracle.js';
 
 /**
  * Issue 10 (lakebars): `alphalake ingest --source file` in the embedded profile (the
@@ -111,28 +112,7 @@ describe('alphalake ingest --source file, resumed after SIGKILL', () => {
     );
 
     const medallion = await tables();
-    const trades = await medallion.trades.query({
-      columns: ['symbol', 'id', 'ts_nanos', 'price', 'size', 'seq'],
-    });
-    expect(trades.rows.length).toBe(fixture.valid.length);
-    const expected = new Map(fixture.valid.map((t) => [`${t.symbol}/${t.id}`, t]));
-    const seen = new Set<string>();
-    const wrong: string[] = [];
-    for (const row of trades.rows) {
-      const key = `${String(row.symbol)}/${String(row.id)}`;
-      const trade = expected.get(key);
-      if (!trade || seen.has(key)) wrong.push(`${key} ${trade ? 'twice' : 'unknown'}`);
-      else if (
-        String(row.ts_nanos) !== trade.tsNanos.toString() ||
-        row.price !== trade.price ||
-        Number(row.size) !== trade.size ||
-        Number(row.seq) !== trade.seq
-      )
-        wrong.push(`${key}: ${String(row.ts_nanos)} ${String(row.price)}`);
-      seen.add(key);
-    }
-    expect(wrong.slice(0, 10)).toEqual([]);
-    expect(seen.size).toBe(fixture.valid.length);
+    await expectTradesExactlyOnce(medallion.trades, fixture.valid);
 
     const vendorBars = await medallion.vendorBars.query({ columns: ['symbol', 'ts', 'open'] });
     expect(vendorBars.rows.length).toBe(bars.rows.length);
