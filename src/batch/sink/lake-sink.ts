@@ -16,7 +16,7 @@ import {
 } from '../../domain/index.js';
 import type { HistorySink, Reject } from '../../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../../lake/index.js';
-import type { BusRecord, StartOffsets, StreamBus } from '../../stream/index.js';
+import type { BusRecord, StartOffsets, StreamBus, Topic } from '../../stream/index.js';
 import type { Medallion } from '../medallion.js';
 import { jobTxns } from './job-checkpoint.js';
 import { processLogger } from '../../logging/index.js';
@@ -235,63 +235,26 @@ export class LakeSink implements HistorySink {
           this.startOffsets(tradeLog, partitions, [this.tables.trades, this.tables.bars1m]),
       },
     );
-    await bus.subscribe<Reject>(
+    await this.appendAsItComes<Reject>(
+      bus,
       'rejects',
-      async (records: readonly BusRecord<Reject>[]) => {
-        const holds = this.recorded.get(this.tables.rejects)!;
-        for (const record of records) {
-          const offset = Number(record.offset);
-          if (offset >= (holds.get(offsetAppId(rejectLog, record.partition)) ?? 0)) {
-            this.pendingRejects.push({ value: record.value, partition: record.partition, offset });
-          }
-        }
-      },
-      {
-        group: 'lake-sink',
-        fromBeginning: true,
-        signal,
-        startOffsets: (partitions) =>
-          this.startOffsets(rejectLog, partitions, [this.tables.rejects]),
-      },
+      rejectLog,
+      this.tables.rejects,
+      signal,
+      (r) => this.pendingRejects.push(r),
     );
     const quoteLog = (this.quoteLog = bus.logName('quotes'));
-    await bus.subscribe<Quote>(
-      'quotes',
-      async (records: readonly BusRecord<Quote>[]) => {
-        const holds = this.recorded.get(this.tables.quotes)!;
-        for (const record of records) {
-          const offset = Number(record.offset);
-          if (offset >= (holds.get(offsetAppId(quoteLog, record.partition)) ?? 0)) {
-            this.pendingQuotes.push({ value: record.value, partition: record.partition, offset });
-          }
-        }
-      },
-      {
-        group: 'lake-sink',
-        fromBeginning: true,
-        signal,
-        startOffsets: (partitions) => this.startOffsets(quoteLog, partitions, [this.tables.quotes]),
-      },
+    await this.appendAsItComes<Quote>(bus, 'quotes', quoteLog, this.tables.quotes, signal, (q) =>
+      this.pendingQuotes.push(q),
     );
     const barLog = (this.barLog = bus.logName('bars'));
-    await bus.subscribe<VendorBar>(
+    await this.appendAsItComes<VendorBar>(
+      bus,
       'bars',
-      async (records: readonly BusRecord<VendorBar>[]) => {
-        const holds = this.recorded.get(this.tables.vendorBars)!;
-        for (const record of records) {
-          const offset = Number(record.offset);
-          if (offset >= (holds.get(offsetAppId(barLog, record.partition)) ?? 0)) {
-            this.pendingBars.push({ value: record.value, partition: record.partition, offset });
-          }
-        }
-      },
-      {
-        group: 'lake-sink',
-        fromBeginning: true,
-        signal,
-        startOffsets: (partitions) =>
-          this.startOffsets(barLog, partitions, [this.tables.vendorBars]),
-      },
+      barLog,
+      this.tables.vendorBars,
+      signal,
+      (b) => this.pendingBars.push(b),
     );
     if (options.timer === false) return;
     const timer = setInterval(() => {
@@ -300,6 +263,40 @@ export class LakeSink implements HistorySink {
       );
     }, this.options.intervalMs);
     signal.addEventListener('abort', () => clearInterval(timer), { once: true });
+  }
+
+  /**
+   * Subscribes to a topic whose records go to one bronze table as they come (rejects,
+   * quotes, vendor bars: no sealing), keeping each record the table does not hold yet
+   * (its offset at or past the table's recorded offset for its partition). `log` is set on
+   * the sink before this is called: an assignment during subscribe asks `startOffsets`.
+   */
+  private async appendAsItComes<T>(
+    bus: StreamBus,
+    topic: Topic,
+    log: string,
+    table: DeltaTable,
+    signal: AbortSignal,
+    keep: (record: Sourced<T>) => void,
+  ): Promise<void> {
+    await bus.subscribe<T>(
+      topic,
+      async (records: readonly BusRecord<T>[]) => {
+        const holds = this.recorded.get(table)!;
+        for (const record of records) {
+          const offset = Number(record.offset);
+          if (offset >= (holds.get(offsetAppId(log, record.partition)) ?? 0)) {
+            keep({ value: record.value, partition: record.partition, offset });
+          }
+        }
+      },
+      {
+        group: 'lake-sink',
+        fromBeginning: true,
+        signal,
+        startOffsets: (partitions) => this.startOffsets(log, partitions, [table]),
+      },
+    );
   }
 
   /**
