@@ -758,13 +758,15 @@ function dateOrNull(value: Date | string | null | undefined): Date | null {
   return isNil(value) ? null : new Date(value);
 }
 
-type StoredLogEntry = Omit<JobLogEntry, '_id'> & { _id: string };
+/** `seq` numbers entries in the order they were logged: two events in one millisecond keep it. */
+type StoredLogEntry = Omit<JobLogEntry, '_id'> & { _id: string; seq?: number };
 
 /** Agenda's job history (start, success, fail, retry, …) in its own nedb file. */
 export class EmbeddedJobLogger implements JobLogger {
   readonly #store: Datastore<StoredLogEntry>;
   readonly #queue: OperationQueue;
   #loaded = false;
+  #seq = 0;
 
   constructor(filename: string, queue: OperationQueue) {
     this.#store = new Datastore<StoredLogEntry>({ filename });
@@ -774,6 +776,8 @@ export class EmbeddedJobLogger implements JobLogger {
   async connect(): Promise<void> {
     if (this.#loaded) return;
     await this.#store.loadDatabaseAsync();
+    for (const entry of this.#store.getAllData<StoredLogEntry>())
+      this.#seq = Math.max(this.#seq, entry.seq ?? 0);
     this.#loaded = true;
   }
 
@@ -789,7 +793,7 @@ export class EmbeddedJobLogger implements JobLogger {
       const stored = Object.fromEntries(
         Object.entries(entry).filter(([, value]) => value !== undefined),
       );
-      await this.#store.insertAsync(stored as StoredLogEntry);
+      await this.#store.insertAsync({ ...stored, seq: ++this.#seq } as StoredLogEntry);
     });
   }
 
@@ -799,15 +803,15 @@ export class EmbeddedJobLogger implements JobLogger {
       const matching = this.#store
         .getAllData<StoredLogEntry>()
         .filter(logFilter(query))
-        .sort((a, b) =>
-          query?.sort === 'asc'
-            ? a.timestamp.getTime() - b.timestamp.getTime()
-            : b.timestamp.getTime() - a.timestamp.getTime(),
-        );
+        .sort((a, b) => {
+          const order =
+            a.timestamp.getTime() - b.timestamp.getTime() || (a.seq ?? 0) - (b.seq ?? 0);
+          return query?.sort === 'asc' ? order : -order;
+        });
       const offset = query?.offset ?? 0;
       const limit = query?.limit ?? 50;
       return {
-        entries: matching.slice(offset, offset + limit).map((entry) => ({ ...entry })),
+        entries: matching.slice(offset, offset + limit).map(({ seq: _seq, ...entry }) => entry),
         total: matching.length,
       };
     });

@@ -148,7 +148,16 @@ export class JobService {
     const logger = this.#backend.logger;
     if (!logger) return [];
     const { entries } = await logger.getLogs({ jobId: id, sort: 'asc', limit });
-    return entries.map(eventOf);
+    // The store sorts by timestamp alone (MongoDB's logger too), and Agenda often logs
+    // `success` and `complete` in one millisecond: within a millisecond, the job's
+    // lifecycle decides. Array.prototype.sort is stable, so distinct times keep their order.
+    return entries
+      .sort(
+        (a, b) =>
+          new Date(a.timestamp).getTime() - new Date(b.timestamp).getTime() ||
+          LIFECYCLE_RANK[a.event] - LIFECYCLE_RANK[b.event],
+      )
+      .map(eventOf);
   }
 
   /**
@@ -307,6 +316,18 @@ function statusOf(job: JobParameters): JobStatus {
     lastFinishedAt: job.lastFinishedAt ?? null,
   };
 }
+
+/** Where each event falls in one run of a job (Agenda's Job.run and JobProcessor). */
+const LIFECYCLE_RANK: Record<JobLogEntry['event'], number> = {
+  expired: 0,
+  locked: 1,
+  start: 2,
+  success: 3,
+  fail: 3,
+  retry: 4,
+  'retry:exhausted': 4,
+  complete: 5,
+};
 
 function eventOf(entry: JobLogEntry): JobEvent {
   return {

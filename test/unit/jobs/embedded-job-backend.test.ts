@@ -53,3 +53,48 @@ describe('embedded job store lock', () => {
     }
   });
 });
+
+describe('embedded job history', () => {
+  it('keeps the logged order of events within one millisecond, across a reconnect', async () => {
+    // Agenda often logs `success` and `complete` in the same millisecond; the store's
+    // own order (by _id) is random, so only the order of logging can tell them apart.
+    const folder = mkdtempSync(path.join(os.tmpdir(), 'alphalake-jobs-'));
+    const timestamp = new Date('2026-12-01T10:00:00.000Z');
+    const lifecycle = ['locked', 'start', 'success', 'complete'] as const;
+    const logAll = async (backend: EmbeddedJobBackend, jobId: string) => {
+      for (const event of lifecycle)
+        await backend.logger.log({
+          timestamp,
+          level: 'info',
+          event,
+          jobId,
+          jobName: 'backfill',
+          message: event,
+        });
+    };
+    try {
+      const jobs = path.join(folder, 'jobs');
+      const first = new EmbeddedJobBackend(jobs);
+      await first.connect();
+      for (let run = 0; run < 20; run++) await logAll(first, `first-${run}`);
+      await first.disconnect();
+      const again = new EmbeddedJobBackend(jobs);
+      await again.connect();
+      await logAll(again, 'after-reconnect');
+      for (const jobId of ['first-0', 'first-19', 'after-reconnect']) {
+        const asc = await again.logger.getLogs({ jobId, sort: 'asc' });
+        expect(asc.entries.map((e) => e.event)).toEqual([...lifecycle]);
+        expect(asc.entries.every((e) => !('seq' in e))).toBe(true);
+        const desc = await again.logger.getLogs({ jobId });
+        expect(desc.entries.map((e) => e.event)).toEqual([...lifecycle].reverse());
+      }
+      const all = await again.logger.getLogs({ jobName: 'backfill', sort: 'asc', limit: 100 });
+      expect(all.entries.slice(-4).map((e) => e.jobId)).toEqual(
+        lifecycle.map(() => 'after-reconnect'),
+      );
+      await again.disconnect();
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+});
