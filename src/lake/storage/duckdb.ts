@@ -109,22 +109,38 @@ export async function withDuckDB<T>(
     releaseSlot();
     throw error;
   }
-  const onAbort = (): void => connection.interrupt();
+  // DuckDB clears a pending interrupt when a statement begins, so one sent while the
+  // statement is still on its way to the worker thread (or before `work` reaches it) is
+  // lost: once aborted, the connection is interrupted again every few milliseconds until
+  // the work settles, and a result that arrives after the abort is refused all the same.
+  let repeat: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    connection.interrupt();
+    repeat ??= setInterval(() => connection.interrupt(), INTERRUPT_REPEAT_MS);
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort(); // aborted while the connection was being opened
   let healthy = true;
+  let result: T;
   try {
-    return await work(connection);
+    result = await work(connection);
   } catch (error) {
     healthy = false;
     signal?.throwIfAborted();
     throw error;
   } finally {
+    clearInterval(repeat);
     signal?.removeEventListener('abort', onAbort);
     if (healthy && idle.length < pool.maxConnections) idle.push(connection);
     else connection.closeSync();
     releaseSlot();
   }
+  signal?.throwIfAborted();
+  return result;
 }
+
+/** How often an aborted statement's connection is interrupted again until the work settles. */
+const INTERRUPT_REPEAT_MS = 5;
 
 /** An SQL string literal, for file paths only (values always travel as parameters). */
 export function sqlString(text: string): string {
