@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import nedb from '@seald-io/nedb';
 import { AlphalakeError } from '../domain/index.js';
+import { withHomeLock } from '../platform/index.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -284,9 +284,6 @@ type Document = Record<string, unknown> & { _id: string };
 const LOCK_FILE = 'mdm.lock';
 /** How long an operation waits for another process's lock before HOME_LOCKED. */
 const LOCK_WAIT_MS = 30_000;
-const LOCK_POLL_MS = 5;
-/** A lock file without a readable pid older than this is taken over (see withFolderLock). */
-const STALE_UNREADABLE_LOCK_MS = 5_000;
 
 /** A file's identity and extent: it changes with every append and every rewrite. */
 async function fileState(file: string): Promise<string> {
@@ -297,70 +294,16 @@ async function fileState(file: string): Promise<string> {
 }
 
 /**
- * Runs `work` holding the folder's lock file, created exclusively (`wx`, O_EXCL) with
- * this process's pid in it. A lock whose pid is no longer a process was left by one that
- * died: it is removed and taken. One held by a live process is waited for, up to
- * LOCK_WAIT_MS, then refused with HOME_LOCKED naming the pid.
+ * Runs `work` holding the folder's lock (src/platform/home-lock.ts: created whole with
+ * this process's pid, a dead holder's taken over), waiting up to LOCK_WAIT_MS for a live
+ * one, then HOME_LOCKED naming its pid.
  */
-async function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  while (!(await takeLock(lock))) {
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    const ownerKnown = Number.isInteger(owner) && owner > 0;
-    // A lock is always created whole (takeLock), so one without a pid is not ours to
-    // wait for: an older version's, cut short. Once it is a few seconds old, take it over.
-    const unreadableAndOld =
-      !ownerKnown &&
-      Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now()) >
-        STALE_UNREADABLE_LOCK_MS;
-    if ((ownerKnown && !isAlive(owner)) || unreadableAndOld) {
-      await rm(lock, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new AlphalakeError(
-        'HOME_LOCKED',
-        `the master data in ${path.dirname(lock)} is locked by process ${ownerKnown ? owner : '?'}, which has held it over ${LOCK_WAIT_MS / 1000} s; stop that process (or remove ${lock} if no such process runs)`,
-        { folder: path.dirname(lock), pid: ownerKnown ? owner : null },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
-/**
- * Creates the lock file with this process's pid in one step: the pid is written to a
- * claim file of our own, then hard-linked to the lock's name, which fails when the lock
- * exists (link(2) is atomic and never replaces). Opening the lock with O_EXCL and then
- * writing the pid left an empty lock behind when the process was killed in between,
- * and nobody could tell whose it was.
- */
-async function takeLock(lock: string): Promise<boolean> {
-  const claim = `${lock}.${process.pid}.${randomUUID()}`;
-  await writeFile(claim, String(process.pid));
-  try {
-    await link(claim, lock);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(claim, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  return withHomeLock(
+    lock,
+    { guards: `the master data in ${path.dirname(lock)}`, waitMs: LOCK_WAIT_MS },
+    work,
+  );
 }
 
 /**
