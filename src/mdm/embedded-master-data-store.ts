@@ -12,7 +12,7 @@ import type {
   SymbolChangeRecord,
   SymbolRecord,
 } from './master-data-store.js';
-import { staleVersion } from './master-data-store.js';
+import { changesInOrder, staleVersion } from './master-data-store.js';
 
 /**
  * The embedded master-data store: one @seald-io/nedb datastore per collection, each an
@@ -144,14 +144,16 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
     next: SymbolRecord,
     expectedVersion: number,
     audit?: AuditRecord,
+    change?: SymbolChangeRecord,
   ): Promise<void> {
     return this.synced(async () => {
-      // One update of one document: the new fields and the pending audit record together.
+      // One update of one document: the new fields, the pending audit record and a
+      // rename's pending ticker change together.
       const { id: _id, ...fields } = next;
       const { numAffected } = await this.symbolsDb
         .updateAsync(
           { _id: next.id, version: expectedVersion },
-          { $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) },
+          { $set: fields, ...outboxPush(audit, change) },
           {},
         )
         .catch(uniqueToConflict('symbol', next));
@@ -163,9 +165,11 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 
   async changes(): Promise<SymbolChangeRecord[]> {
     return this.synced(async () => {
-      return (await this.changesDb.findAsync({}).sort({ effectiveDate: 1, _id: 1 })).map(
-        fromDocument<SymbolChangeRecord>,
-      );
+      const pending = (
+        await this.symbolsDb.findAsync({ [`${PENDING_CHANGES}.0`]: { $exists: true } })
+      ).flatMap((document) => document[PENDING_CHANGES] as SymbolChangeRecord[]);
+      const drained = (await this.changesDb.findAsync({})).map(fromDocument<SymbolChangeRecord>);
+      return changesInOrder(pending, drained);
     });
   }
 
@@ -222,6 +226,22 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 
   async drainAudit(): Promise<number> {
     return this.synced(async () => {
+      // A rename's ticker changes: into the change collection, then off the symbol.
+      for (const document of await this.symbolsDb.findAsync({
+        [`${PENDING_CHANGES}.0`]: { $exists: true },
+      })) {
+        for (const change of document[PENDING_CHANGES] as SymbolChangeRecord[]) {
+          await this.changesDb.insertAsync(toDocument(change)).catch((error: unknown) => {
+            // Already moved (a drain that died before its pull, or another process's).
+            if ((error as { errorType?: string }).errorType !== 'uniqueViolated') throw error;
+          });
+          await this.symbolsDb.updateAsync(
+            { _id: document._id },
+            { $pull: { [PENDING_CHANGES]: { id: change.id } } },
+            {},
+          );
+        }
+      }
       let moved = 0;
       for (const db of [this.symbolsDb, this.actionsDb]) {
         for (const document of await db.findAsync({ [`${PENDING}.0`]: { $exists: true } })) {
@@ -318,6 +338,20 @@ type Datastore<T> = nedb.default<T>;
 const PENDING = 'pendingAudit';
 /** A corporate action removed, whose audit record is still pending. */
 const REMOVED = 'removed';
+/** The outbox field of a symbol document: a rename's ticker changes not yet in their collection. */
+const PENDING_CHANGES = 'pendingChanges';
+
+/** The `$push` of a symbol's outbox fields, for those given. */
+function outboxPush(
+  audit: AuditRecord | undefined,
+  change: SymbolChangeRecord | undefined,
+): { $push?: Record<string, unknown> } {
+  const push: Record<string, unknown> = {
+    ...(audit ? { [PENDING]: audit } : {}),
+    ...(change ? { [PENDING_CHANGES]: change } : {}),
+  };
+  return Object.keys(push).length > 0 ? { $push: push } : {};
+}
 
 function withPending(document: Document, audit: AuditRecord | undefined): Document {
   return audit ? { ...document, [PENDING]: [audit] } : document;
@@ -331,7 +365,13 @@ function toDocument(record: { readonly id: string }): Document {
 
 /** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
+  const {
+    _id,
+    [PENDING]: _pending,
+    [REMOVED]: _removed,
+    [PENDING_CHANGES]: _changes,
+    ...rest
+  } = document;
   return { id: _id, ...rest } as T;
 }
 

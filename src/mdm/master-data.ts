@@ -408,15 +408,14 @@ export class MasterData implements SymbolDirectory {
       toTicker,
       effectiveDate: date,
     };
+    // One write: the symbol's new ticker, its audit record and its ticker change (the
+    // store's outbox; `changes()` lists the change at once, the drain files it).
     await this.store.replaceSymbol(
       next,
       expectedVersion,
       this.auditRecord(actor, 'symbol.rename', current.id, current, { ...next, change }),
+      change,
     );
-    // The symbol's new version is the winner, with its audit record; its change record
-    // follows (a failure here leaves the rename without history: the audit record says
-    // what won, change included).
-    await this.store.insertChange(change);
     this.putSymbol(next);
     this.applyLocal(
       snapshotOf(this.snapshot.symbols, [...this.snapshot.changes, change], this.snapshot.actions),
