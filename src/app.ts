@@ -73,6 +73,7 @@ import {
 import {
   EmbeddedJobBackend,
   JobService,
+  type JobAuditLog,
   JobWorker,
   MongoJobBackend,
   simulatorBackfill,
@@ -357,9 +358,16 @@ export async function createPlatform(
           backfillSources: Object.keys(backfillSources),
           referenceSources: referenceSourceNames(config),
         },
-        { pollMs: config.jobsPollMs },
+        {
+          pollMs: config.jobsPollMs,
+          // A mutation's enqueue is audited in the job's own write, then moved here.
+          audit: jobAuditOf(masterData),
+          now: () => clock.now(),
+        },
       )
     : undefined;
+  // Enqueue audit records a process left in a job's data (killed before its drain).
+  if (jobs) await jobs.drainAudit();
   let worker: JobWorker | undefined;
   const startJobWorker = async (): Promise<JobWorker> => {
     if (worker) return worker;
@@ -784,6 +792,17 @@ export function accountAuditOf(masterData: MasterData): AccountAudit {
         change.after,
         { id: change.id, at: change.at },
       ),
+  };
+}
+
+/** Jobs' enqueue audit records into master data's audit log, under the id their job's outbox gave them. */
+export function jobAuditOf(masterData: MasterData): JobAuditLog {
+  return {
+    record: (audit) =>
+      masterData.recordChange(audit.actor, 'job.enqueue', audit.jobId, null, audit.request, {
+        id: audit.id,
+        at: audit.at,
+      }),
   };
 }
 

@@ -19,7 +19,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AlphalakeError } from '../domain/index.js';
 import { takeHomeLock, type HomeLock } from '../platform/index.js';
-import type { JobBackend } from './job-backend.js';
+import type { JobBackend, JobWithPendingAudit } from './job-backend.js';
 
 // The package is CommonJS (`module.exports = Datastore`) typed as an ES module with a
 // default export: at run time the default import is the class itself.
@@ -93,6 +93,14 @@ export class EmbeddedJobBackend implements JobBackend {
 
   async recordRows(jobId: string, rows: number): Promise<void> {
     await this.repository.recordRows(jobId, rows);
+  }
+
+  jobsWithPendingAudit(): Promise<JobWithPendingAudit[]> {
+    return this.repository.jobsWithPendingAudit();
+  }
+
+  settleAudit(jobId: string, auditId: string): Promise<void> {
+    return this.repository.settleAudit(jobId, auditId);
   }
 
   /** nedb's ids: 16 letters and digits. */
@@ -675,6 +683,30 @@ export class EmbeddedJobRepository implements JobRepository {
     return this.#queue.run(async () => {
       this.#checkLoaded();
       return this.#store.removeAsync({}, { multi: true });
+    });
+  }
+
+  /** Jobs whose data holds an enqueue's audit record not yet in the log. */
+  jobsWithPendingAudit(): Promise<JobWithPendingAudit[]> {
+    return this.#queue.run(async () =>
+      this.#all()
+        .filter((d) => isPlainObject(d.data) && !isNil(d.data['pendingAudit']))
+        .map((d) => ({
+          jobId: d._id,
+          name: d.name,
+          data: structuredClone(d.data as Record<string, unknown>),
+        })),
+    );
+  }
+
+  /** Takes the record `auditId` (only that one) off the job's data. */
+  settleAudit(jobId: string, auditId: string): Promise<void> {
+    return this.#queue.run(async () => {
+      const job = this.#all().find((d) => d._id === jobId);
+      const pending = isPlainObject(job?.data) ? job.data['pendingAudit'] : undefined;
+      if (isPlainObject(pending) && pending['id'] === auditId) {
+        await this.#unset([jobId], 'data.pendingAudit');
+      }
     });
   }
 

@@ -540,8 +540,8 @@ export class MasterData implements SymbolDirectory {
   /**
    * Appends a change made outside master data to the same audit log. Users and API keys
    * (src/auth) come with the id and time of the record their own store's outbox holds,
-   * so recording one twice leaves it once; jobs a mutation enqueued come without, after
-   * the job store accepted them (not atomic with it: docs/mdm.md "Audit log").
+   * and so do jobs a mutation enqueued (their record waits in the job's data), so
+   * recording one twice leaves it once (docs/mdm.md "Audit log").
    */
   async recordChange(
     actor: string,
