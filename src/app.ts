@@ -90,6 +90,7 @@ import {
   MongoMasterDataStore,
   refreshReferenceData,
   tickersToRefresh,
+  lacksListingDate,
   type MasterDataStore,
   type ReferenceDataSource,
   type SymbolDirectory,
@@ -331,7 +332,8 @@ export async function createPlatform(
       const source = referenceSourceOf(
         config,
         data.source ?? defaultReferenceSource(config),
-        () => tickersToRefresh(masterData, data.symbols),
+        masterData,
+        data.symbols,
         clock,
       );
       const result = await refreshReferenceData(
@@ -830,16 +832,19 @@ export function defaultReferenceSource(config: Config): string {
 }
 
 /**
- * A reference-data source by name, over the tickers `tickers` names when it runs
+ * A reference-data source by name, over the tickers of master data a refresh asks about
+ * (`requested`, else every symbol not DELISTED: tickersToRefresh) when it runs
  * (`mdm.refresh`, `alphalake mdm refresh`). BAD_USER_INPUT for one this config cannot reach.
  */
 export function referenceSourceOf(
   config: Config,
   name: string,
-  tickers: () => readonly string[],
+  masterData: MasterData,
+  requested: readonly string[] | undefined,
   clock: Clock,
   onRetry?: (notice: { path: string; status: number | string; waitMs: number }) => void,
 ): ReferenceDataSource {
+  const tickers = () => tickersToRefresh(masterData, requested);
   if (name === 'polygon' && config.polygonApiKey) {
     return new PolygonReferenceData(
       new PolygonRestClient({
@@ -851,6 +856,8 @@ export function referenceSourceOf(
         ...(onRetry ? { onRetry } : {}),
       }),
       tickers,
+      // Polygon's ticker list lacks the listing date: details only for a symbol without one.
+      (ticker) => lacksListingDate(masterData, ticker),
     );
   }
   if (name === 'yahoo') {

@@ -293,7 +293,7 @@ export class JobResolver {
   @Authorized('admin')
   @Mutation(() => ID, {
     description:
-      'Enqueues `mdm.refresh`: master data brought up to a reference source (Polygon ticker details, splits and dividends; Yahoo chart splits and dividends), each change audited as `job:<id>`; a second refresh changes nothing. Answers the job id.',
+      'Enqueues `mdm.refresh`: master data brought up to a reference source (Polygon’s paged ticker list, splits and dividends; Yahoo chart splits and dividends), each change audited as `job:<id>`; a second refresh changes nothing. Answers the job id.',
   })
   async refreshMasterData(
     @Ctx() context: ApiContext,

@@ -13,14 +13,16 @@ import {
 import {
   assertRefreshComplete,
   EmbeddedMasterDataStore,
+  lacksListingDate,
   MasterData,
+  tickersToRefresh,
   refreshReferenceData,
   type ImportRowResult,
 } from '../../../src/mdm/index.js';
 import { startPolygonRest, startYahoo, type VendorServer } from '../../support/vendor-servers.js';
 
 /**
- * `mdm.refresh`'s work: Polygon's ticker details, splits and dividends, and Yahoo's chart
+ * `mdm.refresh`'s work: Polygon's paged ticker list (details where it lacks a field), splits and dividends, and Yahoo's chart
  * events, read over HTTP from local servers speaking their wire formats (fixtures under
  * test/fixtures), applied to master data on the embedded store.
  */
@@ -55,6 +57,7 @@ async function polygonServer() {
       '/v3/reference/tickers/NONAME': 'polygon/ticker-NONAME.json',
     },
     routes: {
+      '/v3/reference/tickers': 'polygon/tickers-reference.json',
       '/v3/reference/splits': 'polygon/splits-AAPL.json',
       '/v3/reference/dividends': 'polygon/dividends-AAPL.json',
     },
@@ -84,7 +87,11 @@ describe('reference data refresh from Polygon', () => {
       onRetry: (notice) => notices.push(notice),
     });
     const tickers = ['AAPL', 'SPY', 'TWTR', 'NONAME', 'NOPE'];
-    const source = new PolygonReferenceData(client, () => tickers);
+    const source = new PolygonReferenceData(
+      client,
+      () => tickers,
+      (ticker) => lacksListingDate(masterData, ticker),
+    );
 
     const first = await refreshReferenceData(masterData, source, 'job:41', signal);
     expect(rows(first.symbols.results)).toEqual([
@@ -106,6 +113,19 @@ describe('reference data refresh from Polygon', () => {
     expect(pages('/v3/reference/splits?')).toBe(2 + 4); // AAPL: 2 pages; SPY, TWTR, NONAME, NOPE: 1 empty page each
     expect(pages('/v3/reference/dividends?')).toBe(2 + 4);
     expect(server.requests.every((r) => r.authorization === `Bearer ${KEY}`)).toBe(true);
+    // The list, one record a page: the active tickers from AAPL to TWTR (AAPL, AMZN, IBM,
+    // MSFT, NONAME, SPY), then the inactive ones from NOPE to TWTR for the two not listed
+    // active (TWTR). Details only for the symbols without a listing date: AAPL (after a
+    // 429), SPY and NONAME (new); none for TWTR (listed since 2013) or NOPE (on no list).
+    expect(pages('/v3/reference/tickers?')).toBe(6 + 1);
+    expect(
+      server.requests.filter((r) => r.url.startsWith('/v3/reference/tickers/')).map((r) => r.url),
+    ).toEqual([
+      '/v3/reference/tickers/AAPL',
+      '/v3/reference/tickers/AAPL',
+      '/v3/reference/tickers/SPY',
+      '/v3/reference/tickers/NONAME',
+    ]);
 
     expect(masterData.symbol('AAPL')).toMatchObject({
       name: 'Apple Inc.',
@@ -169,6 +189,70 @@ describe('reference data refresh from Polygon', () => {
     expect(await masterData.auditLog()).toHaveLength(all);
     expect(await masterData.auditLog({ actor: 'job:42' })).toEqual([]);
     expect(masterData.symbol('AAPL')?.version).toBe(2);
+  });
+
+  it('pages the ticker list for many tickers: a few pages, no per-ticker call once each symbol has its listing date', async () => {
+    const masterData = await open();
+    const listed = {
+      AAPL: '1980-12-12',
+      AMZN: '1997-05-15',
+      FRC: '2010-12-09',
+      IBM: '1962-01-02',
+      MSFT: '1986-03-13',
+      SPY: '1993-01-29',
+      TWTR: '2013-11-07',
+      ZM: '2019-04-18',
+    };
+    for (const [ticker, listedDate] of Object.entries(listed)) {
+      await masterData.createSymbol({ ticker, name: ticker, exchange: 'XNYS', listedDate }, 'ada');
+    }
+    const server = await polygonServer();
+    const client = new PolygonRestClient({
+      apiKey: KEY,
+      baseUrl: server.url,
+      callsPerMinute: 0,
+      pageLimit: 3,
+    });
+    const source = new PolygonReferenceData(
+      client,
+      () => tickersToRefresh(masterData, undefined),
+      (ticker) => lacksListingDate(masterData, ticker),
+    );
+    const result = await refreshReferenceData(masterData, source, 'job:45', signal);
+    expect(rows(result.symbols.results)).toEqual(
+      Object.keys(listed).map((ticker) => [ticker, 'UPDATED', null]),
+    );
+    const tickerCalls = server.requests
+      .filter((r) => r.url.startsWith('/v3/reference/tickers'))
+      .map((r) => {
+        const url = new URL(r.url, server.url);
+        return [url.pathname, Object.fromEntries(url.searchParams)];
+      });
+    // Active AAPL..ZM (7 listed: AAPL AMZN IBM MSFT NONAME SPY ZM) in pages of 3, then the
+    // inactive FRC..TWTR (FRC twice, TWTR) in one: four calls for eight tickers, no details.
+    const first = { market: 'stocks', sort: 'ticker', order: 'asc', limit: '3' };
+    const active = { ...first, active: 'true', 'ticker.gte': 'AAPL', 'ticker.lte': 'ZM' };
+    const inactive = { ...first, active: 'false', 'ticker.gte': 'FRC', 'ticker.lte': 'TWTR' };
+    expect(tickerCalls).toEqual([
+      ['/v3/reference/tickers', active],
+      ['/v3/reference/tickers', { ...active, cursor: expect.any(String) }],
+      ['/v3/reference/tickers', { ...active, cursor: expect.any(String) }],
+      ['/v3/reference/tickers', inactive],
+    ]);
+    // The active record wins over a former holder's; of two delisted, the latest.
+    expect(masterData.symbol('AAPL')).toMatchObject({
+      name: 'Apple Inc.',
+      exchange: 'XNAS',
+      status: 'ACTIVE',
+      listedDate: '1980-12-12',
+    });
+    expect(masterData.symbol('FRC')).toMatchObject({
+      name: 'First Republic Bank',
+      status: 'DELISTED',
+      delistedDate: '2023-05-01',
+      listedDate: '2010-12-09',
+    });
+    expect(masterData.symbol('SPY')).toMatchObject({ assetClass: 'ETF', exchange: 'ARCX' });
   });
 
   it('stops with the vendor refusal when the key is refused, having changed nothing', async () => {
