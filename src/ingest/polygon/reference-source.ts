@@ -18,9 +18,12 @@ import { symbolOfDetails } from './wire.js';
  *
  * `tickers` names what to refresh (the CLI's `--symbols`, else the symbols master data
  * holds). The list is read with `market=stocks&active=true`, then `active=false` for the
- * tickers not found listed (delisted ones), up to 1000 a page and narrowed to the wanted
- * tickers' range (`ticker.gte`/`ticker.lte`, sorted by ticker): a refresh of many tickers
- * costs a few pages under the free tier's 5 calls a minute, not a call a ticker. The list
+ * tickers not found listed (delisted ones, unknown ones). Many tickers are read as the
+ * list's pages over their range (`ticker.gte`/`ticker.lte`, sorted by ticker, 1000 a
+ * page): a refresh of thousands costs a few pages under the free tier's 5 calls a minute,
+ * not a call a ticker. A few (up to EXACT_LOOKUPS_MAX) are asked for by name
+ * (`ticker=`), a call each, so that two far-apart tickers, or one unknown, never cost a
+ * scan of the whole list (~12 pages active, more inactive). The list
  * lacks `list_date` and `sic_description`: the per-ticker details endpoint
  * (`/v3/reference/tickers/{ticker}`) is called only for a ticker `needsDetails` names
  * (master data has no listing date for it yet: a new symbol), once; after that the list
@@ -28,6 +31,13 @@ import { symbolOfDetails } from './wire.js';
  * without a field is its UPSTREAM_MALFORMED; a refusal of the key, or 429s past the
  * retries, stop the refresh (the job fails and is retried).
  */
+/**
+ * Up to this many tickers are looked up by name, a call each; more are paged over their
+ * range. About the number of 1000-ticker pages of Polygon's active US stocks (~12,000
+ * tickers): past it, the range's pages cost no more than the calls by name.
+ */
+export const EXACT_LOOKUPS_MAX = 12;
+
 export class PolygonReferenceData implements ReferenceDataSource {
   readonly name = 'polygon';
 
@@ -96,19 +106,26 @@ export class PolygonReferenceData implements ReferenceDataSource {
       const missing = [...want].filter((t) => !found.has(t)).sort();
       if (missing.length === 0) break;
       const inactive = new Map<string, Record<string, unknown>>();
-      const range = {
-        active,
-        'ticker.gte': missing[0] as string,
-        'ticker.lte': missing.at(-1) as string,
-      };
-      for await (const page of this.client.tickerList(range, signal)) {
-        for (const record of page) {
-          const ticker = record['ticker'];
-          if (typeof ticker !== 'string' || !want.has(ticker) || found.has(ticker)) continue;
-          if (active === 'true') {
-            found.set(ticker, record);
-          } else if (delistedAt(record) >= delistedAt(inactive.get(ticker))) {
-            inactive.set(ticker, record);
+      const filters: Record<string, string>[] =
+        missing.length <= EXACT_LOOKUPS_MAX
+          ? missing.map((ticker) => ({ active, ticker }))
+          : [
+              {
+                active,
+                'ticker.gte': missing[0] as string,
+                'ticker.lte': missing.at(-1) as string,
+              },
+            ];
+      for (const filter of filters) {
+        for await (const page of this.client.tickerList(filter, signal)) {
+          for (const record of page) {
+            const ticker = record['ticker'];
+            if (typeof ticker !== 'string' || !want.has(ticker) || found.has(ticker)) continue;
+            if (active === 'true') {
+              found.set(ticker, record);
+            } else if (delistedAt(record) >= delistedAt(inactive.get(ticker))) {
+              inactive.set(ticker, record);
+            }
           }
         }
       }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isAlphalakeError, ManualClock } from '../../../src/domain/index.js';
 import {
+  EXACT_LOOKUPS_MAX,
   PolygonReferenceData,
   PolygonRestClient,
   YahooChartClient,
@@ -113,11 +114,25 @@ describe('reference data refresh from Polygon', () => {
     expect(pages('/v3/reference/splits?')).toBe(2 + 4); // AAPL: 2 pages; SPY, TWTR, NONAME, NOPE: 1 empty page each
     expect(pages('/v3/reference/dividends?')).toBe(2 + 4);
     expect(server.requests.every((r) => r.authorization === `Bearer ${KEY}`)).toBe(true);
-    // The list, one record a page: the active tickers from AAPL to TWTR (AAPL, AMZN, IBM,
-    // MSFT, NONAME, SPY), then the inactive ones from NOPE to TWTR for the two not listed
-    // active (TWTR). Details only for the symbols without a listing date: AAPL (after a
-    // 429), SPY and NONAME (new); none for TWTR (listed since 2013) or NOPE (on no list).
-    expect(pages('/v3/reference/tickers?')).toBe(6 + 1);
+    // Five tickers (a few: looked up by name, a call each), active, then inactive for the
+    // two not listed active (NOPE, TWTR): one unknown ticker costs a call, not a scan.
+    // Details only for the symbols without a listing date: AAPL (after a 429), SPY and
+    // NONAME (new); none for TWTR (listed since 2013) or NOPE (on no list).
+    const listCalls = server.requests
+      .filter((r) => r.url.startsWith('/v3/reference/tickers?'))
+      .map((r) => {
+        const query = new URL(r.url, server.url).searchParams;
+        return [query.get('active'), query.get('ticker')];
+      });
+    expect(listCalls).toEqual([
+      ['true', 'AAPL'],
+      ['true', 'NONAME'],
+      ['true', 'NOPE'],
+      ['true', 'SPY'],
+      ['true', 'TWTR'],
+      ['false', 'NOPE'],
+      ['false', 'TWTR'],
+    ]);
     expect(
       server.requests.filter((r) => r.url.startsWith('/v3/reference/tickers/')).map((r) => r.url),
     ).toEqual([
@@ -195,14 +210,25 @@ describe('reference data refresh from Polygon', () => {
     const masterData = await open();
     const listed = {
       AAPL: '1980-12-12',
+      AMD: '1972-09-27',
       AMZN: '1997-05-15',
+      BA: '1962-01-02',
+      C: '1986-10-29',
+      CAT: '1962-01-02',
+      DIS: '1962-01-02',
       FRC: '2010-12-09',
+      GE: '1962-01-02',
       IBM: '1962-01-02',
+      INTC: '1971-10-13',
+      KO: '1962-01-02',
       MSFT: '1986-03-13',
+      NKE: '1980-12-02',
+      PFE: '1972-06-01',
       SPY: '1993-01-29',
       TWTR: '2013-11-07',
       ZM: '2019-04-18',
     };
+    expect(Object.keys(listed).length).toBeGreaterThan(EXACT_LOOKUPS_MAX);
     for (const [ticker, listedDate] of Object.entries(listed)) {
       await masterData.createSymbol({ ticker, name: ticker, exchange: 'XNYS', listedDate }, 'ada');
     }
@@ -211,7 +237,7 @@ describe('reference data refresh from Polygon', () => {
       apiKey: KEY,
       baseUrl: server.url,
       callsPerMinute: 0,
-      pageLimit: 3,
+      pageLimit: 5,
     });
     const source = new PolygonReferenceData(
       client,
@@ -228,16 +254,18 @@ describe('reference data refresh from Polygon', () => {
         const url = new URL(r.url, server.url);
         return [url.pathname, Object.fromEntries(url.searchParams)];
       });
-    // Active AAPL..ZM (7 listed: AAPL AMZN IBM MSFT NONAME SPY ZM) in pages of 3, then the
-    // inactive FRC..TWTR (FRC twice, TWTR) in one: four calls for eight tickers, no details.
-    const first = { market: 'stocks', sort: 'ticker', order: 'asc', limit: '3' };
+    // 18 tickers: the active list over AAPL..ZM (17 listed there, NONAME included) in pages
+    // of 5, then the two not listed active (FRC, TWTR) by name: six calls, no details.
+    const first = { market: 'stocks', sort: 'ticker', order: 'asc', limit: '5' };
     const active = { ...first, active: 'true', 'ticker.gte': 'AAPL', 'ticker.lte': 'ZM' };
-    const inactive = { ...first, active: 'false', 'ticker.gte': 'FRC', 'ticker.lte': 'TWTR' };
+    const next = { ...active, cursor: expect.any(String) };
     expect(tickerCalls).toEqual([
       ['/v3/reference/tickers', active],
-      ['/v3/reference/tickers', { ...active, cursor: expect.any(String) }],
-      ['/v3/reference/tickers', { ...active, cursor: expect.any(String) }],
-      ['/v3/reference/tickers', inactive],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', { ...first, active: 'false', ticker: 'FRC' }],
+      ['/v3/reference/tickers', { ...first, active: 'false', ticker: 'TWTR' }],
     ]);
     // The active record wins over a former holder's; of two delisted, the latest.
     expect(masterData.symbol('AAPL')).toMatchObject({
