@@ -7,7 +7,7 @@ import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescrip
 // A module is used through its index.ts: no deep imports across module folders.
 const MODULE_BOUNDARY = {
   regex:
-    '^(\\.\\.?/)+(src/)?(config|domain|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|logging|graphql|cli)/(?!index\\.js$).+',
+    '^(\\.\\.?/)+(src/)?(config|domain|platform|lake|stream|ingest|speed|batch|jobs|mdm|ml|metrics|logging|graphql|cli)/(?!index\\.js$).+',
   message: 'Import another module through its index.js (its public surface).',
 };
 

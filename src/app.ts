@@ -73,6 +73,7 @@ import {
 import {
   EmbeddedJobBackend,
   JobService,
+  type JobAuditLog,
   JobWorker,
   MongoJobBackend,
   simulatorBackfill,
@@ -89,6 +90,7 @@ import {
   MongoMasterDataStore,
   refreshReferenceData,
   tickersToRefresh,
+  lacksListingDate,
   type MasterDataStore,
   type ReferenceDataSource,
   type SymbolDirectory,
@@ -330,7 +332,8 @@ export async function createPlatform(
       const source = referenceSourceOf(
         config,
         data.source ?? defaultReferenceSource(config),
-        () => tickersToRefresh(masterData, data.symbols),
+        masterData,
+        data.symbols,
         clock,
       );
       const result = await refreshReferenceData(
@@ -357,9 +360,16 @@ export async function createPlatform(
           backfillSources: Object.keys(backfillSources),
           referenceSources: referenceSourceNames(config),
         },
-        { pollMs: config.jobsPollMs },
+        {
+          pollMs: config.jobsPollMs,
+          // A mutation's enqueue is audited in the job's own write, then moved here.
+          audit: jobAuditOf(masterData),
+          now: () => clock.now(),
+        },
       )
     : undefined;
+  // Enqueue audit records a process left in a job's data (killed before its drain).
+  if (jobs) await jobs.drainAudit();
   let worker: JobWorker | undefined;
   const startJobWorker = async (): Promise<JobWorker> => {
     if (worker) return worker;
@@ -787,6 +797,17 @@ export function accountAuditOf(masterData: MasterData): AccountAudit {
   };
 }
 
+/** Jobs' enqueue audit records into master data's audit log, under the id their job's outbox gave them. */
+export function jobAuditOf(masterData: MasterData): JobAuditLog {
+  return {
+    record: (audit) =>
+      masterData.recordChange(audit.actor, 'job.enqueue', audit.jobId, null, audit.request, {
+        id: audit.id,
+        at: audit.at,
+      }),
+  };
+}
+
 /** Master data alone, for a CLI command (`alphalake mdm refresh`): close it when done. */
 export async function openMasterData(
   config: Config,
@@ -811,16 +832,19 @@ export function defaultReferenceSource(config: Config): string {
 }
 
 /**
- * A reference-data source by name, over the tickers `tickers` names when it runs
+ * A reference-data source by name, over the tickers of master data a refresh asks about
+ * (`requested`, else every symbol not DELISTED: tickersToRefresh) when it runs
  * (`mdm.refresh`, `alphalake mdm refresh`). BAD_USER_INPUT for one this config cannot reach.
  */
 export function referenceSourceOf(
   config: Config,
   name: string,
-  tickers: () => readonly string[],
+  masterData: MasterData,
+  requested: readonly string[] | undefined,
   clock: Clock,
   onRetry?: (notice: { path: string; status: number | string; waitMs: number }) => void,
 ): ReferenceDataSource {
+  const tickers = () => tickersToRefresh(masterData, requested);
   if (name === 'polygon' && config.polygonApiKey) {
     return new PolygonReferenceData(
       new PolygonRestClient({
@@ -832,6 +856,8 @@ export function referenceSourceOf(
         ...(onRetry ? { onRetry } : {}),
       }),
       tickers,
+      // Polygon's ticker list lacks the listing date: details only for a symbol without one.
+      (ticker) => lacksListingDate(masterData, ticker),
     );
   }
   if (name === 'yahoo') {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { AlphalakeError } from '../domain/index.js';
+import { takeHomeLock } from '../platform/index.js';
 import type { ApiRole } from './roles.js';
 import {
   byCreation,
@@ -31,9 +31,8 @@ function pend(doc: Document, audit: AccountChange | undefined): void {
   if (audit) doc.pendingAudit = [...(doc.pendingAudit ?? []), audit];
 }
 
-/** How long a writer waits for another's lock before giving up, and when a lock is stale. */
+/** How long a writer waits for another's lock before HOME_LOCKED. */
 const LOCK_WAIT_MS = 10_000;
-const LOCK_STALE_MS = 30_000;
 
 /**
  * The embedded user store: one JSON document (`auth/users.json` under ALPHALAKE_HOME).
@@ -43,7 +42,8 @@ const LOCK_STALE_MS = 30_000;
  * `alphalake users add` run beside a serving process would go unseen by the server until
  * it restarts, and could be lost at its next compaction. Here every read reads the file
  * (a few kilobytes: one user per person, a few keys each) and every change is a
- * read-modify-write under an exclusive lock file, written to a temporary file and renamed
+ * read-modify-write under the file's lock (src/platform/home-lock.ts: created whole with
+ * the writer's pid, a dead writer's taken over at once), written to a temporary file and renamed
  * over the old one (rename is atomic on POSIX), so the CLI and the server share it safely
  * and a crash leaves the old or the new document, never half of one.
  */
@@ -178,29 +178,11 @@ export class FileUserStore implements UserStore {
   }
 
   private async lock(): Promise<() => Promise<void>> {
-    const deadline = Date.now() + LOCK_WAIT_MS;
-    for (;;) {
-      try {
-        const handle = await open(this.lockPath, 'wx');
-        await handle.close();
-        return () => rm(this.lockPath, { force: true });
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      // A writer that died while holding the lock leaves it behind: a lock older than
-      // any write could take is removed.
-      const held = await stat(this.lockPath).catch(() => undefined);
-      if (held !== undefined && Date.now() - held.mtimeMs > LOCK_STALE_MS) {
-        await rm(this.lockPath, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new AlphalakeError(
-          'UNAVAILABLE',
-          `the user store ${this.file} stayed locked for ${LOCK_WAIT_MS / 1000} s (${this.lockPath})`,
-        );
-      }
-      await sleep(10);
-    }
+    const lock = await takeHomeLock(this.lockPath, {
+      guards: `the user store ${this.file}`,
+      waitMs: LOCK_WAIT_MS,
+      pollMs: 10,
+    });
+    return () => lock.release();
   }
 }

@@ -3,12 +3,7 @@ import { userInfo } from 'node:os';
 import { defaultReferenceSource, openMasterData, referenceSourceOf } from '../app.js';
 import type { Config } from '../config/index.js';
 import { systemClock } from '../domain/index.js';
-import {
-  assertRefreshComplete,
-  changedRecords,
-  refreshReferenceData,
-  tickersToRefresh,
-} from '../mdm/index.js';
+import { assertRefreshComplete, changedRecords, refreshReferenceData } from '../mdm/index.js';
 
 /**
  * `alphalake mdm refresh`: master data brought up to a reference source in this process
@@ -21,7 +16,7 @@ export function mdmCommand(config: Config): Command {
   mdm
     .command('refresh')
     .description(
-      'Bring symbols, splits and dividends up to Polygon (POLYGON_API_KEY: ticker details, splits, dividends) or Yahoo (chart splits and dividends); a second run changes nothing.',
+      'Bring symbols, splits and dividends up to Polygon (POLYGON_API_KEY: the paged ticker list, splits, dividends) or Yahoo (chart splits and dividends); a second run changes nothing.',
     )
     .addOption(
       new Option(
@@ -41,7 +36,8 @@ export function mdmCommand(config: Config): Command {
         const source = referenceSourceOf(
           config,
           flags.source ?? defaultReferenceSource(config),
-          () => tickersToRefresh(masterData, requested),
+          masterData,
+          requested,
           systemClock,
           (n) =>
             console.error(`alphalake: ${n.path} answered ${n.status}; retrying in ${n.waitMs} ms`),

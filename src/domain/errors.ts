@@ -50,7 +50,8 @@ export const ERROR_CODES = [
   // whose vendor did not know a ticker): the message names each record in error.
   'INCOMPLETE',
   // An embedded store under ALPHALAKE_HOME is held by another process (its pid named):
-  // the job store takes one process; master data waits for another's operation first.
+  // the job store takes one process; master data and the user store wait for another's
+  // operation first (src/platform/home-lock.ts).
   'HOME_LOCKED',
   'INTERNAL',
 ] as const;

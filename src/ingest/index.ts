@@ -45,6 +45,7 @@ export {
   type PolygonWebSocketOptions,
   type WebSocketLike,
   PolygonReferenceData,
+  EXACT_LOOKUPS_MAX,
 } from './polygon/index.js';
 export {
   DEFAULT_YAHOO_API_URL,

@@ -15,11 +15,11 @@ import type {
   JobsSort,
   RemoveJobsOptions,
 } from 'agenda';
-import { randomUUID } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { AlphalakeError } from '../domain/index.js';
-import type { JobBackend } from './job-backend.js';
+import { takeHomeLock, type HomeLock } from '../platform/index.js';
+import type { JobBackend, JobWithPendingAudit } from './job-backend.js';
 
 // The package is CommonJS (`module.exports = Datastore`) typed as an ES module with a
 // default export: at run time the default import is the class itself.
@@ -52,7 +52,7 @@ export class EmbeddedJobBackend implements JobBackend {
   readonly repository: EmbeddedJobRepository;
   readonly logger: EmbeddedJobLogger;
   readonly #folder: string;
-  #lockFile: string | undefined;
+  #lock: HomeLock | undefined;
 
   /** `folder`: where the datastores live (`<ALPHALAKE_HOME>/jobs`). */
   constructor(folder: string) {
@@ -63,91 +63,50 @@ export class EmbeddedJobBackend implements JobBackend {
   }
 
   async connect(): Promise<void> {
-    if (this.#lockFile) return;
+    if (this.#lock) return;
     mkdirSync(this.#folder, { recursive: true });
-    this.#lockFile = takeLock(path.join(this.#folder, 'LOCK'));
+    // One process per folder, held while connected (src/platform/home-lock.ts); no wait:
+    // another process's job store is refused at once with HOME_LOCKED naming its pid.
+    const lock = await takeHomeLock(path.join(this.#folder, 'LOCK'), {
+      guards: `the embedded job store in ${this.#folder}`,
+      advice: 'one process at a time runs embedded jobs (set MONGODB_URI for several workers)',
+    });
+    this.#lock = lock;
     try {
       await this.repository.connect();
       await this.logger.connect();
     } catch (error) {
-      releaseLock(this.#lockFile);
-      this.#lockFile = undefined;
+      this.#lock = undefined;
+      await lock.release();
       throw error;
     }
   }
 
   async disconnect(): Promise<void> {
-    if (!this.#lockFile) return;
+    const lock = this.#lock;
+    if (!lock) return;
     await this.repository.close();
     await this.logger.close();
-    releaseLock(this.#lockFile);
-    this.#lockFile = undefined;
+    this.#lock = undefined;
+    await lock.release();
   }
 
   async recordRows(jobId: string, rows: number): Promise<void> {
     await this.repository.recordRows(jobId, rows);
   }
 
+  jobsWithPendingAudit(): Promise<JobWithPendingAudit[]> {
+    return this.repository.jobsWithPendingAudit();
+  }
+
+  settleAudit(jobId: string, auditId: string): Promise<void> {
+    return this.repository.settleAudit(jobId, auditId);
+  }
+
   /** nedb's ids: 16 letters and digits. */
   isJobId(id: string): boolean {
     return /^[A-Za-z0-9]{16}$/.test(id);
   }
-}
-
-/** Lock files held by backends of this process. */
-const heldLocks = new Set<string>();
-
-/**
- * One process per folder: `LOCK` holds the owner's pid. A lock whose pid is not alive is
- * stale (its process died) and taken over; so is one with our own pid that no backend of
- * this process holds (a container restarted under the same pid).
- */
-function takeLock(file: string): string {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      // Created whole, pid inside: a claim file of our own hard-linked to the lock's name
-      // (link(2) is atomic and fails when the lock exists), so no other process can
-      // find the lock empty and take it while we write our pid.
-      const claim = `${file}.${process.pid}.${randomUUID()}`;
-      writeFileSync(claim, String(process.pid));
-      try {
-        linkSync(claim, file);
-      } finally {
-        rmSync(claim, { force: true });
-      }
-      heldLocks.add(file);
-      return file;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number(readFileSync(file, 'utf8').trim());
-      const ours = owner === process.pid;
-      const live =
-        Number.isInteger(owner) && owner > 0 && (ours ? heldLocks.has(file) : isAlive(owner));
-      if (live) {
-        throw new AlphalakeError(
-          'HOME_LOCKED',
-          `the embedded job store in ${path.dirname(file)} is in use by ${ours ? 'this process' : `process ${owner}`}: one process at a time runs embedded jobs (set MONGODB_URI for several workers; remove ${file} if no such process uses it)`,
-          { folder: path.dirname(file), pid: owner },
-        );
-      }
-      rmSync(file, { force: true });
-    }
-  }
-  throw new AlphalakeError('HOME_LOCKED', `could not take the job store lock ${file}`);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function releaseLock(file: string): void {
-  heldLocks.delete(file);
-  rmSync(file, { force: true });
 }
 
 /** Runs operations one at a time, in order: each read-modify-write is then atomic. */
@@ -724,6 +683,30 @@ export class EmbeddedJobRepository implements JobRepository {
     return this.#queue.run(async () => {
       this.#checkLoaded();
       return this.#store.removeAsync({}, { multi: true });
+    });
+  }
+
+  /** Jobs whose data holds an enqueue's audit record not yet in the log. */
+  jobsWithPendingAudit(): Promise<JobWithPendingAudit[]> {
+    return this.#queue.run(async () =>
+      this.#all()
+        .filter((d) => isPlainObject(d.data) && !isNil(d.data['pendingAudit']))
+        .map((d) => ({
+          jobId: d._id,
+          name: d.name,
+          data: structuredClone(d.data as Record<string, unknown>),
+        })),
+    );
+  }
+
+  /** Takes the record `auditId` (only that one) off the job's data. */
+  settleAudit(jobId: string, auditId: string): Promise<void> {
+    return this.#queue.run(async () => {
+      const job = this.#all().find((d) => d._id === jobId);
+      const pending = isPlainObject(job?.data) ? job.data['pendingAudit'] : undefined;
+      if (isPlainObject(pending) && pending['id'] === auditId) {
+        await this.#unset([jobId], 'data.pendingAudit');
+      }
     });
   }
 

@@ -1,5 +1,5 @@
 /** Public surface of src/jobs: the job store port and its adapters, the worker and the job service. */
-export type { JobBackend } from './job-backend.js';
+export type { JobBackend, JobWithPendingAudit } from './job-backend.js';
 export { EmbeddedJobBackend } from './embedded-job-backend.js';
 export { MongoJobBackend } from './mongo-job-backend.js';
 export {
@@ -9,6 +9,7 @@ export {
   type JobDataOf,
   type JobKind,
   type JobName,
+  type PendingJobAudit,
   type RetrainJobData,
   type TableJobData,
   type VacuumJobData,
@@ -26,9 +27,12 @@ export {
   JOB_STATES,
   JobService,
   MAX_JOB_PAGE,
+  type JobAuditLog,
   type JobCatalog,
+  type JobEnqueueAudit,
   type JobEvent,
   type JobQuery,
+  type JobServiceOptions,
   type JobState,
   type JobStatus,
 } from './job-service.js';

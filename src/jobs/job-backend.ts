@@ -15,4 +15,18 @@ export interface JobBackend extends AgendaBackend {
   recordRows(jobId: string, rows: number): Promise<void>;
   /** Whether `id` has the form of this store's job ids (a lookup of any other finds nothing). */
   isJobId(id: string): boolean;
+  /** Jobs whose data still holds an enqueue's audit record (`data.pendingAudit`): the outbox. */
+  jobsWithPendingAudit(): Promise<JobWithPendingAudit[]>;
+  /**
+   * Takes the audit record `auditId` off job `jobId`'s data, once it is in the audit log;
+   * nothing when the job is gone or holds another record.
+   */
+  settleAudit(jobId: string, auditId: string): Promise<void>;
+}
+
+export interface JobWithPendingAudit {
+  readonly jobId: string;
+  /** Agenda's name of the job (`backfill`, `lake.compact`, …). */
+  readonly name: string;
+  readonly data: Readonly<Record<string, unknown>>;
 }

@@ -69,10 +69,23 @@ export interface JobDataOf {
   retrain: RetrainJobData;
 }
 
-/** What a job stores besides its request: who asked, and the rows it has done. */
+/** What a job stores besides its request: who asked, the rows it has done, its audit outbox. */
 export interface JobBookkeeping {
   /** Who enqueued it (a user, or `schedule` for cron runs). */
   readonly requestedBy?: string;
   /** Rows done so far (written by the job through JobBackend.recordRows). */
   readonly rows?: number;
+  /**
+   * The audit record of a mutation's enqueue, written with the job and taken off once it
+   * is in the audit log (JobService.drainAudit): the outbox, as master data keeps one.
+   */
+  readonly pendingAudit?: PendingJobAudit;
+}
+
+/** An enqueue's audit record while it waits in the job's data: its id and time are fixed when it is written. */
+export interface PendingJobAudit {
+  readonly id: string;
+  /** Epoch µs. */
+  readonly at: number;
+  readonly actor: string;
 }

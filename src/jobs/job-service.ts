@@ -1,13 +1,16 @@
 import type { JobLogEntry, JobParameters } from 'agenda';
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AlphalakeError, invariant, MINUTE_US } from '../domain/index.js';
-import type { JobBackend } from './job-backend.js';
+import { processLogger } from '../logging/index.js';
+import type { JobBackend, JobWithPendingAudit } from './job-backend.js';
 import {
   JOB_KINDS,
   kindOfName,
   type JobBookkeeping,
   type JobDataOf,
   type JobKind,
+  type PendingJobAudit,
 } from './job-kinds.js';
 
 /**
@@ -78,6 +81,35 @@ export interface JobQuery {
 /** Most jobs a list returns at once. */
 export const MAX_JOB_PAGE = 500;
 
+/** The audit record of a job a mutation enqueued, as the audit log takes it. */
+export interface JobEnqueueAudit {
+  /** Fixed when the job is written: recording it twice leaves it once. */
+  readonly id: string;
+  /** Epoch µs. */
+  readonly at: number;
+  readonly actor: string;
+  readonly jobId: string;
+  /** What was asked: `{ kind, ...request }`. */
+  readonly request: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Where enqueue audit records go (master data's audit log; src/app.ts wires it). `record`
+ * must be idempotent by `id`: a record already there is not added again.
+ */
+export interface JobAuditLog {
+  record(audit: JobEnqueueAudit): Promise<void>;
+}
+
+export interface JobServiceOptions {
+  /** How often `watch` polls the store, ms. */
+  readonly pollMs: number;
+  /** Where `enqueueAudited` records go. @default none (enqueueAudited refuses) */
+  readonly audit?: JobAuditLog;
+  /** Now, epoch µs, for audit records. @default the system clock */
+  readonly now?: () => number;
+}
+
 /**
  * Jobs as the API sees them: enqueue (a job the next free worker runs), read status,
  * progress and history, follow one to its end, cancel. It talks to the job store only,
@@ -88,11 +120,15 @@ export class JobService {
   readonly #backend: JobBackend;
   readonly #catalog: JobCatalog;
   readonly #pollMs: number;
+  readonly #audit: JobAuditLog | undefined;
+  readonly #now: () => number;
 
-  constructor(backend: JobBackend, catalog: JobCatalog, options: { readonly pollMs: number }) {
+  constructor(backend: JobBackend, catalog: JobCatalog, options: JobServiceOptions) {
     this.#backend = backend;
     this.#catalog = catalog;
     this.#pollMs = options.pollMs;
+    this.#audit = options.audit;
+    this.#now = options.now ?? (() => Date.now() * 1_000);
   }
 
   /** Enqueues a job to run now; BAD_USER_INPUT for a request no worker could run. */
@@ -101,13 +137,90 @@ export class JobService {
     request: JobDataOf[K],
     requestedBy: string,
   ): Promise<JobStatus> {
-    this.#check(kind, request);
-    const data: JobDataOf[K] & JobBookkeeping = { ...request, requestedBy };
-    const saved = await this.#backend.repository.saveJob(
-      { name: JOB_KINDS[kind], data, type: 'normal', priority: 0, nextRunAt: new Date() },
-      { lastModifiedBy: requestedBy },
+    return statusOf(await this.#save(kind, request, { requestedBy }));
+  }
+
+  /**
+   * Enqueues a job a mutation asked for, audited (`job.enqueue`, by `actor`, with the
+   * request) in the same write: the audit record is written into the job's data (the
+   * outbox, `data.pendingAudit`), then moved into the audit log and taken off. A crash at
+   * any moment leaves no job, or a job whose record the next drain (on start, before an
+   * audit read, before a cancel) moves: exactly one record a job (docs/jobs.md "Audit").
+   * A failure of the move itself is logged and left to the next drain: the job stands.
+   */
+  async enqueueAudited<K extends JobKind>(
+    kind: K,
+    request: JobDataOf[K],
+    actor: string,
+  ): Promise<JobStatus> {
+    invariant(this.#audit, 'enqueueAudited needs the audit log (JobServiceOptions.audit)');
+    const at = this.#now();
+    const pendingAudit: PendingJobAudit = {
+      id: `${String(at).padStart(17, '0')}-job-${randomUUID()}`,
+      at,
+      actor,
+    };
+    const saved = await this.#save(kind, request, { requestedBy: actor, pendingAudit });
+    const jobId = String(saved._id);
+    await this.#settle({
+      jobId,
+      name: saved.name,
+      data: saved.data as Record<string, unknown>,
+    }).catch((error: unknown) =>
+      processLogger().warn(
+        { err: error, jobId },
+        'job.enqueue audit record left pending: the next drain records it',
+      ),
     );
     return statusOf(saved);
+  }
+
+  /**
+   * Moves every enqueue audit record still in a job's data into the audit log, then off
+   * the job (idempotent; safe from several processes at once, as the log refuses an id
+   * twice): how many jobs were settled.
+   */
+  async drainAudit(): Promise<number> {
+    if (!this.#audit) return 0;
+    let settled = 0;
+    for (const job of await this.#backend.jobsWithPendingAudit()) {
+      await this.#settle(job);
+      settled++;
+    }
+    return settled;
+  }
+
+  async #save<K extends JobKind>(
+    kind: K,
+    request: JobDataOf[K],
+    bookkeeping: JobBookkeeping & { readonly requestedBy: string },
+  ): Promise<JobParameters> {
+    this.#check(kind, request);
+    const data: JobDataOf[K] & JobBookkeeping = { ...request, ...bookkeeping };
+    return this.#backend.repository.saveJob(
+      { name: JOB_KINDS[kind], data, type: 'normal', priority: 0, nextRunAt: new Date() },
+      { lastModifiedBy: bookkeeping.requestedBy },
+    );
+  }
+
+  /** Records a job's pending enqueue audit record, then takes it off the job. */
+  async #settle(job: JobWithPendingAudit): Promise<void> {
+    const audit = this.#audit;
+    const {
+      rows: _rows,
+      requestedBy: _by,
+      pendingAudit,
+      ...request
+    } = job.data as Record<string, unknown> & JobBookkeeping;
+    if (!audit || !pendingAudit) return;
+    await audit.record({
+      id: pendingAudit.id,
+      at: pendingAudit.at,
+      actor: pendingAudit.actor,
+      jobId: job.jobId,
+      request: { kind: kindOfName(job.name) ?? job.name, ...request },
+    });
+    await this.#backend.settleAudit(job.jobId, pendingAudit.id);
   }
 
   async get(id: string): Promise<JobStatus | undefined> {
@@ -212,10 +325,18 @@ export class JobService {
     }
   }
 
-  /** Removes a job that has not finished; a running one stops at its next progress report. */
+  /**
+   * Removes a job that has not finished; a running one stops at its next progress report.
+   * Its enqueue audit record, if still pending, is recorded first (removing the job would
+   * drop it); if that fails, the job stays and the cancel fails.
+   */
   async cancel(id: string): Promise<boolean> {
     const status = await this.get(id);
     if (!status) throw new AlphalakeError('NOT_FOUND', `no job ${id}`, { id });
+    const job = await this.#backend.repository.getJobById(id);
+    if (job?.data && (job.data as JobBookkeeping).pendingAudit) {
+      await this.#settle({ jobId: id, name: job.name, data: job.data as Record<string, unknown> });
+    }
     return (await this.#backend.repository.removeJobs({ id })) > 0;
   }
 
@@ -298,8 +419,12 @@ function kindOf(name: string): JobKind {
 }
 
 function statusOf(job: JobParameters): JobStatus {
-  const { rows, requestedBy, ...request } = (job.data ?? {}) as Record<string, unknown> &
-    JobBookkeeping;
+  const {
+    rows,
+    requestedBy,
+    pendingAudit: _pendingAudit,
+    ...request
+  } = (job.data ?? {}) as Record<string, unknown> & JobBookkeeping;
   return {
     id: String(job._id),
     kind: kindOf(job.name),

@@ -1,7 +1,7 @@
 import { MongoBackend } from '@agendajs/mongo-backend';
 import type { JobLogger, JobRepository } from 'agenda';
 import { MongoClient, ObjectId, type Db } from 'mongodb';
-import type { JobBackend } from './job-backend.js';
+import type { JobBackend, JobWithPendingAudit } from './job-backend.js';
 
 /** Collection of the jobs (Agenda's default name, so agendash and other tools find them). */
 export const JOBS_COLLECTION = 'agendaJobs';
@@ -57,6 +57,30 @@ export class MongoJobBackend implements JobBackend {
   /** An ObjectId in hex, as @agendajs/mongo-backend hands ids out. */
   isJobId(id: string): boolean {
     return /^[0-9a-f]{24}$/i.test(id);
+  }
+
+  async jobsWithPendingAudit(): Promise<JobWithPendingAudit[]> {
+    const documents = await this.#db
+      .collection(JOBS_COLLECTION)
+      .find({ 'data.pendingAudit': { $exists: true } }, { projection: { name: 1, data: 1 } })
+      .toArray();
+    return documents.map((d) => ({
+      jobId: String(d._id),
+      name: String(d['name']),
+      data: d['data'] as Record<string, unknown>,
+    }));
+  }
+
+  async settleAudit(jobId: string, auditId: string): Promise<void> {
+    if (!this.isJobId(jobId)) return;
+    // Only that record: a job saved again by a worker that read it before the drain may
+    // carry it back, and the next drain settles it again (its append is then a no-op).
+    await this.#db
+      .collection(JOBS_COLLECTION)
+      .updateOne(
+        { _id: new ObjectId(jobId), 'data.pendingAudit.id': auditId },
+        { $unset: { 'data.pendingAudit': '' } },
+      );
   }
 
   async recordRows(jobId: string, rows: number): Promise<void> {

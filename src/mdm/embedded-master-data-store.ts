@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { link, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import nedb from '@seald-io/nedb';
 import { AlphalakeError } from '../domain/index.js';
+import { withHomeLock } from '../platform/index.js';
 import type {
   AuditQuery,
   AuditRecord,
@@ -12,7 +12,7 @@ import type {
   SymbolChangeRecord,
   SymbolRecord,
 } from './master-data-store.js';
-import { staleVersion } from './master-data-store.js';
+import { changesInOrder, staleVersion } from './master-data-store.js';
 
 /**
  * The embedded master-data store: one @seald-io/nedb datastore per collection, each an
@@ -144,14 +144,16 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
     next: SymbolRecord,
     expectedVersion: number,
     audit?: AuditRecord,
+    change?: SymbolChangeRecord,
   ): Promise<void> {
     return this.synced(async () => {
-      // One update of one document: the new fields and the pending audit record together.
+      // One update of one document: the new fields, the pending audit record and a
+      // rename's pending ticker change together.
       const { id: _id, ...fields } = next;
       const { numAffected } = await this.symbolsDb
         .updateAsync(
           { _id: next.id, version: expectedVersion },
-          { $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) },
+          { $set: fields, ...outboxPush(audit, change) },
           {},
         )
         .catch(uniqueToConflict('symbol', next));
@@ -163,9 +165,11 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 
   async changes(): Promise<SymbolChangeRecord[]> {
     return this.synced(async () => {
-      return (await this.changesDb.findAsync({}).sort({ effectiveDate: 1, _id: 1 })).map(
-        fromDocument<SymbolChangeRecord>,
-      );
+      const pending = (
+        await this.symbolsDb.findAsync({ [`${PENDING_CHANGES}.0`]: { $exists: true } })
+      ).flatMap((document) => document[PENDING_CHANGES] as SymbolChangeRecord[]);
+      const drained = (await this.changesDb.findAsync({})).map(fromDocument<SymbolChangeRecord>);
+      return changesInOrder(pending, drained);
     });
   }
 
@@ -222,6 +226,22 @@ export class EmbeddedMasterDataStore implements MasterDataStore {
 
   async drainAudit(): Promise<number> {
     return this.synced(async () => {
+      // A rename's ticker changes: into the change collection, then off the symbol.
+      for (const document of await this.symbolsDb.findAsync({
+        [`${PENDING_CHANGES}.0`]: { $exists: true },
+      })) {
+        for (const change of document[PENDING_CHANGES] as SymbolChangeRecord[]) {
+          await this.changesDb.insertAsync(toDocument(change)).catch((error: unknown) => {
+            // Already moved (a drain that died before its pull, or another process's).
+            if ((error as { errorType?: string }).errorType !== 'uniqueViolated') throw error;
+          });
+          await this.symbolsDb.updateAsync(
+            { _id: document._id },
+            { $pull: { [PENDING_CHANGES]: { id: change.id } } },
+            {},
+          );
+        }
+      }
       let moved = 0;
       for (const db of [this.symbolsDb, this.actionsDb]) {
         for (const document of await db.findAsync({ [`${PENDING}.0`]: { $exists: true } })) {
@@ -284,9 +304,6 @@ type Document = Record<string, unknown> & { _id: string };
 const LOCK_FILE = 'mdm.lock';
 /** How long an operation waits for another process's lock before HOME_LOCKED. */
 const LOCK_WAIT_MS = 30_000;
-const LOCK_POLL_MS = 5;
-/** A lock file without a readable pid older than this is taken over (see withFolderLock). */
-const STALE_UNREADABLE_LOCK_MS = 5_000;
 
 /** A file's identity and extent: it changes with every append and every rewrite. */
 async function fileState(file: string): Promise<string> {
@@ -297,70 +314,16 @@ async function fileState(file: string): Promise<string> {
 }
 
 /**
- * Runs `work` holding the folder's lock file, created exclusively (`wx`, O_EXCL) with
- * this process's pid in it. A lock whose pid is no longer a process was left by one that
- * died: it is removed and taken. One held by a live process is waited for, up to
- * LOCK_WAIT_MS, then refused with HOME_LOCKED naming the pid.
+ * Runs `work` holding the folder's lock (src/platform/home-lock.ts: created whole with
+ * this process's pid, a dead holder's taken over), waiting up to LOCK_WAIT_MS for a live
+ * one, then HOME_LOCKED naming its pid.
  */
-async function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  while (!(await takeLock(lock))) {
-    const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-    const ownerKnown = Number.isInteger(owner) && owner > 0;
-    // A lock is always created whole (takeLock), so one without a pid is not ours to
-    // wait for: an older version's, cut short. Once it is a few seconds old, take it over.
-    const unreadableAndOld =
-      !ownerKnown &&
-      Date.now() - ((await stat(lock).catch(() => undefined))?.mtimeMs ?? Date.now()) >
-        STALE_UNREADABLE_LOCK_MS;
-    if ((ownerKnown && !isAlive(owner)) || unreadableAndOld) {
-      await rm(lock, { force: true });
-      continue;
-    }
-    if (Date.now() > deadline) {
-      throw new AlphalakeError(
-        'HOME_LOCKED',
-        `the master data in ${path.dirname(lock)} is locked by process ${ownerKnown ? owner : '?'}, which has held it over ${LOCK_WAIT_MS / 1000} s; stop that process (or remove ${lock} if no such process runs)`,
-        { folder: path.dirname(lock), pid: ownerKnown ? owner : null },
-      );
-    }
-    await new Promise((resolve) => setTimeout(resolve, LOCK_POLL_MS));
-  }
-  try {
-    return await work();
-  } finally {
-    await rm(lock, { force: true });
-  }
-}
-
-/**
- * Creates the lock file with this process's pid in one step: the pid is written to a
- * claim file of our own, then hard-linked to the lock's name, which fails when the lock
- * exists (link(2) is atomic and never replaces). Opening the lock with O_EXCL and then
- * writing the pid left an empty lock behind when the process was killed in between,
- * and nobody could tell whose it was.
- */
-async function takeLock(lock: string): Promise<boolean> {
-  const claim = `${lock}.${process.pid}.${randomUUID()}`;
-  await writeFile(claim, String(process.pid));
-  try {
-    await link(claim, lock);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  } finally {
-    await rm(claim, { force: true });
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+function withFolderLock<T>(lock: string, work: () => Promise<T>): Promise<T> {
+  return withHomeLock(
+    lock,
+    { guards: `the master data in ${path.dirname(lock)}`, waitMs: LOCK_WAIT_MS },
+    work,
+  );
 }
 
 /**
@@ -375,6 +338,20 @@ type Datastore<T> = nedb.default<T>;
 const PENDING = 'pendingAudit';
 /** A corporate action removed, whose audit record is still pending. */
 const REMOVED = 'removed';
+/** The outbox field of a symbol document: a rename's ticker changes not yet in their collection. */
+const PENDING_CHANGES = 'pendingChanges';
+
+/** The `$push` of a symbol's outbox fields, for those given. */
+function outboxPush(
+  audit: AuditRecord | undefined,
+  change: SymbolChangeRecord | undefined,
+): { $push?: Record<string, unknown> } {
+  const push: Record<string, unknown> = {
+    ...(audit ? { [PENDING]: audit } : {}),
+    ...(change ? { [PENDING_CHANGES]: change } : {}),
+  };
+  return Object.keys(push).length > 0 ? { $push: push } : {};
+}
 
 function withPending(document: Document, audit: AuditRecord | undefined): Document {
   return audit ? { ...document, [PENDING]: [audit] } : document;
@@ -388,7 +365,13 @@ function toDocument(record: { readonly id: string }): Document {
 
 /** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
+  const {
+    _id,
+    [PENDING]: _pending,
+    [REMOVED]: _removed,
+    [PENDING_CHANGES]: _changes,
+    ...rest
+  } = document;
   return { id: _id, ...rest } as T;
 }
 

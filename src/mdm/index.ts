@@ -62,6 +62,7 @@ export {
   changedRecords,
   refreshReferenceData,
   tickersToRefresh,
+  lacksListingDate,
   type ReferenceDataSource,
   type ReferenceEntry,
   type ReferenceRefreshResult,

@@ -122,6 +122,12 @@ export interface AuditQuery {
  *
  * The `audit` argument of the writes is optional for tools that seed a store directly;
  * `MasterData` always passes one.
+ *
+ * A rename's ticker-change record travels the same way: `replaceSymbol` writes it into the
+ * symbol document's `pendingChanges` in the same write as the new ticker, `changes()`
+ * lists it from there at once, and the drain moves it into the change collection (a
+ * duplicate id there means a drain already did). A crash after the rename's write leaves
+ * the new ticker with its history, never one without the other.
  */
 export interface MasterDataStore {
   /** Which adapter this is, for `/readyz` and logs. */
@@ -132,14 +138,21 @@ export interface MasterDataStore {
   insertSymbol(symbol: SymbolRecord, audit?: AuditRecord): Promise<void>;
   /**
    * Compare-and-set: replaces the symbol `next.id` if its stored version is still
-   * `expectedVersion`, atomically, with `audit` added to its pending records in the same
-   * write. CONFLICT when it is not (another edit won), or when `next.ticker` is another
-   * symbol's; NOT_FOUND when there is no such symbol.
+   * `expectedVersion`, atomically, with `audit` added to its pending records and `change`
+   * (a rename's ticker change) to its pending changes in the same write. CONFLICT when it
+   * is not (another edit won), or when `next.ticker` is another symbol's; NOT_FOUND when
+   * there is no such symbol.
    */
-  replaceSymbol(next: SymbolRecord, expectedVersion: number, audit?: AuditRecord): Promise<void>;
+  replaceSymbol(
+    next: SymbolRecord,
+    expectedVersion: number,
+    audit?: AuditRecord,
+    change?: SymbolChangeRecord,
+  ): Promise<void>;
 
+  /** Every ticker change, pending ones included (by effective date, then id). */
   changes(): Promise<SymbolChangeRecord[]>;
-  /** CONFLICT when the id is taken. */
+  /** CONFLICT when the id is taken. For tools that seed a store; a rename goes through `replaceSymbol`. */
   insertChange(change: SymbolChangeRecord): Promise<void>;
 
   corporateActions(): Promise<CorporateActionRecord[]>;
@@ -158,8 +171,9 @@ export interface MasterDataStore {
   /** Append-only: there is no update or delete of audit records. */
   appendAudit(record: AuditRecord): Promise<void>;
   /**
-   * Moves every pending audit record into the audit log (idempotent; safe to run from
-   * several processes at once): how many were moved by this call.
+   * Drains the outbox: moves every pending audit record into the audit log and every
+   * pending ticker change into the change collection (idempotent; safe to run from
+   * several processes at once): how many audit records were moved by this call.
    */
   drainAudit(): Promise<number>;
   /** Matching records in the order they were written (by `at`, then id). */
@@ -177,6 +191,31 @@ export interface MasterDataStore {
 export interface MasterDataStoreHealth {
   readonly ready: boolean;
   readonly detail: string;
+}
+
+/**
+ * The changes a store lists: those still pending in symbol documents (read first) and
+ * those drained, each once by id. Pending ones are read before the drained ones so a
+ * drain between the two reads (insert, then pull) cannot hide a change from both.
+ */
+export function changesInOrder(
+  pending: readonly SymbolChangeRecord[],
+  drained: readonly SymbolChangeRecord[],
+): SymbolChangeRecord[] {
+  const byId = new Map<string, SymbolChangeRecord>();
+  for (const change of [...drained, ...pending])
+    if (!byId.has(change.id)) byId.set(change.id, change);
+  return [...byId.values()].sort((a, b) =>
+    a.effectiveDate === b.effectiveDate
+      ? a.id < b.id
+        ? -1
+        : a.id > b.id
+          ? 1
+          : 0
+      : a.effectiveDate < b.effectiveDate
+        ? -1
+        : 1,
+  );
 }
 
 /** The refusal of a compare-and-set: NOT_FOUND without the symbol, CONFLICT with a newer one. */

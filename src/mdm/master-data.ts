@@ -408,15 +408,14 @@ export class MasterData implements SymbolDirectory {
       toTicker,
       effectiveDate: date,
     };
+    // One write: the symbol's new ticker, its audit record and its ticker change (the
+    // store's outbox; `changes()` lists the change at once, the drain files it).
     await this.store.replaceSymbol(
       next,
       expectedVersion,
       this.auditRecord(actor, 'symbol.rename', current.id, current, { ...next, change }),
+      change,
     );
-    // The symbol's new version is the winner, with its audit record; its change record
-    // follows (a failure here leaves the rename without history: the audit record says
-    // what won, change included).
-    await this.store.insertChange(change);
     this.putSymbol(next);
     this.applyLocal(
       snapshotOf(this.snapshot.symbols, [...this.snapshot.changes, change], this.snapshot.actions),
@@ -541,8 +540,8 @@ export class MasterData implements SymbolDirectory {
   /**
    * Appends a change made outside master data to the same audit log. Users and API keys
    * (src/auth) come with the id and time of the record their own store's outbox holds,
-   * so recording one twice leaves it once; jobs a mutation enqueued come without, after
-   * the job store accepted them (not atomic with it: docs/mdm.md "Audit log").
+   * and so do jobs a mutation enqueued (their record waits in the job's data), so
+   * recording one twice leaves it once (docs/mdm.md "Audit log").
    */
   async recordChange(
     actor: string,

@@ -15,7 +15,7 @@ import type {
   SymbolChangeRecord,
   SymbolRecord,
 } from './master-data-store.js';
-import { staleVersion } from './master-data-store.js';
+import { changesInOrder, staleVersion } from './master-data-store.js';
 
 /** How long `health` waits for MongoDB's answer (below `/readyz`'s own 3 s limit). */
 const HEALTH_TIMEOUT_MS = 2_000;
@@ -94,13 +94,19 @@ export class MongoMasterDataStore implements MasterDataStore {
     next: SymbolRecord,
     expectedVersion: number,
     audit?: AuditRecord,
+    change?: SymbolChangeRecord,
   ): Promise<void> {
-    // One update of one document: the new fields and the pending audit record together.
+    // One update of one document: the new fields, the pending audit record and a rename's
+    // pending ticker change together.
     const { id: _id, ...fields } = next;
+    const push: Record<string, unknown> = {
+      ...(audit ? { [PENDING]: audit } : {}),
+      ...(change ? { [PENDING_CHANGES]: change } : {}),
+    };
     const result = await this.symbolsCollection
       .updateOne(
         { _id, version: expectedVersion },
-        outboxUpdate({ $set: fields, ...(audit ? { $push: { [PENDING]: audit } } : {}) }),
+        outboxUpdate({ $set: fields, ...(Object.keys(push).length > 0 ? { $push: push } : {}) }),
       )
       .catch(duplicateToConflict('symbol', next));
     if (result.matchedCount === 1) return;
@@ -109,11 +115,15 @@ export class MongoMasterDataStore implements MasterDataStore {
   }
 
   async changes(): Promise<SymbolChangeRecord[]> {
-    const documents = await this.changesCollection
-      .find({})
-      .sort({ effectiveDate: 1, _id: 1 })
-      .toArray();
-    return documents.map(fromDocument<SymbolChangeRecord>);
+    // Pending first: a drain between the reads moves a change into the collection before
+    // it pulls it off the symbol, so the second read finds what the first missed.
+    const pending = (
+      await this.symbolsCollection.find({ [`${PENDING_CHANGES}.0`]: { $exists: true } }).toArray()
+    ).flatMap((document) => document[PENDING_CHANGES] as SymbolChangeRecord[]);
+    const drained = (await this.changesCollection.find({}).toArray()).map(
+      fromDocument<SymbolChangeRecord>,
+    );
+    return changesInOrder(pending, drained);
   }
 
   async insertChange(change: SymbolChangeRecord): Promise<void> {
@@ -158,6 +168,22 @@ export class MongoMasterDataStore implements MasterDataStore {
   }
 
   async drainAudit(): Promise<number> {
+    // A rename's ticker changes: into the change collection, then off the symbol.
+    const renamed = await this.symbolsCollection
+      .find({ [`${PENDING_CHANGES}.0`]: { $exists: true } })
+      .toArray();
+    for (const document of renamed) {
+      for (const change of document[PENDING_CHANGES] as SymbolChangeRecord[]) {
+        await this.changesCollection.insertOne(toDocument(change)).catch((error: unknown) => {
+          // Already moved (a drain that died before its pull, or another process's).
+          if (!(error instanceof MongoServerError && error.code === DUPLICATE_KEY)) throw error;
+        });
+        await this.symbolsCollection.updateOne(
+          { _id: document._id },
+          outboxUpdate({ $pull: { [PENDING_CHANGES]: { id: change.id } } }),
+        );
+      }
+    }
     let moved = 0;
     for (const collection of [this.symbolsCollection, this.actionsCollection]) {
       const pending = await collection.find({ [`${PENDING}.0`]: { $exists: true } }).toArray();
@@ -227,6 +253,8 @@ function hasDatabase(uri: string): boolean {
 const PENDING = 'pendingAudit';
 /** A corporate action removed, whose audit record is still pending. */
 const REMOVED = 'removed';
+/** The outbox field of a symbol document: a rename's ticker changes not yet in their collection. */
+const PENDING_CHANGES = 'pendingChanges';
 
 /**
  * An update of the outbox fields. The driver types `$push`/`$pull` by a schema's array
@@ -248,7 +276,13 @@ function toDocument(record: { readonly id: string }): Document {
 
 /** The record a document holds, without the outbox's bookkeeping. */
 function fromDocument<T>(document: Record<string, unknown>): T {
-  const { _id, [PENDING]: _pending, [REMOVED]: _removed, ...rest } = document;
+  const {
+    _id,
+    [PENDING]: _pending,
+    [REMOVED]: _removed,
+    [PENDING_CHANGES]: _changes,
+    ...rest
+  } = document;
   return { id: _id, ...rest } as T;
 }
 

@@ -13,7 +13,8 @@ export type ReferenceEntry<T> =
 
 /**
  * A provider of reference data: tickers and corporate actions as a vendor publishes them
- * (Polygon's `/v3/reference/tickers/{ticker}`, `/v3/reference/splits` and
+ * (Polygon's paged `/v3/reference/tickers`, with `/v3/reference/tickers/{ticker}` where the
+ * list lacks a field, `/v3/reference/splits` and
  * `/v3/reference/dividends`; Yahoo's chart `events=div,splits`). The source clients
  * implement it (src/ingest/polygon/reference-source.ts, src/ingest/yahoo/reference-source.ts);
  * master data only consumes it.
@@ -97,6 +98,15 @@ export function tickersToRefresh(
     .symbols()
     .filter((s) => s.status !== 'DELISTED')
     .map((s) => s.ticker);
+}
+
+/**
+ * Whether master data has no listing date for the symbol a ticker names (or no such
+ * symbol): what a source whose bulk list lacks the listing date (Polygon's
+ * `/v3/reference/tickers`) fetches per-ticker details for, once.
+ */
+export function lacksListingDate(masterData: MasterData, ticker: string): boolean {
+  return (masterData.symbol(ticker)?.listedDate ?? null) === null;
 }
 
 /** How many records a refresh created or updated (the job's `rows`). */

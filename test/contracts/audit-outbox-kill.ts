@@ -74,6 +74,60 @@ export function auditOutboxKillContract(backends: readonly KilledStoreBackend[])
         expect(await store.drainAudit()).toBe(0);
       });
 
+      it('a process killed anywhere in a run of renames: each symbol has its old ticker and no history, or its new one with exactly one change and one audit record', async () => {
+        const namespace = `renames_${Date.now().toString(36)}`;
+        let seen = 0;
+        const signal = await child(
+          `
+          ${backend.openInChild(namespace, MDM)}
+          const { MasterData } = await import(${JSON.stringify(MDM)});
+          const masterData = await MasterData.open(store, { clock: { now: () => ${T0} } });
+          for (let i = 0; ; i++) {
+            const symbol = await masterData.createSymbol(
+              { ticker: 'OLD' + i, name: 'Company ' + i, exchange: 'XNYS' }, 'ada');
+            await masterData.renameSymbol('OLD' + i, symbol.version, 'NEW' + i, '2026-11-30', 'ada');
+            console.log(i);
+          }
+        `,
+          (_line, kill) => {
+            // Killed while it renames on, between whichever two steps the timing lands on.
+            if (++seen === 25) kill();
+          },
+        );
+        expect(signal).toBe('SIGKILL');
+        const store = await open(namespace);
+        const masterData = await MasterData.open(store, { clock: new ManualClock(T0) });
+        const symbols = await store.symbols();
+        const changes = await store.changes();
+        const renamed = symbols.filter((s) => s.ticker.startsWith('NEW'));
+        expect(renamed.length).toBeGreaterThanOrEqual(25);
+        for (const symbol of symbols) {
+          const i = symbol.ticker.replace(/^(OLD|NEW)/, '');
+          const log = await masterData.auditLog({ entity: symbol.id });
+          const history = changes.filter((c) => c.symbolId === symbol.id);
+          if (symbol.ticker.startsWith('NEW')) {
+            expect(history).toEqual([
+              {
+                id: `${symbol.id}:2026-11-30`,
+                symbolId: symbol.id,
+                fromTicker: `OLD${i}`,
+                toTicker: `NEW${i}`,
+                effectiveDate: '2026-11-30',
+              },
+            ]);
+            expect(log.map((r) => [r.action, (r.after as SymbolRecord).version])).toEqual([
+              ['symbol.create', 1],
+              ['symbol.rename', 2],
+            ]);
+          } else {
+            expect(history).toEqual([]);
+            expect(log.map((r) => r.action)).toEqual(['symbol.create']);
+          }
+        }
+        expect(new Set(changes.map((c) => c.id)).size).toBe(changes.length);
+        expect(changes).toHaveLength(renamed.length);
+      });
+
       it('a process killed anywhere in a run of edits: every version written has its audit record exactly once', async () => {
         const namespace = `run_${Date.now().toString(36)}`;
         let seen = 0;

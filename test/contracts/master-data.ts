@@ -273,6 +273,98 @@ export function masterDataStoreContract(backends: readonly MasterDataBackend[]):
         expect(await again.corporateActions()).toEqual([split]);
       });
 
+      it('outbox: a rename is one write — the new ticker, its ticker change and its audit record — listed at once and filed once by the drain, across a restart', async () => {
+        const { store, namespace } = await fresh();
+        const fb = symbol({ id: 'sym-fb', ticker: 'FB', name: 'Meta Platforms' });
+        await store.insertSymbol(fb);
+        const meta = { ...fb, ticker: 'META', version: 2 };
+        const record = audit(5, {
+          action: 'symbol.rename',
+          entity: 'sym-fb',
+          before: fb,
+          after: { ...meta, change },
+        });
+        await store.replaceSymbol(meta, 1, record, change);
+        // The process "dies" here, before any drain: the change is there with the ticker.
+        expect(await store.symbols()).toEqual([meta]);
+        expect(await store.changes()).toEqual([change]);
+        await store.close();
+
+        const again = await backend.open(namespace);
+        opened.push(again);
+        expect(await again.symbols()).toEqual([meta]);
+        expect(await again.changes()).toEqual([change]);
+        // A drain that died after filing the change and before taking it off the symbol:
+        // filed once all the same.
+        await again.insertChange(change);
+        expect(await again.changes()).toEqual([change]);
+        expect(await again.drainAudit()).toBe(1);
+        expect(await again.drainAudit()).toBe(0);
+        expect(await again.changes()).toEqual([change]);
+        expect(await again.symbols()).toEqual([meta]);
+        expect(await again.audit({})).toEqual([record]);
+        // Filed: a second insert of the same change is refused, so it is in the collection.
+        expect(await codeOf(again.insertChange(change))).toBe('CONFLICT');
+      });
+
+      it('outbox: a refused rename writes neither the ticker nor its change', async () => {
+        const { store } = await fresh();
+        const fb = symbol({ id: 'sym-fb', ticker: 'FB', name: 'Meta Platforms' });
+        await store.insertSymbol(fb);
+        await store.insertSymbol(symbol({ id: 'sym-meta', ticker: 'META', name: 'Other' }));
+        // Onto a taken ticker, and on a stale version: CONFLICT, nothing written.
+        expect(
+          await codeOf(
+            store.replaceSymbol({ ...fb, ticker: 'META', version: 2 }, 1, audit(1), change),
+          ),
+        ).toBe('CONFLICT');
+        expect(
+          await codeOf(
+            store.replaceSymbol({ ...fb, ticker: 'FBX', version: 3 }, 2, audit(2), change),
+          ),
+        ).toBe('CONFLICT');
+        expect(await store.changes()).toEqual([]);
+        expect(await store.drainAudit()).toBe(0);
+        expect(await store.changes()).toEqual([]);
+        expect((await store.symbols()).map((s) => [s.id, s.ticker, s.version])).toEqual([
+          ['sym-fb', 'FB', 1],
+          ['sym-meta', 'META', 1],
+        ]);
+      });
+
+      it('through MasterData: a rename resolves by either ticker at once and after a reopen, with one change and one audit record', async () => {
+        const { store, namespace } = await fresh();
+        const masterData = await MasterData.open(store, { clock: new ManualClock(T0) });
+        const fb = await masterData.createSymbol(
+          { ticker: 'FB', name: 'Facebook', exchange: 'XNAS' },
+          'seed',
+        );
+        const meta = await masterData.renameSymbol('FB', fb.version, 'META', '2022-06-09', 'ada');
+        expect(masterData.symbol('FB')?.id).toBe(fb.id);
+        expect(masterData.symbol('META')?.id).toBe(fb.id);
+        const expected = [
+          {
+            id: `${fb.id}:2022-06-09`,
+            symbolId: fb.id,
+            fromTicker: 'FB',
+            toTicker: 'META',
+            effectiveDate: '2022-06-09',
+          },
+        ];
+        expect(await store.changes()).toEqual(expected);
+        await store.close();
+        const again = await backend.open(namespace);
+        opened.push(again);
+        const reopened = await MasterData.open(again, { clock: new ManualClock(T0) });
+        expect(reopened.symbol('FB')?.id).toBe(meta.id);
+        expect(reopened.symbol('FB')?.ticker).toBe('META');
+        expect(await again.changes()).toEqual(expected);
+        expect((await reopened.auditLog({ entity: fb.id })).map((r) => r.action)).toEqual([
+          'symbol.create',
+          'symbol.rename',
+        ]);
+      });
+
       it('outbox: a drain that dies after moving a record and before taking it off the document duplicates nothing', async () => {
         const { store, namespace } = await fresh();
         const record = audit(7, { action: 'symbol.create', before: null, after: symbol() });

@@ -54,6 +54,7 @@ describe('alphalake mdm refresh', () => {
       apiKey: KEY,
       details: { '/v3/reference/tickers/SPY': 'polygon/ticker-SPY.json' },
       routes: {
+        '/v3/reference/tickers': 'polygon/tickers-reference.json',
         '/v3/reference/splits': 'polygon/splits-AAPL.json',
         '/v3/reference/dividends': 'polygon/dividends-AAPL.json',
       },

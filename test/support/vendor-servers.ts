@@ -124,6 +124,15 @@ export async function startPolygonRest(options: PolygonServerOptions): Promise<V
       );
       return;
     }
+    // A details path of a ticker with no fixture: Polygon's 404 (not the list's route).
+    if (url.pathname.startsWith('/v3/reference/tickers/')) {
+      send(
+        res,
+        404,
+        JSON.stringify({ status: 'NOT_FOUND', request_id: 'r', message: 'Ticker not found.' }),
+      );
+      return;
+    }
     const route = Object.keys(options.routes).find(
       (p) => url.pathname === p || url.pathname.startsWith(`${p}/`),
     );
@@ -162,6 +171,33 @@ export async function startPolygonRest(options: PolygonServerOptions): Promise<V
     const ticker = url.searchParams.get('ticker');
     if (ticker !== null && url.pathname.startsWith('/v3/reference/'))
       lines = lines.filter((l) => l.includes(`"ticker":${JSON.stringify(ticker)}`));
+    // The ticker list ("All Tickers"): `active` (Polygon's default true), `market`, the
+    // ticker range filters, and `sort=ticker` (`order` asc or desc).
+    if (url.pathname === '/v3/reference/tickers') {
+      const field = (line: string, key: string) =>
+        (JSON.parse(line) as Record<string, unknown>)[key];
+      const active = (url.searchParams.get('active') ?? 'true') === 'true';
+      lines = lines.filter((l) => (field(l, 'active') !== false) === active);
+      const market = url.searchParams.get('market');
+      if (market !== null) lines = lines.filter((l) => field(l, 'market') === market);
+      const tickerOf = (l: string) => String(field(l, 'ticker'));
+      const bounds: [string, (t: string, b: string) => boolean][] = [
+        ['ticker.gte', (t, b) => t >= b],
+        ['ticker.gt', (t, b) => t > b],
+        ['ticker.lte', (t, b) => t <= b],
+        ['ticker.lt', (t, b) => t < b],
+      ];
+      for (const [param, keep] of bounds) {
+        const bound = url.searchParams.get(param);
+        if (bound !== null) lines = lines.filter((l) => keep(tickerOf(l), bound));
+      }
+      if (url.searchParams.get('sort') === 'ticker') {
+        const sign = url.searchParams.get('order') === 'desc' ? -1 : 1;
+        lines = [...lines].sort((a, b) =>
+          tickerOf(a) === tickerOf(b) ? 0 : tickerOf(a) < tickerOf(b) ? -sign : sign,
+        );
+      }
+    }
     const limit = Number(url.searchParams.get('limit') ?? '1000');
     const cursor = url.searchParams.get('cursor');
     const offset = cursor === null ? 0 : Number(Buffer.from(cursor, 'base64url').toString());

@@ -203,20 +203,16 @@ function jobsOf(context: ApiContext): JobService {
 }
 
 /**
- * Enqueues a job for the request's principal and records it in the audit log (who, when,
- * what was asked), after the job store accepted it. Answers the job's id.
+ * Enqueues a job for the request's principal, its audit record (who, when, what was asked)
+ * written with the job in one write and moved into the audit log after (JobService's
+ * outbox). Answers the job's id.
  */
 async function enqueueAudited<K extends JobKind>(
   context: ApiContext,
   kind: K,
   request: JobDataOf[K],
 ): Promise<string> {
-  const status = await jobsOf(context).enqueue(kind, request, context.actor);
-  await context.services.masterData.recordChange(context.actor, 'job.enqueue', status.id, null, {
-    kind,
-    ...request,
-  });
-  return status.id;
+  return (await jobsOf(context).enqueueAudited(kind, request, context.actor)).id;
 }
 
 /** Jobs: mutations enqueue them and answer with the job's id; queries and a subscription follow them. */
@@ -297,7 +293,7 @@ export class JobResolver {
   @Authorized('admin')
   @Mutation(() => ID, {
     description:
-      'Enqueues `mdm.refresh`: master data brought up to a reference source (Polygon ticker details, splits and dividends; Yahoo chart splits and dividends), each change audited as `job:<id>`; a second refresh changes nothing. Answers the job id.',
+      'Enqueues `mdm.refresh`: master data brought up to a reference source (Polygon’s paged ticker list, splits and dividends; Yahoo chart splits and dividends), each change audited as `job:<id>`; a second refresh changes nothing. Answers the job id.',
   })
   async refreshMasterData(
     @Ctx() context: ApiContext,

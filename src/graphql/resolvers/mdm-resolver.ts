@@ -132,6 +132,8 @@ export class MasterDataResolver {
     })
     limit?: number,
   ): Promise<AuditEntryType[]> {
+    // Enqueue records still in a job's outbox (a drain that failed) are in the answer.
+    await services.jobs?.drainAudit();
     const records = await services.masterData.auditLog({
       entity: entity ?? undefined,
       actor: actor ?? undefined,

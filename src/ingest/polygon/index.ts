@@ -23,4 +23,4 @@ export {
   type WebSocketLike,
 } from './websocket.js';
 export { parsePage, type PolygonPage } from './wire.js';
-export { PolygonReferenceData } from './reference-source.js';
+export { EXACT_LOOKUPS_MAX, PolygonReferenceData } from './reference-source.js';

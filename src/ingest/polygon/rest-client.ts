@@ -234,6 +234,30 @@ export class PolygonRestClient {
   }
 
   /**
+   * `/v3/reference/tickers` ("All Tickers"), the raw records of every page through
+   * `next_url`, `market=stocks`, sorted by ticker, at most 1000 a page (Polygon's maximum),
+   * with `filter` added (`active`, `ticker.gte`, `ticker.lte`, …). Each record has what
+   * the list carries (`ticker`, `name`, `primary_exchange`, `type`, `market`, `active`,
+   * `currency_name`, `delisted_utc`, …), not `list_date` or `sic_description`, which only
+   * the details endpoint gives.
+   */
+  async *tickerList(
+    filter: Readonly<Record<string, string>>,
+    signal: AbortSignal,
+  ): AsyncGenerator<Record<string, unknown>[]> {
+    const params = {
+      market: 'stocks',
+      sort: 'ticker',
+      order: 'asc',
+      limit: String(Math.min(this.options.pageLimit ?? 1000, 1000)),
+      ...filter,
+    };
+    for await (const page of this.pages('/v3/reference/tickers', params, signal)) {
+      yield [...page.results];
+    }
+  }
+
+  /**
    * `/v3/reference/tickers/{ticker}` ("Ticker Overview"): one ticker's details, the raw
    * object (symbolOfDetails reads it). NOT_FOUND when Polygon has no such ticker.
    */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isAlphalakeError, ManualClock } from '../../../src/domain/index.js';
 import {
+  EXACT_LOOKUPS_MAX,
   PolygonReferenceData,
   PolygonRestClient,
   YahooChartClient,
@@ -13,14 +14,16 @@ import {
 import {
   assertRefreshComplete,
   EmbeddedMasterDataStore,
+  lacksListingDate,
   MasterData,
+  tickersToRefresh,
   refreshReferenceData,
   type ImportRowResult,
 } from '../../../src/mdm/index.js';
 import { startPolygonRest, startYahoo, type VendorServer } from '../../support/vendor-servers.js';
 
 /**
- * `mdm.refresh`'s work: Polygon's ticker details, splits and dividends, and Yahoo's chart
+ * `mdm.refresh`'s work: Polygon's paged ticker list (details where it lacks a field), splits and dividends, and Yahoo's chart
  * events, read over HTTP from local servers speaking their wire formats (fixtures under
  * test/fixtures), applied to master data on the embedded store.
  */
@@ -55,6 +58,7 @@ async function polygonServer() {
       '/v3/reference/tickers/NONAME': 'polygon/ticker-NONAME.json',
     },
     routes: {
+      '/v3/reference/tickers': 'polygon/tickers-reference.json',
       '/v3/reference/splits': 'polygon/splits-AAPL.json',
       '/v3/reference/dividends': 'polygon/dividends-AAPL.json',
     },
@@ -84,7 +88,11 @@ describe('reference data refresh from Polygon', () => {
       onRetry: (notice) => notices.push(notice),
     });
     const tickers = ['AAPL', 'SPY', 'TWTR', 'NONAME', 'NOPE'];
-    const source = new PolygonReferenceData(client, () => tickers);
+    const source = new PolygonReferenceData(
+      client,
+      () => tickers,
+      (ticker) => lacksListingDate(masterData, ticker),
+    );
 
     const first = await refreshReferenceData(masterData, source, 'job:41', signal);
     expect(rows(first.symbols.results)).toEqual([
@@ -106,6 +114,33 @@ describe('reference data refresh from Polygon', () => {
     expect(pages('/v3/reference/splits?')).toBe(2 + 4); // AAPL: 2 pages; SPY, TWTR, NONAME, NOPE: 1 empty page each
     expect(pages('/v3/reference/dividends?')).toBe(2 + 4);
     expect(server.requests.every((r) => r.authorization === `Bearer ${KEY}`)).toBe(true);
+    // Five tickers (a few: looked up by name, a call each), active, then inactive for the
+    // two not listed active (NOPE, TWTR): one unknown ticker costs a call, not a scan.
+    // Details only for the symbols without a listing date: AAPL (after a 429), SPY and
+    // NONAME (new); none for TWTR (listed since 2013) or NOPE (on no list).
+    const listCalls = server.requests
+      .filter((r) => r.url.startsWith('/v3/reference/tickers?'))
+      .map((r) => {
+        const query = new URL(r.url, server.url).searchParams;
+        return [query.get('active'), query.get('ticker')];
+      });
+    expect(listCalls).toEqual([
+      ['true', 'AAPL'],
+      ['true', 'NONAME'],
+      ['true', 'NOPE'],
+      ['true', 'SPY'],
+      ['true', 'TWTR'],
+      ['false', 'NOPE'],
+      ['false', 'TWTR'],
+    ]);
+    expect(
+      server.requests.filter((r) => r.url.startsWith('/v3/reference/tickers/')).map((r) => r.url),
+    ).toEqual([
+      '/v3/reference/tickers/AAPL',
+      '/v3/reference/tickers/AAPL',
+      '/v3/reference/tickers/SPY',
+      '/v3/reference/tickers/NONAME',
+    ]);
 
     expect(masterData.symbol('AAPL')).toMatchObject({
       name: 'Apple Inc.',
@@ -169,6 +204,83 @@ describe('reference data refresh from Polygon', () => {
     expect(await masterData.auditLog()).toHaveLength(all);
     expect(await masterData.auditLog({ actor: 'job:42' })).toEqual([]);
     expect(masterData.symbol('AAPL')?.version).toBe(2);
+  });
+
+  it('pages the ticker list for many tickers: a few pages, no per-ticker call once each symbol has its listing date', async () => {
+    const masterData = await open();
+    const listed = {
+      AAPL: '1980-12-12',
+      AMD: '1972-09-27',
+      AMZN: '1997-05-15',
+      BA: '1962-01-02',
+      C: '1986-10-29',
+      CAT: '1962-01-02',
+      DIS: '1962-01-02',
+      FRC: '2010-12-09',
+      GE: '1962-01-02',
+      IBM: '1962-01-02',
+      INTC: '1971-10-13',
+      KO: '1962-01-02',
+      MSFT: '1986-03-13',
+      NKE: '1980-12-02',
+      PFE: '1972-06-01',
+      SPY: '1993-01-29',
+      TWTR: '2013-11-07',
+      ZM: '2019-04-18',
+    };
+    expect(Object.keys(listed).length).toBeGreaterThan(EXACT_LOOKUPS_MAX);
+    for (const [ticker, listedDate] of Object.entries(listed)) {
+      await masterData.createSymbol({ ticker, name: ticker, exchange: 'XNYS', listedDate }, 'ada');
+    }
+    const server = await polygonServer();
+    const client = new PolygonRestClient({
+      apiKey: KEY,
+      baseUrl: server.url,
+      callsPerMinute: 0,
+      pageLimit: 5,
+    });
+    const source = new PolygonReferenceData(
+      client,
+      () => tickersToRefresh(masterData, undefined),
+      (ticker) => lacksListingDate(masterData, ticker),
+    );
+    const result = await refreshReferenceData(masterData, source, 'job:45', signal);
+    expect(rows(result.symbols.results)).toEqual(
+      Object.keys(listed).map((ticker) => [ticker, 'UPDATED', null]),
+    );
+    const tickerCalls = server.requests
+      .filter((r) => r.url.startsWith('/v3/reference/tickers'))
+      .map((r) => {
+        const url = new URL(r.url, server.url);
+        return [url.pathname, Object.fromEntries(url.searchParams)];
+      });
+    // 18 tickers: the active list over AAPL..ZM (17 listed there, NONAME included) in pages
+    // of 5, then the two not listed active (FRC, TWTR) by name: six calls, no details.
+    const first = { market: 'stocks', sort: 'ticker', order: 'asc', limit: '5' };
+    const active = { ...first, active: 'true', 'ticker.gte': 'AAPL', 'ticker.lte': 'ZM' };
+    const next = { ...active, cursor: expect.any(String) };
+    expect(tickerCalls).toEqual([
+      ['/v3/reference/tickers', active],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', next],
+      ['/v3/reference/tickers', { ...first, active: 'false', ticker: 'FRC' }],
+      ['/v3/reference/tickers', { ...first, active: 'false', ticker: 'TWTR' }],
+    ]);
+    // The active record wins over a former holder's; of two delisted, the latest.
+    expect(masterData.symbol('AAPL')).toMatchObject({
+      name: 'Apple Inc.',
+      exchange: 'XNAS',
+      status: 'ACTIVE',
+      listedDate: '1980-12-12',
+    });
+    expect(masterData.symbol('FRC')).toMatchObject({
+      name: 'First Republic Bank',
+      status: 'DELISTED',
+      delistedDate: '2023-05-01',
+      listedDate: '2010-12-09',
+    });
+    expect(masterData.symbol('SPY')).toMatchObject({ assetClass: 'ETF', exchange: 'ARCX' });
   });
 
   it('stops with the vendor refusal when the key is refused, having changed nothing', async () => {
