@@ -16,6 +16,7 @@ export {
   type CassandraReplication,
   type CassandraResultSet,
   type CassandraRow,
+  type BatchedReads,
   type CassandraSpeedStoreOptions,
 } from './cassandra-speed-store.js';
 export {
