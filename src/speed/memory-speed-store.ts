@@ -67,6 +67,10 @@ export class MemorySpeedStore implements SpeedStore {
     range: TimeRange,
     limit: number,
   ): Promise<Bar[]> {
+    return this.barsOf(symbol, interval, range, limit);
+  }
+
+  private barsOf(symbol: string, interval: BarInterval, range: TimeRange, limit: number): Bar[] {
     const byTs = this.barsBySeries.get(seriesKey(symbol, interval));
     if (!byTs || limit <= 0) return [];
     return [...byTs.values()]
@@ -97,7 +101,7 @@ export class MemorySpeedStore implements SpeedStore {
     range: TimeRange,
     limit: number,
   ): Promise<Bar[][]> {
-    return Promise.all(symbols.map((symbol) => this.bars(symbol, interval, range, limit)));
+    return symbols.map((symbol) => this.barsOf(symbol, interval, range, limit));
   }
 
   async currentBar(symbol: string, interval: BarInterval): Promise<Bar | undefined> {

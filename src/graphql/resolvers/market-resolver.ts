@@ -217,29 +217,26 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => [SymbolBarsType], {
     description:
-      'The bars of several symbols in one request, as `bars` for each — adjusted unless `adjusted: false`, through ticker changes — one lake read per symbol, run together. Costs `limit` × symbols against the query cost limit.',
+      'The bars of several symbols in one request, as `bars` for each — adjusted unless `adjusted: false`, through ticker changes — one lake read per symbol, run together, and one speed-layer read for them all. Costs `limit` × symbols against the query cost limit.',
   })
   async barsMany(
     @Ctx() { services, settle }: ApiContext,
     @Args() args: BarsManyArgs,
   ): Promise<SymbolBarsType[]> {
     const symbols = services.market.checkSymbols(args.symbols);
+    // One read for all the symbols: the speed store is asked once (MarketData.barsManyOf).
     const all = await settledRead(settle, (trace) =>
-      Promise.all(
-        symbols.map((symbol) =>
-          services.market.barsOf(
-            {
-              symbol,
-              interval: args.interval,
-              from: args.from,
-              to: args.to,
-              limit: args.limit,
-              adjusted: args.adjusted,
-              asOf: asOfOf(args),
-            },
-            trace,
-          ),
-        ),
+      services.market.barsManyOf(
+        {
+          symbols,
+          interval: args.interval,
+          from: args.from,
+          to: args.to,
+          limit: args.limit,
+          adjusted: args.adjusted,
+          asOf: asOfOf(args),
+        },
+        trace,
       ),
     );
     return symbols.map((symbol, i) =>
