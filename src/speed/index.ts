@@ -37,4 +37,4 @@ export {
   type LiveChannels,
   type LiveHubOptions,
 } from './live-hub.js';
-export { SpeedLayer } from './speed-layer.js';
+export { SpeedLayer, type SpeedLayerRestore } from './speed-layer.js';
