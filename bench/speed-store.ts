@@ -133,7 +133,8 @@ async function writes(): Promise<void> {
  * `latestQuote`/`bars` call per ticker, all at once: the peer) and the memory store (the
  * ceiling). SPEED_BENCH_READ_SYMBOLS (default 500) tickers hold quotes and 1-minute bars
  * (SPEED_BENCH_READ_BARS per ticker, default 60, one day partition); each figure is the
- * mean of SPEED_BENCH_READ_ROUNDS (default 30) calls of N tickers, N in 10, 100, 500.
+ * mean of SPEED_BENCH_READ_ROUNDS (default 30) calls of N tickers, N in 10, 100, 500, the
+ * ways interleaved call by call.
  */
 async function batchedReads(): Promise<void> {
   const symbols = envNumber('SPEED_BENCH_READ_SYMBOLS', 500);
@@ -195,12 +196,6 @@ async function batchedReads(): Promise<void> {
       await store.putQuotes(quotes);
       await store.upsertBars(bars);
     }
-    const mean = async (call: () => Promise<unknown>) => {
-      await call(); // warm-up: statements prepared
-      const start = performance.now();
-      for (let i = 0; i < rounds; i++) await call();
-      return (performance.now() - start) / rounds;
-    };
     const perTicker = (store: SpeedStore) => ({
       quotes: (some: string[]) => Promise.all(some.map((symbol) => store.latestQuote(symbol))),
       bars: (some: string[]) =>
@@ -219,8 +214,17 @@ async function batchedReads(): Promise<void> {
     for (const read of ['quotes', 'bars'] as const) {
       for (const n of [10, 100, 500].filter((n) => n <= symbols)) {
         const some = tickers.slice(0, n);
-        const figures: [string, number][] = [];
-        for (const [name, way] of ways) figures.push([name, await mean(() => way[read](some))]);
+        // Interleaved: each round times every way once, so load and order fall on all alike.
+        const totals = ways.map(() => 0);
+        for (const [, way] of ways) await way[read](some); // warm-up: statements prepared
+        for (let round = 0; round < rounds; round++) {
+          for (const [w, [, way]] of ways.entries()) {
+            const start = performance.now();
+            await way[read](some);
+            totals[w]! += performance.now() - start;
+          }
+        }
+        const figures: [string, number][] = ways.map(([name], w) => [name, totals[w]! / rounds]);
         const peer = figures[0]![1];
         console.log(
           `  ${read === 'quotes' ? 'latestQuotes' : 'barsMany'} of ${n} tickers: ` +

@@ -125,7 +125,8 @@ export interface CassandraSpeedStoreOptions {
    * day partition with the tickers in an `IN` on the partition key and `PER PARTITION
    * LIMIT` (the coordinator fans out); `'concurrent'`, the one-ticker reads at once, at
    * most `maxInFlight` in flight. bench/speed-store.ts measures both on the real server
-   * (docs/performance.md). @default 'concurrent'
+   * (docs/performance.md): on the shared one-node server neither was measurably better,
+   * and `concurrent` needs no single coordinator to gather every partition. @default 'concurrent'
    */
   readonly batchedReads?: BatchedReads;
 }
