@@ -1,11 +1,13 @@
 import { loadavg } from 'node:os';
 import cassandra from 'cassandra-driver';
-import type { Bar, Trade } from '../src/domain/index.js';
+import type { Bar, Quote, Trade } from '../src/domain/index.js';
 import {
   CASSANDRA_SPEED_STORE_DEFAULTS,
   CassandraSpeedStore,
   MemorySpeedStore,
   MICROS_PER_TIME_UNIT,
+  type BatchedReads,
+  type SpeedStore,
 } from '../src/speed/index.js';
 import { envNumber } from './lake-data.js';
 
@@ -21,6 +23,12 @@ import { envNumber } from './lake-data.js';
  * the adapter's). The machine's load average is printed before and after: it is shared.
  */
 export async function run(): Promise<void> {
+  const part = process.env.SPEED_BENCH_PART ?? 'all';
+  if (part === 'all' || part === 'writes') await writes();
+  if (part === 'all' || part === 'reads') await batchedReads();
+}
+
+async function writes(): Promise<void> {
   const rows = envNumber('SPEED_BENCH_ROWS', 500_000);
   const symbols = envNumber('SPEED_BENCH_SYMBOLS', 100);
   const callRows = envNumber('SPEED_BENCH_CALL_ROWS', 5_000);
@@ -108,6 +116,129 @@ export async function run(): Promise<void> {
   } finally {
     await cassandraStore.close();
     await memoryStore.close();
+    const admin = new cassandra.Client({
+      contactPoints: [contactPoint],
+      localDataCenter: 'datacenter1',
+    });
+    await admin.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+    await admin.shutdown();
+  }
+}
+
+/**
+ * Batched reads (`SpeedStore.latestQuotes`, `barsMany`) of N tickers on the real Cassandra,
+ * both ways the adapter can do them (`batchedReads`: `partition-in`, one query per day
+ * partition with the tickers in an IN; `concurrent`, the one-ticker reads at once, at most
+ * maxInFlight) beside the way the loaders read before the port had them (one
+ * `latestQuote`/`bars` call per ticker, all at once: the peer) and the memory store (the
+ * ceiling). SPEED_BENCH_READ_SYMBOLS (default 500) tickers hold quotes and 1-minute bars
+ * (SPEED_BENCH_READ_BARS per ticker, default 60, one day partition); each figure is the
+ * mean of SPEED_BENCH_READ_ROUNDS (default 30) calls of N tickers, N in 10, 100, 500, the
+ * ways interleaved call by call.
+ */
+async function batchedReads(): Promise<void> {
+  const symbols = envNumber('SPEED_BENCH_READ_SYMBOLS', 500);
+  const barsPerSymbol = envNumber('SPEED_BENCH_READ_BARS', 60);
+  const rounds = envNumber('SPEED_BENCH_READ_ROUNDS', 30);
+  const host = process.env.ALPHALAKE_SERVICES_HOST ?? '127.0.0.1';
+  const contactPoint = `${host}:${envNumber('ALPHALAKE_CASSANDRA_PORT', 19042)}`;
+  const keyspace = `alphalake_bench_reads_${process.pid}_${Date.now().toString(36)}`;
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  const t0 = (Date.UTC(2026, 0, 2, 14, 30) * 1_000) / MICROS_PER_TIME_UNIT;
+  const minute = 60_000_000 / MICROS_PER_TIME_UNIT;
+  const tickers = Array.from({ length: symbols }, (_, i) => `R${String(i).padStart(4, '0')}`);
+  const quotes: Quote[] = tickers.flatMap((symbol, s) =>
+    Array.from({ length: 10 }, (_, i) => ({
+      symbol,
+      ts: t0 + i * 1_000 + s,
+      bidPrice: 100 + s / 100 + i / 1000,
+      bidSize: 100 + i,
+      askPrice: 100.01 + s / 100 + i / 1000,
+      askSize: 200 + i,
+    })),
+  );
+  const bars: Bar[] = tickers.flatMap((symbol, s) =>
+    Array.from({ length: barsPerSymbol }, (_, i) => ({
+      symbol,
+      interval: '1m' as const,
+      ts: t0 + i * minute,
+      open: 100 + s,
+      high: 101 + s,
+      low: 99 + s,
+      close: 100.5 + s + i / 100,
+      volume: 1_000 + i,
+      vwap: 100.25 + s,
+      tradeCount: 10 + i,
+    })),
+  );
+  const range = { from: t0, to: t0 + barsPerSymbol * minute };
+  console.log(
+    `speed store batched reads: ${symbols} tickers with quotes and ${barsPerSymbol} 1m bars each; ${rounds} calls per figure`,
+  );
+  console.log(`  Cassandra ${contactPoint}, keyspace ${keyspace}`);
+  console.log(`  load average (1/5/15 min) before: ${load()}`);
+  const open = (batchedReads: BatchedReads) =>
+    CassandraSpeedStore.open({
+      contactPoints: [contactPoint],
+      localDataCenter: 'datacenter1',
+      keyspace,
+      replication: { class: 'SimpleStrategy', factor: 1 },
+      batchedReads,
+    });
+  const byIn = await open('partition-in');
+  const concurrent = await open('concurrent');
+  const memory = new MemorySpeedStore();
+  try {
+    for (const store of [byIn, memory]) {
+      await store.putQuotes(quotes);
+      await store.upsertBars(bars);
+    }
+    const perTicker = (store: SpeedStore) => ({
+      quotes: (some: string[]) => Promise.all(some.map((symbol) => store.latestQuote(symbol))),
+      bars: (some: string[]) =>
+        Promise.all(some.map((symbol) => store.bars(symbol, '1m', range, barsPerSymbol))),
+    });
+    const batched = (store: SpeedStore) => ({
+      quotes: (some: string[]) => store.latestQuotes(some),
+      bars: (some: string[]) => store.barsMany(some, '1m', range, barsPerSymbol),
+    });
+    const ways: [string, ReturnType<typeof batched>][] = [
+      ['one call per ticker (peer)', perTicker(concurrent)],
+      ['batchedReads concurrent', batched(concurrent)],
+      ['batchedReads partition-in', batched(byIn)],
+      ['memory store (ceiling)', batched(memory)],
+    ];
+    for (const read of ['quotes', 'bars'] as const) {
+      for (const n of [10, 100, 500].filter((n) => n <= symbols)) {
+        const some = tickers.slice(0, n);
+        // Interleaved: each round times every way once, so load and order fall on all alike.
+        const totals = ways.map(() => 0);
+        for (const [, way] of ways) await way[read](some); // warm-up: statements prepared
+        for (let round = 0; round < rounds; round++) {
+          for (const [w, [, way]] of ways.entries()) {
+            const start = performance.now();
+            await way[read](some);
+            totals[w]! += performance.now() - start;
+          }
+        }
+        const figures: [string, number][] = ways.map(([name], w) => [name, totals[w]! / rounds]);
+        const peer = figures[0]![1];
+        console.log(
+          `  ${read === 'quotes' ? 'latestQuotes' : 'barsMany'} of ${n} tickers: ` +
+            figures
+              .map(([name, ms]) => `${name} ${ms.toFixed(2)} ms (${(peer / ms).toFixed(2)}x)`)
+              .join('; '),
+        );
+      }
+    }
+    console.log(`  load average (1/5/15 min) after: ${load()}`);
+  } finally {
+    await byIn.close();
+    await concurrent.close();
+    await memory.close();
     const admin = new cassandra.Client({
       contactPoints: [contactPoint],
       localDataCenter: 'datacenter1',

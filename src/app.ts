@@ -497,8 +497,15 @@ export async function createPlatform(
           ...historyExtras,
         });
       }
-      if (runs('speed')) await speed.start(signal);
-      else if (runs('api')) await relayLiveTrades(bus, hub, signal);
+      if (runs('speed')) {
+        // Bars the watermark has passed are final: pushed once more, closed.
+        const unfollow = sink.onWatermark((watermark) => speed.closeBefore(watermark));
+        signal.addEventListener('abort', unfollow, { once: true });
+        // After a restart the open bars are rebuilt from the trades the store holds
+        // (a Cassandra store outlives the process; the in-process one starts empty).
+        const symbols = (await directory.list()).map((info) => info.symbol);
+        await speed.start(signal, { symbols, now: clock.now() });
+      } else if (runs('api')) await relayLiveTrades(bus, hub, signal);
       if (runs('sink')) await sink.start(bus, signal, { timer: live });
       else if (live) {
         // The sink runs in another process: follow its committed watermark in the table.

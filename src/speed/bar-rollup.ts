@@ -31,7 +31,15 @@ export const LIVE_BAR_INTERVALS = ['1s', '1m', ...ROLLED_BAR_INTERVALS] as const
 export type LiveBarInterval = (typeof LIVE_BAR_INTERVALS)[number];
 
 /** A live bar of any live length. */
-export type LiveBar = Omit<Bar, 'interval'> & { readonly interval: LiveBarInterval };
+export type LiveBar = Omit<Bar, 'interval'> & {
+  readonly interval: LiveBarInterval;
+  /**
+   * Whether the bar's interval has ended (a later trade of its symbol came, or the
+   * watermark passed its end): the push that says so carries the bar's final state.
+   * Absent on a bar read from the store (a subscriber's first bar): not known closed.
+   */
+  readonly closed?: boolean;
+};
 
 /** The span of event time one bar covers and the `ts` it is labelled with (epoch µs). */
 export interface LiveBucket {

@@ -42,6 +42,12 @@ const DAY_INDEX_EXTRA_TTL_SECONDS = 7_200;
 /** Cassandra's largest TTL (20 years, `Attributes.MAX_TTL`). */
 const MAX_TTL_SECONDS = 630_720_000;
 const PAGE_SIZE = 5_000;
+/**
+ * Partition keys in one `IN` of a batched read. Cassandra 5's guardrail
+ * (`partition_keys_in_select_fail_threshold`) is off by default, but a coordinator holds
+ * every listed partition's answer at once; a few hundred keeps that small.
+ */
+const MAX_IN_KEYS = 200;
 /** How long `health` waits for Cassandra's answer (below `/readyz`'s own 3 s limit). */
 const HEALTH_TIMEOUT_MS = 2_000;
 /** CQL `ONE`: `system.local` is node-local (LocalStrategy), so one replica is all there is. */
@@ -114,7 +120,19 @@ export interface CassandraSpeedStoreOptions {
   readonly client?: CassandraClient | (() => CassandraClient);
   /** Wall clock (in the domain's time unit) for the day index's refresh. @default systemClock */
   readonly clock?: Clock;
+  /**
+   * How `latestQuotes` and `barsMany` read many tickers: `'partition-in'`, one query per
+   * day partition with the tickers in an `IN` on the partition key and `PER PARTITION
+   * LIMIT` (the coordinator fans out); `'concurrent'`, the one-ticker reads at once, at
+   * most `maxInFlight` in flight. bench/speed-store.ts measures both on the real server
+   * (docs/performance.md): on the shared one-node server neither was measurably better,
+   * and `concurrent` needs no single coordinator to gather every partition. @default 'concurrent'
+   */
+  readonly batchedReads?: BatchedReads;
 }
+
+/** The two ways the store reads many tickers in one call (`CassandraSpeedStoreOptions.batchedReads`). */
+export type BatchedReads = 'partition-in' | 'concurrent';
 
 interface Settings {
   readonly contactPoints: readonly string[];
@@ -124,6 +142,7 @@ interface Settings {
   readonly ttlSeconds: number;
   readonly maxInFlight: number;
   readonly rowsPerBatch: number;
+  readonly batchedReads: BatchedReads;
 }
 
 export const CASSANDRA_SPEED_STORE_DEFAULTS = Object.freeze({
@@ -133,6 +152,7 @@ export const CASSANDRA_SPEED_STORE_DEFAULTS = Object.freeze({
   ttlSeconds: 172_800,
   maxInFlight: 128,
   rowsPerBatch: 64,
+  batchedReads: 'concurrent' as BatchedReads,
 });
 
 /** What a day-index row is about: one table's partitions of a symbol. */
@@ -352,6 +372,89 @@ export class CassandraSpeedStore implements SpeedStore {
     return row && quoteFromRow(symbol, row);
   }
 
+  async latestQuotes(symbols: readonly string[]): Promise<(Quote | undefined)[]> {
+    const unique = [...new Set(symbols)];
+    const found = new Map<string, Quote>();
+    if (this.settings.batchedReads === 'concurrent') {
+      const quotes = await mapBounded(unique, this.settings.maxInFlight, (symbol) =>
+        this.latestQuote(symbol),
+      );
+      unique.forEach((symbol, i) => quotes[i] && found.set(symbol, quotes[i]));
+    } else {
+      // The newest day each ticker has quotes on, then per day one query for its tickers.
+      const newest = await this.daysOf(unique, 'quotes');
+      const byDay = new Map<number, string[]>();
+      for (const [symbol, days] of newest) {
+        const day = Math.max(...days);
+        byDay.set(day, [...(byDay.get(day) ?? []), symbol]);
+      }
+      for (const [day, daySymbols] of byDay) {
+        for (const part of chunks(daySymbols, MAX_IN_KEYS)) {
+          // ORDER BY with IN on the partition key is refused when paged; one row per
+          // partition needs no paging (fetchSize 0).
+          for (const row of await this.selectUnpaged(this.cql.selectLatestQuotesIn, [part, day])) {
+            const symbol = row.get('symbol') as string;
+            found.set(symbol, quoteFromRow(symbol, row));
+          }
+        }
+      }
+      // A newest day whose rows have all expired (its index row outlives them): the
+      // one-ticker read walks the older days.
+      const left = [...newest.keys()].filter((symbol) => !found.has(symbol));
+      const older = await mapBounded(left, this.settings.maxInFlight, (symbol) =>
+        this.latestQuote(symbol),
+      );
+      left.forEach((symbol, i) => older[i] && found.set(symbol, older[i]));
+    }
+    return symbols.map((symbol) => found.get(symbol));
+  }
+
+  async barsMany(
+    symbols: readonly string[],
+    interval: BarInterval,
+    range: TimeRange,
+    limit: number,
+  ): Promise<Bar[][]> {
+    const unique = [...new Set(symbols)];
+    const found = new Map<string, Bar[]>();
+    if (this.settings.batchedReads === 'concurrent') {
+      const bars = await mapBounded(unique, this.settings.maxInFlight, (symbol) =>
+        this.bars(symbol, interval, range, limit),
+      );
+      unique.forEach((symbol, i) => found.set(symbol, bars[i]!));
+    } else if (unique.length > 0) {
+      const fromUs = micros(range.from, 'range start', unique[0]!);
+      const toUs = micros(range.to, 'range end', unique[0]!);
+      if (fromUs < toUs && limit > 0) {
+        const series: Series = `bars_${interval}`;
+        const days = await this.daysOf(unique, series, [dayOf(fromUs), dayOf(toUs - 1)]);
+        const byDay = new Map<number, string[]>();
+        for (const [symbol, held] of days) {
+          for (const day of held) byDay.set(day, [...(byDay.get(day) ?? []), symbol]);
+        }
+        // Oldest day first, so each ticker's bars arrive in time order.
+        for (const day of [...byDay.keys()].sort((a, b) => a - b)) {
+          const wanting = byDay.get(day)!.filter((s) => (found.get(s)?.length ?? 0) < limit);
+          for (const part of chunks(wanting, MAX_IN_KEYS)) {
+            const cqlLimit = Math.min(limit, 2_147_483_647);
+            const rows = await this.select(
+              this.cql.selectBarsIn,
+              [part, interval, day, fromUs, toUs, cqlLimit],
+              Number.POSITIVE_INFINITY,
+            );
+            for (const row of rows) {
+              const symbol = row.get('symbol') as string;
+              let list = found.get(symbol);
+              if (!list) found.set(symbol, (list = []));
+              if (list.length < limit) list.push(barFromRow(symbol, interval, row));
+            }
+          }
+        }
+      }
+    }
+    return symbols.map((symbol) => [...(found.get(symbol) ?? [])]);
+  }
+
   async currentBar(symbol: string, interval: BarInterval): Promise<Bar | undefined> {
     const row = await this.newestRow(
       symbol,
@@ -549,6 +652,46 @@ export class CassandraSpeedStore implements SpeedStore {
     return undefined;
   }
 
+  /**
+   * The days each of `symbols` holds rows of `series` on (within `between`, inclusive,
+   * when given), by `IN` on the day index's partition key; tickers with none are absent.
+   */
+  private async daysOf(
+    symbols: readonly string[],
+    series: Series,
+    between?: readonly [number, number],
+  ): Promise<Map<string, number[]>> {
+    const days = new Map<string, number[]>();
+    for (const part of chunks(symbols, MAX_IN_KEYS)) {
+      const rows = await this.select(
+        between ? this.cql.selectDaysInBetween : this.cql.selectDaysIn,
+        between ? [part, series, between[0], between[1]] : [part, series],
+        Number.POSITIVE_INFINITY,
+      );
+      for (const row of rows) {
+        const symbol = row.get('symbol') as string;
+        const list = days.get(symbol);
+        if (list) list.push(row.get('day') as number);
+        else days.set(symbol, [row.get('day') as number]);
+      }
+    }
+    return days;
+  }
+
+  /** One unpaged query (fetchSize 0: the driver asks for every row in one response). */
+  private async selectUnpaged(query: string, params: unknown[]): Promise<readonly CassandraRow[]> {
+    try {
+      const result = await this.client.execute(query, params, {
+        prepare: true,
+        consistency: LOCAL_QUORUM,
+        fetchSize: 0,
+      });
+      return result.rows;
+    } catch (error) {
+      throw unavailable(`a Cassandra read from ${this.settings.keyspace} failed`, error);
+    }
+  }
+
   /** All rows of a query, page by page, up to `limit`. */
   private async select(query: string, params: unknown[], limit: number): Promise<CassandraRow[]> {
     const rows: CassandraRow[] = [];
@@ -569,6 +712,36 @@ export class CassandraSpeedStore implements SpeedStore {
     }
     return rows;
   }
+}
+
+/**
+ * `fn` of each item, at most `limit` at once, the answers in the items' order. The first
+ * failure is thrown once the calls started have settled.
+ */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const answers = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const at = next++;
+      answers[at] = await fn(items[at]!);
+    }
+  };
+  const workers = Array.from({ length: Math.min(limit, items.length) }, worker);
+  const settled = await Promise.allSettled(workers);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return answers;
+}
+
+function chunks<T>(items: readonly T[], size: number): T[][] {
+  const parts: T[][] = [];
+  for (let i = 0; i < items.length; i += size) parts.push(items.slice(i, i + size));
+  return parts;
 }
 
 /** Bounds the requests in flight; `acquire` waits for a free slot, in arrival order. */
@@ -617,6 +790,10 @@ function statements(keyspace: string) {
     selectLatestBar: `SELECT ts, open, high, low, close, volume, vwap, trade_count FROM ${ks}.bars WHERE symbol = ? AND interval = ? AND day = ? ORDER BY ts DESC LIMIT 1`,
     selectDays: `SELECT day FROM ${ks}.days WHERE symbol = ? AND series = ?`,
     selectDaysBetween: `SELECT day FROM ${ks}.days WHERE symbol = ? AND series = ? AND day >= ? AND day <= ?`,
+    selectDaysIn: `SELECT symbol, day FROM ${ks}.days WHERE symbol IN ? AND series = ?`,
+    selectDaysInBetween: `SELECT symbol, day FROM ${ks}.days WHERE symbol IN ? AND series = ? AND day >= ? AND day <= ?`,
+    selectLatestQuotesIn: `SELECT symbol, ts, bid_price, bid_size, ask_price, ask_size FROM ${ks}.quotes WHERE symbol IN ? AND day = ? ORDER BY ts DESC PER PARTITION LIMIT 1`,
+    selectBarsIn: `SELECT symbol, ts, open, high, low, close, volume, vwap, trade_count FROM ${ks}.bars WHERE symbol IN ? AND interval = ? AND day = ? AND ts >= ? AND ts < ? PER PARTITION LIMIT ?`,
     selectVersion: `SELECT version FROM ${ks}.schema_version WHERE component = ?`,
     insertVersion: `INSERT INTO ${ks}.schema_version (component, version) VALUES (?, ?) IF NOT EXISTS`,
   });
@@ -675,6 +852,7 @@ function resolveSettings(options: CassandraSpeedStoreOptions): Settings {
     ttlSeconds: options.ttlSeconds ?? defaults.ttlSeconds,
     maxInFlight: options.maxInFlight ?? defaults.maxInFlight,
     rowsPerBatch: options.rowsPerBatch ?? defaults.rowsPerBatch,
+    batchedReads: options.batchedReads ?? defaults.batchedReads,
   };
   const bad = (field: string, value: unknown, expected: string) =>
     new AlphalakeError(
@@ -716,6 +894,9 @@ function resolveSettings(options: CassandraSpeedStoreOptions): Settings {
   }
   if (!isIntegerIn(settings.rowsPerBatch, 1, 1_000)) {
     throw bad('rowsPerBatch', settings.rowsPerBatch, 'an integer from 1 to 1000');
+  }
+  if (!['partition-in', 'concurrent'].includes(settings.batchedReads)) {
+    throw bad('batchedReads', settings.batchedReads, "'partition-in' or 'concurrent'");
   }
   if (options.client === undefined && settings.contactPoints.length === 0) {
     throw bad('contactPoints', settings.contactPoints, 'at least one host[:port]');

@@ -16,6 +16,7 @@ export {
   type CassandraReplication,
   type CassandraResultSet,
   type CassandraRow,
+  type BatchedReads,
   type CassandraSpeedStoreOptions,
 } from './cassandra-speed-store.js';
 export {
@@ -36,4 +37,4 @@ export {
   type LiveChannels,
   type LiveHubOptions,
 } from './live-hub.js';
-export { SpeedLayer } from './speed-layer.js';
+export { SpeedLayer, type SpeedLayerRestore } from './speed-layer.js';

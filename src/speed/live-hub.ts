@@ -12,9 +12,9 @@ export interface LiveChannels {
   trade: Trade;
   quote: Quote;
   /** 1-minute bars. */
-  bar: Bar;
+  bar: LiveBar;
   /** 1-second bars. */
-  secondBar: Bar;
+  secondBar: LiveBar;
   /** Bars rolled up from the live 1-minute bars (src/speed/bar-rollup.ts), one channel per length. */
   bar5m: LiveBar;
   bar15m: LiveBar;
@@ -207,7 +207,9 @@ export function currentThenLive(
       for await (const bar of live) {
         const seen = snapshot.get(bar.symbol);
         if (seen !== undefined) {
-          if (bar.ts === seen.ts && bar.tradeCount <= seen.tradeCount) continue;
+          // The push that closes the bar is sent even when it adds no trade.
+          const closes = 'closed' in bar && bar.closed === true;
+          if (bar.ts === seen.ts && bar.tradeCount <= seen.tradeCount && !closes) continue;
           if (bar.ts >= seen.ts) snapshot.delete(bar.symbol);
         }
         yield bar;

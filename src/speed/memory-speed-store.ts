@@ -22,7 +22,7 @@ export class MemorySpeedStore implements SpeedStore {
   private readonly barsBySeries = new Map<string, Map<number, Bar>>();
   private readonly tradesBySymbol = new Map<string, Trade[]>();
   private readonly quotesBySymbol = new Map<string, Quote[]>();
-  private readonly latestQuotes = new Map<string, Quote>();
+  private readonly latestQuoteOf = new Map<string, Quote>();
   private closed = false;
 
   async upsertBars(bars: readonly Bar[]): Promise<void> {
@@ -56,8 +56,8 @@ export class MemorySpeedStore implements SpeedStore {
       const at = lowerBound(list, quote.ts);
       if (at < list.length && list[at]!.ts === quote.ts) list[at] = quote;
       else list.splice(at, 0, quote);
-      const current = this.latestQuotes.get(quote.symbol);
-      if (!current || current.ts <= quote.ts) this.latestQuotes.set(quote.symbol, quote);
+      const current = this.latestQuoteOf.get(quote.symbol);
+      if (!current || current.ts <= quote.ts) this.latestQuoteOf.set(quote.symbol, quote);
     }
   }
 
@@ -67,6 +67,10 @@ export class MemorySpeedStore implements SpeedStore {
     range: TimeRange,
     limit: number,
   ): Promise<Bar[]> {
+    return this.barsOf(symbol, interval, range, limit);
+  }
+
+  private barsOf(symbol: string, interval: BarInterval, range: TimeRange, limit: number): Bar[] {
     const byTs = this.barsBySeries.get(seriesKey(symbol, interval));
     if (!byTs || limit <= 0) return [];
     return [...byTs.values()]
@@ -84,7 +88,20 @@ export class MemorySpeedStore implements SpeedStore {
   }
 
   async latestQuote(symbol: string): Promise<Quote | undefined> {
-    return this.latestQuotes.get(symbol);
+    return this.latestQuoteOf.get(symbol);
+  }
+
+  async latestQuotes(symbols: readonly string[]): Promise<(Quote | undefined)[]> {
+    return symbols.map((symbol) => this.latestQuoteOf.get(symbol));
+  }
+
+  async barsMany(
+    symbols: readonly string[],
+    interval: BarInterval,
+    range: TimeRange,
+    limit: number,
+  ): Promise<Bar[][]> {
+    return symbols.map((symbol) => this.barsOf(symbol, interval, range, limit));
   }
 
   async currentBar(symbol: string, interval: BarInterval): Promise<Bar | undefined> {

@@ -54,6 +54,23 @@ export interface SpeedStore {
   quotes(symbol: string, range: TimeRange, limit: number): Promise<Quote[]>;
   /** The quote with the greatest ts, if any is held. */
   latestQuote(symbol: string): Promise<Quote | undefined>;
+  /**
+   * `latestQuote` of many tickers in one call, in the order asked (undefined where none is
+   * held; a ticker asked twice is answered twice). A request's DataLoader batch
+   * (src/graphql/execution/loaders.ts) becomes one call, which the store may answer with
+   * fewer round trips than one per ticker.
+   */
+  latestQuotes(symbols: readonly string[]): Promise<(Quote | undefined)[]>;
+  /**
+   * `bars` of many tickers in one call: for each ticker, in the order asked, its bars of
+   * `interval` that start in `range`, oldest first, at most `limit` per ticker.
+   */
+  barsMany(
+    symbols: readonly string[],
+    interval: BarInterval,
+    range: TimeRange,
+    limit: number,
+  ): Promise<Bar[][]>;
   /** The bar of `interval` with the greatest start, as last written: what a new subscriber sees first. */
   currentBar(symbol: string, interval: BarInterval): Promise<Bar | undefined>;
   /**

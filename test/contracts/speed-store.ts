@@ -274,6 +274,74 @@ export function speedStoreContract(backends: readonly SpeedStoreBackend[]): void
         }
       });
 
+      it('reads the latest quotes of many tickers in one call, in the order asked', async () => {
+        // More tickers than one IN list holds (200), quotes over three days, the newest of
+        // some a day older than of others, a ticker asked twice and one with none.
+        const tickers = Array.from({ length: 230 }, (_, i) => `LQ${i}`);
+        const batch = tickers.flatMap((symbol, s) =>
+          [T0 - DAY, T0, T0 + DAY]
+            .slice(0, 1 + (s % 3))
+            .flatMap((day, d) => [
+              quote(symbol, day + s, 100 + s + d / 7),
+              quote(symbol, day + s + 1_001, 100 + s + (0.1 + 0.2) * d),
+            ]),
+        );
+        await store.putQuotes(batch);
+        const asked = ['LQ7', 'NONE', ...tickers, 'LQ7'];
+        const expected = asked.map((symbol) =>
+          batch
+            .filter((q) => q.symbol === symbol)
+            .reduce<
+              Quote | undefined
+            >((best, q) => (best === undefined || q.ts > best.ts ? q : best), undefined),
+        );
+        expect(await store.latestQuotes(asked)).toEqual(expected);
+        // The same answers as one call per ticker.
+        expect(await store.latestQuotes(asked)).toEqual(
+          await Promise.all(asked.map((symbol) => store.latestQuote(symbol))),
+        );
+        expect(await store.latestQuotes([])).toEqual([]);
+      });
+
+      it('reads the bars of many tickers in one call: per ticker [from, to), oldest first, limited', async () => {
+        const tickers = Array.from({ length: 210 }, (_, i) => `BM${i}`);
+        const start = T0 - (T0 % MINUTE);
+        const batch = tickers.flatMap((symbol, s) =>
+          [start - DAY, start, start + DAY].flatMap((day) =>
+            Array.from({ length: 1 + (s % 4) }, (_, i) =>
+              bar(symbol, '1m', day + i * MINUTE, 190 + s + (0.1 + 0.2) * i),
+            ),
+          ),
+        );
+        // Written newest first: the order read back is the store's, not the arrival's.
+        await store.upsertBars([...batch].reverse());
+        await store.upsertBars([bar('BM3', '1s', start)]); // another interval: not read
+        const asked = ['BM1', 'NONE', ...tickers, 'BM1'];
+        const ofTicker = (symbol: string, range: { from: number; to: number }, limit: number) =>
+          batch
+            .filter((b) => b.symbol === symbol && b.ts >= range.from && b.ts < range.to)
+            .sort((a, b) => a.ts - b.ts)
+            .slice(0, limit);
+        for (const [range, limit] of [
+          [everything, 1_000],
+          [everything, 5],
+          [{ from: start + MINUTE, to: start + DAY + 2 * MINUTE }, 1_000],
+          [{ from: start + MINUTE, to: start + DAY + 2 * MINUTE }, 2],
+        ] as const) {
+          expect(await store.barsMany(asked, '1m', range, limit)).toEqual(
+            asked.map((symbol) => ofTicker(symbol, range, limit)),
+          );
+        }
+        // The same answers as one call per ticker.
+        expect(await store.barsMany(asked, '1m', everything, 3)).toEqual(
+          await Promise.all(asked.map((symbol) => store.bars(symbol, '1m', everything, 3))),
+        );
+        expect(await store.barsMany(asked, '1m', everything, 0)).toEqual(asked.map(() => []));
+        expect(await store.barsMany(['BM3'], '1s', everything, 10)).toEqual([
+          [bar('BM3', '1s', start)],
+        ]);
+      });
+
       it('lets rows go: by evictBefore, or by TTL where the store has one', async () => {
         const old = trade('EVICT', T0 - MINUTE, 'old');
         const recent = trade('EVICT', T0, 'recent');

@@ -17,7 +17,9 @@ import { startLoopbackApi } from '../support/api.js';
  * the lake, and each live bar as last pushed must equal the bar of the same interval the
  * lake answers afterwards (silver.bars_1m rolled up in DuckDB) — every field at full
  * precision, so speed and batch agree to the bit. The trades cross UTC midnight, so the
- * first daily bar closes during the run.
+ * first daily bar closes during the run. Each bar whose interval ended — by the next
+ * interval's first trade, or by the watermark passing its end — is pushed once more with
+ * `closed: true`, its final state (the "bar closed" push).
  */
 const at = (iso: string): number => Date.parse(iso) * 1_000;
 const START = at('2026-11-20T23:10:00Z');
@@ -75,24 +77,34 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 describe('live bars above one minute', () => {
-  it('pushes 5m, 15m, 30m, 1h and 1d bars that equal the lake’s bars of the same trades, bit for bit', async () => {
+  it('pushes 5m, 15m, 30m, 1h and 1d bars that equal the lake’s bars of the same trades, bit for bit, each once more when closed', async () => {
     const clients: Client[] = [];
-    // The last push of each bar, by interval and start.
+    // The last push of each bar, by interval and start (without `closed`).
     const live = new Map<string, Map<number, ApiBar>>();
+    // Every push of each bar, in order, by interval and start.
+    const pushes = new Map<string, Map<number, (ApiBar & { closed: boolean })[]>>();
     const errors: unknown[] = [];
     for (const interval of INTERVALS) {
       const bars = new Map<number, ApiBar>();
       live.set(interval, bars);
+      const all = new Map<number, (ApiBar & { closed: boolean })[]>();
+      pushes.set(interval, all);
       const client = createClient({ url: server.wsUrl, webSocketImpl: WebSocket });
       clients.push(client);
-      client.subscribe<{ bars: ApiBar }>(
+      client.subscribe<{ bars: ApiBar & { closed: boolean } }>(
         {
-          query: `subscription($interval: String!) { bars(symbols: ["AAPL"], interval: $interval) { ${FIELDS} } }`,
+          query: `subscription($interval: String!) { bars(symbols: ["AAPL"], interval: $interval) { ${FIELDS} closed } }`,
           variables: { interval },
         },
         {
           next: (message) => {
-            if (message.data) bars.set(message.data.bars.tsMicros, message.data.bars);
+            if (message.data) {
+              const { closed: _closed, ...bar } = message.data.bars;
+              bars.set(bar.tsMicros, bar);
+              const list = all.get(bar.tsMicros) ?? [];
+              list.push(message.data.bars);
+              all.set(bar.tsMicros, list);
+            }
             if (message.errors) errors.push(message.errors);
           },
           error: (error) => errors.push(error),
@@ -145,7 +157,49 @@ describe('live bars above one minute', () => {
         await platform.sink.flush();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      expect(platform.sink.watermark()!).toBeGreaterThanOrEqual(END);
+      const watermark = platform.sink.watermark()!;
+      expect(watermark).toBeGreaterThanOrEqual(END);
+
+      // "Bar closed": every bar whose interval has ended — by the next interval's first
+      // trade during the tape, or by the watermark after it — was pushed exactly once with
+      // `closed: true`, as its last push, carrying the state of the push before it; a bar
+      // still open (it ends after the watermark) never was.
+      const endOf = (interval: string, ts: number) =>
+        ts +
+        (interval === '1d'
+          ? 1_440
+          : Number(interval.slice(0, -1)) * (interval.endsWith('h') ? 60 : 1)) *
+          MINUTE_US;
+      const ended = (interval: string) =>
+        [...pushes.get(interval)!.keys()].filter((ts) => endOf(interval, ts) <= watermark);
+      await until(
+        () =>
+          INTERVALS.every((interval) =>
+            ended(interval).every((ts) => pushes.get(interval)!.get(ts)!.at(-1)!.closed),
+          ),
+        'the closing push of every ended bar',
+      );
+      for (const interval of INTERVALS) {
+        let open = 0;
+        for (const [ts, list] of pushes.get(interval)!) {
+          const closing = list.filter((push) => push.closed);
+          if (endOf(interval, ts) > watermark) {
+            expect(closing, `${interval} ${isoOfMicros(ts)} is still open`).toEqual([]);
+            open++;
+            continue;
+          }
+          expect(closing, `${interval} ${isoOfMicros(ts)} closed once`).toHaveLength(1);
+          expect(
+            list.at(-1),
+            `${interval} ${isoOfMicros(ts)}: the closing push is the last`,
+          ).toEqual({
+            ...list.at(-2),
+            closed: true,
+          });
+        }
+        expect(open, `${interval}: at most the newest bar is open`).toBeLessThanOrEqual(1);
+        expect(ended(interval).length, `${interval}: some bars closed`).toBeGreaterThan(0);
+      }
 
       for (const interval of INTERVALS) {
         const response = await fetch(server.url, {

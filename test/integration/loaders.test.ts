@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createPlatform, type Platform } from '../../src/app.js';
 import { quoteRow } from '../../src/batch/index.js';
 import { configWith } from '../../src/config/index.js';
-import { ManualClock, SECOND_US, type Quote } from '../../src/domain/index.js';
+import { ManualClock, SECOND_US, type Bar, type Quote } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
 import { startLoopbackApi } from '../support/api.js';
 
@@ -120,9 +120,12 @@ afterAll(async () => {
 });
 
 describe('DataLoader', () => {
-  it('answers latestQuotes for many tickers with one market call and one lake read', async () => {
+  it('answers latestQuotes for many tickers with one market call, one speed-store call and one lake read', async () => {
     const market = vi.spyOn(platform.market, 'latestQuotes');
     const lake = vi.spyOn(platform.tables.quotes, 'query');
+    // The real embedded speed store, its calls counted (spyOn calls through).
+    const speedMany = vi.spyOn(platform.speedStore, 'latestQuotes');
+    const speedOne = vi.spyOn(platform.speedStore, 'latestQuote');
     try {
       const answer = await post(
         `{ latestQuotes(symbols: ${JSON.stringify(TICKERS)}) { ${QUOTE_FIELDS} } a: latestQuote(symbol: "msft") { ${QUOTE_FIELDS} } b: latestQuote(symbol: "IBM") { ${QUOTE_FIELDS} } }`,
@@ -138,9 +141,15 @@ describe('DataLoader', () => {
       expect(market.mock.calls[0]?.[0]).toEqual(TICKERS);
       // The lake for the eight the speed layer has no quote for, in one query.
       expect(lake).toHaveBeenCalledTimes(1);
+      // The speed store once for all nine tickers, never once per ticker.
+      expect(speedMany).toHaveBeenCalledTimes(1);
+      expect(speedMany.mock.calls[0]?.[0]).toEqual(TICKERS);
+      expect(speedOne).not.toHaveBeenCalled();
     } finally {
       market.mockRestore();
       lake.mockRestore();
+      speedMany.mockRestore();
+      speedOne.mockRestore();
     }
   });
 
@@ -167,6 +176,53 @@ describe('DataLoader', () => {
     } finally {
       market.mockRestore();
       lake.mockRestore();
+    }
+  });
+
+  it('reads barsMany over many tickers with one speed-store call, each ticker its own bars', async () => {
+    // 1-minute bars in the real embedded speed store for two tickers, the minutes before T0.
+    const minute = 60 * SECOND_US;
+    const start = T0 - (T0 % minute);
+    const live: Bar[] = ['AAPL', 'MSFT'].flatMap((symbol, s) =>
+      Array.from({ length: 4 }, (_, k) => ({
+        symbol,
+        interval: '1m' as const,
+        ts: start - (4 - k) * minute,
+        open: 100 + s + k,
+        high: 101 + s + k + (0.1 + 0.2),
+        low: 99 + s + k,
+        close: 100.5 + s + k,
+        volume: 1_000 + k,
+        vwap: 100.25 + s + k + (0.1 + 0.2),
+        tradeCount: 10 + k,
+      })),
+    );
+    await platform.speedStore.upsertBars(live);
+    const many = vi.spyOn(platform.speedStore, 'barsMany');
+    const one = vi.spyOn(platform.speedStore, 'bars');
+    try {
+      const answer = await post(
+        `{ barsMany(symbols: ${JSON.stringify(TICKERS)}, interval: "1m", from: "${new Date((start - 10 * minute) / 1_000).toISOString()}", to: "${new Date((start + minute) / 1_000).toISOString()}", adjusted: false) { symbol bars { symbol tsMicros open high low close volume vwap tradeCount source } } }`,
+      );
+      expect(answer.errors).toBeUndefined();
+      expect(answer.data).toEqual({
+        barsMany: TICKERS.map((symbol) => ({
+          symbol,
+          bars: live
+            .filter((bar) => bar.symbol === symbol)
+            .map(({ interval: _interval, ts, ...bar }) => ({
+              ...bar,
+              tsMicros: ts,
+              source: 'SPEED',
+            })),
+        })),
+      });
+      expect(many).toHaveBeenCalledTimes(1);
+      expect(many.mock.calls[0]?.[0]).toEqual(TICKERS);
+      expect(one).not.toHaveBeenCalled();
+    } finally {
+      many.mockRestore();
+      one.mockRestore();
     }
   });
 

@@ -14,6 +14,7 @@ import {
   type Trade,
 } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
+import { oracleBars } from '../support/bars-oracle.js';
 import { dataOf, EmbeddedApi, postGraphql } from '../support/graphql.js';
 
 /**
@@ -60,52 +61,6 @@ const BARS = `query($symbol: String!, $interval: String!, $from: DateTime, $to: 
   }
 }`;
 
-/**
- * Bars recomputed in DuckDB from the tape's trades, written here from the definition:
- * a bar holds the trades in [ts, ts + width); open/close by (ts, seq); the notional
- * Σ price·size summed in (ts, seq) order within each minute, and the minutes' notionals
- * summed in time order for a coarser bar (1s bars sum their trades directly).
- */
-async function oracleBars(trades: readonly Trade[], widthUs: number): Promise<ApiBar[]> {
-  const file = path.join(home, `oracle-${widthUs}.ndjson`);
-  writeFileSync(
-    file,
-    trades
-      .map((t) => JSON.stringify({ ts: t.ts, seq: t.seq, price: t.price, size: t.size }))
-      .join('\n'),
-  );
-  const instance = await DuckDBInstance.create(':memory:');
-  const connection = await instance.connect();
-  try {
-    const source = `read_json('${file}', columns = {ts: 'BIGINT', seq: 'BIGINT', price: 'DOUBLE', size: 'BIGINT'})`;
-    const floor = (expr: string, w: number) => `(${expr} - ((${expr} % ${w}) + ${w}) % ${w})`;
-    const fine = widthUs < MINUTE_US ? widthUs : MINUTE_US;
-    const level1 =
-      `SELECT ${floor('ts', fine)} AS b, arg_min(price, (ts, seq)) AS o, max(price) AS h, ` +
-      `min(price) AS l, arg_max(price, (ts, seq)) AS c, sum(size) AS v, count(*) AS n, ` +
-      `sum(price * size ORDER BY ts, seq) AS x FROM ${source} GROUP BY 1`;
-    const level2 =
-      `SELECT ${floor('b', widthUs)} AS bucket, arg_min(o, b) AS open, max(h) AS high, min(l) AS low, ` +
-      `arg_max(c, b) AS close, sum(v) AS volume, sum(x ORDER BY b) / sum(v) AS vwap, sum(n) AS n ` +
-      `FROM (${level1}) GROUP BY 1 ORDER BY 1`;
-    const reader = await connection.runAndReadAll(level2);
-    return reader.getRows().map((r) => ({
-      tsMicros: Number(r[0]),
-      open: Number(r[1]),
-      high: Number(r[2]),
-      low: Number(r[3]),
-      close: Number(r[4]),
-      volume: Number(r[5]),
-      vwap: Number(r[6]),
-      tradeCount: Number(r[7]),
-      interval: '',
-    }));
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
-  }
-}
-
 function tapeTrades(from: number, to: number, symbol: string): Trade[] {
   return [...platform.simulator!.tape(from, to, { quotes: false })]
     .flatMap((s) => s.trades)
@@ -139,12 +94,10 @@ describe('bars at every interval', () => {
         to: isoOfMicros(to),
         limit: 100_000,
       });
-      const want = await oracleBars(tapeTrades(from, to, 'AAPL'), width);
+      const want = await oracleBars(home, tapeTrades(from, to, 'AAPL'), width);
       expect(want.length).toBeGreaterThan(0);
       expect(bars.every((b) => b.interval === interval)).toBe(true);
-      expect(bars.map(({ interval: _i, ...rest }) => rest)).toEqual(
-        want.map(({ interval: _i, ...rest }) => rest),
-      );
+      expect(bars.map(({ interval: _i, ...rest }) => rest)).toEqual(want);
     });
   }
 

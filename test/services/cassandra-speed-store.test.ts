@@ -44,14 +44,24 @@ async function dropKeyspaces(): Promise<void> {
   made.clear();
 }
 
-const BACKENDS: readonly SpeedStoreBackend[] = [
-  {
-    name: 'cassandra',
-    open: () => CassandraSpeedStore.open(options({ keyspace: contractKeyspace })),
+/** Both ways of reading many tickers (`batchedReads`), each in a keyspace of its own. */
+const BACKENDS: readonly SpeedStoreBackend[] = (['concurrent', 'partition-in'] as const).map(
+  (batchedReads) => ({
+    name: `cassandra (batchedReads ${batchedReads})`,
+    open: () =>
+      CassandraSpeedStore.open(
+        options({ keyspace: `${contractKeyspace}_${batchedReads[0]}`, batchedReads }),
+      ),
     openExpiring: (seconds) =>
-      CassandraSpeedStore.open(options({ keyspace: contractKeyspace, ttlSeconds: seconds })),
-  },
-];
+      CassandraSpeedStore.open(
+        options({
+          keyspace: `${contractKeyspace}_${batchedReads[0]}`,
+          batchedReads,
+          ttlSeconds: seconds,
+        }),
+      ),
+  }),
+);
 
 beforeAll(async () => {
   await requireService('cassandra');

@@ -39,6 +39,12 @@ import {
 import type { Medallion } from '../medallion.js';
 import { QUOTES_TABLE, TRADES_TABLE } from '../tables.js';
 
+/** One symbol of a `barsOfMany`: its ticker and, when adjusted, its factor spans. */
+export interface BarSeries {
+  readonly symbol: string;
+  readonly factors?: readonly FactorSpan[] | undefined;
+}
+
 /** Which layer served a row. */
 export type ViewSource = 'LAKE' | 'SPEED';
 
@@ -129,25 +135,78 @@ export class LambdaView {
     asOf?: LakeAsOf,
     factors?: readonly FactorSpan[],
   ): Promise<ServedBar[]> {
-    if (interval === '1m' && !asOf) return this.bars(symbol, range, limit, trace, factors);
+    const [bars] = await this.barsOfMany(
+      [{ symbol, factors }],
+      interval,
+      range,
+      limit,
+      trace,
+      asOf,
+    );
+    return bars!;
+  }
+
+  /**
+   * `barsOf` for several symbols over one range, each answer as `barsOf` gives it: the
+   * lake read per symbol, all at once, and the speed store asked once for them all
+   * (`SpeedStore.barsMany`), so `barsMany` over N tickers costs one speed-store call.
+   */
+  async barsOfMany(
+    series: readonly BarSeries[],
+    interval: QueryBarInterval,
+    range: TimeRange,
+    limit: number,
+    trace?: ReadTrace,
+    asOf?: LakeAsOf,
+  ): Promise<ServedBar[][]> {
+    const symbols = series.map((s) => s.symbol);
+    const none = <B>(): B[][] => series.map(() => []);
+    if (interval === '1m' && !asOf) {
+      const { lake, speed } = this.split(range);
+      if (speed && trace) trace.speed = true;
+      const [fromLake, fromSpeed] = await Promise.all([
+        Promise.all(
+          series.map((s) =>
+            lake ? this.lakeBars(s.symbol, lake, limit, s.factors) : ([] as ServedBar[]),
+          ),
+        ),
+        speed ? this.speed.barsMany(symbols, '1m', speed, limit) : none<Bar>(),
+      ]);
+      return series.map((s, i) => {
+        const served = fromLake[i]!;
+        for (const bar of fromSpeed[i]!.slice(0, Math.max(0, limit - served.length))) {
+          served.push(adjustBar({ ...bar, source: 'SPEED' as const }, s.factors));
+        }
+        return served;
+      });
+    }
     const buckets = this.buckets(interval, range);
-    if (buckets.length === 0) return [];
+    if (buckets.length === 0) return none<ServedBar>();
     const covered = { from: buckets[0]!.open, to: buckets[buckets.length - 1]!.close };
     const { lake, speed } = asOf ? { lake: covered, speed: undefined } : this.split(covered);
     if (speed && trace) trace.speed = true;
-    const fromLake = lake
-      ? await this.lakeBarsOf(symbol, interval, lake, buckets, asOf, factors)
-      : [];
-    const fromSpeed = speed
-      ? await this.speedBarsOf(symbol, interval, speed, buckets, factors)
-      : [];
-    const merged: ServedBar[] = [];
-    for (const bar of [...fromLake, ...fromSpeed]) {
-      const last = merged[merged.length - 1];
-      if (last && last.ts === bar.ts) merged[merged.length - 1] = combineBars(last, bar);
-      else merged.push(bar);
-    }
-    return merged.filter((bar) => bar.ts >= range.from && bar.ts < range.to).slice(0, limit);
+    const [fromLake, fromSpeed] = await Promise.all([
+      Promise.all(
+        series.map((s) =>
+          lake
+            ? this.lakeBarsOf(s.symbol, interval, lake, buckets, asOf, s.factors)
+            : ([] as ServedBar[]),
+        ),
+      ),
+      speed
+        ? this.speed.barsMany(symbols, interval === '1s' ? '1s' : '1m', speed, SPEED_READ_LIMIT)
+        : none<Bar>(),
+    ]);
+    return series.map((s, i) => {
+      const merged: ServedBar[] = [];
+      const rolled = this.speedBarsOf(interval, fromSpeed[i]!, buckets, s.factors);
+      for (const bar of [...fromLake[i]!, ...rolled]) {
+        const last = merged[merged.length - 1];
+        if (last && last.ts === bar.ts) merged[merged.length - 1] = combineBars(last, bar);
+        else merged.push(bar);
+      }
+      return merged.filter((bar) => bar.ts >= range.from && bar.ts < range.to).slice(0, limit);
+    });
   }
 
   /**
@@ -212,20 +271,17 @@ export class LambdaView {
     return barsFromColumns(symbol, result, interval);
   }
 
-  private async speedBarsOf(
-    symbol: string,
+  /** The speed store's 1s bars as they are, or its 1m bars rolled up to `interval`. */
+  private speedBarsOf(
     interval: QueryBarInterval,
-    range: TimeRange,
+    read: readonly Bar[],
     buckets: readonly Bucket[],
     factors: readonly FactorSpan[] | undefined,
-  ): Promise<ServedBar[]> {
+  ): ServedBar[] {
     if (interval === '1s') {
-      const bars = await this.speed.bars(symbol, '1s', range, SPEED_READ_LIMIT);
-      return bars.map((bar) => adjustBar({ ...bar, source: 'SPEED' as const }, factors));
+      return read.map((bar) => adjustBar({ ...bar, source: 'SPEED' as const }, factors));
     }
-    const minutes = (await this.speed.bars(symbol, '1m', range, SPEED_READ_LIMIT)).map((bar) =>
-      adjustBar({ ...bar, source: 'SPEED' as const }, factors),
-    );
+    const minutes = read.map((bar) => adjustBar({ ...bar, source: 'SPEED' as const }, factors));
     const label =
       interval === '1d' && this.calendar
         ? sessionLabeller(buckets)
@@ -394,13 +450,13 @@ export class LambdaView {
 
   /**
    * The latest quote of each symbol, in order: the speed store's, else the lake's newest.
-   * The speed store is asked per symbol, all at once (its port reads one partition at a
-   * time); the symbols it has no quote for are read from `bronze.quotes` in one DuckDB
-   * query (the newest row per symbol, ties broken by the quote page order, highest first),
-   * so a request for many symbols costs one lake read, not one each.
+   * The speed store is asked once for all of them (`SpeedStore.latestQuotes`); the symbols
+   * it has no quote for are read from `bronze.quotes` in one DuckDB query (the newest row
+   * per symbol, ties broken by the quote page order, highest first), so a request for many
+   * symbols costs one speed-store call and one lake read, not one each.
    */
   async latestQuotes(symbols: readonly string[]): Promise<(Quote | undefined)[]> {
-    const live = await Promise.all(symbols.map((symbol) => this.speed.latestQuote(symbol)));
+    const live = await this.speed.latestQuotes(symbols);
     const missing = [...new Set(symbols.filter((_, i) => live[i] === undefined))];
     const lake = new Map<string, Quote>();
     if (missing.length > 0) {

@@ -13,7 +13,8 @@ export interface RequestLoaders {
   /**
    * The latest quote of a ticker: `latestQuote` fields — at the root (under any alias),
    * `latestQuotes`, and on each `barsMany` item — become one `MarketData.latestQuotes`
-   * call, one lake read for the tickers the speed layer has no quote for.
+   * call per flavour: one speed-store call (`SpeedStore.latestQuotes`) and one lake read
+   * for the tickers the speed layer has no quote for.
    */
   readonly latestQuote: DataLoader<LatestQuoteKey, Quote | undefined, string>;
 }

@@ -26,6 +26,7 @@ import { DateTimeScalar } from '../types/scalars.js';
 import { AsOfArgs, asOfOf, PageArgs, SymbolRangeArgs } from '../types/args.js';
 import {
   BarType,
+  LiveBarType,
   connectionOf,
   LakeStatusType,
   QuoteConnectionType,
@@ -217,29 +218,26 @@ export class MarketResolver {
   @Authorized('viewer')
   @Query(() => [SymbolBarsType], {
     description:
-      'The bars of several symbols in one request, as `bars` for each — adjusted unless `adjusted: false`, through ticker changes — one lake read per symbol, run together. Costs `limit` × symbols against the query cost limit.',
+      'The bars of several symbols in one request, as `bars` for each — adjusted unless `adjusted: false`, through ticker changes — one lake read per symbol, run together, and one speed-layer read for them all. Costs `limit` × symbols against the query cost limit.',
   })
   async barsMany(
     @Ctx() { services, settle }: ApiContext,
     @Args() args: BarsManyArgs,
   ): Promise<SymbolBarsType[]> {
     const symbols = services.market.checkSymbols(args.symbols);
+    // One read for all the symbols: the speed store is asked once (MarketData.barsManyOf).
     const all = await settledRead(settle, (trace) =>
-      Promise.all(
-        symbols.map((symbol) =>
-          services.market.barsOf(
-            {
-              symbol,
-              interval: args.interval,
-              from: args.from,
-              to: args.to,
-              limit: args.limit,
-              adjusted: args.adjusted,
-              asOf: asOfOf(args),
-            },
-            trace,
-          ),
-        ),
+      services.market.barsManyOf(
+        {
+          symbols,
+          interval: args.interval,
+          from: args.from,
+          to: args.to,
+          limit: args.limit,
+          adjusted: args.adjusted,
+          asOf: asOfOf(args),
+        },
+        trace,
       ),
     );
     return symbols.map((symbol, i) =>
@@ -400,10 +398,10 @@ export class MarketResolver {
   }
 
   @Authorized('viewer')
-  @Subscription(() => BarType, {
+  @Subscription(() => LiveBarType, {
     name: 'bars',
     description:
-      "Live bars of the given symbols at one length (1m; or 1s; or 5m, 15m, 30m, 1h, 1d rolled up from the live 1-minute bars by the lake's rules, 1d on the market's sessions): first each symbol's current bar, then every change to one, pushed on every trade; the last push of a bar is its final state. Not adjusted (raw prices). SLOW_CONSUMER as `trades`.",
+      "Live bars of the given symbols at one length (1m; or 1s; or 5m, 15m, 30m, 1h, 1d rolled up from the live 1-minute bars by the lake's rules, 1d on the market's sessions): first each symbol's current bar, then every change to one, pushed on every trade, and once more with `closed: true` when its interval ends (the first trade of a later interval of the symbol, or the lake's watermark passing its end). Not adjusted (raw prices). SLOW_CONSUMER as `trades`.",
     subscribe: ({ args, context }: SubscribeData) => {
       const { hub, market } = context.services;
       const interval = liveInterval(args.interval);
@@ -426,7 +424,7 @@ export class MarketResolver {
       description: 'Live bar length: 1s, 1m, 5m, 15m, 30m, 1h or 1d.',
     })
     _interval: string,
-  ): BarType {
-    return BarType.from(bar);
+  ): LiveBarType {
+    return LiveBarType.fromLive(bar);
   }
 }

@@ -125,6 +125,30 @@ export class BarType {
   }
 }
 
+@ObjectType('LiveBar', {
+  description:
+    'A bar pushed by the `bars` subscription: the fields of `Bar`, and whether its interval has ended.',
+  simpleResolvers: true,
+})
+export class LiveBarType extends BarType {
+  @Field({
+    description:
+      "True on the push that says the bar's interval has ended — the first trade of a later interval of its symbol arrived, or the lake's watermark passed its end — carrying the bar's final state (a late trade restates it, still true); false while it may change. A subscriber's first bar, read from the store, is false.",
+  })
+  closed!: boolean;
+
+  static fromLive(
+    bar: Omit<ServedBar, 'source' | 'interval'> & { interval: string; closed?: boolean },
+  ): LiveBarType {
+    return Object.assign(new LiveBarType(), {
+      ...bar,
+      tsMicros: bar.ts,
+      source: undefined,
+      closed: bar.closed === true,
+    });
+  }
+}
+
 @ObjectType('LakeStatus', { description: 'Where the batch layer stands.' })
 export class LakeStatusType {
   @Field(() => DateTimeScalar, {
