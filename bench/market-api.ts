@@ -120,6 +120,9 @@ export async function run(): Promise<void> {
       IDENTITY,
       JSON.stringify({ extensions: { persistedQuery } }),
     );
+    // Apollo answers an unknown hash with 200 and an error: check it was a hit.
+    const byHashAnswer = await postBody(server.url, { extensions: { persistedQuery } }, IDENTITY);
+    if (byHashAnswer.cache !== 'hit') throw new Error('the hash-only query was not a cache hit');
     console.log(
       `trivial query by hash only (APQ): ${rate(byHash).toFixed(0)} req/s ` +
         `(${(rate(byHash) / rate(trivial)).toFixed(2)}× trivial, ` +

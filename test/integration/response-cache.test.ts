@@ -381,6 +381,23 @@ describe('hash-only persisted queries (APQ) and the response cache', () => {
       const byHash = await postBody(cached, { variables: other, extensions: persistedQuery(hash) });
       expect([byHash.cache, byHash.body]).toEqual([outcome, otherTruth.body]);
     }
+    // A text already kept, registered by its hash: answered from the cache in Apollo's
+    // place, and registered as Apollo would, so the hash alone finds it next.
+    const kept = '{ lakeStatus { watermark } }';
+    const keptTruth = await post(fresh, kept);
+    await post(cached, kept);
+    expect((await post(cached, kept)).cache).toBe('hit');
+    const withHash = await postBody(cached, {
+      query: kept,
+      variables: {},
+      extensions: persistedQuery(sha256Hex(kept)),
+    });
+    expect([withHash.cache, withHash.body]).toEqual(['hit', keptTruth.body]);
+    const keptByHash = await postBody(cached, {
+      variables: {},
+      extensions: persistedQuery(sha256Hex(kept)),
+    });
+    expect([keptByHash.cache, keptByHash.body]).toEqual(['hit', keptTruth.body]);
     // A text sent with a hash that is not its own is Apollo's error, never the kept answer.
     const mismatched = await postBody(cached, {
       query,

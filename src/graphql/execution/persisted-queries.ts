@@ -131,6 +131,20 @@ export class PersistedQueries {
   }
 
   /**
+   * A request answered from the response cache in Apollo's place: a text sent with its
+   * hash is registered as Apollo registers it once the operation resolves (a kept answer's
+   * did), so the client's next, hash-only, request finds it.
+   */
+  answeredFromCache(body: unknown, document: string): void {
+    if (this.registered === undefined || typeof body !== 'object' || body === null) return;
+    const { query, extensions } = body as { query?: unknown; extensions?: unknown };
+    const hash = (extensions as { persistedQuery?: { sha256Hash?: unknown } | null } | null)
+      ?.persistedQuery?.sha256Hash;
+    // documentOf checked that the hash is the text's.
+    if (query === document && typeof hash === 'string') this.registered.set(hash, document);
+  }
+
+  /**
    * The text of the operation a POST body runs, when this mode lets it run: the query as
    * sent (in `allowlist` mode only if it is on the list), or the one registered under a
    * hash-only request's `extensions.persistedQuery.sha256Hash`. Undefined when the body

@@ -124,6 +124,7 @@ async function answer(
     state.lookup = { key, version };
     return false;
   }
+  options.persisted.answeredFromCache(body, document);
   nameCachedOperation(request, hit);
   sendResponse(req, res, hit, 'hit');
   return true;

@@ -102,6 +102,7 @@ async function handle(
   const key = looked?.key ?? responseKey(version, principal.role, acceptOf(req), document, body);
   const hit = looked === undefined ? cache.get(key) : undefined;
   if (hit !== undefined) {
+    persisted.answeredFromCache(body, document);
     nameCachedOperation(requestOf(res), hit);
     sendResponse(req, res, hit, 'hit');
     return;
@@ -110,6 +111,7 @@ async function handle(
   if (pending !== undefined) {
     const shared = await pending;
     if (shared !== undefined) {
+      persisted.answeredFromCache(body, document);
       nameCachedOperation(requestOf(res), shared);
       sendResponse(req, res, shared, 'hit');
       return;
