@@ -134,7 +134,8 @@ const GRAPHQL_PATH = '/graphql';
 /**
  * One HTTP port for everything: Apollo Server for queries and mutations, graphql-ws
  * for subscriptions on the same path, GraphiQL for browsers, `/healthz`, `/readyz` and
- * `/metrics`.
+ * `/metrics`. With a response cache, a GraphQL POST meets the cache-hit fast path
+ * (fast-path.ts) before Express.
  */
 export async function startApiServer(
   services: ApiServices,
