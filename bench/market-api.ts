@@ -19,7 +19,7 @@ import {
   SECOND_US,
   type Trade,
 } from '../src/domain/index.js';
-import { startApiServer } from '../src/graphql/index.js';
+import { sha256Hex, startApiServer } from '../src/graphql/index.js';
 import { apiServerOptions } from '../src/cli/index.js';
 import { envNumber } from './lake-data.js';
 
@@ -31,7 +31,8 @@ import { envNumber } from './lake-data.js';
  * beside the ones it is to be read against, measured in the same run:
  *
  * - bars req/s and p99 per interval (one symbol-day, 20 connections, answered by the
- *   response cache after the first request, as any settled lake answer is; requests
+ *   response cache after the first request — ahead of Express, by the cache-hit fast
+ *   path — as any settled lake answer is; the trivial query also by its hash alone; requests
  *   ask for `identity`, one `1m` case for gzip as Node's fetch and browsers do) beside
  *   `{ lakeStatus { watermark } }` and a bare HTTP server sending the same bytes;
  * - 1,000 bar subscribers (graphql-ws, one socket each): delivery latency from the hub's
@@ -74,14 +75,19 @@ export async function run(): Promise<void> {
   try {
     // --- bars per interval beside the trivial query --------------------------------
     const day = Date.parse('2026-11-19T00:00:00Z') * 1000;
-    const load = async (url: string, query: string, encoding: string) => {
+    const load = async (
+      url: string,
+      query: string,
+      encoding: string,
+      body = JSON.stringify({ query }),
+    ) => {
       const result = await loadFromWorker({
         url,
         connections,
         duration: seconds,
         method: 'POST',
         headers: { 'content-type': 'application/json', 'accept-encoding': encoding },
-        body: JSON.stringify({ query }),
+        body,
       });
       if (result.errors + result.non2xx > 0) throw new Error(`errors under load: ${query}`);
       return result;
@@ -103,6 +109,24 @@ export async function run(): Promise<void> {
       `trivial query: ${rate(trivial).toFixed(0)} req/s, p99 ${trivial.latency.p99} ms; ` +
         `bare HTTP, same ${trivialAnswer.body.byteLength} bytes: ${rate(trivialBare).toFixed(0)} req/s ` +
         `(trivial ${(rate(trivial) / rate(trivialBare)).toFixed(2)}× bare)`,
+    );
+    // The same query sent by its SHA-256 alone (automatic persisted queries), registered
+    // once with its text: answered from the same cache entry as the text.
+    const persistedQuery = { version: 1, sha256Hash: sha256Hex(trivialQuery) };
+    await postBody(server.url, { query: trivialQuery, extensions: { persistedQuery } }, IDENTITY);
+    const byHash = await load(
+      server.url,
+      trivialQuery,
+      IDENTITY,
+      JSON.stringify({ extensions: { persistedQuery } }),
+    );
+    // Apollo answers an unknown hash with 200 and an error: check it was a hit.
+    const byHashAnswer = await postBody(server.url, { extensions: { persistedQuery } }, IDENTITY);
+    if (byHashAnswer.cache !== 'hit') throw new Error('the hash-only query was not a cache hit');
+    console.log(
+      `trivial query by hash only (APQ): ${rate(byHash).toFixed(0)} req/s ` +
+        `(${(rate(byHash) / rate(trivial)).toFixed(2)}× trivial, ` +
+        `${(rate(byHash) / rate(trivialBare)).toFixed(2)}× bare), p99 ${byHash.latency.p99} ms`,
     );
     for (const [interval, from, to, encoding] of [
       ['1s', day + 13 * 3600 * SECOND_US, day + 14 * 3600 * SECOND_US, IDENTITY],
@@ -239,6 +263,10 @@ interface Answer {
 }
 
 function post(url: string, query: string, encoding: string): Promise<Answer> {
+  return postBody(url, { query }, encoding);
+}
+
+function postBody(url: string, body: unknown, encoding: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(
       url,
@@ -267,7 +295,7 @@ function post(url: string, query: string, encoding: string): Promise<Answer> {
       },
     );
     request.on('error', reject);
-    request.end(JSON.stringify({ query }));
+    request.end(JSON.stringify(body));
   });
 }
 

@@ -24,7 +24,7 @@ export {
 export { costLimitRule, DEFAULT_LIMITS, limitRules, type QueryLimits } from './guard/index.js';
 export {
   allowListPlugin,
-  apolloPersistedQueries,
+  PersistedQueries,
   loadPersistedQueryManifest,
   sha256Hex,
   type PersistedQueriesMode,

@@ -154,187 +154,194 @@ const CASES: readonly Case[] = [
   },
 ];
 
+// With a response cache, POSTs to /graphql go through the cache-hit fast path first
+// (fast-path.ts), which reads the body before Express: every refusal must stay the same.
 const MODES = [
-  { nodeEnv: 'production', development: false },
-  { nodeEnv: 'development', development: true },
+  { nodeEnv: 'production', development: false, responseCacheBytes: 0 },
+  { nodeEnv: 'development', development: true, responseCacheBytes: 0 },
+  { nodeEnv: 'production', development: false, responseCacheBytes: 8 << 20 },
 ] as const;
 
-describe.each(MODES)('HTTP errors with NODE_ENV=$nodeEnv', ({ nodeEnv, development }) => {
-  const home = mkdtempSync(path.join(tmpdir(), 'alphalake-http-errors-'));
-  const bodies: string[] = [];
-  let platform: Platform;
-  let server: ApiServer;
-  let origin: string;
+describe.each(MODES)(
+  'HTTP errors with NODE_ENV=$nodeEnv, response cache $responseCacheBytes bytes',
+  ({ nodeEnv, development, responseCacheBytes }) => {
+    const home = mkdtempSync(path.join(tmpdir(), 'alphalake-http-errors-'));
+    const bodies: string[] = [];
+    let platform: Platform;
+    let server: ApiServer;
+    let origin: string;
 
-  beforeAll(async () => {
-    const before = process.env['NODE_ENV'];
-    process.env['NODE_ENV'] = nodeEnv;
-    try {
-      platform = await createPlatform(
-        configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' }),
-      );
-      server = await startApiServer(platform.api, {
-        host: '127.0.0.1',
-        port: 0,
-        development,
-        ready: () => true,
-        auth: platform.auth,
-      });
-    } finally {
-      process.env['NODE_ENV'] = before;
+    beforeAll(async () => {
+      const before = process.env['NODE_ENV'];
+      process.env['NODE_ENV'] = nodeEnv;
+      try {
+        platform = await createPlatform(
+          configWith({ home, port: 0, backfillSessions: 0, authMode: 'off' }),
+        );
+        server = await startApiServer(platform.api, {
+          host: '127.0.0.1',
+          port: 0,
+          development,
+          ready: () => true,
+          auth: platform.auth,
+          responseCacheBytes,
+        });
+      } finally {
+        process.env['NODE_ENV'] = before;
+      }
+      origin = new URL(server.url).origin;
+    });
+
+    afterAll(async () => {
+      await server?.close();
+      await platform?.stop();
+      rmSync(home, { recursive: true, force: true });
+    });
+
+    async function send(
+      target: string,
+      init: RequestInit,
+    ): Promise<{ status: number; type: string; allow: string | null; text: string }> {
+      const response = await fetch(origin + target, init);
+      const text = await response.text();
+      bodies.push(text);
+      return {
+        status: response.status,
+        type: response.headers.get('content-type') ?? '',
+        allow: response.headers.get('allow'),
+        text,
+      };
     }
-    origin = new URL(server.url).origin;
-  });
 
-  afterAll(async () => {
-    await server?.close();
-    await platform?.stop();
-    rmSync(home, { recursive: true, force: true });
-  });
+    it.each(CASES)('$name gets $status $code as JSON', async (c) => {
+      const response = await send(c.path, c.init);
+      expect(response.status).toBe(c.status);
+      expect(response.type).toMatch(/^application\/json\b/);
+      const body = JSON.parse(response.text) as {
+        errors: { message: string; extensions: { code: string } }[];
+      };
+      expect(Object.keys(body)).toEqual(['errors']);
+      expect(body.errors).toHaveLength(1);
+      expect(Object.keys(body.errors[0]!)).toEqual(['message', 'extensions']);
+      expect(body.errors[0]!.extensions).toEqual({ code: c.code });
+      expect(body.errors[0]!.message.length).toBeGreaterThan(10);
+      if (c.allow) expect(response.allow).toBe(c.allow);
+    });
 
-  async function send(
-    target: string,
-    init: RequestInit,
-  ): Promise<{ status: number; type: string; allow: string | null; text: string }> {
-    const response = await fetch(origin + target, init);
-    const text = await response.text();
-    bodies.push(text);
-    return {
-      status: response.status,
-      type: response.headers.get('content-type') ?? '',
-      allow: response.headers.get('allow'),
-      text,
-    };
-  }
-
-  it.each(CASES)('$name gets $status $code as JSON', async (c) => {
-    const response = await send(c.path, c.init);
-    expect(response.status).toBe(c.status);
-    expect(response.type).toMatch(/^application\/json\b/);
-    const body = JSON.parse(response.text) as {
-      errors: { message: string; extensions: { code: string } }[];
-    };
-    expect(Object.keys(body)).toEqual(['errors']);
-    expect(body.errors).toHaveLength(1);
-    expect(Object.keys(body.errors[0]!)).toEqual(['message', 'extensions']);
-    expect(body.errors[0]!.extensions).toEqual({ code: c.code });
-    expect(body.errors[0]!.message.length).toBeGreaterThan(10);
-    if (c.allow) expect(response.allow).toBe(c.allow);
-  });
-
-  /** A WebSocket handshake: the status and body of a refusal, or 101 when it opens. */
-  function upgrade(
-    target: string,
-    headers: Record<string, string>,
-  ): Promise<{ status: number; type: string; text: string }> {
-    return new Promise((resolve, reject) => {
-      const req = request(origin + target, { headers: { connection: 'Upgrade', ...headers } });
-      req.on('upgrade', (response, socket) => {
-        socket.destroy();
-        resolve({ status: response.statusCode ?? 0, type: '', text: '' });
-      });
-      req.on('response', (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          bodies.push(text);
-          resolve({
-            status: response.statusCode ?? 0,
-            type: String(response.headers['content-type']),
-            text,
+    /** A WebSocket handshake: the status and body of a refusal, or 101 when it opens. */
+    function upgrade(
+      target: string,
+      headers: Record<string, string>,
+    ): Promise<{ status: number; type: string; text: string }> {
+      return new Promise((resolve, reject) => {
+        const req = request(origin + target, { headers: { connection: 'Upgrade', ...headers } });
+        req.on('upgrade', (response, socket) => {
+          socket.destroy();
+          resolve({ status: response.statusCode ?? 0, type: '', text: '' });
+        });
+        req.on('response', (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => {
+            bodies.push(text);
+            resolve({
+              status: response.statusCode ?? 0,
+              type: String(response.headers['content-type']),
+              text,
+            });
           });
         });
+        req.on('error', reject);
+        req.end();
       });
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  const handshake = {
-    upgrade: 'websocket',
-    'sec-websocket-version': '13',
-    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-    'sec-websocket-protocol': 'graphql-transport-ws',
-  };
-
-  it.each([
-    {
-      name: 'a WebSocket to an unknown path',
-      path: '/nope',
-      headers: handshake,
-      status: 404,
-      code: 'NOT_FOUND',
-    },
-    {
-      name: 'a WebSocket handshake without a key',
-      path: '/graphql',
-      headers: { ...handshake, 'sec-websocket-key': '' },
-      status: 400,
-      code: 'BAD_REQUEST',
-    },
-  ])('$name gets $status $code as JSON', async ({ path: target, headers, status, code }) => {
-    const response = await upgrade(target, headers);
-    expect(response.status).toBe(status);
-    expect(response.type).toMatch(/^application\/json\b/);
-    expect(JSON.parse(response.text).errors[0].extensions).toEqual({ code });
-  });
-
-  it('still opens a graphql-ws WebSocket on /graphql', async () => {
-    expect((await upgrade('/graphql', handshake)).status).toBe(101);
-    const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
-    const reply = await new Promise<string>((resolve, reject) => {
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
-      socket.on('message', (data: Buffer) => resolve(data.toString()));
-      socket.on('error', reject);
-    });
-    socket.close();
-    expect(JSON.parse(reply)).toEqual({ type: 'connection_ack' });
-  });
-
-  it('keeps the GraphQL errors as they were: a parse error, a bad argument, a subscription over HTTP', async () => {
-    const post = (query: string) =>
-      send('/graphql', { method: 'POST', headers: json, body: JSON.stringify({ query }) });
-
-    const parse = await post('{ lakeStatus {');
-    expect(parse.status).toBe(400);
-    expect(JSON.parse(parse.text).errors[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
-
-    const badInput = await post('{ bars(symbol: "AAPL", from: "not a time") { ts } }');
-    expect(JSON.parse(badInput.text).errors[0].extensions.code).toMatch(
-      /^(BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED)$/,
-    );
-
-    const subscription = await post('subscription { trades(symbols: ["AAPL"]) { price } }');
-    const refused = JSON.parse(subscription.text).errors[0];
-    expect(refused.extensions.code).toBe('BAD_USER_INPUT');
-    expect(refused.message).toContain('WebSocket');
-  });
-
-  it('still serves what it serves: /healthz, GraphiQL, a query', async () => {
-    expect(JSON.parse((await send('/healthz', { method: 'GET' })).text)).toEqual({
-      status: 'ok',
-    });
-    const page = await send('/graphql', { method: 'GET', headers: { accept: 'text/html' } });
-    expect(page.status).toBe(200);
-    expect(page.type).toMatch(/^text\/html\b/);
-    const query = await send('/graphql', {
-      method: 'POST',
-      headers: json,
-      body: JSON.stringify({ query: '{ __typename }' }),
-    });
-    expect(JSON.parse(query.text)).toEqual({ data: { __typename: 'Query' } });
-  });
-
-  it('never shows a stack frame, a server path or an HTML error page', () => {
-    expect(bodies.length).toBeGreaterThanOrEqual(CASES.length);
-    for (const body of bodies) {
-      expect(body).not.toContain('    at ');
-      expect(body).not.toContain(REPO_ROOT);
-      expect(body).not.toContain('node_modules');
-      expect(body).not.toMatch(/stacktrace/i);
     }
-    const errorBodies = bodies.filter((body) => body.startsWith('{"errors"'));
-    expect(errorBodies.length).toBeGreaterThanOrEqual(CASES.length);
-  });
-});
+
+    const handshake = {
+      upgrade: 'websocket',
+      'sec-websocket-version': '13',
+      'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+      'sec-websocket-protocol': 'graphql-transport-ws',
+    };
+
+    it.each([
+      {
+        name: 'a WebSocket to an unknown path',
+        path: '/nope',
+        headers: handshake,
+        status: 404,
+        code: 'NOT_FOUND',
+      },
+      {
+        name: 'a WebSocket handshake without a key',
+        path: '/graphql',
+        headers: { ...handshake, 'sec-websocket-key': '' },
+        status: 400,
+        code: 'BAD_REQUEST',
+      },
+    ])('$name gets $status $code as JSON', async ({ path: target, headers, status, code }) => {
+      const response = await upgrade(target, headers);
+      expect(response.status).toBe(status);
+      expect(response.type).toMatch(/^application\/json\b/);
+      expect(JSON.parse(response.text).errors[0].extensions).toEqual({ code });
+    });
+
+    it('still opens a graphql-ws WebSocket on /graphql', async () => {
+      expect((await upgrade('/graphql', handshake)).status).toBe(101);
+      const socket = new WebSocket(server.wsUrl, 'graphql-transport-ws');
+      const reply = await new Promise<string>((resolve, reject) => {
+        socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+        socket.on('message', (data: Buffer) => resolve(data.toString()));
+        socket.on('error', reject);
+      });
+      socket.close();
+      expect(JSON.parse(reply)).toEqual({ type: 'connection_ack' });
+    });
+
+    it('keeps the GraphQL errors as they were: a parse error, a bad argument, a subscription over HTTP', async () => {
+      const post = (query: string) =>
+        send('/graphql', { method: 'POST', headers: json, body: JSON.stringify({ query }) });
+
+      const parse = await post('{ lakeStatus {');
+      expect(parse.status).toBe(400);
+      expect(JSON.parse(parse.text).errors[0].extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+
+      const badInput = await post('{ bars(symbol: "AAPL", from: "not a time") { ts } }');
+      expect(JSON.parse(badInput.text).errors[0].extensions.code).toMatch(
+        /^(BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED)$/,
+      );
+
+      const subscription = await post('subscription { trades(symbols: ["AAPL"]) { price } }');
+      const refused = JSON.parse(subscription.text).errors[0];
+      expect(refused.extensions.code).toBe('BAD_USER_INPUT');
+      expect(refused.message).toContain('WebSocket');
+    });
+
+    it('still serves what it serves: /healthz, GraphiQL, a query', async () => {
+      expect(JSON.parse((await send('/healthz', { method: 'GET' })).text)).toEqual({
+        status: 'ok',
+      });
+      const page = await send('/graphql', { method: 'GET', headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(page.type).toMatch(/^text\/html\b/);
+      const query = await send('/graphql', {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+      expect(JSON.parse(query.text)).toEqual({ data: { __typename: 'Query' } });
+    });
+
+    it('never shows a stack frame, a server path or an HTML error page', () => {
+      expect(bodies.length).toBeGreaterThanOrEqual(CASES.length);
+      for (const body of bodies) {
+        expect(body).not.toContain('    at ');
+        expect(body).not.toContain(REPO_ROOT);
+        expect(body).not.toContain('node_modules');
+        expect(body).not.toMatch(/stacktrace/i);
+      }
+      const errorBodies = bodies.filter((body) => body.startsWith('{"errors"'));
+      expect(errorBodies.length).toBeGreaterThanOrEqual(CASES.length);
+    });
+  },
+);

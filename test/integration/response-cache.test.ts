@@ -15,6 +15,7 @@ import {
   SECOND_US,
 } from '../../src/domain/index.js';
 import { sha256Hex, type ApiServer } from '../../src/graphql/index.js';
+import { createLogger } from '../../src/logging/index.js';
 
 /**
  * The response cache, against the same platform served twice: once with the cache and
@@ -288,10 +289,10 @@ describe('the guards still stand in front of a cached answer', () => {
     // The same request is kept by a server without an allow-list…
     await post(cached, BARS, variables);
     expect((await post(cached, BARS, variables)).cache).toBe('hit');
-    // …and refused here every time, before it runs.
+    // …and refused here every time, before it runs; the cache is not even consulted.
     for (let i = 0; i < 2; i++) {
       const answer = await post(allowListed, BARS, variables);
-      expect(answer.cache).toBe('miss');
+      expect(answer.cache).toBeNull();
       const body = JSON.parse(answer.body) as {
         data?: unknown;
         errors: { extensions: { code: string } }[];
@@ -301,5 +302,163 @@ describe('the guards still stand in front of a cached answer', () => {
     }
     expect((await post(allowListed, LISTED)).cache).toBe('stored');
     expect((await post(allowListed, LISTED)).cache).toBe('hit');
+    // Sent by its hash alone, a listed operation is answered from the same entry.
+    const byHash = await postBody(allowListed, {
+      variables: {},
+      extensions: persistedQuery(sha256Hex(LISTED)),
+    });
+    expect(byHash.cache).toBe('hit');
+    expect(byHash.body).toBe((await post(fresh, LISTED, {})).body);
+    // A hash off the list is Apollo's to refuse.
+    const offList = await postBody(allowListed, { extensions: persistedQuery(sha256Hex(BARS)) });
+    expect(offList.cache).toBeNull();
+    expect(JSON.parse(offList.body).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+
+  it('refuses past the rate limit before the cache is looked up, whatever the request', async () => {
+    // A miss passed on to Express by the fast path spends the budget once: three requests
+    // above were stored, hit, hit and the fourth refused; a fresh key refuses at once.
+    const refused = await postBody(limited, { query: '{ lakeStatus { watermark } } ' });
+    expect([refused.status, refused.cache]).toEqual([429, null]);
+  });
+});
+
+/** An APQ extension (Apollo's "Automatic persisted queries": version 1, SHA-256 hex). */
+function persistedQuery(sha256Hash: string): {
+  persistedQuery: { version: 1; sha256Hash: string };
+} {
+  return { persistedQuery: { version: 1, sha256Hash } };
+}
+
+/** A POST of any JSON body, with the response's status, body, cache outcome and request id. */
+async function postBody(
+  server: ApiServer,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; cache: string | null; requestId: string | null }> {
+  const response = await fetch(server.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    body: await response.text(),
+    cache: response.headers.get('alphalake-response-cache'),
+    requestId: response.headers.get('x-request-id'),
+  };
+}
+
+describe('hash-only persisted queries (APQ) and the response cache', () => {
+  it('answers a hash-only request from the cache, once Apollo has registered its text', async () => {
+    const watermark = platform.sink.watermark()!;
+    const query = `query ByHash($from: DateTime, $to: DateTime) {
+      bars(symbol: "MSFT", from: $from, to: $to) { ts open close volume }
+    }`;
+    const variables = { from: isoOfMicros(watermark - 40 * MINUTE_US), to: isoOfMicros(watermark) };
+    const hash = sha256Hex(query);
+    const truth = await post(fresh, query, variables);
+    // Unknown hash: Apollo asks for the text (APQ), nothing is kept or served.
+    const unknown = await postBody(cached, { variables, extensions: persistedQuery(hash) });
+    expect(unknown.cache).toBeNull();
+    expect(JSON.parse(unknown.body).errors[0].extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    // Text with its hash: registered and kept.
+    const registered = await postBody(cached, {
+      query,
+      variables,
+      extensions: persistedQuery(hash),
+    });
+    expect([registered.cache, registered.body]).toEqual(['stored', truth.body]);
+    // The hash alone now runs the same document, and is answered from the same entry.
+    for (let i = 0; i < 2; i++) {
+      const byHash = await postBody(cached, { variables, extensions: persistedQuery(hash) });
+      expect([byHash.cache, byHash.body]).toEqual(['hit', truth.body]);
+    }
+    // Other variables are another answer: kept on the first hash-only request.
+    const other = { ...variables, from: isoOfMicros(watermark - 50 * MINUTE_US) };
+    const otherTruth = await post(fresh, query, other);
+    for (const outcome of ['stored', 'hit']) {
+      const byHash = await postBody(cached, { variables: other, extensions: persistedQuery(hash) });
+      expect([byHash.cache, byHash.body]).toEqual([outcome, otherTruth.body]);
+    }
+    // A text already kept, registered by its hash: answered from the cache in Apollo's
+    // place, and registered as Apollo would, so the hash alone finds it next.
+    const kept = '{ lakeStatus { watermark } }';
+    const keptTruth = await post(fresh, kept);
+    await post(cached, kept);
+    expect((await post(cached, kept)).cache).toBe('hit');
+    const withHash = await postBody(cached, {
+      query: kept,
+      variables: {},
+      extensions: persistedQuery(sha256Hex(kept)),
+    });
+    expect([withHash.cache, withHash.body]).toEqual(['hit', keptTruth.body]);
+    const keptByHash = await postBody(cached, {
+      variables: {},
+      extensions: persistedQuery(sha256Hex(kept)),
+    });
+    expect([keptByHash.cache, keptByHash.body]).toEqual(['hit', keptTruth.body]);
+    // A text sent with a hash that is not its own is Apollo's error, never the kept answer.
+    const mismatched = await postBody(cached, {
+      query,
+      variables,
+      extensions: persistedQuery(sha256Hex(`${query} `)),
+    });
+    expect([mismatched.status, mismatched.cache]).toEqual([400, null]);
+    expect(JSON.parse(mismatched.body).data).toBeUndefined();
+  });
+});
+
+describe('a hit answered ahead of Express keeps the request id, the metrics and the log', () => {
+  it('returns the client’s x-request-id or a new one, and counts each hit under its operation', async () => {
+    const query = 'query StatusForMetrics { lakeStatus { watermark } }';
+    const requests = async () => {
+      const text = await (await fetch(cached.url.replace('/graphql', '/metrics'))).text();
+      const count =
+        /^alphalake_graphql_request_duration_seconds_count\{operation="StatusForMetrics",type="query"\} (\d+)$/m.exec(
+          text,
+        );
+      return Number(count?.[1] ?? 0);
+    };
+    const first = await postBody(cached, { query });
+    expect(first.cache).toBe('stored');
+    const before = await requests();
+    const given = await postBody(cached, { query }, { 'x-request-id': 'trace-7f3a.b:1/2' });
+    const made = await postBody(cached, { query });
+    const junk = await postBody(cached, { query }, { 'x-request-id': 'no spaces allowed' });
+    expect([given.cache, made.cache, junk.cache]).toEqual(['hit', 'hit', 'hit']);
+    expect(given.requestId).toBe('trace-7f3a.b:1/2');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(made.requestId).toMatch(uuid);
+    expect(junk.requestId).toMatch(uuid);
+    expect(made.requestId).not.toBe(junk.requestId);
+    expect(await requests()).toBe(before + 3);
+  });
+
+  it('logs one access line per hit, with its request id and operation', async () => {
+    const lines: string[] = [];
+    const logged = await startLoopbackApi(platform, {
+      responseCacheBytes: 8 << 20,
+      logger: createLogger({ destination: { write: (line: string) => void lines.push(line) } }),
+    });
+    try {
+      const query = 'query StatusForLog { lakeStatus { watermark } }';
+      expect((await postBody(logged, { query })).cache).toBe('stored');
+      const hit = await postBody(logged, { query }, { 'x-request-id': 'hit-for-the-log' });
+      expect(hit.cache).toBe('hit');
+      const access = lines
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line['requestId'] === 'hit-for-the-log');
+      expect(access).toHaveLength(1);
+      expect(access[0]).toMatchObject({
+        msg: 'request',
+        method: 'POST',
+        path: '/graphql',
+        status: 200,
+        operation: 'StatusForLog',
+      });
+    } finally {
+      await logged.close();
+    }
   });
 });

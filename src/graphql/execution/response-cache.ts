@@ -32,6 +32,8 @@ export interface CachedResponse {
    * for a body too small to gain from it.
    */
   readonly gzipped?: Buffer;
+  /** The operation's name as Apollo resolved it, for the metrics and log of a hit. */
+  readonly operation?: string;
 }
 
 /** Bodies below this many bytes are sent as they are: gzip's framing would eat the gain. */
@@ -102,31 +104,28 @@ export class ResponseCache {
 
 /** A GraphQL-over-HTTP POST body, as far as caching needs it. */
 export interface GraphQLBody {
-  readonly query: string;
+  readonly query?: unknown;
   readonly variables?: unknown;
   readonly operationName?: unknown;
 }
 
-export function isGraphQLBody(body: unknown): body is GraphQLBody {
-  return (
-    typeof body === 'object' &&
-    body !== null &&
-    typeof (body as { query?: unknown }).query === 'string'
-  );
-}
-
-/** The cache key of a request at a data version. */
+/**
+ * The cache key of a request at a data version: `document` is the text the request runs
+ * (`PersistedQueries.documentOf`: sent, or found by its hash), so a hash-only request and
+ * one sending the text share the kept answer.
+ */
 export function responseKey(
   dataVersion: string,
   role: string,
-  body: GraphQLBody,
   accept: string,
+  document: string,
+  body: GraphQLBody,
 ): string {
   return JSON.stringify([
     dataVersion,
     role,
     accept,
-    body.query,
+    document,
     body.variables ?? null,
     body.operationName ?? null,
   ]);
@@ -138,7 +137,10 @@ export function responseKey(
  * depend on variables). Undefined for anything else (a mutation, a subscription, a
  * document that does not parse, an ambiguous operation): such a response is not cached.
  */
-export function rootFieldCount(body: GraphQLBody): number | undefined {
+export function rootFieldCount(body: {
+  readonly query: string;
+  readonly operationName?: unknown;
+}): number | undefined {
   let document: DocumentNode;
   try {
     document = parse(body.query, { noLocation: true });

@@ -1,26 +1,21 @@
 import { HeaderMap, type ApolloServer } from '@apollo/server';
 import type { Request, RequestHandler, Response } from 'express';
-import {
-  actorOf,
-  credentialsFromHeaders,
-  type Authenticator,
-  type Principal,
-} from '../../auth/index.js';
+import { actorOf, type Authenticator, type Principal } from '../../auth/index.js';
 import { isAlphalakeError } from '../../domain/index.js';
-import type { ApiContext, ApiServices } from './context.js';
+import type { ApiContext, ApiRequest, ApiServices } from './context.js';
 import type { RequestLocals } from './observability.js';
 import { requestLoaders } from '../execution/loaders.js';
 import {
   compressForCache,
-  isGraphQLBody,
   responseKey,
   rootFieldCount,
   type CachedResponse,
+  type GraphQLBody,
   type ResponseCache,
 } from '../execution/response-cache.js';
-
-/** Says whether a response came from the response cache (`hit`), was kept (`stored`), or neither. */
-export const RESPONSE_CACHE_HEADER = 'alphalake-response-cache';
+import type { PersistedQueries } from '../execution/persisted-queries.js';
+import { authenticate, fastPathState, type Authentication } from './fast-path.js';
+import { acceptOf, nameCachedOperation, sendResponse } from './send-response.js';
 
 /**
  * GraphQL over HTTP through Apollo Server (what @as-integrations/express5 does), with
@@ -30,13 +25,16 @@ export const RESPONSE_CACHE_HEADER = 'alphalake-response-cache';
  * anonymous caller learns nothing of the schema, a field or a record. Then a request
  * whose answer is cached for the caller's role is sent from memory; any other runs
  * through Apollo, and its response is kept when every root field declared itself settled
- * (see response-cache.ts) and the data version did not move meanwhile.
+ * (see response-cache.ts) and the data version did not move meanwhile. A request the
+ * cache-hit fast path (fast-path.ts) already authenticated and looked up is not
+ * authenticated nor looked up again.
  */
 export function graphqlHttpHandler(
   apollo: ApolloServer<ApiContext>,
   services: ApiServices,
   cache: ResponseCache | undefined,
   auth: Authenticator,
+  persisted: PersistedQueries,
 ): RequestHandler {
   // Misses of one key in flight: the first request computes, the others wait for it (a
   // new data version would otherwise send every concurrent client through Apollo at once).
@@ -46,7 +44,7 @@ export function graphqlHttpHandler(
       .then((principal) =>
         principal === undefined
           ? undefined
-          : handle(apollo, services, cache, inflight, principal, req, res),
+          : handle(apollo, services, cache, persisted, inflight, principal, req, res),
       )
       .catch(next);
   };
@@ -59,10 +57,9 @@ async function authenticated(
   res: Response,
 ): Promise<Principal | undefined> {
   try {
-    // With auth off nothing is read, not even a malformed header.
-    return await auth.authenticate(
-      auth.mode === 'off' ? undefined : credentialsFromHeaders(req.headers),
-    );
+    const known = fastPathState(req)?.authentication;
+    if (known !== undefined) return principalOf(known);
+    return await authenticate(auth, req);
   } catch (error) {
     if (!isAlphalakeError(error, 'UNAUTHENTICATED') && !isAlphalakeError(error, 'UNAVAILABLE')) {
       throw error;
@@ -77,34 +74,46 @@ async function authenticated(
   }
 }
 
+/** The principal of an authentication, or its error thrown. */
+function principalOf(authentication: Authentication): Principal {
+  if ('principal' in authentication) return authentication.principal;
+  throw authentication.error;
+}
+
 async function handle(
   apollo: ApolloServer<ApiContext>,
   services: ApiServices,
   cache: ResponseCache | undefined,
+  persisted: PersistedQueries,
   inflight: Map<string, Promise<CachedResponse | undefined>>,
   principal: Principal,
   req: Request,
   res: Response,
 ): Promise<void> {
-  const body: unknown = req.body;
-  if (!cache || req.method !== 'POST' || !isGraphQLBody(body)) {
+  const body = req.body as GraphQLBody;
+  const document = cache && req.method === 'POST' ? persisted.documentOf(body) : undefined;
+  if (!cache || document === undefined) {
     await execute(apollo, services, principal, req, res, undefined);
     return;
   }
-  const version = await services.dataVersion();
-  const key = responseKey(version, principal.role, body, req.headers.accept ?? '');
-  const hit = cache.get(key);
+  // The fast path looked this request up a moment ago and missed.
+  const looked = fastPathState(req)?.lookup;
+  const version = looked?.version ?? (await services.dataVersion());
+  const key = looked?.key ?? responseKey(version, principal.role, acceptOf(req), document, body);
+  const hit = looked === undefined ? cache.get(key) : undefined;
   if (hit !== undefined) {
-    nameCachedOperation(res, body);
-    send(req, res, hit, 'hit');
+    persisted.answeredFromCache(body, document);
+    nameCachedOperation(requestOf(res), hit);
+    sendResponse(req, res, hit, 'hit');
     return;
   }
   const pending = inflight.get(key);
   if (pending !== undefined) {
     const shared = await pending;
     if (shared !== undefined) {
-      nameCachedOperation(res, body);
-      send(req, res, shared, 'hit');
+      persisted.answeredFromCache(body, document);
+      nameCachedOperation(requestOf(res), shared);
+      sendResponse(req, res, shared, 'hit');
       return;
     }
     await execute(apollo, services, principal, req, res, undefined);
@@ -118,7 +127,7 @@ async function handle(
       cache,
       key,
       version,
-      fields: () => rootFieldCount(body),
+      fields: () => rootFieldCount({ query: document, operationName: body.operationName }),
     });
   } finally {
     inflight.delete(key);
@@ -167,16 +176,18 @@ async function execute(
         unsettled = true;
       },
       loaders: requestLoaders(services.market),
-      request: (res.locals as RequestLocals).apiRequest,
+      request: requestOf(res),
     }),
   });
   const status = response.status ?? 200;
   if (response.body.kind === 'complete') {
     const text = response.body.string;
+    const operation = requestOf(res)?.operation;
     const cached: CachedResponse = {
       status,
       headers: [...response.headers],
       body: Buffer.from(text),
+      ...(operation === undefined ? {} : { operation }),
     };
     const keep =
       target !== undefined &&
@@ -186,7 +197,7 @@ async function execute(
       !text.startsWith('{"errors"') &&
       settled === target.fields() &&
       (await services.dataVersion()) === target.version;
-    send(req, res, cached, target === undefined ? undefined : keep ? 'stored' : 'miss');
+    sendResponse(req, res, cached, target === undefined ? undefined : keep ? 'stored' : 'miss');
     if (!keep) return undefined;
     // Compressed once, after this answer is sent; requests of the same key meanwhile wait
     // for it (the in-flight map) and are served the kept entry.
@@ -201,42 +212,7 @@ async function execute(
   return undefined;
 }
 
-/**
- * Sends a response: a kept one gzipped when it has a gzipped body and the client accepts
- * gzip (`Accept-Encoding`, with its q-values, RFC 9110 §12.5.3). A cacheable answer says
- * `Vary: Accept-Encoding`, since its bytes depend on that header.
- */
-function send(
-  req: Request,
-  res: Response,
-  response: CachedResponse,
-  outcome: string | undefined,
-): void {
-  res.statusCode = response.status;
-  for (const [name, value] of response.headers) res.setHeader(name, value);
-  if (outcome === undefined) {
-    res.setHeader('content-length', response.body.byteLength);
-    res.end(response.body);
-    return;
-  }
-  res.setHeader(RESPONSE_CACHE_HEADER, outcome);
-  res.setHeader('vary', 'accept-encoding');
-  const gzipped =
-    response.gzipped !== undefined &&
-    req.headers['accept-encoding'] !== undefined &&
-    req.acceptsEncodings('gzip', 'identity') === 'gzip'
-      ? response.gzipped
-      : undefined;
-  if (gzipped !== undefined) res.setHeader('content-encoding', 'gzip');
-  const bytes = gzipped ?? response.body;
-  res.setHeader('content-length', bytes.byteLength);
-  res.end(bytes);
-}
-
-/** A cached answer is a query's (only queries are kept), under the name the client sent. */
-function nameCachedOperation(res: Response, body: { operationName?: unknown }): void {
-  const request = (res.locals as RequestLocals).apiRequest;
-  if (request === undefined) return;
-  request.type = 'query';
-  if (typeof body.operationName === 'string') request.operation = body.operationName;
+/** The observed request (observability.ts) that Express's `res.locals` carries. */
+function requestOf(res: Response): ApiRequest | undefined {
+  return (res.locals as RequestLocals).apiRequest;
 }

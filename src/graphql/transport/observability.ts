@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { RequestHandler } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../logging/index.js';
 import { requestIdOf, withRequestScope } from '../../logging/index.js';
 import type { Counter, Histogram, MetricsRegistry } from '../../metrics/index.js';
@@ -68,28 +69,36 @@ export interface RequestLocals {
 }
 
 /**
- * First on every path: the request id (the client's `x-request-id` when sensible, else a
- * new one) is returned in the same header and attached to every log line of the request;
- * when the response is sent, one access line is logged and, for GraphQL, its latency
- * observed under its operation's name.
+ * Starts observing a request, once (a second call answers the same record): the request
+ * id (the client's `x-request-id` when sensible, else a new one) is returned in the same
+ * header; when the response is sent, one access line is logged (when `info` is on: the
+ * line's object is not even built otherwise) and, for a GraphQL POST, its latency
+ * observed under its operation's name. Shared by the cache-hit fast path (fast-path.ts)
+ * and `requestObserver`, so a request the fast path passes on is counted once.
  */
-export function requestObserver(
+export type RequestObservation = (req: IncomingMessage, res: ServerResponse) => ApiRequest;
+
+export function requestObservation(
   logger: Logger,
   metrics: ApiMetrics,
   graphqlPath: string,
-): RequestHandler {
-  return (req, res, next) => {
+): RequestObservation {
+  const observed = new WeakMap<IncomingMessage, ApiRequest>();
+  return (req, res) => {
+    const seen = observed.get(req);
+    if (seen !== undefined) return seen;
     const request: ApiRequest = { id: requestIdOf(req.headers[REQUEST_ID_HEADER]) };
-    (res.locals as RequestLocals).apiRequest = request;
+    observed.set(req, request);
     res.setHeader(REQUEST_ID_HEADER, request.id);
     const started = performance.now();
     // Read now: a router mounted on a path rewrites req.url while it runs.
-    const path = req.path;
-    const method = req.method;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const method = req.method ?? 'GET';
     res.once('finish', () => {
       const seconds = (performance.now() - started) / 1000;
-      const graphql = path === graphqlPath && method !== 'GET';
-      if (graphql) {
+      if (path === graphqlPath && method !== 'GET') {
         metrics.requestDuration.observe(
           {
             operation: metrics.operationLabel(request.operation),
@@ -98,6 +107,7 @@ export function requestObserver(
           seconds,
         );
       }
+      if (!logger.isLevelEnabled('info')) return;
       logger.info(
         {
           requestId: request.id,
@@ -110,6 +120,18 @@ export function requestObserver(
         'request',
       );
     });
+    return request;
+  };
+}
+
+/**
+ * First on every path Express serves: observes the request (`requestObservation`, a no-op
+ * for one the fast path already observed) and attaches its id to every log line of it.
+ */
+export function requestObserver(observe: RequestObservation): RequestHandler {
+  return (req, res, next) => {
+    const request = observe(req, res);
+    (res.locals as RequestLocals).apiRequest = request;
     withRequestScope({ requestId: request.id }, next);
   };
 }

@@ -50,13 +50,14 @@ import {
   apiMetrics,
   operationRecorder,
   reenterRequestScope,
+  requestObservation,
   requestObserver,
   type ApiMetrics,
 } from './observability.js';
 import {
   allowListPlugin,
   allowListRefusal,
-  apolloPersistedQueries,
+  PersistedQueries,
   type PersistedQueriesOptions,
 } from '../execution/persisted-queries.js';
 import { RateLimiter, type RateLimitOptions } from '../guard/rate-limit.js';
@@ -65,6 +66,7 @@ import { GRAPHIQL_ASSET_PREFIX, GRAPHIQL_ASSETS, graphiqlPage } from './graphiql
 import { buildApiSchema } from '../schema.js';
 import { CredentialWatch } from './credential-watch.js';
 import { graphqlHttpHandler } from './http-handler.js';
+import { cacheHitFastPath, fastPathState } from './fast-path.js';
 import { jitGateway } from '../execution/jit-executor.js';
 import { ResponseCache } from '../execution/response-cache.js';
 import { requestLoaders } from '../execution/loaders.js';
@@ -132,7 +134,8 @@ const GRAPHQL_PATH = '/graphql';
 /**
  * One HTTP port for everything: Apollo Server for queries and mutations, graphql-ws
  * for subscriptions on the same path, GraphiQL for browsers, `/healthz`, `/readyz` and
- * `/metrics`.
+ * `/metrics`. With a response cache, a GraphQL POST meets the cache-hit fast path
+ * (fast-path.ts) before Express.
  */
 export async function startApiServer(
   services: ApiServices,
@@ -144,8 +147,9 @@ export async function startApiServer(
   const rules = limitRules(limits);
   const rateLimiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
   const persisted = options.persistedQueries ?? { mode: 'auto' };
+  const persistedQueries = new PersistedQueries(persisted);
   const app = express();
-  const httpServer = createServer(app);
+  const httpServer = createServer();
   // Upgrades are routed here rather than by ws's `path` option, which answers any other
   // path with a bare text 400: a WebSocket client gets the same JSON errors as HTTP.
   const wsServer = new WebSocketServer({ noServer: true });
@@ -269,7 +273,7 @@ export async function startApiServer(
     // killing the process before the flush.
     stopOnTerminationSignals: false,
     validationRules: rules,
-    persistedQueries: apolloPersistedQueries(persisted),
+    persistedQueries: persistedQueries.apolloOption(),
     formatError: format,
     // Never, not even in development: a stack trace names the server's files. Development
     // shows internal messages (formatError); the stack goes to the server's log.
@@ -328,9 +332,28 @@ export async function startApiServer(
     );
   }
 
+  const observe = requestObservation(logger, metrics, GRAPHQL_PATH);
+  // Cache hits are answered ahead of Express (fast-path.ts); everything else reaches it.
+  httpServer.on(
+    'request',
+    responseCache
+      ? cacheHitFastPath(
+          {
+            path: GRAPHQL_PATH,
+            cache: responseCache,
+            services,
+            auth: options.auth,
+            persisted: persistedQueries,
+            observe,
+            rateLimiter,
+          },
+          app,
+        )
+      : app,
+  );
   // Express names its version in every response otherwise.
   app.disable('x-powered-by');
-  app.use(requestObserver(logger, metrics, GRAPHQL_PATH));
+  app.use(requestObserver(observe));
   // GraphQL first: every request walks the routes in order, and this is the busy one.
   app.all(GRAPHQL_PATH, methodNotAllowed(['GET', 'POST']));
   app.get(GRAPHQL_PATH, (req, res, next) => {
@@ -343,9 +366,11 @@ export async function startApiServer(
     GRAPHQL_PATH,
     ...(rateLimiter ? [rateLimit(rateLimiter, metrics)] : []),
     requireJsonBody,
+    // Skips a body the fast path has read; its error, if reading failed, is raised next.
     express.json({ limit: BODY_LIMIT }),
+    bodyErrorOfFastPath,
     reenterRequestScope,
-    graphqlHttpHandler(apollo, services, responseCache, options.auth),
+    graphqlHttpHandler(apollo, services, responseCache, options.auth, persistedQueries),
   );
   const readOnly = methodNotAllowed(['GET', 'HEAD']);
   app.get('/healthz', (_req, res) => {
@@ -404,10 +429,14 @@ export async function startApiServer(
   };
 }
 
-/** Refuses a request over the rate limit before its body is read. */
+/**
+ * Refuses a request over the rate limit before its body is read. A request the fast path
+ * passed on has spent its budget there: its decision is taken as it was.
+ */
 function rateLimit(limiter: RateLimiter, metrics: ApiMetrics): RequestHandler {
   return (req, res, next) => {
-    limiter.check(req).then((decision) => {
+    const decided = fastPathState(req)?.rate;
+    (decided ? Promise.resolve(decided) : limiter.check(req)).then((decision) => {
       if (decision.allowed) return next();
       metrics.errors.inc({ code: 'RATE_LIMITED' });
       const { retryAfterSeconds } = decision;
@@ -421,6 +450,12 @@ function rateLimit(limiter: RateLimiter, metrics: ApiMetrics): RequestHandler {
     }, next);
   };
 }
+
+/** A body the fast path failed to read fails here, as `express.json` would have failed it. */
+const bodyErrorOfFastPath: RequestHandler = (req, _res, next) => {
+  const error = fastPathState(req)?.bodyError;
+  next(error);
+};
 
 /**
  * A graphql-ws operation counted with its variables (limits.ts, `variableCostRefusal`):

@@ -4,7 +4,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configWith } from '../../../src/config/index.js';
 import { isAlphalakeError } from '../../../src/domain/index.js';
-import { loadPersistedQueryManifest, sha256Hex } from '../../../src/graphql/index.js';
+import {
+  loadPersistedQueryManifest,
+  PersistedQueries,
+  sha256Hex,
+} from '../../../src/graphql/index.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'alphalake-pq-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -52,5 +56,54 @@ describe('persisted query manifest', () => {
       configWith({}, { PERSISTED_QUERIES: 'allowlist', PERSISTED_QUERIES_FILE: 'm.json' })
         .persistedQueriesFile,
     ).toBe('m.json');
+  });
+});
+
+describe('the document a request runs (PersistedQueries.documentOf)', () => {
+  const listed = 'query Watermark { lakeStatus { watermark } }';
+  const other = '{ symbols { symbol } }';
+  const pq = (sha256Hash: unknown, version: unknown = 1) => ({
+    persistedQuery: { version, sha256Hash },
+  });
+
+  it('auto: the text sent, or the one Apollo registered under a hash-only request', async () => {
+    const auto = new PersistedQueries({ mode: 'auto' });
+    expect(auto.documentOf({ query: other })).toBe(other);
+    expect(auto.documentOf({ extensions: pq(sha256Hex(other)) })).toBeUndefined();
+    // Apollo registers through the option's cache, under its `apq:` prefix.
+    const option = auto.apolloOption();
+    if (!option) throw new Error('auto mode has an Apollo option');
+    await option.cache?.set(`apq:${sha256Hex(other)}`, other);
+    expect(auto.documentOf({ extensions: pq(sha256Hex(other)) })).toBe(other);
+    expect(await option.cache?.get(`apq:${sha256Hex(other)}`)).toBe(other);
+    // A text with its own hash runs; with another's, Apollo refuses it: not ours to answer.
+    expect(auto.documentOf({ query: other, extensions: pq(sha256Hex(other)) })).toBe(other);
+    expect(auto.documentOf({ query: other, extensions: pq(sha256Hex(listed)) })).toBeUndefined();
+    expect(auto.documentOf({ extensions: pq(sha256Hex(other), 2) })).toBeUndefined();
+    // Apollo reads a falsy persistedQuery as none.
+    expect(auto.documentOf({ query: other, extensions: { persistedQuery: null } })).toBe(other);
+    for (const body of [undefined, null, 'text', {}, { query: '' }, { query: 42 }]) {
+      expect(auto.documentOf(body)).toBeUndefined();
+    }
+  });
+
+  it('allowlist: only a listed text, sent or named by its hash', () => {
+    const allow = new PersistedQueries({
+      mode: 'allowlist',
+      allowList: new Map([[sha256Hex(listed), listed]]),
+    });
+    expect(allow.documentOf({ query: listed })).toBe(listed);
+    expect(allow.documentOf({ extensions: pq(sha256Hex(listed)) })).toBe(listed);
+    expect(allow.documentOf({ query: listed, extensions: pq(sha256Hex(listed)) })).toBe(listed);
+    expect(allow.documentOf({ query: other })).toBeUndefined();
+    expect(allow.documentOf({ extensions: pq(sha256Hex(other)) })).toBeUndefined();
+    expect(allow.documentOf({ query: other, extensions: pq(sha256Hex(other)) })).toBeUndefined();
+  });
+
+  it('off: a text runs, a hash is refused by Apollo', () => {
+    const off = new PersistedQueries({ mode: 'off' });
+    expect(off.apolloOption()).toBe(false);
+    expect(off.documentOf({ query: other })).toBe(other);
+    expect(off.documentOf({ query: other, extensions: pq(sha256Hex(other)) })).toBeUndefined();
   });
 });
