@@ -35,6 +35,18 @@ export function formatError(
   ) {
     return formatted;
   }
+  // Apollo's APQ check raises this one without a code (requestPipeline.ts; Apollo then
+  // calls it INTERNAL_SERVER_ERROR): a client error.
+  if (
+    formatted.message === APOLLO_HASH_MISMATCH &&
+    (code === undefined || code === 'INTERNAL_SERVER_ERROR')
+  ) {
+    return {
+      message:
+        'provided sha does not match query: extensions.persistedQuery.sha256Hash must be the SHA-256 (hex) of the query sent with it',
+      extensions: { code: 'BAD_REQUEST' },
+    };
+  }
   (options.logger ?? processLogger()).error({ err: error }, 'internal error');
   if (options.development)
     return { ...formatted, extensions: { ...formatted.extensions, code: 'INTERNAL' } };
@@ -45,6 +57,8 @@ export function formatError(
     extensions: { code: 'INTERNAL' },
   };
 }
+
+const APOLLO_HASH_MISMATCH = 'provided sha does not match query';
 
 function alphalakeCause(error: unknown): AlphalakeError | undefined {
   let current: unknown = error;

@@ -405,7 +405,19 @@ describe('hash-only persisted queries (APQ) and the response cache', () => {
       extensions: persistedQuery(sha256Hex(`${query} `)),
     });
     expect([mismatched.status, mismatched.cache]).toEqual([400, null]);
-    expect(JSON.parse(mismatched.body).data).toBeUndefined();
+    const refused = JSON.parse(mismatched.body) as {
+      data?: unknown;
+      errors: { message: string; extensions: { code: string } }[];
+    };
+    expect(refused.data).toBeUndefined();
+    // A client error with a stable code and the rule it broke, not a masked INTERNAL.
+    expect(refused.errors).toEqual([
+      {
+        message:
+          'provided sha does not match query: extensions.persistedQuery.sha256Hash must be the SHA-256 (hex) of the query sent with it',
+        extensions: { code: 'BAD_REQUEST' },
+      },
+    ]);
   });
 });
 
