@@ -763,6 +763,8 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
     partitions: profile.partitions,
     replicationFactor: profile.replicationFactor,
     compression: profile.compression,
+    retryMaxMs: profile.retryMaxMs,
+    sessionTimeoutMs: profile.sessionTimeoutMs,
   });
 }
 

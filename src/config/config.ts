@@ -373,6 +373,20 @@ export const SETTINGS = {
       'Compression of produced record batches: `none` or `gzip` (worth its CPU when the network, not the machine, is the limit).',
     parse: oneOf('none', 'gzip'),
   },
+  kafkaRetryMaxMs: {
+    env: 'KAFKA_RETRY_MAX_MS',
+    default: '1000',
+    description:
+      'Longest pause (ms) between attempts to reach a Kafka broker: reconnects, retried requests and resends, and the restart of a consumer that gave up; after an outage consumers and producers are back within about this long of the broker.',
+    parse: integer(1, 60_000),
+  },
+  kafkaSessionTimeoutMs: {
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    default: '10000',
+    description:
+      'Consumer group session timeout (ms): a consumer not heard from for this long loses its partitions, and after a broker outage a consumer rejoining its group waits up to this long for its old member to expire. Heartbeats go every third of it; the broker allows 6 s to 30 min by default.',
+    parse: integer(1_000, 3_600_000),
+  },
   cassandraContactPoints: {
     env: 'CASSANDRA_CONTACT_POINTS',
     default: '',

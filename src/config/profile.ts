@@ -33,6 +33,10 @@ export type BusProfile =
       readonly partitions: number;
       readonly replicationFactor: number;
       readonly compression: KafkaCompression;
+      /** Longest pause between attempts to reach a broker (KAFKA_RETRY_MAX_MS). */
+      readonly retryMaxMs: number;
+      /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT_MS). */
+      readonly sessionTimeoutMs: number;
     };
 
 export type KafkaCompression = 'none' | 'gzip';
@@ -95,6 +99,8 @@ export interface ProfileSettings {
   readonly kafkaPartitions: number;
   readonly kafkaReplicationFactor: number;
   readonly kafkaCompression: KafkaCompression;
+  readonly kafkaRetryMaxMs: number;
+  readonly kafkaSessionTimeoutMs: number;
   readonly cassandraContactPoints: readonly string[] | undefined;
   readonly cassandraLocalDataCenter: string;
   readonly cassandraKeyspace: string;
@@ -121,6 +127,8 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         partitions: settings.kafkaPartitions,
         replicationFactor: settings.kafkaReplicationFactor,
         compression: settings.kafkaCompression,
+        retryMaxMs: settings.kafkaRetryMaxMs,
+        sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
       }
     : { backend: 'memory' };
   const speedStore: SpeedStoreProfile = settings.cassandraContactPoints

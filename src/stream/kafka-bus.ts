@@ -58,6 +58,26 @@ export interface KafkaBusOptions {
   readonly maxBufferedRecords?: number;
   /** Pause before a batch whose handler failed is delivered again. @default 1000 */
   readonly retryDelayMs?: number;
+  /**
+   * Longest pause between two attempts to reach a broker: kafkajs' reconnects and request
+   * retries, a crashed consumer's restart (kafkajs waits the last retry's pause) and the
+   * producer's resends. Kafka's Java clients cap theirs at 1 s as well
+   * (`reconnect.backoff.max.ms`, `retry.backoff.max.ms`); kafkajs' own cap of 30 s left a
+   * consumer asleep for up to half a minute after its broker was back.
+   * @default 1000
+   */
+  readonly retryMaxMs?: number;
+  /**
+   * Consumer group session timeout: a member not heard from for this long is dropped from
+   * its group. A consumer whose broker went away cannot leave its group, so after the
+   * broker is back its new member waits this long in JoinGroup for the old one to expire
+   * (Kafka protocol, JoinGroup/SyncGroup: a rebalance waits for every known member). Kafka
+   * allows 6 s to 30 min by default (`group.min.session.timeout.ms`,
+   * `group.max.session.timeout.ms`). Heartbeats go every third of it, also while a batch's
+   * handler runs, so a slow handler does not cost the member its place.
+   * @default 10_000
+   */
+  readonly sessionTimeoutMs?: number;
   /** kafkajs log level. @default 'error' */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info';
 }
@@ -77,6 +97,8 @@ export const KAFKA_BUS_DEFAULTS = Object.freeze({
   maxBufferedBytes: 64 * 1024 * 1024,
   maxBufferedRecords: 2_000_000,
   retryDelayMs: 1000,
+  retryMaxMs: 1000,
+  sessionTimeoutMs: 10_000,
   logLevel: 'error' as const,
 });
 
@@ -149,6 +171,14 @@ export class KafkaBus implements StreamBus {
       brokers: [...options.brokers],
       logLevel: LOG_LEVELS[o.logLevel],
       logCreator,
+      // Every client of this Kafka (admin, producer, consumers) reconnects at least every
+      // `retryMaxMs`; the attempts still span about 10 s before a request gives up (kafkajs'
+      // default patience), after which a consumer restarts within `retryMaxMs`.
+      retry: {
+        initialRetryTime: Math.min(300, o.retryMaxMs),
+        maxRetryTime: o.retryMaxMs,
+        retries: Math.max(5, Math.ceil(10_000 / o.retryMaxMs)),
+      },
     });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({
@@ -157,8 +187,12 @@ export class KafkaBus implements StreamBus {
       // sequence checks across concurrent requests.
       maxInFlightRequests: 1,
       // Retried without end while the broker is away (publishes wait meanwhile), and at
-      // least every 5 s, so production resumes soon after the broker is back.
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+      // least every `retryMaxMs`, so production resumes soon after the broker is back.
+      retry: {
+        retries: Number.MAX_SAFE_INTEGER,
+        initialRetryTime: Math.min(300, o.retryMaxMs),
+        maxRetryTime: o.retryMaxMs,
+      },
       allowAutoTopicCreation: false,
       // Murmur2 on the key, as Java clients: a symbol lands on the same partition from any client.
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -318,6 +352,8 @@ export class KafkaBus implements StreamBus {
       allowAutoTopicCreation: false,
       // An idle fetch returns after this long; it bounds how long a stop waits for a fetch.
       maxWaitTimeInMs: 500,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalOf(this.options.sessionTimeoutMs),
     });
     const subscription = new Subscription<T>(
       this,
@@ -512,7 +548,7 @@ export class KafkaBus implements StreamBus {
                 `(attempt ${attempt}), publishing waits: ${(error as Error).message}`,
             );
           }
-          await sleep(Math.min(250 * attempt, 5_000), undefined);
+          await sleep(Math.min(250 * attempt, this.options.retryMaxMs), undefined);
         }
       }
       // Closing while the broker is away: what is queued cannot wait any longer.
@@ -766,11 +802,19 @@ class Subscription<T> {
     const first = handled[0];
     const last = handled[handled.length - 1];
     if (first && last) {
+      // kafkajs heartbeats only between batches: a handler slower than the session timeout
+      // (a speed store that does not answer) would cost the member its place in the group.
+      const beat = setInterval(
+        () => void heartbeat().catch(() => undefined),
+        heartbeatIntervalOf(this.bus.options.sessionTimeoutMs),
+      );
       try {
         await this.handler(decoded.records);
       } catch (error) {
         await this.retryFrom(partition, first.offset, error);
         return;
+      } finally {
+        clearInterval(beat);
       }
       const next = BigInt(last.offset) + 1n;
       this.expected.set(partition, next);
@@ -793,6 +837,14 @@ class Subscription<T> {
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
   }
+}
+
+/**
+ * How often a member heartbeats: a third of its session timeout, as Kafka advises
+ * (`heartbeat.interval.ms`), so two may be lost before the member is.
+ */
+function heartbeatIntervalOf(sessionTimeoutMs: number): number {
+  return Math.max(100, Math.floor(sessionTimeoutMs / 3));
 }
 
 /**
@@ -882,6 +934,11 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   }
   const retryDelayMs = options.retryDelayMs ?? d.retryDelayMs;
   if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) throw bad('retryDelayMs must be ≥ 0');
+  const retryMaxMs = positive('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs);
+  const sessionTimeoutMs = positive(
+    'sessionTimeoutMs',
+    options.sessionTimeoutMs ?? d.sessionTimeoutMs,
+  );
   return Object.freeze({
     brokers: Object.freeze([...options.brokers]),
     clientId: options.clientId ?? d.clientId,
@@ -901,6 +958,8 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
       options.maxBufferedRecords ?? d.maxBufferedRecords,
     ),
     retryDelayMs,
+    retryMaxMs,
+    sessionTimeoutMs,
     logLevel: level,
   });
 }
