@@ -569,7 +569,7 @@ export const SETTINGS = {
     env: 'JOBS_LOCK_LIFETIME_MS',
     default: '300000',
     description:
-      'A running job reports progress at least this often (ms); one that does not (its worker died) is run again by another worker.',
+      "How long a running job's lock outlives its worker (ms): the worker renews it every third of this while the job runs (and on every progress report), so a job whose lock is older (its worker died) is run again by another worker.",
     parse: integer(500, 86_400_000),
   },
   jobsMaxRetries: {
