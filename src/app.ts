@@ -880,6 +880,7 @@ async function openSpeedStore(profile: SpeedStoreProfile, clock: Clock): Promise
     keyspace: profile.keyspace,
     replication: replicationOf(profile.replication),
     ttlSeconds: profile.ttlSeconds,
+    reconnectMaxMs: profile.reconnectMaxMs,
     clock,
   });
 }

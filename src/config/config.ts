@@ -414,6 +414,13 @@ export const SETTINGS = {
       'Replication of the keyspace when it is created: `SimpleStrategy:<factor>` or `NetworkTopologyStrategy:<dc>=<factor>,…` (which must name `CASSANDRA_LOCAL_DC`).',
     parse: cassandraReplication,
   },
+  cassandraReconnectMaxMs: {
+    env: 'CASSANDRA_RECONNECT_MAX_MS',
+    default: '2000',
+    description:
+      "Longest pause (ms) between the Cassandra driver's attempts to reconnect to a node it marked down (from 1 s, doubling); the driver's own cap is 10 minutes, which could leave the speed store unused for minutes after a node was back.",
+    parse: integer(1_000, 600_000),
+  },
   speedTtlSeconds: {
     env: 'SPEED_TTL_SECONDS',
     default: '172800',

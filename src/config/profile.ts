@@ -52,6 +52,8 @@ export type SpeedStoreProfile =
       readonly replication: CassandraReplication;
       /** `USING TTL` of every row written. */
       readonly ttlSeconds: number;
+      /** Longest pause between reconnects to a node marked down (CASSANDRA_RECONNECT_MAX_MS). */
+      readonly reconnectMaxMs: number;
     };
 
 export type LakeProfile =
@@ -105,6 +107,7 @@ export interface ProfileSettings {
   readonly cassandraLocalDataCenter: string;
   readonly cassandraKeyspace: string;
   readonly cassandraReplication: CassandraReplication;
+  readonly cassandraReconnectMaxMs: number;
   readonly speedTtlSeconds: number;
   readonly speedRetentionMinutes: number;
   readonly lakeUri: LakeLocation | undefined;
@@ -139,6 +142,7 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         keyspace: settings.cassandraKeyspace,
         replication: settings.cassandraReplication,
         ttlSeconds: settings.speedTtlSeconds,
+        reconnectMaxMs: settings.cassandraReconnectMaxMs,
       }
     : { backend: 'memory', retentionMinutes: settings.speedRetentionMinutes };
   const location = settings.lakeUri ?? { backend: 'local', root: path.join(settings.home, 'lake') };

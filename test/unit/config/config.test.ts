@@ -180,6 +180,7 @@ describe('config', () => {
         keyspace: 'market_data',
         replication: { class: 'NetworkTopologyStrategy', dc1: 3, dc2: 2 },
         ttlSeconds: 172800,
+        reconnectMaxMs: 2000,
       },
       lake: {
         backend: 's3',
