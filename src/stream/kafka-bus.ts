@@ -5,6 +5,7 @@ import {
   Partitioners,
   type Admin,
   type Consumer,
+  type ConsumerRunConfig,
   type EachBatchPayload,
   type logCreator as logCreatorType,
   type Message,
@@ -629,6 +630,10 @@ class Subscription<T> {
   private committing: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /** Set once the first assignment is positioned: a later crash is ours to restart. */
+  private running = false;
+  /** Our own restart of a consumer kafkajs gave up on, while it runs. */
+  private restarting: Promise<void> | undefined;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -662,10 +667,14 @@ class Subscription<T> {
     consumer.on(consumer.events.CRASH, (event) => {
       // A crash kafkajs restarts from (say, the group coordinator still loading on a broker
       // just started) is waited out; subscribe fails only on one it will not restart from.
-      if (!event.payload.restart) {
-        failed(event.payload.error);
+      if (event.payload.restart) return;
+      const { error } = event.payload;
+      failed(error);
+      if (this.running && !this.stopping && isTransient(error)) {
+        this.restarting ??= this.restart(error).finally(() => (this.restarting = undefined));
+      } else {
         processLogger().error(
-          `stream consumer ${options.group} on ${this.name} stopped for good: ${event.payload.error.message}`,
+          `stream consumer ${options.group} on ${this.name} stopped for good: ${error.message}`,
         );
       }
     });
@@ -675,16 +684,50 @@ class Subscription<T> {
       topics: [this.name],
       fromBeginning: options.fromBeginning ?? false,
     });
-    await consumer.run({
+    await consumer.run(this.runConfig());
+    await ready;
+    this.running = true;
+  }
+
+  private runConfig(): ConsumerRunConfig {
+    return {
       autoCommit: false,
       eachBatchAutoResolve: false,
       // kafkajs hands one partition's batches over one at a time, in order, in either case.
-      partitionsConsumedConcurrently: options.concurrentPartitions
+      partitionsConsumedConcurrently: this.options.concurrentPartitions
         ? this.bus.options.partitions
         : 1,
       eachBatch: (payload) => this.onBatch(payload),
-    });
-    await ready;
+    };
+  }
+
+  /**
+   * Starts the consumer again after a crash kafkajs does not restart from although it
+   * passes: kafkajs restarts only when the crash's root cause is marked retriable, and
+   * `KafkaJSGroupCoordinatorNotFound` (no broker answered FindCoordinator, as when the
+   * broker is going down or just came back) is not, so the subscription would stay dead
+   * with its broker back. Tried every `retryMaxMs` until it runs or the subscription stops.
+   */
+  private async restart(error: Error): Promise<void> {
+    const { group } = this.options;
+    processLogger().warn(
+      `stream consumer ${group} on ${this.name} crashed and kafkajs does not restart it ` +
+        `(${error.message}): restarting it`,
+    );
+    while (!this.stopping && !this.options.signal?.aborted) {
+      await sleep(this.bus.options.retryMaxMs, this.options.signal);
+      if (this.stopping || this.options.signal?.aborted) return;
+      try {
+        await this.consumer.connect();
+        await this.consumer.run(this.runConfig());
+        return;
+      } catch (failure) {
+        await this.consumer.disconnect().catch(() => undefined);
+        processLogger().warn(
+          `stream consumer ${group} on ${this.name}: restart failed, trying again: ${(failure as Error).message}`,
+        );
+      }
+    }
   }
 
   /**
@@ -694,6 +737,7 @@ class Subscription<T> {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
+      await this.restarting;
       while (this.committing) await this.committing;
       await this.consumer.disconnect().catch(() => undefined);
     })();
@@ -979,6 +1023,8 @@ function isTransient(error: unknown): boolean {
 
 const TRANSIENT_ERRORS = new Set([
   'KafkaJSConnectionError',
+  // Thrown when no broker answered FindCoordinator; kafkajs marks it not retriable.
+  'KafkaJSGroupCoordinatorNotFound',
   'KafkaJSConnectionClosedError',
   'KafkaJSRequestTimeoutError',
   'KafkaJSBrokerNotFound',
