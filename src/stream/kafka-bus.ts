@@ -634,6 +634,8 @@ class Subscription<T> {
   private running = false;
   /** Our own restart of a consumer kafkajs gave up on, while it runs. */
   private restarting: Promise<void> | undefined;
+  /** The consumer crashed again (its join, say) while we restarted it: try once more. */
+  private crashedWhileRestarting = false;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -671,7 +673,8 @@ class Subscription<T> {
       const { error } = event.payload;
       failed(error);
       if (this.running && !this.stopping && isTransient(error)) {
-        this.restarting ??= this.restart(error).finally(() => (this.restarting = undefined));
+        if (this.restarting) this.crashedWhileRestarting = true;
+        else this.restarting = this.restart(error).finally(() => (this.restarting = undefined));
       } else {
         processLogger().error(
           `stream consumer ${options.group} on ${this.name} stopped for good: ${error.message}`,
@@ -718,9 +721,11 @@ class Subscription<T> {
       await sleep(this.bus.options.retryMaxMs, this.options.signal);
       if (this.stopping || this.options.signal?.aborted) return;
       try {
+        this.crashedWhileRestarting = false;
         await this.consumer.connect();
+        // kafkajs' run reports a failed join as a crash (the CRASH event) and resolves.
         await this.consumer.run(this.runConfig());
-        return;
+        if (!this.crashedWhileRestarting) return;
       } catch (failure) {
         await this.consumer.disconnect().catch(() => undefined);
         processLogger().warn(
