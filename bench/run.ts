@@ -4,6 +4,7 @@
  */
 import { run as apiLimits } from './api-limits.js';
 import { run as busKafka } from './bus-kafka.js';
+import { run as busRecovery } from './bus-recovery.js';
 import { run as lakeAppend } from './lake-append.js';
 import { run as lakeQuery } from './lake-query.js';
 import { run as speedStore } from './speed-store.js';
@@ -20,6 +21,7 @@ const benches: [string, () => Promise<void>][] = [
   ['lake-query', lakeQuery],
   ['speed-store', speedStore],
   ['bus-kafka', busKafka],
+  ['bus-recovery', busRecovery],
   ['read-path', readPath],
   ['subscription-latency', subscriptionLatency],
   ['api-limits', apiLimits],

@@ -780,6 +780,8 @@ async function openBus(profile: BusProfile): Promise<StreamBus> {
     partitions: profile.partitions,
     replicationFactor: profile.replicationFactor,
     compression: profile.compression,
+    retryMaxMs: profile.retryMaxMs,
+    sessionTimeoutMs: profile.sessionTimeoutMs,
   });
 }
 
@@ -911,6 +913,7 @@ async function openSpeedStore(profile: SpeedStoreProfile, clock: Clock): Promise
     keyspace: profile.keyspace,
     replication: replicationOf(profile.replication),
     ttlSeconds: profile.ttlSeconds,
+    reconnectMaxMs: profile.reconnectMaxMs,
     clock,
   });
 }

@@ -373,6 +373,20 @@ export const SETTINGS = {
       'Compression of produced record batches: `none` or `gzip` (worth its CPU when the network, not the machine, is the limit).',
     parse: oneOf('none', 'gzip'),
   },
+  kafkaRetryMaxMs: {
+    env: 'KAFKA_RETRY_MAX_MS',
+    default: '1000',
+    description:
+      'Longest pause (ms) between attempts to reach a Kafka broker: reconnects, retried requests and resends, and the restart of a consumer that gave up; after an outage consumers and producers are back within about this long of the broker.',
+    parse: integer(1, 60_000),
+  },
+  kafkaSessionTimeoutMs: {
+    env: 'KAFKA_SESSION_TIMEOUT_MS',
+    default: '10000',
+    description:
+      'Consumer group session timeout (ms): a consumer not heard from for this long loses its partitions, and after a broker outage a consumer rejoining its group waits up to this long for its old member to expire. Heartbeats go every third of it; the broker allows 6 s to 30 min by default.',
+    parse: integer(1_000, 3_600_000),
+  },
   cassandraContactPoints: {
     env: 'CASSANDRA_CONTACT_POINTS',
     default: '',
@@ -399,6 +413,13 @@ export const SETTINGS = {
     description:
       'Replication of the keyspace when it is created: `SimpleStrategy:<factor>` or `NetworkTopologyStrategy:<dc>=<factor>,…` (which must name `CASSANDRA_LOCAL_DC`).',
     parse: cassandraReplication,
+  },
+  cassandraReconnectMaxMs: {
+    env: 'CASSANDRA_RECONNECT_MAX_MS',
+    default: '2000',
+    description:
+      "Longest pause (ms) between the Cassandra driver's attempts to reconnect to a node it marked down (from 1 s, doubling); the driver's own cap is 10 minutes, which could leave the speed store unused for minutes after a node was back.",
+    parse: integer(1_000, 600_000),
   },
   speedTtlSeconds: {
     env: 'SPEED_TTL_SECONDS',
@@ -555,7 +576,7 @@ export const SETTINGS = {
     env: 'JOBS_LOCK_LIFETIME_MS',
     default: '300000',
     description:
-      'A running job reports progress at least this often (ms); one that does not (its worker died) is run again by another worker.',
+      "How long a running job's lock outlives its worker (ms): the worker renews it every third of this while the job runs (and on every progress report), so a job whose lock is older (its worker died) is run again by another worker.",
     parse: integer(500, 86_400_000),
   },
   jobsMaxRetries: {

@@ -33,6 +33,10 @@ export type BusProfile =
       readonly partitions: number;
       readonly replicationFactor: number;
       readonly compression: KafkaCompression;
+      /** Longest pause between attempts to reach a broker (KAFKA_RETRY_MAX_MS). */
+      readonly retryMaxMs: number;
+      /** Consumer group session timeout (KAFKA_SESSION_TIMEOUT_MS). */
+      readonly sessionTimeoutMs: number;
     };
 
 export type KafkaCompression = 'none' | 'gzip';
@@ -48,6 +52,8 @@ export type SpeedStoreProfile =
       readonly replication: CassandraReplication;
       /** `USING TTL` of every row written. */
       readonly ttlSeconds: number;
+      /** Longest pause between reconnects to a node marked down (CASSANDRA_RECONNECT_MAX_MS). */
+      readonly reconnectMaxMs: number;
     };
 
 export type LakeProfile =
@@ -95,10 +101,13 @@ export interface ProfileSettings {
   readonly kafkaPartitions: number;
   readonly kafkaReplicationFactor: number;
   readonly kafkaCompression: KafkaCompression;
+  readonly kafkaRetryMaxMs: number;
+  readonly kafkaSessionTimeoutMs: number;
   readonly cassandraContactPoints: readonly string[] | undefined;
   readonly cassandraLocalDataCenter: string;
   readonly cassandraKeyspace: string;
   readonly cassandraReplication: CassandraReplication;
+  readonly cassandraReconnectMaxMs: number;
   readonly speedTtlSeconds: number;
   readonly speedRetentionMinutes: number;
   readonly lakeUri: LakeLocation | undefined;
@@ -121,6 +130,8 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         partitions: settings.kafkaPartitions,
         replicationFactor: settings.kafkaReplicationFactor,
         compression: settings.kafkaCompression,
+        retryMaxMs: settings.kafkaRetryMaxMs,
+        sessionTimeoutMs: settings.kafkaSessionTimeoutMs,
       }
     : { backend: 'memory' };
   const speedStore: SpeedStoreProfile = settings.cassandraContactPoints
@@ -131,6 +142,7 @@ export function deriveProfile(settings: ProfileSettings): Profile {
         keyspace: settings.cassandraKeyspace,
         replication: settings.cassandraReplication,
         ttlSeconds: settings.speedTtlSeconds,
+        reconnectMaxMs: settings.cassandraReconnectMaxMs,
       }
     : { backend: 'memory', retentionMinutes: settings.speedRetentionMinutes };
   const location = settings.lakeUri ?? { backend: 'local', root: path.join(settings.home, 'lake') };

@@ -36,9 +36,12 @@ const HOUR_MS = 3_600_000;
 /**
  * Runs jobs: Agenda over a JobBackend, with a definition per kind of job (handlers.ts)
  * and the cron schedules from config. Agenda locks a job before running it
- * (`getNextJobToRun`, one atomic find-and-lock in the store), renews the lock on every
- * progress report, and retries a failed job with exponential backoff; a job whose
- * worker dies is run again once its lock is older than `lockLifetimeMs`.
+ * (`getNextJobToRun`, one atomic find-and-lock in the store) and retries a failed job with
+ * exponential backoff; a job whose worker dies is run again once its lock is older than
+ * `lockLifetimeMs`. The worker renews the lock on every progress report and also every
+ * third of `lockLifetimeMs` while the handler runs: Agenda fails a running job whose lock
+ * has expired (`checkIfJobIsStillAlive`), and a step slower than the lifetime between two
+ * progress reports (a lake commit on a loaded machine) would otherwise run the job again.
  *
  * Errors that another attempt cannot fix (BAD_USER_INPUT, NOT_IMPLEMENTED) are not
  * retried. The worker does not own the backend: whoever opened it closes it.
@@ -86,19 +89,35 @@ export class JobWorker {
           this.#running.set(id, controller);
           const dueAt = this.#dueAt.get(id) ?? job.attrs.lastRunAt ?? new Date();
           this.#dueAt.delete(id);
+          let percent: number | undefined;
+          // A failed renewal is left to the next one, or to the next progress report, which
+          // throws if the job was cancelled. One at a time, and none after the handler: a
+          // late one would lock the finished job again.
+          let renewing: Promise<void> | undefined;
+          const renewal = setInterval(
+            () =>
+              (renewing ??= job
+                .touch(percent)
+                .catch(() => undefined)
+                .finally(() => (renewing = undefined))),
+            Math.max(1, Math.floor(options.lockLifetimeMs / 3)),
+          );
           try {
             await handler(job.attrs.data, {
               jobId: id,
               signal: controller.signal,
               dueAt,
-              progress: async ({ percent, rows }) => {
+              progress: async ({ percent: reported, rows }) => {
                 // touch() renews the lock and stores the percentage (and throws if the job
                 // was cancelled meanwhile); the rows go beside it.
-                await job.touch(Math.max(0, Math.min(100, percent)));
+                percent = Math.max(0, Math.min(100, reported));
+                await job.touch(percent);
                 if (rows !== undefined) await this.#backend.recordRows(id, rows);
               },
             });
           } finally {
+            clearInterval(renewal);
+            await renewing;
             this.#running.delete(id);
           }
         },

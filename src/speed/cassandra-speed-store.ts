@@ -114,6 +114,15 @@ export interface CassandraSpeedStoreOptions {
   /** Rows of one partition sent together as one unlogged batch. @default 64 */
   readonly rowsPerBatch?: number;
   /**
+   * Longest pause between the driver's attempts to reconnect to a node it marked down
+   * (its exponential reconnection policy, from 1 s). The driver's own cap is 10 minutes: a
+   * node that stopped answering for half a minute (it marks it down after enough request
+   * timeouts) could stay unused for minutes after it was back, and the speed layer's
+   * writes with it. Ignored when `client` is given.
+   * @default 2000
+   */
+  readonly reconnectMaxMs?: number;
+  /**
    * A client to use instead of one built from `contactPoints`: an instance stays the
    * caller's (the store never shuts it down); a factory's client is the store's.
    */
@@ -143,6 +152,7 @@ interface Settings {
   readonly maxInFlight: number;
   readonly rowsPerBatch: number;
   readonly batchedReads: BatchedReads;
+  readonly reconnectMaxMs: number;
 }
 
 export const CASSANDRA_SPEED_STORE_DEFAULTS = Object.freeze({
@@ -153,6 +163,7 @@ export const CASSANDRA_SPEED_STORE_DEFAULTS = Object.freeze({
   maxInFlight: 128,
   rowsPerBatch: 64,
   batchedReads: 'concurrent' as BatchedReads,
+  reconnectMaxMs: 2_000,
 });
 
 /** What a day-index row is about: one table's partitions of a symbol. */
@@ -853,6 +864,7 @@ function resolveSettings(options: CassandraSpeedStoreOptions): Settings {
     maxInFlight: options.maxInFlight ?? defaults.maxInFlight,
     rowsPerBatch: options.rowsPerBatch ?? defaults.rowsPerBatch,
     batchedReads: options.batchedReads ?? defaults.batchedReads,
+    reconnectMaxMs: options.reconnectMaxMs ?? defaults.reconnectMaxMs,
   };
   const bad = (field: string, value: unknown, expected: string) =>
     new AlphalakeError(
@@ -898,6 +910,9 @@ function resolveSettings(options: CassandraSpeedStoreOptions): Settings {
   if (!['partition-in', 'concurrent'].includes(settings.batchedReads)) {
     throw bad('batchedReads', settings.batchedReads, "'partition-in' or 'concurrent'");
   }
+  if (!isIntegerIn(settings.reconnectMaxMs, 1_000, 600_000)) {
+    throw bad('reconnectMaxMs', settings.reconnectMaxMs, 'an integer from 1000 to 600000');
+  }
   if (options.client === undefined && settings.contactPoints.length === 0) {
     throw bad('contactPoints', settings.contactPoints, 'at least one host[:port]');
   }
@@ -909,6 +924,14 @@ function defaultClient(settings: Settings): CassandraClient {
     contactPoints: [...settings.contactPoints],
     localDataCenter: settings.localDataCenter,
     queryOptions: { consistency: LOCAL_QUORUM, prepare: true },
+    // The driver's default policy, from 1 s, but capped at `reconnectMaxMs` (not 10 min).
+    policies: {
+      reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(
+        1_000,
+        settings.reconnectMaxMs,
+        false,
+      ),
+    },
   });
 }
 

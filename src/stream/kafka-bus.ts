@@ -5,6 +5,7 @@ import {
   Partitioners,
   type Admin,
   type Consumer,
+  type ConsumerRunConfig,
   type EachBatchPayload,
   type logCreator as logCreatorType,
   type Message,
@@ -58,6 +59,26 @@ export interface KafkaBusOptions {
   readonly maxBufferedRecords?: number;
   /** Pause before a batch whose handler failed is delivered again. @default 1000 */
   readonly retryDelayMs?: number;
+  /**
+   * Longest pause between two attempts to reach a broker: kafkajs' reconnects and request
+   * retries, a crashed consumer's restart (kafkajs waits the last retry's pause) and the
+   * producer's resends. Kafka's Java clients cap theirs at 1 s as well
+   * (`reconnect.backoff.max.ms`, `retry.backoff.max.ms`); kafkajs' own cap of 30 s left a
+   * consumer asleep for up to half a minute after its broker was back.
+   * @default 1000
+   */
+  readonly retryMaxMs?: number;
+  /**
+   * Consumer group session timeout: a member not heard from for this long is dropped from
+   * its group. A consumer whose broker went away cannot leave its group, so after the
+   * broker is back its new member waits this long in JoinGroup for the old one to expire
+   * (Kafka protocol, JoinGroup/SyncGroup: a rebalance waits for every known member). Kafka
+   * allows 6 s to 30 min by default (`group.min.session.timeout.ms`,
+   * `group.max.session.timeout.ms`). Heartbeats go every third of it, also while a batch's
+   * handler runs, so a slow handler does not cost the member its place.
+   * @default 10_000
+   */
+  readonly sessionTimeoutMs?: number;
   /** kafkajs log level. @default 'error' */
   readonly logLevel?: 'nothing' | 'error' | 'warn' | 'info';
 }
@@ -77,6 +98,8 @@ export const KAFKA_BUS_DEFAULTS = Object.freeze({
   maxBufferedBytes: 64 * 1024 * 1024,
   maxBufferedRecords: 2_000_000,
   retryDelayMs: 1000,
+  retryMaxMs: 1000,
+  sessionTimeoutMs: 10_000,
   logLevel: 'error' as const,
 });
 
@@ -149,6 +172,14 @@ export class KafkaBus implements StreamBus {
       brokers: [...options.brokers],
       logLevel: LOG_LEVELS[o.logLevel],
       logCreator,
+      // Every client of this Kafka (admin, producer, consumers) reconnects at least every
+      // `retryMaxMs`; the attempts still span about 10 s before a request gives up (kafkajs'
+      // default patience), after which a consumer restarts within `retryMaxMs`.
+      retry: {
+        initialRetryTime: Math.min(300, o.retryMaxMs),
+        maxRetryTime: o.retryMaxMs,
+        retries: Math.max(5, Math.ceil(10_000 / o.retryMaxMs)),
+      },
     });
     this.admin = this.kafka.admin();
     this.producer = this.kafka.producer({
@@ -157,8 +188,12 @@ export class KafkaBus implements StreamBus {
       // sequence checks across concurrent requests.
       maxInFlightRequests: 1,
       // Retried without end while the broker is away (publishes wait meanwhile), and at
-      // least every 5 s, so production resumes soon after the broker is back.
-      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 5_000 },
+      // least every `retryMaxMs`, so production resumes soon after the broker is back.
+      retry: {
+        retries: Number.MAX_SAFE_INTEGER,
+        initialRetryTime: Math.min(300, o.retryMaxMs),
+        maxRetryTime: o.retryMaxMs,
+      },
       allowAutoTopicCreation: false,
       // Murmur2 on the key, as Java clients: a symbol lands on the same partition from any client.
       createPartitioner: Partitioners.DefaultPartitioner,
@@ -318,6 +353,8 @@ export class KafkaBus implements StreamBus {
       allowAutoTopicCreation: false,
       // An idle fetch returns after this long; it bounds how long a stop waits for a fetch.
       maxWaitTimeInMs: 500,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: heartbeatIntervalOf(this.options.sessionTimeoutMs),
     });
     const subscription = new Subscription<T>(
       this,
@@ -512,7 +549,7 @@ export class KafkaBus implements StreamBus {
                 `(attempt ${attempt}), publishing waits: ${(error as Error).message}`,
             );
           }
-          await sleep(Math.min(250 * attempt, 5_000), undefined);
+          await sleep(Math.min(250 * attempt, this.options.retryMaxMs), undefined);
         }
       }
       // Closing while the broker is away: what is queued cannot wait any longer.
@@ -593,6 +630,12 @@ class Subscription<T> {
   private committing: Promise<void> | undefined;
   private stopping = false;
   private stopped: Promise<void> | undefined;
+  /** Set once the first assignment is positioned: a later crash is ours to restart. */
+  private running = false;
+  /** Our own restart of a consumer kafkajs gave up on, while it runs. */
+  private restarting: Promise<void> | undefined;
+  /** The consumer crashed again (its join, say) while we restarted it: try once more. */
+  private crashedWhileRestarting = false;
 
   constructor(
     private readonly bus: KafkaBus,
@@ -626,10 +669,15 @@ class Subscription<T> {
     consumer.on(consumer.events.CRASH, (event) => {
       // A crash kafkajs restarts from (say, the group coordinator still loading on a broker
       // just started) is waited out; subscribe fails only on one it will not restart from.
-      if (!event.payload.restart) {
-        failed(event.payload.error);
+      if (event.payload.restart) return;
+      const { error } = event.payload;
+      failed(error);
+      if (this.running && !this.stopping && isTransient(error)) {
+        if (this.restarting) this.crashedWhileRestarting = true;
+        else this.restarting = this.restart(error).finally(() => (this.restarting = undefined));
+      } else {
         processLogger().error(
-          `stream consumer ${options.group} on ${this.name} stopped for good: ${event.payload.error.message}`,
+          `stream consumer ${options.group} on ${this.name} stopped for good: ${error.message}`,
         );
       }
     });
@@ -639,16 +687,52 @@ class Subscription<T> {
       topics: [this.name],
       fromBeginning: options.fromBeginning ?? false,
     });
-    await consumer.run({
+    await consumer.run(this.runConfig());
+    await ready;
+    this.running = true;
+  }
+
+  private runConfig(): ConsumerRunConfig {
+    return {
       autoCommit: false,
       eachBatchAutoResolve: false,
       // kafkajs hands one partition's batches over one at a time, in order, in either case.
-      partitionsConsumedConcurrently: options.concurrentPartitions
+      partitionsConsumedConcurrently: this.options.concurrentPartitions
         ? this.bus.options.partitions
         : 1,
       eachBatch: (payload) => this.onBatch(payload),
-    });
-    await ready;
+    };
+  }
+
+  /**
+   * Starts the consumer again after a crash kafkajs does not restart from although it
+   * passes: kafkajs restarts only when the crash's root cause is marked retriable, and
+   * `KafkaJSGroupCoordinatorNotFound` (no broker answered FindCoordinator, as when the
+   * broker is going down or just came back) is not, so the subscription would stay dead
+   * with its broker back. Tried every `retryMaxMs` until it runs or the subscription stops.
+   */
+  private async restart(error: Error): Promise<void> {
+    const { group } = this.options;
+    processLogger().warn(
+      `stream consumer ${group} on ${this.name} crashed and kafkajs does not restart it ` +
+        `(${error.message}): restarting it`,
+    );
+    while (!this.stopping && !this.options.signal?.aborted) {
+      await sleep(this.bus.options.retryMaxMs, this.options.signal);
+      if (this.stopping || this.options.signal?.aborted) return;
+      try {
+        this.crashedWhileRestarting = false;
+        await this.consumer.connect();
+        // kafkajs' run reports a failed join as a crash (the CRASH event) and resolves.
+        await this.consumer.run(this.runConfig());
+        if (!this.crashedWhileRestarting) return;
+      } catch (failure) {
+        await this.consumer.disconnect().catch(() => undefined);
+        processLogger().warn(
+          `stream consumer ${group} on ${this.name}: restart failed, trying again: ${(failure as Error).message}`,
+        );
+      }
+    }
   }
 
   /**
@@ -658,6 +742,7 @@ class Subscription<T> {
   stop(): Promise<void> {
     this.stopped ??= (async () => {
       this.stopping = true;
+      await this.restarting;
       while (this.committing) await this.committing;
       await this.consumer.disconnect().catch(() => undefined);
     })();
@@ -766,11 +851,19 @@ class Subscription<T> {
     const first = handled[0];
     const last = handled[handled.length - 1];
     if (first && last) {
+      // kafkajs heartbeats only between batches: a handler slower than the session timeout
+      // (a speed store that does not answer) would cost the member its place in the group.
+      const beat = setInterval(
+        () => void heartbeat().catch(() => undefined),
+        heartbeatIntervalOf(this.bus.options.sessionTimeoutMs),
+      );
       try {
         await this.handler(decoded.records);
       } catch (error) {
         await this.retryFrom(partition, first.offset, error);
         return;
+      } finally {
+        clearInterval(beat);
       }
       const next = BigInt(last.offset) + 1n;
       this.expected.set(partition, next);
@@ -793,6 +886,14 @@ class Subscription<T> {
     await sleep(this.bus.options.retryDelayMs, this.options.signal);
     this.consumer.seek({ topic: this.name, partition, offset });
   }
+}
+
+/**
+ * How often a member heartbeats: a third of its session timeout, as Kafka advises
+ * (`heartbeat.interval.ms`), so two may be lost before the member is.
+ */
+function heartbeatIntervalOf(sessionTimeoutMs: number): number {
+  return Math.max(100, Math.floor(sessionTimeoutMs / 3));
 }
 
 /**
@@ -882,6 +983,11 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
   }
   const retryDelayMs = options.retryDelayMs ?? d.retryDelayMs;
   if (!Number.isFinite(retryDelayMs) || retryDelayMs < 0) throw bad('retryDelayMs must be ≥ 0');
+  const retryMaxMs = positive('retryMaxMs', options.retryMaxMs ?? d.retryMaxMs);
+  const sessionTimeoutMs = positive(
+    'sessionTimeoutMs',
+    options.sessionTimeoutMs ?? d.sessionTimeoutMs,
+  );
   return Object.freeze({
     brokers: Object.freeze([...options.brokers]),
     clientId: options.clientId ?? d.clientId,
@@ -901,6 +1007,8 @@ function resolveOptions(options: KafkaBusOptions): ResolvedOptions {
       options.maxBufferedRecords ?? d.maxBufferedRecords,
     ),
     retryDelayMs,
+    retryMaxMs,
+    sessionTimeoutMs,
     logLevel: level,
   });
 }
@@ -920,6 +1028,8 @@ function isTransient(error: unknown): boolean {
 
 const TRANSIENT_ERRORS = new Set([
   'KafkaJSConnectionError',
+  // Thrown when no broker answered FindCoordinator; kafkajs marks it not retriable.
+  'KafkaJSGroupCoordinatorNotFound',
   'KafkaJSConnectionClosedError',
   'KafkaJSRequestTimeoutError',
   'KafkaJSBrokerNotFound',

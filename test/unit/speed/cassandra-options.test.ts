@@ -22,6 +22,7 @@ describe('Cassandra speed store options', () => {
     ['a TTL of 0', { ...base, ttlSeconds: 0 }, 'ttlSeconds'],
     ['a fractional TTL', { ...base, ttlSeconds: 1.5 }, 'ttlSeconds'],
     ['no requests in flight', { ...base, maxInFlight: 0 }, 'maxInFlight'],
+    ['a reconnect cap under the first delay', { ...base, reconnectMaxMs: 999 }, 'reconnectMaxMs'],
     ['no contact points and no client', { contactPoints: [] }, 'contactPoints'],
   ];
   for (const [what, options, option] of refused) {
