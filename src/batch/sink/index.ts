@@ -5,3 +5,4 @@ export * from './lake-sink.js';
 export * from './news-writer.js';
 export * from './rejects-log.js';
 export * from './sink-checkpoint.js';
+export * from './vendor-bars-writer.js';
