@@ -56,6 +56,10 @@ class ScriptedBus implements StreamBus {
     throw new Error('the scripted bus only delivers');
   }
 
+  async endOffsets(): Promise<StartOffsets> {
+    throw new Error('the scripted bus only delivers');
+  }
+
   async subscribe<T>(topic: Topic, handler: BatchHandler<T>, options: SubscribeOptions) {
     this.handlers.set(topic, handler as BatchHandler<unknown>);
     if (options.startOffsets) this.starts.set(topic, options.startOffsets);
