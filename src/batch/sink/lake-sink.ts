@@ -14,7 +14,7 @@ import {
   type Trade,
   type VendorBar,
 } from '../../domain/index.js';
-import type { HistorySink, Reject } from '../../ingest/index.js';
+import { payloadOf, type HistorySink, type Reject } from '../../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../../lake/index.js';
 import type { BusRecord, StartOffsets, StreamBus, Topic } from '../../stream/index.js';
 import type { Medallion } from '../medallion.js';
@@ -466,10 +466,11 @@ export class LakeSink implements HistorySink {
       const rejects = take(this.rejectLane);
       const now = this.clock.now();
       await this.commitLane(this.rejectLane, rejects, {
-        rows: [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))].map(
-          rejectRow,
-        ),
-        txns: [...lateTxns.values(), ...rejectsJob],
+        rows: () =>
+          [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))].map(
+            rejectRow,
+          ),
+        txns: () => [...lateTxns.values(), ...rejectsJob],
         // Nothing was committed: the trades wait for the next flush with the rejects.
         onFailure: async () => {
           this.tradeLane.pending = [...trades, ...this.tradeLane.pending];
@@ -478,8 +479,8 @@ export class LakeSink implements HistorySink {
       });
       for (const { appId, version } of lateTxns.values()) lateHeld.set(appId, version);
       await this.commitLane(this.tradeLane, trades, {
-        rows: tradeColumns(trades.map((t) => t.value)),
-        txns: await jobTxnsOf(this.tables.trades),
+        rows: () => tradeColumns(trades.map((t) => t.value)),
+        txns: () => jobTxnsOf(this.tables.trades),
         // Another member committed these to bronze (it had the partition before this one):
         // they are this member's to seal.
         onFailure: (held) =>
@@ -488,14 +489,14 @@ export class LakeSink implements HistorySink {
       this.keepUnsealed(trades);
       const quotes = take(this.quoteLane);
       await this.commitLane(this.quoteLane, quotes, {
-        rows: quotes.map((q) => quoteRow(q.value)),
-        txns: await jobTxnsOf(this.tables.quotes),
+        rows: () => quotes.map((q) => quoteRow(q.value)),
+        txns: () => jobTxnsOf(this.tables.quotes),
       });
       const bars = take(this.barLane);
       await this.commitLane(this.barLane, bars, {
         // A bar delivered again replaces the one the table holds (vendor-bars-writer.ts).
-        rows: vendorBarColumns(latestVendorBars(bars.map((b) => b.value))),
-        txns: await jobTxnsOf(this.tables.vendorBars),
+        rows: () => vendorBarColumns(latestVendorBars(bars.map((b) => b.value))),
+        txns: () => jobTxnsOf(this.tables.vendorBars),
         key: VENDOR_BAR_KEY,
       });
       await this.seal(cutoff);
@@ -528,8 +529,9 @@ export class LakeSink implements HistorySink {
     lane: Lane<T>,
     taken: Sourced<T>[],
     options: {
-      readonly rows: ColumnBatch | Record<string, unknown>[];
-      readonly txns: readonly TxnMarker[];
+      /** Built inside the commit's try: a record that cannot become a row fails the commit, not the flush's bookkeeping. */
+      readonly rows: () => ColumnBatch | Record<string, unknown>[];
+      readonly txns: () => readonly TxnMarker[] | Promise<readonly TxnMarker[]>;
       /** Upsert on this key instead of appending (DeltaTable.upsert). */
       readonly key?: readonly string[];
       readonly onFailure?: (held: Sourced<T>[]) => void | Promise<void>;
@@ -540,8 +542,8 @@ export class LakeSink implements HistorySink {
         lane.table,
         lane.log,
         taken,
-        options.rows,
-        options.txns,
+        options.rows(),
+        await options.txns(),
         options.key,
       );
     } catch (error) {
@@ -916,7 +918,8 @@ function lateReject(trade: Trade, now: number): Reject {
     source: 'lake-sink',
     kind: 'trade',
     reason: 'LATE_EVENT',
-    payload: JSON.stringify(trade),
+    // payloadOf: a trade's nanoseconds are a bigint, which JSON.stringify refuses.
+    payload: payloadOf(trade),
     receivedAt: now,
   };
 }
