@@ -1,6 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import { AlphalakeError } from '../domain/index.js';
-import { copyStageToFiles, type StageColumnRef } from './data/index.js';
 import {
   decodeActionPath,
   duckdbType,
@@ -12,6 +10,7 @@ import {
   type Snapshot,
 } from './log/index.js';
 import { filesMayOverlap } from './read/index.js';
+import { rewriteFiles } from './maintenance/index.js';
 import { joinKey, sqlString, withDuckDB, type ObjectStore } from './storage/index.js';
 
 /**
@@ -80,8 +79,6 @@ export async function replaceKeys(
     `CAST(${alias}.${quoteIdent(physicalName(column))} AS ${duckdbType(column.type)})`;
   const keyList = keyColumns.map((c) => keyOf('n', c)).join(', ');
   const matched = keyColumns.map((c) => `${keyOf('n', c)} = ${keyOf('o', c)}`).join(' AND ');
-  const partitionSet = new Set(layout.partitionColumns);
-  const dataColumns = snapshot.schema.filter((c) => !partitionSet.has(c.name));
   return withDuckDB(async (connection) => {
     const repeated = await connection.runAndReadAll(
       `SELECT ${keyList} FROM ${newSource} n GROUP BY ALL HAVING count(*) > 1 LIMIT 1`,
@@ -120,10 +117,12 @@ export async function replaceKeys(
       });
       if (replaced === total) continue;
       adds.push(
-        ...(await rewriteWithout(connection, store, snapshot, file, old, hit, {
-          dataColumns,
-          partitionSpecs,
-          layout,
+        ...(await rewriteFiles(connection, store, snapshot, {
+          source: old,
+          where: `NOT ${hit}`,
+          partitionValues: file.partitionValues,
+          clusterBy: layout.clusterBy,
+          dataChange: true,
           signal,
         })),
       );
@@ -142,53 +141,4 @@ function keyColumnOf(snapshot: Snapshot, name: string, layout: TableLayout): Col
     );
   }
   return column;
-}
-
-/** `file` written again without the rows `hit` matches, in the same partition, clustered. */
-async function rewriteWithout(
-  connection: Parameters<Parameters<typeof withDuckDB>[0]>[0],
-  store: ObjectStore,
-  snapshot: Snapshot,
-  file: AddFile,
-  old: string,
-  hit: string,
-  input: {
-    dataColumns: readonly ColumnSpec[];
-    partitionSpecs: readonly ColumnSpec[];
-    layout: TableLayout;
-    signal: AbortSignal | undefined;
-  },
-): Promise<AddFile[]> {
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${old}`);
-  const present = new Set(described.getRowObjectsJson().map((row) => String(row['column_name'])));
-  // A column the file predates (schema evolution) is NULL in it, as readers see it.
-  const select = input.dataColumns.map((column, i) => {
-    const physical = physicalName(column);
-    const value = present.has(physical) ? `o.${quoteIdent(physical)}` : 'NULL';
-    return `CAST(${value} AS ${duckdbType(column.type)}) AS c${i}`;
-  });
-  const stage = `upsert_${randomUUID().replaceAll('-', '')}`;
-  await connection.run(
-    `CREATE TEMP TABLE ${stage} AS SELECT ${select.join(', ')}, 0 AS __pid FROM ${old} o WHERE NOT ${hit}`,
-  );
-  try {
-    const columns: StageColumnRef[] = input.dataColumns.map((spec, i) => ({ spec, expr: `c${i}` }));
-    const { adds } = await copyStageToFiles(connection, store, snapshot.tablePath, {
-      stage,
-      columns,
-      partitions: [{ values: { ...file.partitionValues } }],
-      params: [],
-      options: {
-        schema: input.dataColumns,
-        partitionColumns: input.layout.partitionColumns,
-        partitionSpecs: input.partitionSpecs,
-        clusterBy: input.layout.clusterBy,
-        dataChange: true,
-        ...(input.signal ? { signal: input.signal } : {}),
-      },
-    });
-    return adds;
-  } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${stage}`);
-  }
 }

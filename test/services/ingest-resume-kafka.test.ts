@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +10,7 @@ import { openMedallion } from '../../src/batch/index.js';
 import { localObjectStore } from '../../src/lake/index.js';
 import { writePolygonTradesFile, type PolygonFixture } from '../support/polygon-fixture.js';
 import { expectTradesExactlyOnce } from '../support/trades-oracle.js';
+import { spawnCli } from '../support/processes.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
@@ -64,18 +65,7 @@ describe('alphalake ingest --source file through Kafka, resumed after SIGKILL (s
       NODE_ENV: '',
     };
     const output: string[] = [];
-    const child = (args: string[]): { process: ChildProcess; exited: Promise<number> } => {
-      const started = spawn(process.execPath, [CLI, ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      started.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      started.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-      const exited = new Promise<number>((resolve) =>
-        started.once('exit', (code, signal) => resolve(code ?? (signal ? -1 : 0))),
-      );
-      return { process: started, exited };
-    };
+    const child = (args: string[]) => spawnCli(CLI, args, env, output);
     const checkpoint = async (): Promise<Checkpoint | undefined> => {
       const folder = path.join(home, 'ingest');
       const names = (await readdir(folder).catch(() => [] as string[])).filter((n) =>

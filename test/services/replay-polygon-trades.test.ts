@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePolygonTradesFile } from '../support/polygon-fixture.js';
+import { spawnCli } from '../support/processes.js';
 import { endpoints, repoRoot, requireService } from './endpoints.js';
 
 /**
@@ -84,18 +85,7 @@ describe('replaying a Polygon trades flat file through Kafka into the lake (serv
       SIM_ENABLED: 'false',
     };
     const log: string[] = [];
-    const child = (args: string[]): { process: ChildProcess; exited: Promise<number> } => {
-      const started = spawn(process.execPath, [CLI, ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      started.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      started.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      const exited = new Promise<number>((resolve) =>
-        started.once('exit', (code) => resolve(code ?? -1)),
-      );
-      return { process: started, exited };
-    };
+    const child = (args: string[]) => spawnCli(CLI, args, env, log);
     const sink = child(['sink']);
     try {
       const ingest = child([
