@@ -11,7 +11,7 @@ import { localObjectStore } from '../../src/lake/index.js';
 import { writePolygonTradesFile, type PolygonFixture } from '../support/polygon-fixture.js';
 import { expectTradesExactlyOnce } from '../support/trades-oracle.js';
 import { spawnCli } from '../support/processes.js';
-import { endpoints, repoRoot, requireService } from './endpoints.js';
+import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10: `alphalake ingest --source file` through the real Kafka (a producer only; an
@@ -53,17 +53,8 @@ describe('alphalake ingest --source file through Kafka, resumed after SIGKILL (s
 
   it(`publishes every valid trade once into bronze.trades after ${KILLS} SIGKILLs and restarts`, async () => {
     const home = path.join(dir, 'home');
-    const prefix = `alphalake-ingest-resume-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ALPHALAKE_HOME: home,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_PARTITIONS: '3',
-      BATCH_INTERVAL_SECONDS: '1',
-      SIM_ENABLED: 'false',
-      NODE_ENV: '',
-    };
+    const env = { ...kafkaRoleEnv(home, 'alphalake-ingest-resume', 3), NODE_ENV: '' };
+    const prefix = env.KAFKA_TOPIC_PREFIX;
     const output: string[] = [];
     const child = (args: string[]) => spawnCli(CLI, args, env, output);
     const checkpoint = async (): Promise<Checkpoint | undefined> => {

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePolygonTradesFile } from '../support/polygon-fixture.js';
 import { spawnCli } from '../support/processes.js';
-import { endpoints, repoRoot, requireService } from './endpoints.js';
+import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's acceptance: a Polygon-layout trades flat file of ROWS rows (gzip), generated
@@ -74,16 +74,7 @@ describe('replaying a Polygon trades flat file through Kafka into the lake (serv
     const file = path.join(home, 'trades_v1.csv.gz');
     const fixture = await writePolygonTradesFile(file, ROWS);
     expect(fixture.rows).toBe(ROWS);
-    const prefix = `alphalake-replay-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ALPHALAKE_HOME: home,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_PARTITIONS: '4',
-      BATCH_INTERVAL_SECONDS: '1',
-      SIM_ENABLED: 'false',
-    };
+    const env = kafkaRoleEnv(home, 'alphalake-replay', 4);
     const log: string[] = [];
     const child = (args: string[]) => spawnCli(CLI, args, env, log);
     const sink = child(['sink']);

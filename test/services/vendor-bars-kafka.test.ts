@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minuteAggsRows, minuteAggsText } from '../support/polygon-fixture.js';
 import { spawnCli } from '../support/processes.js';
-import { endpoints, repoRoot, requireService } from './endpoints.js';
+import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's vendor bars through the real Kafka: a Polygon minute-aggregates flat file is
@@ -86,16 +86,7 @@ describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', ()
     const correctedFile = path.join(home, 'corrected', 'minute_aggs_v1.csv');
     await mkdir(path.dirname(correctedFile));
     await writeFile(correctedFile, minuteAggsText({ rows: corrected, bad: fixture.bad }));
-    const prefix = `alphalake-vendor-bars-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ALPHALAKE_HOME: home,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_PARTITIONS: '3',
-      BATCH_INTERVAL_SECONDS: '1',
-      SIM_ENABLED: 'false',
-    };
+    const env = kafkaRoleEnv(home, 'alphalake-vendor-bars', 3);
     const log: string[] = [];
     const child = (args: string[]) => spawnCli(CLI, args, env, log);
     const sink = child(['sink']);
