@@ -21,7 +21,7 @@ export {
   type RowCounter,
 } from './sink/index.js';
 export { LakeCheckpointSink } from './sink/index.js';
-export { SinkCheckpoint } from './sink/index.js';
+export { LakeLedger, SinkCheckpoint } from './sink/index.js';
 export { NewsWriter } from './sink/index.js';
 export { MAX_REJECTS, RejectsLog, type RejectsQuery } from './sink/index.js';
 export { VendorBarsLog, type VendorBarsQuery } from './read/index.js';

@@ -124,8 +124,9 @@ export const NEWS_TABLE: TableDefinition = {
 
 /**
  * Bars as vendors delivered them (the `bars` topic: Polygon minute aggregates from flat
- * files, REST and WebSocket, Yahoo daily bars), raw (unadjusted), one row per bar the bus
- * carried, exactly once as `bronze.trades`. Not `silver.bars_1m`, which is built from
+ * files, REST and WebSocket, Yahoo daily bars), raw (unadjusted), one row per bar key
+ * (source, symbol, interval, ts): written by upsert, so a bar delivered again replaces the
+ * row (src/batch/sink/vendor-bars-writer.ts). Not `silver.bars_1m`, which is built from
  * trades: the two may disagree, and a reader can compare them.
  */
 export const VENDOR_BARS_TABLE: TableDefinition = {

@@ -1,15 +1,17 @@
 import { Command, Option } from 'commander';
 import { SingleBar } from 'cli-progress';
 import { createBackfillContext, createPlatform } from '../app.js';
-import { NewsWriter, SinkCheckpoint } from '../batch/index.js';
+import path from 'node:path';
+import { LakeLedger, NewsWriter, SinkCheckpoint } from '../batch/index.js';
 import { loadConfig, type Config } from '../config/index.js';
 import { AlphalakeError, parseIsoMicros, type ValidationContext } from '../domain/index.js';
 import {
   backfillFile,
   FILE_FORMAT_NAMES,
   FileSource,
-  ingestSource,
   NewsFileSource,
+  ProducerCheckpoint,
+  type CheckedRecords,
   type FileBackfillProgress,
 } from '../ingest/index.js';
 import { homeOption, serve, settingsOf, type CommonFlags } from './serve-command.js';
@@ -76,7 +78,7 @@ export function ingestCommand(): Command {
   return fileOptions(
     new Command('ingest')
       .description(
-        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS; its splits and dividends go to master data, its news to the news topic and bronze.news, SIM_* settings), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). In the embedded profile a file replay runs the lake sink in the same process, commits each chunk with the file’s checkpoint (resumable after Ctrl-C or SIGKILL, completed files passed over) and exits 0 once everything read is committed, with a summary line.',
+        'Run a producer: the market simulator (lake history up to now, then live trades onto Kafka; needs KAFKA_BROKERS; its splits and dividends go to master data, its news to the news topic and bronze.news, SIM_* settings), Polygon’s REST API (`polygon`: --dataset, --symbols, --from, --to), Polygon’s WebSocket until stopped (`polygon-ws`), Yahoo daily bars, splits and dividends (`yahoo`; docs/sources.md), or a recorded file replayed through validation onto the bus (`--source file --path …`), or a JSON or RSS news file into bronze.news (`--source news --path …`, duplicates dropped by id). A file replay is resumable after Ctrl-C or SIGKILL (completed files passed over): in the embedded profile it runs the lake sink in the same process, commits each chunk with the file’s checkpoint and exits 0 once everything read is committed; with Kafka it keeps what Kafka acknowledged in a checkpoint under ALPHALAKE_HOME/ingest and exits 0 once everything read is published (the sink role commits it); a summary line either way.',
       )
       .addOption(
         new Option('--source <source>', 'where the records come from')
@@ -232,36 +234,33 @@ async function ingestFile(flags: IngestFlags): Promise<void> {
   await platform.start({ live: false });
   const started = Date.now();
   try {
-    // In-process the sink runs here, so each chunk of each file is committed with the
-    // file's checkpoint, and a rerun resumes after what the lake holds (docs/ingest.md).
-    // With Kafka this process only produces: the replay is not resumable.
-    const tally = inProcess
-      ? (
-          await backfillFile({
-            kind: 'ingest',
-            file: {
-              path: requirePath(flags),
-              ...(flags.format ? { format: flags.format } : {}),
-              ...(speed === undefined ? {} : { speed }),
-            },
-            ingestor: platform.ingestor,
-            sink: new SinkCheckpoint(
-              platform.tables,
-              platform.sink,
-              (checked, name, signal) => platform.ingestor.publishChecked(checked, name, signal),
-              busDelivered,
-            ),
-            signal,
-            accept: () => undefined,
-            ...(range ? { range } : {}),
-          })
-        ).tally
-      : await ingestSource({
-          source,
-          ingestor: platform.ingestor,
-          signal,
-          ...(range ? { range } : {}),
-        });
+    // Each chunk of each file is checkpointed, and a rerun resumes after it (docs/ingest.md
+    // "Resumable file runs"). In-process the sink runs here and commits each chunk with the
+    // file's checkpoint in the lake. With Kafka this process only produces: a checkpoint
+    // file under ALPHALAKE_HOME/ingest records what Kafka acknowledged, and a resumed run
+    // asks the lake about the one chunk a kill may have left half published.
+    const publish = (checked: CheckedRecords, name: string, signal?: AbortSignal) =>
+      platform.ingestor.publishChecked(checked, name, signal);
+    const { tally } = await backfillFile({
+      kind: 'ingest',
+      file: {
+        path: requirePath(flags),
+        ...(flags.format ? { format: flags.format } : {}),
+        ...(speed === undefined ? {} : { speed }),
+      },
+      ingestor: platform.ingestor,
+      sink: inProcess
+        ? new SinkCheckpoint(platform.tables, platform.sink, publish, busDelivered)
+        : new ProducerCheckpoint({
+            folder: path.join(config.home, 'ingest'),
+            publish,
+            ledger: new LakeLedger(platform.tables, platform.bus),
+            now: () => platform.clock.now(),
+          }),
+      signal,
+      accept: () => undefined,
+      ...(range ? { range } : {}),
+    });
     const seconds = (Date.now() - started) / 1000;
     console.log(
       `alphalake: ${source.name}: ${tally.summary()}; ${inProcess ? 'committed to the lake' : 'published to Kafka'} in ${seconds.toFixed(1)} s`,

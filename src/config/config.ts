@@ -46,7 +46,7 @@ export const SETTINGS = {
     env: 'ALPHALAKE_HOME',
     default: './data',
     description:
-      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/`, and master data under `mdm/` and the embedded job store under `jobs/` (unless `MONGODB_URI` is set).',
+      'Folder for local state: the Delta Lake tables under `lake/` (unless `LAKE_URI` names another place), the cache of S3 objects under `cache/`, and master data under `mdm/` and the embedded job store under `jobs/` (unless `MONGODB_URI` is set), and the checkpoints of file replays through Kafka under `ingest/`.',
     parse: (raw: string) => path.resolve(raw),
   },
   host: {

@@ -79,6 +79,11 @@ export { ingestSource } from './replay.js';
 export { NewsFileSource } from './files/index.js';
 export { IngestTally } from './tally.js';
 export {
+  ProducerCheckpoint,
+  type CommittedLedger,
+  type ProducerCheckpointOptions,
+} from './files/index.js';
+export {
   backfillFile,
   BACKFILL_CHUNK_ROWS,
   completeAppId,

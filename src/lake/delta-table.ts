@@ -51,6 +51,7 @@ import {
   type SnapshotTarget,
 } from './log/index.js';
 import { TableState } from './log/index.js';
+import { replaceKeys } from './upsert.js';
 import { checkWritable, isAppendOnly, protocolForNewTable } from './log/index.js';
 
 export const ENGINE_INFO = 'alphalake/0.1.0';
@@ -137,11 +138,24 @@ export interface OverwriteOptions extends WriteOptions {
   readonly partitionFilter?: readonly Filter[];
 }
 
+/**
+ * An upsert's key: the incoming rows replace the table's rows with equal values in every one
+ * of these columns (non-nullable data columns), and are added where none is held.
+ */
+export interface UpsertOptions extends WriteOptions {
+  readonly key: readonly string[];
+}
+
+/** How often an upsert that lost a race on the partitions it read is planned again. */
+const UPSERT_ATTEMPTS = 5;
+
 export interface CommitResult {
   readonly version: number;
   readonly addedFiles: number;
   readonly removedFiles: number;
   readonly rows: number;
+  /** Rows of the table the commit replaced (an upsert's matched keys); 0 otherwise. */
+  readonly rowsReplaced?: number;
 }
 
 export interface HistoryEntry {
@@ -347,6 +361,28 @@ export class DeltaTable {
     return this.write(input, 'overwrite', options);
   }
 
+  /**
+   * Writes `input` so that the table holds each of its keys once, with the incoming values:
+   * a MERGE "when matched update, when not matched insert" on `options.key`, in one commit,
+   * copy-on-write (src/lake/upsert.ts). Upserting the same rows again changes nothing a
+   * reader sees. The commit conflicts with a concurrent one that added files to a partition
+   * it read or removed a file it removes, and is then planned again on the new version
+   * (its txns checked again), up to UPSERT_ATTEMPTS times.
+   */
+  async upsert(input: Rows | ColumnBatch, options: UpsertOptions): Promise<CommitResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.write(input, 'upsert', options);
+      } catch (error) {
+        // A concurrent writer's data (winningVersion): plan again. A txn refused before the
+        // commit, or the last attempt, is the caller's to handle.
+        const raced =
+          isAlphalakeError(error, 'CONFLICT') && error.details['winningVersion'] !== undefined;
+        if (!raced || attempt >= UPSERT_ATTEMPTS) throw error;
+      }
+    }
+  }
+
   async query(options: QueryOptions = {}): Promise<QueryResult> {
     const snapshot = options.snapshot ?? (await this.snapshot(undefined, options.signal));
     return querySnapshot(this.store, snapshot, this.bounded(options), this.queryCache);
@@ -507,12 +543,12 @@ export class DeltaTable {
 
   private async write(
     input: Rows | ColumnBatch,
-    mode: 'append' | 'overwrite',
-    options: OverwriteOptions,
+    mode: 'append' | 'overwrite' | 'upsert',
+    options: OverwriteOptions & Partial<Pick<UpsertOptions, 'key'>>,
   ): Promise<CommitResult> {
     const base = await this.freshSnapshot(options.signal);
     checkWritable(base.protocol, base.metadata, this.tablePath);
-    if (mode === 'overwrite' && isAppendOnly(base.metadata)) {
+    if (mode !== 'append' && isAppendOnly(base.metadata)) {
       throw new AlphalakeError(
         'BAD_USER_INPUT',
         `table ${this.tablePath} is append-only (delta.appendOnly)`,
@@ -566,6 +602,8 @@ export class DeltaTable {
       clusterBy: clusterByOf(base),
       signal: options.signal,
     });
+    // An upsert's existing files written again without the rows it replaces.
+    let rewritten: AddFile[] = [];
     try {
       if (mode === 'overwrite' && bound.length > 0) {
         for (const add of written.adds) {
@@ -581,29 +619,61 @@ export class DeltaTable {
         }
       }
       const now = Date.now();
+      const replacement =
+        mode === 'upsert'
+          ? await replaceKeys(
+              this.store,
+              base,
+              written.adds,
+              options.key ?? [],
+              { partitionColumns: base.partitionColumns, clusterBy: clusterByOf(base) },
+              options.signal,
+            )
+          : undefined;
+      rewritten = replacement?.adds ?? [];
       const removed: RemoveFile[] =
         mode === 'overwrite'
           ? base.files
               .filter((file) => fileMayMatch(file, bound))
               .map((file) => removeOf(file, now))
-          : [];
+          : (replacement?.removes ?? []);
+      const adds = [...rewritten, ...written.adds];
       const actions: Action[] = [
         {
           commitInfo: {
             ...(options.commitInfo ?? {}),
             timestamp: now,
-            operation: 'WRITE',
-            operationParameters: {
-              mode: mode === 'append' ? 'Append' : 'Overwrite',
-              partitionBy: JSON.stringify(base.partitionColumns),
-              ...(bound.length > 0 ? { predicate: JSON.stringify(partitionFilter) } : {}),
-            },
-            operationMetrics: {
-              numFiles: String(written.adds.length),
-              numOutputRows: String(written.rows),
-              numOutputBytes: String(written.bytes),
-              ...(mode === 'overwrite' ? { numRemovedFiles: String(removed.length) } : {}),
-            },
+            ...(replacement
+              ? {
+                  // As Delta's MERGE reports itself (the key is the merge predicate).
+                  operation: 'MERGE',
+                  operationParameters: {
+                    predicate: JSON.stringify(options.key ?? []),
+                    matchedPredicates: JSON.stringify([{ actionType: 'update' }]),
+                    notMatchedPredicates: JSON.stringify([{ actionType: 'insert' }]),
+                  },
+                  operationMetrics: {
+                    numTargetRowsUpdated: String(replacement.rowsReplaced),
+                    numTargetRowsInserted: String(written.rows - replacement.rowsReplaced),
+                    numSourceRows: String(written.rows),
+                    numTargetFilesAdded: String(adds.length),
+                    numTargetFilesRemoved: String(removed.length),
+                  },
+                }
+              : {
+                  operation: 'WRITE',
+                  operationParameters: {
+                    mode: mode === 'append' ? 'Append' : 'Overwrite',
+                    partitionBy: JSON.stringify(base.partitionColumns),
+                    ...(bound.length > 0 ? { predicate: JSON.stringify(partitionFilter) } : {}),
+                  },
+                  operationMetrics: {
+                    numFiles: String(written.adds.length),
+                    numOutputRows: String(written.rows),
+                    numOutputBytes: String(written.bytes),
+                    ...(mode === 'overwrite' ? { numRemovedFiles: String(removed.length) } : {}),
+                  },
+                }),
             engineInfo: ENGINE_INFO,
             isBlindAppend: mode === 'append',
             readVersion: base.version,
@@ -619,7 +689,7 @@ export class DeltaTable {
         actions.push({ txn: { appId: txn.appId, version: txn.version, lastUpdated: now } });
       }
       for (const remove of removed) actions.push({ remove });
-      for (const add of written.adds) actions.push({ add });
+      for (const add of adds) actions.push({ add });
       const removedPaths = new Set(removed.map((r) => decodeActionPath(r.path)));
       const { version } = await commitWithRetry(this.store, base, {
         operation: mode,
@@ -629,20 +699,29 @@ export class DeltaTable {
         readPartitions:
           mode === 'overwrite'
             ? (partitionValues) => fileMayMatch({ ...PLACEHOLDER_ADD, partitionValues }, bound)
-            : undefined,
+            : mode === 'upsert'
+              ? // A concurrent add to a partition the upsert read may hold one of its keys.
+                (partitionValues) =>
+                  written.adds.some((add) => samePartition(add.partitionValues, partitionValues))
+              : undefined,
         signal: options.signal,
       });
       await this.afterCommit(base, version, options.signal);
       return {
         version,
-        addedFiles: written.adds.length,
+        addedFiles: adds.length,
         removedFiles: removed.length,
         rows: written.rows,
+        ...(replacement ? { rowsReplaced: replacement.rowsReplaced } : {}),
       };
     } catch (error) {
       // Nothing references the new files: remove them rather than leave them for VACUUM.
       await this.store
-        .delete(written.adds.map((add) => joinKey(this.tablePath, decodeActionPath(add.path))))
+        .delete(
+          [...written.adds, ...rewritten].map((add) =>
+            joinKey(this.tablePath, decodeActionPath(add.path)),
+          ),
+        )
         .catch(() => undefined);
       throw error;
     }
@@ -656,6 +735,14 @@ const PLACEHOLDER_ADD: AddFile = {
   modificationTime: 0,
   dataChange: true,
 };
+
+function samePartition(
+  a: Readonly<Record<string, string | null>>,
+  b: Readonly<Record<string, string | null>>,
+): boolean {
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => (b[k] ?? null) === a[k]);
+}
 
 export function removeOf(file: AddFile, deletionTimestamp: number, dataChange = true): RemoveFile {
   return {

@@ -54,6 +54,7 @@ export {
   type OverwriteOptions,
   type TableReadOptions,
   type TxnMarker,
+  type UpsertOptions,
   type WriteOptions,
 } from './delta-table.js';
 export type { OptimizeOptions, OptimizeResult } from './maintenance/index.js';

@@ -120,6 +120,13 @@ export interface StreamBus {
    * after that is delivered to the group.
    */
   subscribe<T>(topic: Topic, handler: BatchHandler<T>, options: SubscribeOptions): Promise<void>;
+  /**
+   * Per partition of `topic`, the offset the next record published to it will get (Kafka's
+   * high watermark): a consumer that has handled everything below these offsets has seen
+   * every record stored when this was called. A producer that resumes after a crash waits
+   * for its sink to get there before asking the lake what it holds (docs/ingest.md).
+   */
+  endOffsets(topic: Topic, signal?: AbortSignal): Promise<StartOffsets>;
   close(): Promise<void>;
 }
 

@@ -21,6 +21,7 @@ import {
   type BusRecord,
   type OutgoingRecord,
   type PublishOptions,
+  type StartOffsets,
   type StreamBus,
   type SubscribeOptions,
   type Topic,
@@ -273,6 +274,16 @@ export class KafkaBus implements StreamBus {
         detail: `Kafka at ${this.options.brokers.join(',')} does not answer: ${(error as Error).message}; ${held}`,
       };
     }
+  }
+
+  async endOffsets(topic: Topic, signal?: AbortSignal): Promise<StartOffsets> {
+    signal?.throwIfAborted();
+    const ends = await within(
+      this.admin.fetchTopicOffsets(this.options.topicNames[topic]),
+      HEALTH_TIMEOUT_MS,
+      signal,
+    );
+    return new Map(ends.map((p) => [p.partition, p.high]));
   }
 
   async publish<T>(

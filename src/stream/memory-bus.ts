@@ -7,6 +7,7 @@ import type {
   BusRecord,
   OutgoingRecord,
   PublishOptions,
+  StartOffsets,
   StreamBus,
   SubscribeOptions,
   Topic,
@@ -91,6 +92,11 @@ export class MemoryBus implements StreamBus {
       log.records.splice(0, drop);
       log.base += drop;
     }
+  }
+
+  async endOffsets(topic: Topic): Promise<StartOffsets> {
+    const log = this.log(topic);
+    return new Map([[0, String(log.base + log.records.length)]]);
   }
 
   async subscribe<T>(

@@ -283,6 +283,33 @@ export function describeBusContract(backend: BusBackend): void {
       }
     });
 
+    it('says where each partition ends: the next offset its next record gets', async () => {
+      const bus = await backend.open();
+      const before = await bus.endOffsets('trades');
+      expect(before.size).toBeGreaterThan(0);
+      const inbox = new Inbox<Trade>();
+      await bus.subscribe('trades', inbox.handler, { group: groupName() });
+      const symbols = ['AAPL', 'AMZN', 'GOOGL', 'MSFT', 'NVDA', 'TSLA'];
+      const sent = symbols.map((s, i) => trade(s, i));
+      await bus.publish(
+        'trades',
+        sent.map((t) => ({ key: t.symbol, value: t })),
+      );
+      await eventually(() => inbox.records.length >= sent.length);
+      const after = await bus.endOffsets('trades');
+      expect([...after.keys()].sort()).toEqual([...before.keys()].sort());
+      // Each partition's end moved past the last record it delivered, and no further than
+      // one message a record (a batched encoding may carry several in one).
+      let moved = 0n;
+      for (const [partition, end] of after) {
+        const last = inbox.records.filter((r) => r.partition === partition).at(-1);
+        if (last) expect(BigInt(end)).toBe(BigInt(last.offset) + 1n);
+        moved += BigInt(end) - BigInt(before.get(partition) ?? '0');
+      }
+      expect(moved >= 1n && moved <= BigInt(sent.length)).toBe(true);
+      await bus.close();
+    });
+
     it('carries trades, quotes, bars, news and rejects exactly', async () => {
       const bus = await backend.open();
       const sent: Record<Topic, { key: string; value: unknown }[]> = {

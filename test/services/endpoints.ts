@@ -204,3 +204,24 @@ export async function requireService(name: ServiceName): Promise<void> {
     );
   }
 }
+
+/**
+ * The environment of `alphalake` roles (sink, ingest) on the test Kafka: topics of their
+ * own (a fresh `KAFKA_TOPIC_PREFIX` starting with `name`), local state and the lake under
+ * `home`, a sink flush every second, no simulator.
+ */
+export function kafkaRoleEnv(
+  home: string,
+  name: string,
+  partitions: number,
+): Record<string, string> & { readonly KAFKA_TOPIC_PREFIX: string } {
+  return {
+    PATH: process.env.PATH ?? '',
+    ALPHALAKE_HOME: home,
+    KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
+    KAFKA_TOPIC_PREFIX: `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`,
+    KAFKA_PARTITIONS: String(partitions),
+    BATCH_INTERVAL_SECONDS: '1',
+    SIM_ENABLED: 'false',
+  };
+}

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePolygonTradesFile } from '../support/polygon-fixture.js';
-import { endpoints, repoRoot, requireService } from './endpoints.js';
+import { spawnCli } from '../support/processes.js';
+import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's acceptance: a Polygon-layout trades flat file of ROWS rows (gzip), generated
@@ -73,29 +74,9 @@ describe('replaying a Polygon trades flat file through Kafka into the lake (serv
     const file = path.join(home, 'trades_v1.csv.gz');
     const fixture = await writePolygonTradesFile(file, ROWS);
     expect(fixture.rows).toBe(ROWS);
-    const prefix = `alphalake-replay-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ALPHALAKE_HOME: home,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_PARTITIONS: '4',
-      BATCH_INTERVAL_SECONDS: '1',
-      SIM_ENABLED: 'false',
-    };
+    const env = kafkaRoleEnv(home, 'alphalake-replay', 4);
     const log: string[] = [];
-    const child = (args: string[]): { process: ChildProcess; exited: Promise<number> } => {
-      const started = spawn(process.execPath, [CLI, ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      started.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      started.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      const exited = new Promise<number>((resolve) =>
-        started.once('exit', (code) => resolve(code ?? -1)),
-      );
-      return { process: started, exited };
-    };
+    const child = (args: string[]) => spawnCli(CLI, args, env, log);
     const sink = child(['sink']);
     try {
       const ingest = child([

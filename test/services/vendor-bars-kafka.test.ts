@@ -1,12 +1,13 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minuteAggsRows, minuteAggsText } from '../support/polygon-fixture.js';
-import { endpoints, repoRoot, requireService } from './endpoints.js';
+import { spawnCli } from '../support/processes.js';
+import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's vendor bars through the real Kafka: a Polygon minute-aggregates flat file is
@@ -14,7 +15,9 @@ import { endpoints, repoRoot, requireService } from './endpoints.js';
  * process commits the `bars` topic to bronze.vendor_bars. delta-rs (not our reader) then
  * finds every valid bar exactly once, each number equal to the file's text read as a
  * double, the vwap NULL (the file has none), the source named, and the bad row in
- * bronze.rejects with its reason.
+ * bronze.rejects with its reason. The vendor's corrected file of the same day (same name,
+ * other values for some bars, two more minutes) is then replayed through Kafka too: every
+ * bar is still there once, with the correction's values (the sink upserts on the bar's key).
  */
 const MINUTES = Number(process.env.ALPHALAKE_VENDOR_BARS_MINUTES ?? 390);
 const CLI = path.join(repoRoot, 'dist/src/cli/main.js');
@@ -68,56 +71,53 @@ describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', ()
     if (home) await rm(home, { recursive: true, force: true });
   });
 
-  it(`lands each of ${MINUTES * 2} minute aggregates once, at full precision, read by delta-rs`, async () => {
+  it(`lands each of ${MINUTES * 2} minute aggregates once, at full precision, read by delta-rs, also when a corrected file delivers them again`, async () => {
     const fixture = minuteAggsRows(MINUTES);
     const file = path.join(home, 'minute_aggs_v1.csv');
     await writeFile(file, minuteAggsText(fixture));
-    const prefix = `alphalake-vendor-bars-${Date.now()}-${Math.random().toString(36).slice(2, 8)}.`;
-    const env = {
-      PATH: process.env.PATH ?? '',
-      ALPHALAKE_HOME: home,
-      KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
-      KAFKA_TOPIC_PREFIX: prefix,
-      KAFKA_PARTITIONS: '3',
-      BATCH_INTERVAL_SECONDS: '1',
-      SIM_ENABLED: 'false',
-    };
+    // The correction: close set to the open and another volume for every 50th AAPL bar, and
+    // the two minutes after the file's last; under the same name (the same source).
+    const corrected = [
+      ...fixture.rows.map((r, i) =>
+        r[0] === 'AAPL' && i % 100 === 0 ? [r[0], '777.25', r[2]!, r[2]!, ...r.slice(4)] : r,
+      ),
+      ...minuteAggsRows(MINUTES + 2).rows.slice(fixture.rows.length),
+    ];
+    const correctedFile = path.join(home, 'corrected', 'minute_aggs_v1.csv');
+    await mkdir(path.dirname(correctedFile));
+    await writeFile(correctedFile, minuteAggsText({ rows: corrected, bad: fixture.bad }));
+    const env = kafkaRoleEnv(home, 'alphalake-vendor-bars', 3);
     const log: string[] = [];
-    const child = (args: string[]): { process: ChildProcess; exited: Promise<number> } => {
-      const started = spawn(process.execPath, [CLI, ...args], {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      started.stdout!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      started.stderr!.on('data', (chunk: Buffer) => log.push(chunk.toString()));
-      const exited = new Promise<number>((resolve) =>
-        started.once('exit', (code) => resolve(code ?? -1)),
-      );
-      return { process: started, exited };
-    };
+    const child = (args: string[]) => spawnCli(CLI, args, env, log);
     const sink = child(['sink']);
-    try {
+    /** Replays `path` through Kafka and waits until delta-rs sees `rows` bars (or no progress). */
+    const replay = async (path: string, rows: number) => {
       const ingest = child([
         'ingest',
         '--source',
         'file',
         '--path',
-        file,
+        path,
         '--format',
         'polygon-minute-aggs',
       ]);
       expect(await ingest.exited, log.join('').slice(-4_000)).toBe(0);
-      // The sink commits once a second: wait until delta-rs sees every bar (or no progress).
+      // The sink commits once a second.
       let seen = -1;
       let still = 0;
       for (;;) {
         await sleep(2_000);
         const count = await countRows(home, 'bronze/vendor_bars');
-        if (count >= fixture.rows.length) break;
+        if (count >= rows) break;
         still = count === seen ? still + 1 : 0;
         seen = count;
         if (still >= 30) break;
       }
+    };
+    try {
+      await replay(file, fixture.rows.length);
+      // Each partition's last bar (the added minutes) committed: so is all before it.
+      await replay(correctedFile, corrected.length);
       // One more interval: anything written twice would show now.
       await sleep(3_000);
     } finally {
@@ -136,7 +136,7 @@ describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', ()
     const source = 'file:minute_aggs_v1.csv';
     const key = (symbol: unknown, micros: unknown) => `${String(symbol)}/${String(micros)}`;
     const expected = new Map(
-      fixture.rows.map((r) => [
+      corrected.map((r) => [
         key(r[0], BigInt(r[6]!) / 1000n),
         [
           r[0],
@@ -165,12 +165,13 @@ describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', ()
         mismatches.push(`${k}: got ${JSON.stringify(bar)}, expected ${JSON.stringify(want)}`);
     }
     expect(mismatches.slice(0, 10), log.join('').slice(-4_000)).toEqual([]);
-    expect(found.bars.length).toBe(fixture.rows.length);
+    expect(found.bars.length).toBe(corrected.length);
+    // The bad row once per replay: each run read it and rejected it.
     expect(
       found.rejects
         .filter(([s]) => s === source)
         .map(([, reason, payload]) => `${reason} ${payload}`),
-    ).toEqual([`BAR_INCONSISTENT ${fixture.bad.join(',')}`]);
+    ).toEqual([1, 2].map(() => `BAR_INCONSISTENT ${fixture.bad.join(',')}`));
   }, 600_000);
 });
 

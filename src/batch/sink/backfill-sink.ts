@@ -2,7 +2,8 @@ import type { CheckpointChunk, CheckpointSink, JobProgress } from '../../ingest/
 import type { DeltaTable } from '../../lake/index.js';
 import { jobProgress, jobTxns } from './job-checkpoint.js';
 import type { Counter } from '../../metrics/index.js';
-import { appendable, rejectRow, tradeColumns, vendorBarColumns } from './lake-sink.js';
+import { appendable, rejectRow, tradeColumns } from './lake-sink.js';
+import { latestVendorBars, VENDOR_BAR_KEY, vendorBarColumns } from './vendor-bars-writer.js';
 import type { Medallion } from '../medallion.js';
 
 /**
@@ -44,8 +45,14 @@ export class LakeCheckpointSink implements CheckpointSink {
       this.tables.vendorBars,
       job,
       chunk,
-      () => vendorBarColumns(checked.bars.map((bar) => ({ ...bar, source: chunk.source }))),
+      () =>
+        vendorBarColumns(
+          latestVendorBars(checked.bars.map((bar) => ({ ...bar, source: chunk.source }))),
+        ),
       signal,
+      // A bar the table holds already (the range was ingested before) is replaced, not
+      // added again (vendor-bars-writer.ts).
+      VENDOR_BAR_KEY,
     );
   }
 
@@ -55,16 +62,20 @@ export class LakeCheckpointSink implements CheckpointSink {
     chunk: CheckpointChunk,
     rows: (held: boolean) => Parameters<DeltaTable['append']>[0],
     signal?: AbortSignal,
+    key?: readonly string[],
   ): Promise<void> {
     const snapshot = await table.snapshot(undefined, signal);
     const txns = jobTxns(snapshot, job, chunk);
     if (txns === undefined) return;
     const batch = await appendable(table, rows((snapshot.txnVersion(job) ?? 0) >= chunk.rowsEnd));
-    const result = await table.append(batch, {
+    const write = {
       txns,
       commitInfo: { alphalake: { backfill: job, rows: chunk.rowsEnd } },
       ...(signal ? { signal } : {}),
-    });
+    };
+    const result = await (key
+      ? table.upsert(batch, { ...write, key })
+      : table.append(batch, write));
     if (result.rows > 0) this.rowsWritten?.inc({ table: table.tablePath }, result.rows);
   }
 }

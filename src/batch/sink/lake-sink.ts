@@ -14,11 +14,13 @@ import {
   type Trade,
   type VendorBar,
 } from '../../domain/index.js';
-import type { HistorySink, Reject } from '../../ingest/index.js';
+import { payloadOf, type HistorySink, type Reject } from '../../ingest/index.js';
 import type { ColumnBatch, DeltaTable, TxnMarker } from '../../lake/index.js';
 import type { BusRecord, StartOffsets, StreamBus, Topic } from '../../stream/index.js';
 import type { Medallion } from '../medallion.js';
+import { Dictionary } from './dictionary.js';
 import { jobTxns } from './job-checkpoint.js';
+import { latestVendorBars, VENDOR_BAR_KEY, vendorBarColumns } from './vendor-bars-writer.js';
 import { processLogger } from '../../logging/index.js';
 
 /**
@@ -107,6 +109,17 @@ interface Sourced<T> {
   readonly offset: number;
 }
 
+/**
+ * One bus topic on its way into one bronze table: the log it is read from, and the records
+ * consumed and not yet in the table (committed by `commitLane`, each flush).
+ */
+interface Lane<T> {
+  readonly table: DeltaTable;
+  /** `bus.logName(topic)`, once subscribed. */
+  log: string | undefined;
+  pending: Sourced<T>[];
+}
+
 /** A trades partition this member reads. */
 interface Assignment {
   /** Clock µs of the assignment. */
@@ -149,19 +162,16 @@ export class LakeSink implements HistorySink {
   private readonly historyMarks = new Map<DeltaTable, number | undefined>();
   /** Next offset each table holds, by appId (bronze.trades, bronze.rejects, silver.bars_1m). */
   private readonly recorded = new Map<DeltaTable, Map<string, number>>();
-  private tradeLog: string | undefined;
-  private rejectLog: string | undefined;
-  private quoteLog: string | undefined;
-  private barLog: string | undefined;
-  /** Vendor bars consumed and not yet in bronze.vendor_bars. */
-  private pendingBars: Sourced<VendorBar>[] = [];
-  /** Quotes consumed and not yet in bronze.quotes. */
-  private pendingQuotes: Sourced<Quote>[] = [];
-  /** Trades consumed and not yet in bronze.trades. */
-  private pendingTrades: Sourced<Trade>[] = [];
+  /** The trades topic into bronze.trades (then silver, by `seal`). */
+  private readonly tradeLane: Lane<Trade>;
+  /** The rejects topic into bronze.rejects (with the late trades). */
+  private readonly rejectLane: Lane<Reject>;
+  /** The quotes topic into bronze.quotes. */
+  private readonly quoteLane: Lane<Quote>;
+  /** The bars topic into bronze.vendor_bars (upserted on the bar's key). */
+  private readonly barLane: Lane<VendorBar>;
   /** Trades in bronze, not late, of minutes not sealed in silver yet. */
   private unsealed: Sourced<Trade>[] = [];
-  private pendingRejects: Sourced<Reject>[] = [];
   /** The trades partitions of the latest assignment. */
   private assigned = new Map<number, Assignment>();
   /** Trades partitions that delivered a record since their assignment. */
@@ -177,7 +187,17 @@ export class LakeSink implements HistorySink {
     private readonly tables: Medallion,
     private readonly clock: Clock,
     private readonly options: LakeSinkOptions,
-  ) {}
+  ) {
+    const lane = <T>(table: DeltaTable): Lane<T> => ({ table, log: undefined, pending: [] });
+    this.tradeLane = lane(tables.trades);
+    this.rejectLane = lane(tables.rejects);
+    this.quoteLane = lane(tables.quotes);
+    this.barLane = lane(tables.vendorBars);
+  }
+
+  private get tradeLog(): string | undefined {
+    return this.tradeLane.log;
+  }
 
   static async open(tables: Medallion, clock: Clock, options: LakeSinkOptions): Promise<LakeSink> {
     const sink = new LakeSink(tables, clock, options);
@@ -222,8 +242,7 @@ export class LakeSink implements HistorySink {
     signal: AbortSignal,
     options: { timer?: boolean } = {},
   ): Promise<void> {
-    const tradeLog = (this.tradeLog = bus.logName('trades'));
-    const rejectLog = (this.rejectLog = bus.logName('rejects'));
+    const tradeLog = (this.tradeLane.log = bus.logName('trades'));
     await bus.subscribe<Trade>(
       'trades',
       async (records: readonly BusRecord<Trade>[]) => this.onTrades(tradeLog, records),
@@ -235,27 +254,9 @@ export class LakeSink implements HistorySink {
           this.startOffsets(tradeLog, partitions, [this.tables.trades, this.tables.bars1m]),
       },
     );
-    await this.appendAsItComes<Reject>(
-      bus,
-      'rejects',
-      rejectLog,
-      this.tables.rejects,
-      signal,
-      (r) => this.pendingRejects.push(r),
-    );
-    const quoteLog = (this.quoteLog = bus.logName('quotes'));
-    await this.appendAsItComes<Quote>(bus, 'quotes', quoteLog, this.tables.quotes, signal, (q) =>
-      this.pendingQuotes.push(q),
-    );
-    const barLog = (this.barLog = bus.logName('bars'));
-    await this.appendAsItComes<VendorBar>(
-      bus,
-      'bars',
-      barLog,
-      this.tables.vendorBars,
-      signal,
-      (b) => this.pendingBars.push(b),
-    );
+    await this.appendAsItComes(bus, 'rejects', this.rejectLane, signal);
+    await this.appendAsItComes(bus, 'quotes', this.quoteLane, signal);
+    await this.appendAsItComes(bus, 'bars', this.barLane, signal);
     if (options.timer === false) return;
     const timer = setInterval(() => {
       this.flush().catch((error) =>
@@ -268,17 +269,17 @@ export class LakeSink implements HistorySink {
   /**
    * Subscribes to a topic whose records go to one bronze table as they come (rejects,
    * quotes, vendor bars: no sealing), keeping each record the table does not hold yet
-   * (its offset at or past the table's recorded offset for its partition). `log` is set on
-   * the sink before this is called: an assignment during subscribe asks `startOffsets`.
+   * (its offset at or past the table's recorded offset for its partition). The lane's log
+   * is set before subscribing: an assignment during subscribe asks `startOffsets`.
    */
   private async appendAsItComes<T>(
     bus: StreamBus,
     topic: Topic,
-    log: string,
-    table: DeltaTable,
+    lane: Lane<T>,
     signal: AbortSignal,
-    keep: (record: Sourced<T>) => void,
   ): Promise<void> {
+    const log = (lane.log = bus.logName(topic));
+    const { table } = lane;
     await bus.subscribe<T>(
       topic,
       async (records: readonly BusRecord<T>[]) => {
@@ -286,7 +287,7 @@ export class LakeSink implements HistorySink {
         for (const record of records) {
           const offset = Number(record.offset);
           if (offset >= (holds.get(offsetAppId(log, record.partition)) ?? 0)) {
-            keep({ value: record.value, partition: record.partition, offset });
+            lane.pending.push({ value: record.value, partition: record.partition, offset });
           }
         }
       },
@@ -315,11 +316,8 @@ export class LakeSink implements HistorySink {
       const assigned = new Set(partitions);
       const kept = <T>(records: Sourced<T>[]) => records.filter((r) => !assigned.has(r.partition));
       const trades = log === this.tradeLog;
-      if (log === this.rejectLog) this.pendingRejects = kept(this.pendingRejects);
-      else if (log === this.quoteLog) this.pendingQuotes = kept(this.pendingQuotes);
-      else if (log === this.barLog) this.pendingBars = kept(this.pendingBars);
-      else {
-        this.pendingTrades = kept(this.pendingTrades);
+      for (const lane of this.lanes()) if (lane.log === log) lane.pending = kept(lane.pending);
+      if (trades) {
         // Unsealed trades come again from silver's offsets, to this member or the partition's
         // new owner.
         this.unsealed = [];
@@ -389,7 +387,7 @@ export class LakeSink implements HistorySink {
         assignment.replayUntil = undefined;
       }
       if (offset >= (bronze.get(appId) ?? 0)) {
-        this.pendingTrades.push(sourced);
+        this.tradeLane.pending.push(sourced);
       } else if (
         offset >= (silver.get(appId) ?? 0) &&
         record.value.ts >= this.floorOf(record.partition)
@@ -399,7 +397,7 @@ export class LakeSink implements HistorySink {
         this.noteEventTime(sourced);
       }
     }
-    if (this.pendingTrades.length >= PENDING_TRADES_LIMIT) {
+    if (this.tradeLane.pending.length >= PENDING_TRADES_LIMIT) {
       // Never rejected: a redelivered batch would be buffered twice. A failed flush keeps
       // its records for the next one (and the timer's flush reports the error).
       await this.flush().catch(() => undefined);
@@ -428,8 +426,7 @@ export class LakeSink implements HistorySink {
       // The rejects of a chunk the table already holds, late rows included, were written.
       const rejectsHoldChunk =
         checkpoint !== undefined && !rejectsJob.some((t) => t.appId === checkpoint.job);
-      const trades = this.pendingTrades;
-      this.pendingTrades = [];
+      const trades = take(this.tradeLane);
       const lateHeld = this.recorded.get(this.tables.rejects)!;
       const tradeLog = this.tradeLog;
       // Partitions whose bronze offset moved under this member (it was reassigned): their
@@ -466,86 +463,42 @@ export class LakeSink implements HistorySink {
           });
         }
       }
-      const rejects = this.pendingRejects;
-      this.pendingRejects = [];
+      const rejects = take(this.rejectLane);
       const now = this.clock.now();
-      try {
-        await this.commitSourced(
-          this.tables.rejects,
-          this.rejectLog,
-          rejects,
-          [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))],
-          (rows) => rows.map(rejectRow),
-          [...lateTxns.values(), ...rejectsJob],
-        );
-      } catch (error) {
-        // Nothing was committed: the next flush tries these again.
-        this.pendingRejects = await this.resync(this.tables.rejects, this.rejectLog, [
-          ...rejects,
-          ...this.pendingRejects,
-        ]).then((r) => r.kept);
-        this.pendingTrades = [...trades, ...this.pendingTrades];
-        await this.resyncLate();
-        throw error;
-      }
+      await this.commitLane(this.rejectLane, rejects, {
+        rows: () =>
+          [...rejects.map((r) => r.value), ...late.map((t) => lateReject(t.value, now))].map(
+            rejectRow,
+          ),
+        txns: () => [...lateTxns.values(), ...rejectsJob],
+        // Nothing was committed: the trades wait for the next flush with the rejects.
+        onFailure: async () => {
+          this.tradeLane.pending = [...trades, ...this.tradeLane.pending];
+          await this.resyncLate();
+        },
+      });
       for (const { appId, version } of lateTxns.values()) lateHeld.set(appId, version);
-      try {
-        await this.commitSourced(
-          this.tables.trades,
-          this.tradeLog,
-          trades,
-          trades.map((t) => t.value),
-          tradeColumns,
-          await jobTxnsOf(this.tables.trades),
-        );
-      } catch (error) {
-        const { kept, held } = await this.resync(this.tables.trades, this.tradeLog, [
-          ...trades,
-          ...this.pendingTrades,
-        ]);
-        this.pendingTrades = kept;
+      await this.commitLane(this.tradeLane, trades, {
+        rows: () => tradeColumns(trades.map((t) => t.value)),
+        txns: () => jobTxnsOf(this.tables.trades),
         // Another member committed these to bronze (it had the partition before this one):
         // they are this member's to seal.
-        this.keepUnsealed(held.filter((trade) => this.assigned.has(trade.partition)));
-        throw error;
-      }
+        onFailure: (held) =>
+          this.keepUnsealed(held.filter((trade) => this.assigned.has(trade.partition))),
+      });
       this.keepUnsealed(trades);
-      const quotes = this.pendingQuotes;
-      this.pendingQuotes = [];
-      try {
-        await this.commitSourced(
-          this.tables.quotes,
-          this.quoteLog,
-          quotes,
-          quotes.map((q) => q.value),
-          (rows) => rows.map(quoteRow),
-          await jobTxnsOf(this.tables.quotes),
-        );
-      } catch (error) {
-        this.pendingQuotes = await this.resync(this.tables.quotes, this.quoteLog, [
-          ...quotes,
-          ...this.pendingQuotes,
-        ]).then((r) => r.kept);
-        throw error;
-      }
-      const bars = this.pendingBars;
-      this.pendingBars = [];
-      try {
-        await this.commitSourced(
-          this.tables.vendorBars,
-          this.barLog,
-          bars,
-          bars.map((b) => b.value),
-          vendorBarColumns,
-          await jobTxnsOf(this.tables.vendorBars),
-        );
-      } catch (error) {
-        this.pendingBars = await this.resync(this.tables.vendorBars, this.barLog, [
-          ...bars,
-          ...this.pendingBars,
-        ]).then((r) => r.kept);
-        throw error;
-      }
+      const quotes = take(this.quoteLane);
+      await this.commitLane(this.quoteLane, quotes, {
+        rows: () => quotes.map((q) => quoteRow(q.value)),
+        txns: () => jobTxnsOf(this.tables.quotes),
+      });
+      const bars = take(this.barLane);
+      await this.commitLane(this.barLane, bars, {
+        // A bar delivered again replaces the one the table holds (vendor-bars-writer.ts).
+        rows: () => vendorBarColumns(latestVendorBars(bars.map((b) => b.value))),
+        txns: () => jobTxnsOf(this.tables.vendorBars),
+        key: VENDOR_BAR_KEY,
+      });
       await this.seal(cutoff);
     });
   }
@@ -558,11 +511,47 @@ export class LakeSink implements HistorySink {
    */
   discardPending(): Promise<void> {
     return this.serialized(async () => {
-      this.pendingTrades = [];
-      this.pendingQuotes = [];
-      this.pendingRejects = [];
-      this.pendingBars = [];
+      for (const lane of this.lanes()) lane.pending = [];
     });
+  }
+
+  private lanes(): Lane<unknown>[] {
+    return [this.tradeLane, this.rejectLane, this.quoteLane, this.barLane] as Lane<unknown>[];
+  }
+
+  /**
+   * Commits `taken` (records taken from the lane's buffer) to the lane's table with their
+   * offsets' txns and `options.txns`. On failure nothing was committed: the records the
+   * table does not hold yet go back to the buffer for the next flush (`resync`), those it
+   * holds (another member committed them) go to `onFailure`, and the error is thrown.
+   */
+  private async commitLane<T>(
+    lane: Lane<T>,
+    taken: Sourced<T>[],
+    options: {
+      /** Built inside the commit's try: a record that cannot become a row fails the commit, not the flush's bookkeeping. */
+      readonly rows: () => ColumnBatch | Record<string, unknown>[];
+      readonly txns: () => readonly TxnMarker[] | Promise<readonly TxnMarker[]>;
+      /** Upsert on this key instead of appending (DeltaTable.upsert). */
+      readonly key?: readonly string[];
+      readonly onFailure?: (held: Sourced<T>[]) => void | Promise<void>;
+    },
+  ): Promise<void> {
+    try {
+      await this.commitSourced(
+        lane.table,
+        lane.log,
+        taken,
+        options.rows(),
+        await options.txns(),
+        options.key,
+      );
+    } catch (error) {
+      const { kept, held } = await this.resync(lane.table, lane.log, [...taken, ...lane.pending]);
+      lane.pending = kept;
+      await options.onFailure?.(held);
+      throw error;
+    }
   }
 
   /** Trades bronze holds, to seal into silver unless their minute is sealed already. */
@@ -581,16 +570,16 @@ export class LakeSink implements HistorySink {
   }
 
   /**
-   * Appends `rows` with one txn per partition of `records` (version = its last offset + 1,
-   * expected = its first), and any `extra` txns.
+   * Appends `rows` (or upserts them on `key`) with one txn per partition of `records`
+   * (version = its last offset + 1, expected = its first), and any `extra` txns.
    */
-  private async commitSourced<T, R>(
+  private async commitSourced<T>(
     table: DeltaTable,
     log: string | undefined,
     records: readonly Sourced<T>[],
-    rows: readonly R[],
-    toBatch: (rows: readonly R[]) => ColumnBatch | Record<string, unknown>[],
+    rows: ColumnBatch | Record<string, unknown>[],
     extra: readonly TxnMarker[] = [],
+    key?: readonly string[],
   ): Promise<void> {
     const holds = this.recorded.get(table)!;
     const next = new Map<string, number>();
@@ -610,11 +599,12 @@ export class LakeSink implements HistorySink {
       version,
       expected: first.get(appId)!,
     }));
-    const batch = await appendable(table, toBatch(rows));
-    await table.append(batch, {
+    const batch = await appendable(table, rows);
+    const write = {
       txns: [...txns, ...extra],
       commitInfo: { alphalake: { sink: 'lake-sink', offsets: Object.fromEntries(next) } },
-    });
+    };
+    await (key ? table.upsert(batch, { ...write, key }) : table.append(batch, write));
     for (const [appId, version] of next) holds.set(appId, version);
     if (rows.length > 0) this.options.rowsWritten?.inc({ table: table.tablePath }, rows.length);
   }
@@ -916,12 +906,20 @@ export class LakeSink implements HistorySink {
   }
 }
 
+/** The records a lane holds, taken out of it. */
+function take<T>(lane: Lane<T>): Sourced<T>[] {
+  const taken = lane.pending;
+  lane.pending = [];
+  return taken;
+}
+
 function lateReject(trade: Trade, now: number): Reject {
   return {
     source: 'lake-sink',
     kind: 'trade',
     reason: 'LATE_EVENT',
-    payload: JSON.stringify(trade),
+    // payloadOf: a trade's nanoseconds are a bigint, which JSON.stringify refuses.
+    payload: payloadOf(trade),
     receivedAt: now,
   };
 }
@@ -1048,21 +1046,6 @@ export function barColumns(bars: readonly Bar[]): ColumnBatch {
   return { length: n, columns };
 }
 
-/** Integer codes for repeated strings. */
-class Dictionary {
-  readonly values: string[] = [];
-  private readonly codes = new Map<string, number>();
-  code(value: string): number {
-    let code = this.codes.get(value);
-    if (code === undefined) {
-      code = this.values.length;
-      this.values.push(value);
-      this.codes.set(value, code);
-    }
-    return code;
-  }
-}
-
 export function rejectRow(reject: Reject): Record<string, unknown> {
   return {
     received_at: reject.receivedAt,
@@ -1073,49 +1056,6 @@ export function rejectRow(reject: Reject): Record<string, unknown> {
     date: utcDate(reject.receivedAt),
     detail: reject.detail ?? null,
   };
-}
-
-/**
- * Vendor bars as `bronze.vendor_bars` columns: every number as the vendor gave it (a
- * Float64Array double is written bit for bit), an unknown vwap (NaN) as NULL, the trade
- * count as a long (NULL when the vendor gave no whole count). A bar from a producer older than the `source` field reads `unknown`.
- */
-export function vendorBarColumns(bars: readonly VendorBar[]): ColumnBatch {
-  const n = bars.length;
-  const symbols = new Dictionary();
-  const intervals = new Dictionary();
-  const sources = new Dictionary();
-  const dates = new Dictionary();
-  const columns = {
-    symbol: { dictionary: symbols.values, codes: new Int32Array(n) },
-    interval: { dictionary: intervals.values, codes: new Int32Array(n) },
-    ts: new Float64Array(n),
-    open: new Float64Array(n),
-    high: new Float64Array(n),
-    low: new Float64Array(n),
-    close: new Float64Array(n),
-    volume: new Float64Array(n),
-    vwap: new Array<number | null>(n),
-    transactions: new Array<bigint | null>(n),
-    source: { dictionary: sources.values, codes: new Int32Array(n) },
-    date: { dictionary: dates.values, codes: new Int32Array(n) },
-  };
-  for (let i = 0; i < n; i++) {
-    const bar = bars[i]!;
-    columns.symbol.codes[i] = symbols.code(bar.symbol);
-    columns.interval.codes[i] = intervals.code(bar.interval);
-    columns.ts[i] = bar.ts;
-    columns.open[i] = bar.open;
-    columns.high[i] = bar.high;
-    columns.low[i] = bar.low;
-    columns.close[i] = bar.close;
-    columns.volume[i] = bar.volume;
-    columns.vwap[i] = Number.isNaN(bar.vwap) ? null : bar.vwap;
-    columns.transactions[i] = Number.isSafeInteger(bar.tradeCount) ? BigInt(bar.tradeCount) : null;
-    columns.source.codes[i] = sources.code(bar.source ?? 'unknown');
-    columns.date.codes[i] = dates.code(utcDate(bar.ts));
-  }
-  return { length: n, columns };
 }
 
 /** A quote as a `bronze.quotes` row (sizes are whole shares: long). */

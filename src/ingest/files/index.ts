@@ -3,3 +3,4 @@ export * from './file-backfill.js';
 export * from './file-layouts.js';
 export * from './file-source.js';
 export * from './news-files.js';
+export * from './producer-checkpoint.js';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { decodeActionPath, type Action, type AddFile } from '../log/index.js';
 import type { CommitPlan } from '../log/index.js';
 import { copyStageToFiles, type StageColumnRef } from '../data/index.js';
@@ -134,41 +135,71 @@ async function rewriteBin(
       store.localPath(joinKey(snapshot.tablePath, decodeActionPath(file.path)), signal),
     ),
   );
+  return withDuckDB(
+    (connection) =>
+      rewriteFiles(connection, store, snapshot, {
+        source: `read_parquet([${paths.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)`,
+        partitionValues: (bin[0] as AddFile).partitionValues,
+        clusterBy,
+        dataChange: false,
+        signal,
+      }),
+    signal,
+  );
+}
+
+/**
+ * Writes the rows of `source` (Parquet files of one partition, read in DuckDB as `o`) that
+ * pass `where` as new data files of `partitionValues`, sorted by `clusterBy`: OPTIMIZE's
+ * bins (every row, `dataChange: false`) and an upsert's files without the replaced rows
+ * (src/lake/upsert.ts). A column the files predate (schema evolution) is NULL, as readers
+ * see it. Runs on the caller's connection (`withDuckDB` does not nest).
+ */
+export async function rewriteFiles(
+  connection: DuckDBConnection,
+  store: ObjectStore,
+  snapshot: Snapshot,
+  input: {
+    readonly source: string;
+    readonly where?: string;
+    readonly partitionValues: Readonly<Record<string, string | null>>;
+    readonly clusterBy: readonly string[];
+    readonly dataChange: boolean;
+    readonly signal?: AbortSignal | undefined;
+  },
+): Promise<AddFile[]> {
   const partitionSet = new Set(snapshot.partitionColumns);
   const dataColumns = snapshot.schema.filter((c) => !partitionSet.has(c.name));
-  const stage = `optimize_${randomUUID().replaceAll('-', '')}`;
-  const first = bin[0] as AddFile;
-  return withDuckDB(async (connection) => {
-    const source = `read_parquet([${paths.map(sqlString).join(', ')}], hive_partitioning = false, union_by_name = true)`;
-    const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    const present = new Set(described.getRowObjectsJson().map((row) => String(row['column_name'])));
-    const select = dataColumns.map((column, i) => {
-      const physical = physicalName(column);
-      const value = present.has(physical) ? quoteIdent(physical) : 'NULL';
-      return `CAST(${value} AS ${duckdbType(column.type)}) AS c${i}`;
+  const stage = `rewrite_${randomUUID().replaceAll('-', '')}`;
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${input.source}`);
+  const present = new Set(described.getRowObjectsJson().map((row) => String(row['column_name'])));
+  const select = dataColumns.map((column, i) => {
+    const physical = physicalName(column);
+    const value = present.has(physical) ? `o.${quoteIdent(physical)}` : 'NULL';
+    return `CAST(${value} AS ${duckdbType(column.type)}) AS c${i}`;
+  });
+  await connection.run(
+    `CREATE TEMP TABLE ${stage} AS SELECT ${select.join(', ')}, 0 AS __pid FROM ${input.source} o` +
+      (input.where ? ` WHERE ${input.where}` : ''),
+  );
+  try {
+    const columns: StageColumnRef[] = dataColumns.map((spec, i) => ({ spec, expr: `c${i}` }));
+    const { adds } = await copyStageToFiles(connection, store, snapshot.tablePath, {
+      stage,
+      columns,
+      partitions: [{ values: { ...input.partitionValues } }],
+      params: [],
+      options: {
+        schema: dataColumns,
+        partitionColumns: snapshot.partitionColumns,
+        partitionSpecs: snapshot.schema.filter((c) => partitionSet.has(c.name)),
+        clusterBy: input.clusterBy,
+        dataChange: input.dataChange,
+        ...(input.signal ? { signal: input.signal } : {}),
+      },
     });
-    await connection.run(
-      `CREATE TEMP TABLE ${stage} AS SELECT ${select.join(', ')}, 0 AS __pid FROM ${source}`,
-    );
-    try {
-      const columns: StageColumnRef[] = dataColumns.map((spec, i) => ({ spec, expr: `c${i}` }));
-      const { adds } = await copyStageToFiles(connection, store, snapshot.tablePath, {
-        stage,
-        columns,
-        partitions: [{ values: { ...first.partitionValues } }],
-        params: [],
-        options: {
-          schema: dataColumns,
-          partitionColumns: snapshot.partitionColumns,
-          partitionSpecs: snapshot.schema.filter((c) => partitionSet.has(c.name)),
-          clusterBy,
-          dataChange: false,
-          signal,
-        },
-      });
-      return adds;
-    } finally {
-      await connection.run(`DROP TABLE IF EXISTS ${stage}`);
-    }
-  }, signal);
+    return adds;
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${stage}`);
+  }
 }

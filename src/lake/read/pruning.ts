@@ -287,3 +287,27 @@ function statValue(type: ColumnType, raw: unknown, side: 'min' | 'max'): Compara
 export function pruneFiles(files: readonly AddFile[], filters: readonly BoundFilter[]): AddFile[] {
   return filters.length === 0 ? [...files] : files.filter((file) => fileMayMatch(file, filters));
 }
+
+/**
+ * Whether two files may hold a row with the same values in every one of `columns`, by their
+ * statistics (PROTOCOL.md "Per-file Statistics"): false only when some column's [min, max]
+ * ranges are certainly apart. Bounds are widened as for pruning (timestamps by a
+ * millisecond, a truncated string max is no bound), so the answer errs towards "may".
+ */
+export function filesMayOverlap(a: AddFile, b: AddFile, columns: readonly ColumnSpec[]): boolean {
+  const statsA = statsOf(a);
+  const statsB = statsOf(b);
+  if (!statsA || !statsB) return true;
+  if (numberOrUndefined(statsA.numRecords) === 0 || numberOrUndefined(statsB.numRecords) === 0)
+    return false;
+  for (const column of columns) {
+    const name = physicalName(column);
+    const minA = statValue(column.type, statsA.minValues?.[name], 'min');
+    const maxA = statValue(column.type, statsA.maxValues?.[name], 'max');
+    const minB = statValue(column.type, statsB.minValues?.[name], 'min');
+    const maxB = statValue(column.type, statsB.maxValues?.[name], 'max');
+    if (minA !== undefined && maxB !== undefined && compare(minA, maxB) > 0) return false;
+    if (minB !== undefined && maxA !== undefined && compare(minB, maxA) > 0) return false;
+  }
+  return true;
+}

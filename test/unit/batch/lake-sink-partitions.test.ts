@@ -56,6 +56,10 @@ class ScriptedBus implements StreamBus {
     throw new Error('the scripted bus only delivers');
   }
 
+  async endOffsets(): Promise<StartOffsets> {
+    throw new Error('the scripted bus only delivers');
+  }
+
   async subscribe<T>(topic: Topic, handler: BatchHandler<T>, options: SubscribeOptions) {
     this.handlers.set(topic, handler as BatchHandler<unknown>);
     if (options.startOffsets) this.starts.set(topic, options.startOffsets);
@@ -172,6 +176,36 @@ describe('lake sink: silver sealed per partition', () => {
     await b.flush();
     expect(await silverBars(tables)).toEqual(expected);
     expect((await tables.trades.query({ columns: ['id'] })).rows).toHaveLength(1_150);
+  });
+
+  it('writes a late trade with nanoseconds to bronze.trades and as a LATE_EVENT reject, its nanoseconds whole', async () => {
+    const sink = await open();
+    const bus = new ScriptedBus();
+    await sink.start(bus, new AbortController().signal, { timer: false });
+    await bus.assign([0]);
+    const nanos = (t: Trade, extra: bigint): Trade => ({
+      ...t,
+      tsNanos: BigInt(t.ts) * 1000n + extra,
+    });
+    // Minutes 0..5 sealed, then a trade of minute 1 arrives: late (a ticker-sorted file).
+    const early = tape('AAPL', T0, 360, 1_000_000, 1).map((t) => nanos(t, 1n));
+    await bus.deliver(0, 0, early);
+    await sink.flush();
+    const late = nanos(tape('MSFT', T0 + MINUTE_US, 1, 1, 1)[0]!, 999n);
+    await bus.deliver(0, early.length, [late]);
+    await sink.flush();
+    const rejects = await tables.rejects.query({ columns: ['reason', 'payload'] });
+    expect(rejects.rows).toEqual([
+      {
+        reason: 'LATE_EVENT',
+        payload: JSON.stringify({ ...late, tsNanos: late.tsNanos!.toString() }),
+      },
+    ]);
+    const held = await tables.trades.query({
+      columns: ['id', 'ts_nanos'],
+      filters: [{ column: 'symbol', op: '=', value: 'MSFT' }],
+    });
+    expect(held.rows).toEqual([{ id: late.id, ts_nanos: late.tsNanos }]);
   });
 
   it('refuses a seal of a partition another member sealed meanwhile, and seals nothing twice', async () => {
