@@ -9,6 +9,7 @@ import { configWith } from '../../src/config/index.js';
 import { isoOfMicros, ManualClock, MINUTE_US, type Trade } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
 import { startLoopbackApi } from '../support/api.js';
+import type { ApiBar } from '../support/graphql.js';
 
 /**
  * Live bars above one minute (issue 12): trades go onto the bus; graphql-ws subscribers
@@ -56,16 +57,6 @@ afterAll(async () => {
   rmSync(home, { recursive: true, force: true });
 });
 
-interface ApiBar {
-  tsMicros: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number;
-  tradeCount: number;
-}
 const FIELDS = 'tsMicros open high low close volume vwap tradeCount';
 
 async function until(condition: () => boolean, what: string): Promise<void> {

@@ -1,5 +1,4 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Platform } from '../../src/app.js';
@@ -14,7 +13,7 @@ import {
   type Trade,
 } from '../../src/domain/index.js';
 import type { ApiServer } from '../../src/graphql/index.js';
-import { oracleBars } from '../support/bars-oracle.js';
+import { oracleBars, tradesNdjsonSource, writeTradesNdjson } from '../support/bars-oracle.js';
 import { dataOf, EmbeddedApi, postGraphql } from '../support/graphql.js';
 
 /**
@@ -147,18 +146,12 @@ describe('vwap', () => {
       { from: isoOfMicros(from), to: isoOfMicros(to) },
     );
     const trades = tapeTrades(from, to, 'AMZN');
-    const file = path.join(home, 'vwap.ndjson');
-    writeFileSync(
-      file,
-      trades
-        .map((t) => JSON.stringify({ ts: t.ts, seq: t.seq, price: t.price, size: t.size }))
-        .join('\n'),
-    );
+    const file = writeTradesNdjson(path.join(home, 'vwap.ndjson'), trades);
     const instance = await DuckDBInstance.create(':memory:');
     const connection = await instance.connect();
     try {
       const reader = await connection.runAndReadAll(
-        `SELECT sum(price * size ORDER BY ts, seq) / sum(size), sum(size), count(*) FROM read_json('${file}', columns = {ts: 'BIGINT', seq: 'BIGINT', price: 'DOUBLE', size: 'BIGINT'})`,
+        `SELECT sum(price * size ORDER BY ts, seq) / sum(size), sum(size), count(*) FROM ${tradesNdjsonSource(file)}`,
       );
       const [want] = reader.getRows();
       expect(vwap).toEqual({

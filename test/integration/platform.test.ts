@@ -1,4 +1,4 @@
-import { EmbeddedApi, postGraphql, type GqlResult } from '../support/graphql.js';
+import { EmbeddedApi, postGraphql, type ApiBar, type GqlResult } from '../support/graphql.js';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -41,16 +41,8 @@ function gql<T = Record<string, unknown>>(
   return postGraphql<T>(server.url, query, variables);
 }
 
-interface ApiBar {
+interface ServedBar extends ApiBar {
   ts: string;
-  tsMicros: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number;
-  tradeCount: number;
   source: 'LAKE' | 'SPEED';
 }
 
@@ -58,8 +50,8 @@ const BARS = `query($symbol: String!, $from: DateTime, $to: DateTime) {
   bars(symbol: $symbol, from: $from, to: $to) { ts tsMicros open high low close volume vwap tradeCount source }
 }`;
 
-async function bars(from: number, to: number, symbol = 'AAPL'): Promise<ApiBar[]> {
-  const result = await gql<{ bars: ApiBar[] }>(BARS, {
+async function bars(from: number, to: number, symbol = 'AAPL'): Promise<ServedBar[]> {
+  const result = await gql<{ bars: ServedBar[] }>(BARS, {
     symbol,
     from: isoOfMicros(from),
     to: isoOfMicros(to),
@@ -75,7 +67,7 @@ function oracle(from: number, to: number, symbol = 'AAPL'): Bar[] {
   return aggregateBars(tape);
 }
 
-function expectSameBars(served: ApiBar[], expected: Bar[]) {
+function expectSameBars(served: ServedBar[], expected: Bar[]) {
   expect(served.map((b) => b.tsMicros)).toEqual(expected.map((b) => b.ts));
   expect(served.map((b) => b.ts)).toEqual(expected.map((b) => isoOfMicros(b.ts)));
   for (const [i, bar] of served.entries()) {

@@ -2,18 +2,10 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MINUTE_US, type Trade } from '../../src/domain/index.js';
+import type { ApiBar } from './graphql.js';
 
 /** A bar as the oracle computes it, in the API's field names. */
-export interface OracleBar {
-  tsMicros: number;
-  open: number;
-  high: number;
-  low: number;
-  close: number;
-  volume: number;
-  vwap: number;
-  tradeCount: number;
-}
+export type OracleBar = ApiBar;
 
 /**
  * Bars recomputed in DuckDB from trades, written here from the definition, not by the
@@ -29,17 +21,14 @@ export async function oracleBars(
   trades: readonly Trade[],
   widthUs: number,
 ): Promise<OracleBar[]> {
-  const file = path.join(dir, `oracle-${widthUs}-${process.hrtime.bigint()}.ndjson`);
-  writeFileSync(
-    file,
-    trades
-      .map((t) => JSON.stringify({ ts: t.ts, seq: t.seq, price: t.price, size: t.size }))
-      .join('\n'),
+  const file = writeTradesNdjson(
+    path.join(dir, `oracle-${widthUs}-${process.hrtime.bigint()}.ndjson`),
+    trades,
   );
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const source = `read_json('${file}', columns = {ts: 'BIGINT', seq: 'BIGINT', price: 'DOUBLE', size: 'BIGINT'})`;
+    const source = tradesNdjsonSource(file);
     const floor = (expr: string, w: number) => `(${expr} - ((${expr} % ${w}) + ${w}) % ${w})`;
     const fine = widthUs < MINUTE_US ? widthUs : MINUTE_US;
     const level1 =
@@ -65,4 +54,23 @@ export async function oracleBars(
     connection.closeSync();
     instance.closeSync();
   }
+}
+
+/**
+ * Writes trades' (ts, seq, price, size) as NDJSON for DuckDB to read: integers and
+ * doubles as JSON numbers, which round-trip exactly (every value is below 2^53).
+ */
+export function writeTradesNdjson(file: string, trades: readonly Trade[]): string {
+  writeFileSync(
+    file,
+    trades
+      .map((t) => JSON.stringify({ ts: t.ts, seq: t.seq, price: t.price, size: t.size }))
+      .join('\n'),
+  );
+  return file;
+}
+
+/** DuckDB's reader of a writeTradesNdjson file, with its exact column types. */
+export function tradesNdjsonSource(file: string): string {
+  return `read_json('${file}', columns = {ts: 'BIGINT', seq: 'BIGINT', price: 'DOUBLE', size: 'BIGINT'})`;
 }

@@ -9,6 +9,18 @@ import type { ApiServer } from '../../src/graphql/index.js';
 import { startLoopbackApi } from './api.js';
 
 /** A GraphQL response as the wire carries it. */
+/** A bar's market fields as the API names them (`bars`, `barsMany`, the `bars` subscription). */
+export interface ApiBar {
+  tsMicros: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+  vwap: number;
+  tradeCount: number;
+}
+
 export interface GqlResult<T> {
   data?: T;
   errors?: { message: string; extensions?: { code?: string } }[];
