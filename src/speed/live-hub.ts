@@ -175,13 +175,26 @@ export class LiveHub {
   }
 }
 
+/** Whether two states of one bar carry the same numbers, to the bit. */
+function sameNumbers(a: Bar | LiveBar, b: Bar | LiveBar): boolean {
+  return (
+    Object.is(a.open, b.open) &&
+    Object.is(a.high, b.high) &&
+    Object.is(a.low, b.low) &&
+    Object.is(a.close, b.close) &&
+    Object.is(a.volume, b.volume) &&
+    Object.is(a.vwap, b.vwap) &&
+    a.tradeCount === b.tradeCount
+  );
+}
+
 /**
  * Live bars of one length (1m by default; 1s, or a roll-up of 1m: 5m … 1d) for `symbols` that begin with each symbol's current bar from the
  * store, then follow the hub with no gap: the hub subscription is registered before the
  * store is read, and the speed layer writes the store before it publishes, so every
  * update is either in the store's answer or arrives afterwards on the hub. A live update
- * the snapshot already reflects (the same bar with no more trades) is skipped, so the
- * first bar is not sent twice.
+ * the snapshot already reflects (the same bar with fewer trades, or with as many and the
+ * same numbers) is skipped, so the first bar is not sent twice.
  */
 export function currentThenLive(
   hub: LiveHub,
@@ -209,7 +222,15 @@ export function currentThenLive(
         if (seen !== undefined) {
           // The push that closes the bar is sent even when it adds no trade.
           const closes = 'closed' in bar && bar.closed === true;
-          if (bar.ts === seen.ts && bar.tradeCount <= seen.tradeCount && !closes) continue;
+          // A push the snapshot already reflects is skipped: one with fewer trades (an
+          // older state), or the same trades and the same numbers. The same trades with
+          // other numbers is sent: a rolled bar read from the store (its notional
+          // rebuilt as vwap × volume) can differ in the last bit from the speed layer's.
+          const older =
+            bar.ts === seen.ts &&
+            (bar.tradeCount < seen.tradeCount ||
+              (bar.tradeCount === seen.tradeCount && sameNumbers(bar, seen)));
+          if (older && !closes) continue;
           if (bar.ts >= seen.ts) snapshot.delete(bar.symbol);
         }
         yield bar;

@@ -38,6 +38,25 @@ describe('live bars: the current bar from the store, then the hub', () => {
     expect(hub.subscriberCount('bar')).toBe(0);
   });
 
+  it('sends a push with as many trades as the snapshot but other numbers (a rolled bar read from the store)', async () => {
+    // A 1h bar read from the store rebuilds its notional as vwap × volume, which can be
+    // one ulp off the speed layer's own sum: the live push, exact, must still reach the
+    // subscriber, and an older push (fewer trades) must not.
+    const hub = new LiveHub();
+    const fromStore = { ...bar(3, 190.3), vwap: 195.14568390021512 };
+    const exact = { ...bar(3, 190.3), vwap: 195.1456839002151 };
+    const bars = currentThenLive(hub, ['AAPL'], async () => fromStore);
+    expect((await bars.next()).value).toEqual(fromStore);
+    hub.publish('bar', [bar(2, 190.2)]); // older than the snapshot: skipped
+    hub.publish('bar', [exact]);
+    hub.publish('bar', [exact]); // the snapshot filters only until the first live push
+    hub.publish('bar', [bar(4, 190.4)]);
+    expect((await bars.next()).value).toEqual(exact);
+    expect((await bars.next()).value).toEqual(exact);
+    expect((await bars.next()).value).toEqual(bar(4, 190.4));
+    await bars.return?.();
+  });
+
   it('misses nothing published between subscribing and reading the store', async () => {
     const store = new MemorySpeedStore();
     const hub = new LiveHub();
