@@ -225,3 +225,26 @@ export function kafkaRoleEnv(
     SIM_ENABLED: 'false',
   };
 }
+
+/**
+ * The rows delta-rs counts in the table `table` (e.g. `bronze/trades`) of a lake under
+ * `home`, 0 while there is no table yet: for tests that wait on another process's commits.
+ */
+export async function deltaRsRowCount(home: string, table: string): Promise<number> {
+  const script = [
+    'import sys',
+    'from deltalake import DeltaTable',
+    'try:',
+    '    print(DeltaTable(sys.argv[1]).to_pyarrow_dataset().count_rows())',
+    'except Exception:',
+    '    print(0)',
+    'sys.stdout.flush()',
+    'import os; os._exit(0)',
+  ].join('\n');
+  const { stdout } = await promisify(execFile)(endpoints.python, [
+    '-c',
+    script,
+    path.join(home, 'lake', table),
+  ]);
+  return Number(stdout.trim());
+}

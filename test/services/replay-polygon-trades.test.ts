@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writePolygonTradesFile } from '../support/polygon-fixture.js';
 import { spawnCli } from '../support/processes.js';
-import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
+import { deltaRsRowCount, endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's acceptance: a Polygon-layout trades flat file of ROWS rows (gzip), generated
@@ -41,21 +41,6 @@ print(json.dumps(out), flush=True)
 # delta-rs aborts now and then while its runtime shuts down: the answer is out.
 import os; os._exit(0)
 `;
-
-async function countRows(home: string, table: string): Promise<number> {
-  const script = [
-    'import sys',
-    'from deltalake import DeltaTable',
-    'try:',
-    '    print(DeltaTable(sys.argv[1]).to_pyarrow_dataset().count_rows())',
-    'except Exception:',
-    '    print(0)',
-    'sys.stdout.flush()',
-    'import os; os._exit(0)',
-  ].join('\n');
-  const { stdout } = await run(endpoints.python, ['-c', script, path.join(home, 'lake', table)]);
-  return Number(stdout.trim());
-}
 
 describe('replaying a Polygon trades flat file through Kafka into the lake (services tier)', () => {
   let home = '';
@@ -94,7 +79,7 @@ describe('replaying a Polygon trades flat file through Kafka into the lake (serv
       let still = 0;
       for (;;) {
         await sleep(2_000);
-        const count = await countRows(home, 'bronze/trades');
+        const count = await deltaRsRowCount(home, 'bronze/trades');
         if (count >= fixture.valid.length) break;
         still = count === seen ? still + 1 : 0;
         seen = count;

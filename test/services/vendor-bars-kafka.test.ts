@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { minuteAggsRows, minuteAggsText } from '../support/polygon-fixture.js';
 import { spawnCli } from '../support/processes.js';
-import { endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
+import { deltaRsRowCount, endpoints, kafkaRoleEnv, repoRoot, requireService } from './endpoints.js';
 
 /**
  * Issue 10's vendor bars through the real Kafka: a Polygon minute-aggregates flat file is
@@ -42,21 +42,6 @@ out = {
 print(json.dumps(out), flush=True)
 import os; os._exit(0)
 `;
-
-async function countRows(home: string, table: string): Promise<number> {
-  const script = [
-    'import sys',
-    'from deltalake import DeltaTable',
-    'try:',
-    '    print(DeltaTable(sys.argv[1]).to_pyarrow_dataset().count_rows())',
-    'except Exception:',
-    '    print(0)',
-    'sys.stdout.flush()',
-    'import os; os._exit(0)',
-  ].join('\n');
-  const { stdout } = await run(endpoints.python, ['-c', script, path.join(home, 'lake', table)]);
-  return Number(stdout.trim());
-}
 
 describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', () => {
   let home = '';
@@ -107,7 +92,7 @@ describe('vendor bars through Kafka into bronze.vendor_bars (services tier)', ()
       let still = 0;
       for (;;) {
         await sleep(2_000);
-        const count = await countRows(home, 'bronze/vendor_bars');
+        const count = await deltaRsRowCount(home, 'bronze/vendor_bars');
         if (count >= rows) break;
         still = count === seen ? still + 1 : 0;
         seen = count;
